@@ -1,0 +1,1 @@
+//! deb822 paragraphs: a borrowing, streaming reader and an ordered writer.

@@ -1,0 +1,1 @@
+//! `.deb` files: reading (one pass, checksums included) and writing.

@@ -1,0 +1,1 @@
+//! Repository indexes: binary packages, Packages files, Release files.

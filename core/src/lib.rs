@@ -1,0 +1,17 @@
+//! debpull: pull-based deployment with Debian packages.
+//!
+//! The core of debpull: Debian versions compared exactly as dpkg compares them,
+//! deb822 control data, `.deb` files, and the indexes of an apt repository
+//! (Packages, Release).
+//!
+//! Every fallible function returns [`Result`] with the one [`Error`] type, whose
+//! [`ErrorKind`] is a small closed set that the C and Ruby bindings map one to one.
+
+pub mod checksum;
+pub mod control;
+pub mod deb;
+pub mod error;
+pub mod index;
+pub mod version;
+
+pub use error::{Error, ErrorKind, Result};

@@ -1,0 +1,1 @@
+//! Debian versions, parsed and compared exactly as dpkg does.
