@@ -388,3 +388,35 @@ fn debversion_conversions() {
     assert_eq!(err.kind(), ErrorKind::InvalidVersion);
     assert!(err.message().contains("embedded spaces"), "{err}");
 }
+
+#[test]
+fn any_string_parses_or_fails_cleanly() {
+    const CHARS: &[char] = &[
+        '0', '1', '9', '.', '~', '+', '-', ':', 'a', 'Z', ' ', '\t', '\n', '\0', '_', 'é', '€',
+        '\u{85}', '\u{a0}', '\x7f',
+    ];
+    let mut rng = Rng(6);
+    for _ in 0..100_000 {
+        let len = rng.below(14);
+        let s: String = (0..len).map(|_| CHARS[rng.below(CHARS.len())]).collect();
+        match Version::parse(&s) {
+            Ok(x) => {
+                let again = v(x.as_str());
+                assert_eq!(again.as_str(), x.as_str());
+                assert_eq!(
+                    (again.epoch(), again.upstream(), again.revision()),
+                    (x.epoch(), x.upstream(), x.revision())
+                );
+                assert!(x.as_str().is_ascii(), "{s:?}");
+            }
+            Err(e) => assert_eq!(e.kind(), ErrorKind::InvalidVersion, "{s:?}"),
+        }
+    }
+}
+
+#[test]
+fn versions_can_be_shared_between_threads() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<Version>();
+    shareable::<Relation>();
+}
