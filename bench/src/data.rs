@@ -87,3 +87,37 @@ pub fn random_pairs(n: usize, len: usize, seed: u64) -> Vec<(usize, usize)> {
     };
     (0..n).map(|_| (next(), next())).collect()
 }
+
+/// Debian's main Packages index for amd64 (≈50 MB), decompressed into the
+/// temporary directory: its path and text. Panics, saying to run `apt-get
+/// update`, when it is missing.
+pub fn debian_main_packages() -> (std::path::PathBuf, String) {
+    let entries = std::fs::read_dir(LISTS)
+        .unwrap_or_else(|e| panic!("{LISTS}: {e}; run `apt-get update` first"));
+    let mut candidates: Vec<_> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            name.contains("debian_dists_") && name.contains("_main_binary-amd64_Packages")
+        })
+        .collect();
+    // The largest is the release itself, not its updates.
+    candidates.sort_by_key(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0));
+    let file = candidates.pop().unwrap_or_else(|| {
+        panic!("no Debian main amd64 Packages in {LISTS}: run `apt-get update` first")
+    });
+    let out = Command::new(APT_HELPER)
+        .arg("cat-file")
+        .arg(&file)
+        .output()
+        .unwrap_or_else(|e| panic!("{APT_HELPER} cat-file {}: {e}", file.display()));
+    assert!(
+        out.status.success(),
+        "{APT_HELPER} cat-file {} failed",
+        file.display()
+    );
+    let text = String::from_utf8(out.stdout).expect("Debian's Packages are UTF-8");
+    let path = std::env::temp_dir().join("debpull-bench-Packages");
+    std::fs::write(&path, &text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    (path, text)
+}

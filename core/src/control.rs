@@ -99,34 +99,41 @@ fn paragraphs_from_line(text: &str, line: usize, capacity: usize) -> Paragraphs<
 pub struct Reader<R> {
     input: R,
     buf: Vec<u8>,
-    /// The unread bytes are `buf[start..end]`.
-    start: usize,
-    end: usize,
-    /// The line number of `buf[start]`.
+    /// `buf[chunk_start..chunk_end]` is checked UTF-8 ending with a blank line (or
+    /// the input's end): whole paragraphs, parsed from `cursor` on.
+    chunk_start: usize,
+    chunk_end: usize,
+    /// Where parsing of the chunk stands; `None` before its first paragraph.
+    cursor: Option<Cursor>,
+    /// The line number of `buf[chunk_start]`.
     line: usize,
+    /// `buf[..end]` holds data read.
+    end: usize,
     eof: bool,
     failed: bool,
     max_paragraph: usize,
     /// The most fields a paragraph had so far: the next one's initial capacity.
     capacity: usize,
-    /// Finds `\n\n`: the end of a paragraph is no later than that.
-    blank_line: memchr::memmem::Finder<'static>,
+    /// Finds the last `\n\n` of the data read: the chunk ends there.
+    last_blank_line: memchr::memmem::FinderRev<'static>,
 }
 
 impl<R: std::io::Read> Reader<R> {
-    /// A reader of `input` with a 64 KiB buffer, allowing paragraphs up to 16 MiB.
+    /// A reader of `input` with a 256 KiB buffer, allowing paragraphs up to 16 MiB.
     pub fn new(input: R) -> Self {
         Reader {
             input,
-            buf: vec![0; 64 << 10],
-            start: 0,
-            end: 0,
+            buf: vec![0; 256 << 10],
+            chunk_start: 0,
+            chunk_end: 0,
+            cursor: None,
             line: 1,
+            end: 0,
             eof: false,
             failed: false,
             max_paragraph: 16 << 20,
             capacity: 8,
-            blank_line: memchr::memmem::Finder::new(b"\n\n").into_owned(),
+            last_blank_line: memchr::memmem::FinderRev::new(b"\n\n").into_owned(),
         }
     }
 
@@ -141,100 +148,85 @@ impl<R: std::io::Read> Reader<R> {
         if self.failed {
             return None;
         }
-        let region = loop {
-            match self.ready_region() {
-                Some(len) => break len,
-                None if self.eof => return None,
-                None => {
-                    if let Err(e) = self.fill() {
-                        self.failed = true;
-                        return Some(Err(e));
-                    }
-                }
+        while !self.chunk_has_paragraph() {
+            if self.eof && self.chunk_end == self.end {
+                return None;
             }
-        };
-        let result = match from_utf8(&self.buf[self.start..self.start + region]) {
-            Err(e) => Err(shift_line(e, self.line - 1)),
-            Ok(text) => {
-                let mut parser = paragraphs_from_line(text, self.line, self.capacity);
-                match parser.next() {
-                    Some(Ok(_)) if parser.pos >= region && !self.eof => Err(Error::new(
-                        ErrorKind::LimitExceeded,
-                        format!(
-                            "line {}: paragraph longer than the limit of {} bytes",
-                            self.line, self.max_paragraph
-                        ),
-                    )),
-                    Some(Ok(paragraph)) => {
-                        self.capacity = parser.capacity;
-                        self.start += parser.pos.min(region);
-                        self.line = parser.line;
-                        return Some(Ok(paragraph));
-                    }
-                    Some(Err(e)) => Err(e),
-                    None => Err(Error::new(
-                        ErrorKind::Parse,
-                        format!("line {}: expected a paragraph", self.line),
-                    )),
-                }
+            if let Err(e) = self.next_chunk() {
+                self.failed = true;
+                return Some(Err(e));
             }
+        }
+        let chunk = &self.buf[self.chunk_start..self.chunk_end];
+        // SAFETY: `next_chunk` checked that `chunk` is UTF-8, and the buffer is
+        // not written again before the next call to `next_chunk`.
+        let text = unsafe { std::str::from_utf8_unchecked(chunk) };
+        let mut parser = match self.cursor {
+            Some(cursor) => Paragraphs::resume(text, cursor),
+            None => paragraphs_from_line(text, self.line, self.capacity),
         };
-        self.failed = true;
-        Some(result)
+        let result = parser.next();
+        self.cursor = Some(parser.cursor());
+        self.capacity = parser.capacity;
+        match result {
+            Some(Ok(paragraph)) => Some(Ok(paragraph)),
+            Some(Err(e)) => {
+                self.failed = true;
+                Some(Err(e))
+            }
+            None => None,
+        }
     }
 
-    /// Skips blank lines, then tells how many unread bytes surely hold one whole
-    /// paragraph: up to a blank line, to the end of the input, or (buffer full)
-    /// the whole lines read. `None`: more input is needed, or there is none.
-    fn ready_region(&mut self) -> Option<usize> {
+    /// Whether the rest of the chunk holds more than blank lines.
+    fn chunk_has_paragraph(&self) -> bool {
+        let pos = self.chunk_start + self.cursor.map_or(0, |c| c.pos);
+        self.buf[pos..self.chunk_end]
+            .iter()
+            .any(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+    }
+
+    /// Drops what was parsed, reads until the data holds a blank line (or ends),
+    /// and makes everything up to the last blank line the new chunk.
+    fn next_chunk(&mut self) -> Result<()> {
+        let consumed = self.chunk_start + self.cursor.map_or(0, |c| c.pos);
+        self.line = self.cursor.map_or(self.line, |c| c.line);
+        self.cursor = None;
+        self.buf.copy_within(consumed..self.end, 0);
+        self.end -= consumed;
+        self.chunk_start = 0;
+        self.chunk_end = 0;
+        let mut searched = 0usize;
         loop {
-            let unread = &self.buf[self.start..self.end];
-            match unread
-                .iter()
-                .position(|b| !matches!(b, b' ' | b'\t' | b'\r'))
-            {
-                Some(i) if unread[i] == b'\n' => {
-                    self.start += i + 1;
-                    self.line += 1;
-                }
-                Some(_) => break,
-                None => {
-                    return if self.eof && !unread.is_empty() {
-                        Some(unread.len())
-                    } else {
-                        None
-                    };
-                }
+            if !self.eof {
+                self.read_more()?;
             }
+            if self.eof {
+                self.chunk_end = self.end;
+                break;
+            }
+            // A blank line can straddle what was searched and what is new.
+            let from = searched.saturating_sub(1);
+            if let Some(i) = self.last_blank_line.rfind(&self.buf[from..self.end]) {
+                self.chunk_end = from + i + 2;
+                break;
+            }
+            searched = self.end;
         }
-        let unread = &self.buf[self.start..self.end];
-        if let Some(i) = self.blank_line.find(unread) {
-            Some(i + 2)
-        } else if self.eof {
-            Some(unread.len())
-        } else if self.buf.len() >= self.max_paragraph
-            && self.start == 0
-            && self.end == self.buf.len()
-        {
-            memchr::memrchr(b'\n', unread).map(|i| i + 1)
-        } else {
-            None
+        match from_utf8(&self.buf[..self.chunk_end]) {
+            Ok(_) => Ok(()),
+            Err(e) => Err(shift_line(e, self.line - 1)),
         }
     }
 
-    /// Reads more input, moving unread bytes to the front and growing the buffer when full.
-    fn fill(&mut self) -> Result<()> {
-        if self.start > 0 {
-            self.buf.copy_within(self.start..self.end, 0);
-            self.end -= self.start;
-            self.start = 0;
-        }
+    /// Reads once into the free end of the buffer, growing it when full.
+    fn read_more(&mut self) -> Result<()> {
         if self.end == self.buf.len() {
             if self.buf.len() >= self.max_paragraph {
                 return Err(Error::new(
                     ErrorKind::LimitExceeded,
                     format!(
-                        "line {}: paragraph longer than the limit of {} bytes",
+                        "line {}: no paragraph end (blank line) within the limit of {} bytes",
                         self.line, self.max_paragraph
                     ),
                 ));
@@ -415,7 +407,46 @@ impl<'a> Iterator for Paragraphs<'a> {
 
 impl std::iter::FusedIterator for Paragraphs<'_> {}
 
+/// Where a [`Paragraphs`] stands in its text, without borrowing it, so that a
+/// [`Reader`] can resume parsing a buffer it owns.
+#[derive(Debug, Clone, Copy)]
+struct Cursor {
+    pos: usize,
+    line: usize,
+    block: usize,
+    mask: u64,
+    first_nul: usize,
+}
+
 impl<'a> Paragraphs<'a> {
+    /// Resumes parsing `text` where `cursor` was taken.
+    fn resume(text: &'a str, cursor: Cursor) -> Self {
+        Paragraphs {
+            text,
+            pos: cursor.pos,
+            line: cursor.line,
+            failed: false,
+            capacity: 8,
+            newlines: Newlines {
+                bytes: text.as_bytes(),
+                block: cursor.block,
+                mask: cursor.mask,
+                first_nul: cursor.first_nul,
+            },
+        }
+    }
+
+    /// Where parsing stands.
+    fn cursor(&self) -> Cursor {
+        Cursor {
+            pos: self.pos,
+            line: self.line,
+            block: self.newlines.block,
+            mask: self.newlines.mask,
+            first_nul: self.newlines.first_nul,
+        }
+    }
+
     /// The end of the line at the current position: its `\n`, or the end of the text.
     fn next_line_end(&mut self) -> usize {
         self.newlines.next().unwrap_or(self.text.len())
@@ -434,6 +465,7 @@ impl<'a> Paragraphs<'a> {
         }
         if pos >= bytes.len() {
             self.pos = bytes.len();
+            self.line = line;
             return None;
         }
         let start = pos;
@@ -476,8 +508,12 @@ impl<'a> Paragraphs<'a> {
             }
             line += 1;
             pos = end + 1;
-            if pos >= bytes.len() || starts_blank_line(&bytes[pos..]) {
-                break;
+            // The paragraph ends at the text's end or a blank line; most lines
+            // start with a letter, which settles it at once.
+            match bytes.get(pos) {
+                None | Some(b'\n') => break,
+                Some(b' ' | b'\t' | b'\r') if starts_blank_line(&bytes[pos..]) => break,
+                Some(_) => {}
             }
         }
         let end = pos.min(bytes.len());
@@ -487,7 +523,7 @@ impl<'a> Paragraphs<'a> {
             let nul_line = first_line + bytes[start..nul].iter().filter(|&&b| b == b'\n').count();
             return Some(Err(parse_error(nul_line, "NUL byte")));
         }
-        self.pos = pos;
+        self.pos = pos.min(bytes.len());
         self.line = line;
         self.capacity = self.capacity.max(fields.len());
         Some(Ok(Paragraph {
@@ -763,9 +799,10 @@ fn block_masks_64(block: &[u8; 64]) -> (u64, u64) {
 
 /// A cheap hash of a field name, the same for names that differ only in case.
 fn name_hash(name: &str) -> u32 {
+    // `| 0x20` folds ASCII letters to lower case; other bytes only need to fold consistently.
     let b = name.as_bytes();
-    let first = b.first().map_or(0, u8::to_ascii_lowercase) as u32;
-    let last = b.last().map_or(0, u8::to_ascii_lowercase) as u32;
+    let first = u32::from(b.first().map_or(0, |c| c | 0x20));
+    let last = u32::from(b.last().map_or(0, |c| c | 0x20));
     (b.len() as u32).wrapping_mul(31) ^ first.wrapping_mul(7) ^ last
 }
 
@@ -1053,7 +1090,7 @@ mod tests {
         assert_eq!(err.kind(), ErrorKind::LimitExceeded);
         assert!(
             err.to_string()
-                .contains("line 1: paragraph longer than the limit of 100000 bytes"),
+                .contains("line 1: no paragraph end (blank line) within the limit of 100000 bytes"),
             "{err}"
         );
         assert_eq!(
