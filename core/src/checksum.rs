@@ -53,7 +53,7 @@ impl Algorithm {
     }
 
     /// The digest length in bytes.
-    pub fn len(self) -> usize {
+    pub fn digest_len(self) -> usize {
         match self {
             Algorithm::Md5 => 16,
             Algorithm::Sha1 => 20,
@@ -175,7 +175,7 @@ impl Checksums {
                 ErrorKind::Parse,
                 format!(
                     "{algorithm} checksum {hex:?} is not {} hex digits",
-                    algorithm.len() * 2
+                    algorithm.digest_len() * 2
                 ),
             )
         })

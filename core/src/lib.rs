@@ -15,3 +15,4 @@ pub mod index;
 pub mod version;
 
 pub use error::{Error, ErrorKind, Result};
+pub use version::{Relation, Version};

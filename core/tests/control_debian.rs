@@ -1,0 +1,106 @@
+//! deb822 reading on Debian's own files: the Packages index `apt-get update`
+//! fetched, and dpkg's status file. Each must come back byte-identical.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use debpull::control::{self, Paragraph};
+
+/// Debian's main Packages indexes from /var/lib/apt/lists, decompressed by apt itself.
+fn debian_packages_files() -> Vec<(PathBuf, String)> {
+    let lists = Path::new("/var/lib/apt/lists");
+    let mut found: Vec<PathBuf> = std::fs::read_dir(lists)
+        .map(|dir| dir.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    found.retain(|p| {
+        let name = p.file_name().unwrap().to_string_lossy();
+        name.contains("debian_dists_") && name.contains("_Packages")
+    });
+    found.sort();
+    assert!(
+        !found.is_empty(),
+        "no Debian Packages index in {}: run `apt-get update` first",
+        lists.display()
+    );
+    found
+        .into_iter()
+        .map(|path| {
+            let out = Command::new("/usr/lib/apt/apt-helper")
+                .arg("cat-file")
+                .arg(&path)
+                .output()
+                .expect("run apt-helper cat-file (package apt)");
+            assert!(
+                out.status.success(),
+                "apt-helper cat-file {}",
+                path.display()
+            );
+            (
+                path,
+                String::from_utf8(out.stdout).expect("Debian's Packages are UTF-8"),
+            )
+        })
+        .collect()
+}
+
+fn render(paragraphs: &[Paragraph<'_>]) -> String {
+    paragraphs.iter().map(|p| format!("{p}\n")).collect()
+}
+
+#[test]
+fn debian_packages_round_trip_byte_identical() {
+    let mut total = 0;
+    for (path, text) in debian_packages_files() {
+        let paragraphs: Vec<Paragraph<'_>> = control::paragraphs(&text)
+            .collect::<Result<_, _>>()
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let stanzas =
+            text.matches("\nPackage: ").count() + usize::from(text.starts_with("Package: "));
+        assert_eq!(paragraphs.len(), stanzas, "{}", path.display());
+        for p in &paragraphs {
+            assert!(
+                p.get("Package").is_some() && p.get("Version").is_some(),
+                "line {}",
+                p.line()
+            );
+        }
+        assert!(
+            render(&paragraphs) == text,
+            "{} does not round-trip",
+            path.display()
+        );
+        total += paragraphs.len();
+    }
+    assert!(
+        total > 50_000,
+        "only {total} stanzas: is the main Packages index there?"
+    );
+}
+
+#[test]
+fn dpkg_status_round_trips_byte_identical() {
+    let text = std::fs::read_to_string("/var/lib/dpkg/status").expect("read dpkg status");
+    let paragraphs: Vec<Paragraph<'_>> = control::paragraphs(&text)
+        .collect::<Result<_, _>>()
+        .expect("parse dpkg status");
+    assert!(paragraphs.iter().any(|p| p.get("Package") == Some("dpkg")));
+    assert!(paragraphs.iter().all(|p| p.get("Status").is_some()));
+    assert!(render(&paragraphs) == text);
+}
+
+#[test]
+fn first_stanza_of_debian_packages_reads_field_by_field() {
+    let (_, text) = debian_packages_files().remove(0);
+    let first = control::paragraphs(&text).next().unwrap().unwrap();
+    let end = text.find("\n\n").unwrap() + 1;
+    // Every field of the first stanza: its name at the start of a line, its value right after.
+    for field in first.fields() {
+        let needle = format!("\n{}:{}\n", field.name(), field.raw());
+        assert!(
+            format!("\n{}", &text[..end]).contains(&needle),
+            "{}",
+            field.name()
+        );
+        assert!(!field.value().starts_with(' ') && !field.value().ends_with('\n'));
+    }
+}
