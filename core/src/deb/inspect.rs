@@ -530,11 +530,7 @@ impl<R: Read> Read for Capped<R> {
 
 /// The control file as text: valid UTF-8 and no field longer than the limit.
 fn check_control(bytes: Vec<u8>, limits: &Limits) -> Result<String> {
-    let text = String::from_utf8(bytes).map_err(|e| {
-        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-        let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
-        Error::new(ErrorKind::Parse, format!("line {line}: invalid UTF-8"))
-    })?;
+    let text = crate::control::from_utf8(&bytes)?.to_owned();
     let mut field: Option<(&str, usize, usize)> = None; // name, line, size
     let too_long = |(name, line, size): (&str, usize, usize)| {
         Error::new(
