@@ -392,6 +392,33 @@ impl OwnedParagraph {
         Ok(())
     }
 
+    /// The value of field `name` as apt's `FindRaw` gives it: leading whitespace kept.
+    pub(crate) fn raw(&self, name: &str) -> Option<&str> {
+        self.position(name).map(|i| self.fields[i].1.as_str())
+    }
+
+    /// The fields as (name, raw value) pairs in order.
+    pub(crate) fn raw_fields(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.fields.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+
+    /// Sorts the fields as [`OwnedParagraph::write_ordered`] writes them: those
+    /// named in `order` first, in that order, then the others as they were.
+    pub fn sort_by_order(&mut self, order: &[&str]) {
+        let rank = |name: &str| {
+            order
+                .iter()
+                .position(|o| o.eq_ignore_ascii_case(name))
+                .unwrap_or(order.len())
+        };
+        self.fields.sort_by_cached_key(|(name, _)| rank(name));
+    }
+
+    /// Keeps only the fields for which `keep(name)` is true.
+    pub fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
+        self.fields.retain(|(name, _)| keep(name));
+    }
+
     fn position(&self, name: &str) -> Option<usize> {
         self.fields
             .iter()

@@ -8,6 +8,7 @@
 //! [`ErrorKind`] is a small closed set that the C and Ruby bindings map one to one.
 
 pub mod checksum;
+pub mod compress;
 pub mod control;
 pub mod deb;
 pub mod error;
@@ -15,4 +16,5 @@ pub mod index;
 pub mod version;
 
 pub use error::{Error, ErrorKind, Result};
+pub use index::Package;
 pub use version::{Relation, Version};

@@ -1,47 +1,11 @@
 //! deb822 reading on Debian's own files: the Packages index `apt-get update`
 //! fetched, and dpkg's status file. Each must come back byte-identical.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+#[allow(dead_code)]
+#[path = "support/apt_lists.rs"]
+mod apt_lists;
 
 use debpull::control::{self, Paragraph};
-
-/// Debian's main Packages indexes from /var/lib/apt/lists, decompressed by apt itself.
-fn debian_packages_files() -> Vec<(PathBuf, String)> {
-    let lists = Path::new("/var/lib/apt/lists");
-    let mut found: Vec<PathBuf> = std::fs::read_dir(lists)
-        .map(|dir| dir.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default();
-    found.retain(|p| {
-        let name = p.file_name().unwrap().to_string_lossy();
-        name.contains("debian_dists_") && name.contains("_Packages")
-    });
-    found.sort();
-    assert!(
-        !found.is_empty(),
-        "no Debian Packages index in {}: run `apt-get update` first",
-        lists.display()
-    );
-    found
-        .into_iter()
-        .map(|path| {
-            let out = Command::new("/usr/lib/apt/apt-helper")
-                .arg("cat-file")
-                .arg(&path)
-                .output()
-                .expect("run apt-helper cat-file (package apt)");
-            assert!(
-                out.status.success(),
-                "apt-helper cat-file {}",
-                path.display()
-            );
-            (
-                path,
-                String::from_utf8(out.stdout).expect("Debian's Packages are UTF-8"),
-            )
-        })
-        .collect()
-}
 
 fn render(paragraphs: &[Paragraph<'_>]) -> String {
     paragraphs.iter().map(|p| format!("{p}\n")).collect()
@@ -50,7 +14,8 @@ fn render(paragraphs: &[Paragraph<'_>]) -> String {
 #[test]
 fn debian_packages_round_trip_byte_identical() {
     let mut total = 0;
-    for (path, text) in debian_packages_files() {
+    for path in apt_lists::packages_files() {
+        let text = apt_lists::cat(&path);
         let paragraphs: Vec<Paragraph<'_>> = control::paragraphs(&text)
             .collect::<Result<_, _>>()
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -90,7 +55,7 @@ fn dpkg_status_round_trips_byte_identical() {
 
 #[test]
 fn first_stanza_of_debian_packages_reads_field_by_field() {
-    let (_, text) = debian_packages_files().remove(0);
+    let text = apt_lists::cat(&apt_lists::packages_files()[0]);
     let first = control::paragraphs(&text).next().unwrap().unwrap();
     let end = text.find("\n\n").unwrap() + 1;
     // Every field of the first stanza: its name at the start of a line, its value right after.
