@@ -587,3 +587,79 @@ fn inspect_files_keeps_input_order_and_reports_each_file() {
         }
     }
 }
+
+#[test]
+fn control_fields_are_checked_by_inspect() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fields.deb");
+    let cases: &[(&str, ErrorKind, &[&str])] = &[
+        (
+            "Version: 1.0\nArchitecture: all\n",
+            ErrorKind::Parse,
+            &["missing field Package"],
+        ),
+        (
+            "Package: pp\nArchitecture: all\n",
+            ErrorKind::Parse,
+            &["missing field Version"],
+        ),
+        (
+            "Package: pp\nVersion: 1.0\n",
+            ErrorKind::Parse,
+            &["missing field Architecture"],
+        ),
+        (
+            "Package: pp\nVersion: 1.0:x\nArchitecture: all\n",
+            ErrorKind::InvalidVersion,
+            &["Version", "1.0:x"],
+        ),
+        (
+            "Package: pp\nVersion: a1\nArchitecture: all\n",
+            ErrorKind::InvalidVersion,
+            &["Version"],
+        ),
+        (
+            "Package: pp\nVersion: 1\nArchitecture: all\nbroken line\n",
+            ErrorKind::Parse,
+            &["line 4"],
+        ),
+        (
+            "Package: pp\nVersion: 1\nArchitecture: all\n\nPackage: qq\n",
+            ErrorKind::Parse,
+            &["line 5", "second paragraph"],
+        ),
+        (
+            "Package: pp\nVersion: 1\nPackage: pp\nArchitecture: all\n",
+            ErrorKind::Parse,
+            &["line 3", "duplicate"],
+        ),
+        ("", ErrorKind::Parse, &["empty control file"]),
+    ];
+    for (control, kind, needles) in cases {
+        fs::write(&path, deb_with_control(control.as_bytes())).unwrap();
+        let err = deb::inspect(&path).expect_err(control);
+        assert_eq!(err.kind(), *kind, "{err}");
+        let msg = err.to_string();
+        for needle in [
+            path.display().to_string().as_str(),
+            "control.tar.gz",
+            "./control",
+        ]
+        .iter()
+        .chain(needles.iter())
+        {
+            assert!(msg.contains(needle), "{msg:?} does not mention {needle:?}");
+        }
+    }
+    fs::write(&path, deb_with_control(CONTROL.as_bytes())).unwrap();
+    let package = deb::inspect(&path).unwrap();
+    assert_eq!(
+        (
+            package.name(),
+            package.version().as_str(),
+            package.architecture()
+        ),
+        ("raw", "1.0", "all")
+    );
+    assert_eq!(package.size(), fs::metadata(&path).unwrap().len());
+}

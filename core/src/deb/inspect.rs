@@ -8,7 +8,9 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::checksum::{Algorithms, Checksums, Hasher};
+use crate::control::Paragraph;
 use crate::error::{Error, ErrorKind, Result};
+use crate::index::Package;
 
 use super::Compression;
 use super::ar::{self, MemberHeader};
@@ -63,7 +65,8 @@ pub struct DebInfo {
     pub size: u64,
     /// The checksums of the whole file, as selected in [`InspectOptions::algorithms`].
     pub checksums: Checksums,
-    /// The text of `./control` (valid UTF-8, fields within [`Limits::field_size`]).
+    /// The text of `./control`: valid UTF-8, one well-formed paragraph, fields within
+    /// [`Limits::field_size`]. [`DebInfo::package`] checks its fields.
     pub control: String,
     /// The regular files of the control archive (`control`, `md5sums`, `postinst`...), in archive order.
     pub control_members: Vec<String>,
@@ -85,7 +88,8 @@ pub fn inspect_file(path: impl AsRef<Path>, options: &InspectOptions) -> Result<
     })
 }
 
-/// Reads every `.deb` of `paths` on all cores; the results are in the order of `paths`.
+/// Reads every `.deb` of `paths` on all cores (see [`inspect_file`]); the results
+/// are in the order of `paths`.
 pub fn inspect_files<P: AsRef<Path> + Sync>(
     paths: &[P],
     options: &InspectOptions,
@@ -528,36 +532,78 @@ impl<R: Read> Read for Capped<R> {
     }
 }
 
-/// The control file as text: valid UTF-8 and no field longer than the limit.
+/// The control file as text: valid UTF-8, one well-formed paragraph, no field
+/// longer than the limit.
 fn check_control(bytes: Vec<u8>, limits: &Limits) -> Result<String> {
-    let text = crate::control::from_utf8(&bytes)?.to_owned();
-    let mut field: Option<(&str, usize, usize)> = None; // name, line, size
-    let too_long = |(name, line, size): (&str, usize, usize)| {
-        Error::new(
-            ErrorKind::LimitExceeded,
-            format!(
-                "line {line}: field {name} is {size} bytes, more than the limit of {}",
-                limits.field_size
-            ),
-        )
-    };
-    for (i, line) in text.split('\n').enumerate() {
-        if line.starts_with([' ', '\t']) {
-            if let Some(f) = &mut field {
-                f.2 += line.len() + 1;
-            }
-        } else {
-            if let Some(f) = field.take().filter(|f| f.2 > limits.field_size) {
-                return Err(too_long(f));
-            }
-            let name = line.split(':').next().unwrap_or_default();
-            field = Some((name, i + 1, line.len() - name.len()));
+    crate::control::from_utf8(&bytes)?;
+    let text = String::from_utf8(bytes).unwrap_or_default();
+    let paragraph = single_paragraph(&text)?;
+    for field in paragraph.fields() {
+        let size = field.name().len() + 1 + field.raw().len();
+        if size > limits.field_size {
+            return Err(Error::new(
+                ErrorKind::LimitExceeded,
+                format!(
+                    "line {}: field {} is {size} bytes, more than the limit of {}",
+                    field.line(),
+                    field.name(),
+                    limits.field_size
+                ),
+            ));
         }
     }
-    match field.filter(|f| f.2 > limits.field_size) {
-        Some(f) => Err(too_long(f)),
-        None => Ok(text),
+    Ok(text)
+}
+
+/// The one paragraph of a control file.
+fn single_paragraph(text: &str) -> Result<Paragraph<'_>> {
+    let mut paragraphs = crate::control::paragraphs(text);
+    let paragraph = paragraphs
+        .next()
+        .ok_or_else(|| parse("no fields (empty control file)"))??;
+    if let Some(next) = paragraphs.next() {
+        let line = next?.line();
+        return Err(parse(format!("line {line}: a second paragraph")));
     }
+    Ok(paragraph)
+}
+
+impl DebInfo {
+    /// The package: the control fields checked (Package, Version, Architecture)
+    /// with this file's size and checksums. Errors name the control member.
+    pub fn package(&self) -> Result<Package> {
+        let in_control = |e: Error| {
+            e.context(format!(
+                "member control.tar{}: ./control",
+                self.control_compression.extension()
+            ))
+        };
+        let paragraph = single_paragraph(&self.control).map_err(in_control)?;
+        Package::from_control(paragraph.to_owned(), self.size, self.checksums.clone())
+            .map_err(in_control)
+    }
+}
+
+/// Reads the `.deb` at `path` with the default options (MD5 + SHA256) and returns
+/// its package, whose `Display` is its Packages stanza (without Filename).
+pub fn inspect(path: impl AsRef<Path>) -> Result<Package> {
+    inspect_with(path, &InspectOptions::default())
+}
+
+/// Reads the `.deb` at `path` and returns its package; errors name the file.
+pub fn inspect_with(path: impl AsRef<Path>, options: &InspectOptions) -> Result<Package> {
+    let path = path.as_ref();
+    inspect_file(path, options)?
+        .package()
+        .map_err(|e| e.context(path.display()))
+}
+
+/// Reads every `.deb` of `paths` on all cores; the results are in the order of `paths`.
+pub fn inspect_all<P: AsRef<Path> + Sync>(
+    paths: &[P],
+    options: &InspectOptions,
+) -> Vec<Result<Package>> {
+    parallel_map(paths, |p| inspect_with(p, options))
 }
 
 fn parse(message: impl Into<String>) -> Error {

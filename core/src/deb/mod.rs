@@ -5,6 +5,10 @@
 //! with members named `_*` allowed between them. The whole file is hashed as it is
 //! read; the control archive is decompressed under [`Limits`]; `data.tar` never is.
 //!
+//! [`inspect`] returns the [`Package`](crate::Package), whose `Display` is the
+//! stanza `apt-ftparchive packages` prints; [`inspect_all`] reads many files on all
+//! cores. [`inspect_file`] stops before interpreting the control fields.
+//!
 //! Writing ([`Builder`]) produces reproducible archives from a directory tree.
 
 mod ar;
@@ -16,4 +20,7 @@ mod tarball;
 
 pub use build::Builder;
 pub use compression::Compression;
-pub use inspect::{DebInfo, InspectOptions, Limits, inspect_file, inspect_files, read_deb};
+pub use inspect::{
+    DebInfo, InspectOptions, Limits, inspect, inspect_all, inspect_file, inspect_files,
+    inspect_with, read_deb,
+};
