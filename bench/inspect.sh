@@ -62,6 +62,11 @@ echo "Corpus: $files .debs, $((bytes / 1000000)) MB in $DEBS" >&2
 TOOL="$ROOT/target/release/examples/inspect"
 FTP="apt-ftparchive -o APT::FTPArchive::SHA1=false -o APT::FTPArchive::SHA512=false packages $DEBS"
 
+load=$(cut -d' ' -f1 /proc/loadavg)
+if awk -v l="$load" 'BEGIN { exit !(l > 0.5) }'; then
+    echo "inspect.sh: warning: load average is $load; other work on this machine lowers the numbers" >&2
+fi
+
 # Warm the page cache.
 find "$DEBS" -name '*.deb' -exec cat {} + > /dev/null
 

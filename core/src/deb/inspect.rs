@@ -82,10 +82,7 @@ pub fn inspect_file(path: impl AsRef<Path>, options: &InspectOptions) -> Result<
     let shown = path.display();
     let file = File::open(path).map_err(|e| Error::io(&shown, e))?;
     let len = file.metadata().map_err(|e| Error::io(&shown, e))?.len();
-    read_deb(file, Some(len), options).map_err(|e| match e.kind() {
-        ErrorKind::Io => e,
-        _ => e.context(&shown),
-    })
+    read_deb(file, Some(len), options).map_err(|e| e.context(&shown))
 }
 
 /// Reads every `.deb` of `paths` on all cores (see [`inspect_file`]); the results
@@ -367,45 +364,37 @@ impl<R: Read> Reader<R> {
             ));
         }
         let mut member = (&mut self.inner).take(header.size);
-        let (result, exceeded) = {
-            let decoded = compression.decoder(&mut member, limits.decoder_memory);
-            match decoded {
-                Err(e) => (
-                    Err(Error::new(ErrorKind::Parse, e.to_string())),
-                    (false, false),
-                ),
-                Ok(decoder) => {
-                    let mut capped = Capped {
-                        inner: decoder,
-                        remaining: limits.control_tar_unpacked,
-                        exceeded: false,
-                        memory_exceeded: false,
-                    };
-                    let result = control_tar::read(&mut capped, limits).and_then(|archive| {
-                        // Read to the end of the compressed stream, so that corruption
-                        // anywhere in it is noticed.
-                        io::copy(&mut capped, &mut io::sink())
-                            .map(|_| archive)
-                            .map_err(|e| Error::new(ErrorKind::Parse, e.to_string()))
-                    });
-                    (result, (capped.exceeded, capped.memory_exceeded))
-                }
-            }
-        };
+        let mut over = Overflow::default();
+        let result = compression
+            .decoder(&mut member, limits.decoder_memory)
+            .map_err(|e| Error::new(ErrorKind::Parse, e.to_string()))
+            .and_then(|decoder| {
+                let mut capped = Capped {
+                    inner: decoder,
+                    remaining: limits.control_tar_unpacked,
+                    over: &mut over,
+                };
+                let archive = control_tar::read(&mut capped, limits)?;
+                // Read to the end of the compressed stream, so that corruption
+                // anywhere in it is noticed.
+                io::copy(&mut capped, &mut io::sink())
+                    .map_err(|e| Error::new(ErrorKind::Parse, e.to_string()))?;
+                Ok(archive)
+            });
         let rest = skip(&mut member);
         let consumed = header.size - member.limit();
         self.offset += consumed;
         let failed = self.inner.get_ref().failed;
         let result = match result {
-            _ if failed => Err(Error::new(ErrorKind::Io, "read error")),
-            _ if exceeded.1 => Err(Error::new(
+            Err(e) if failed => Err(Error::new(ErrorKind::Io, format!("read error: {e}"))),
+            _ if over.memory => Err(Error::new(
                 ErrorKind::LimitExceeded,
                 format!(
                     "decompressing needs more than the limit of {} bytes of memory",
                     limits.decoder_memory
                 ),
             )),
-            _ if exceeded.0 => Err(Error::new(
+            _ if over.unpacked => Err(Error::new(
                 ErrorKind::LimitExceeded,
                 format!(
                     "unpacks to more than the limit of {} bytes",
@@ -485,14 +474,48 @@ fn skip(reader: &mut impl BufRead) -> io::Result<()> {
     }
 }
 
+/// Which limit a decompression hit.
+#[derive(Default)]
+struct Overflow {
+    /// More bytes came out than allowed.
+    unpacked: bool,
+    /// The decoder refused to allocate what the data asks for.
+    memory: bool,
+}
+
 /// A reader that fails once more than `remaining` bytes come out of `inner`.
-struct Capped<R> {
+struct Capped<'a, R> {
     inner: R,
     remaining: u64,
-    /// More than `remaining` bytes were there.
-    exceeded: bool,
-    /// The decoder refused to allocate what the data asks for.
-    memory_exceeded: bool,
+    over: &'a mut Overflow,
+}
+
+impl<R: Read> Read for Capped<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let max = if self.remaining == 0 {
+            // At the cap: any further byte is one too many.
+            1
+        } else {
+            buf.len()
+                .min(usize::try_from(self.remaining).unwrap_or(usize::MAX))
+        };
+        let n = match self.inner.read(&mut buf[..max]) {
+            Ok(n) => n,
+            Err(e) => {
+                self.over.memory |= needs_too_much_memory(&e);
+                return Err(e);
+            }
+        };
+        if n as u64 > self.remaining {
+            self.over.unpacked = true;
+            return Err(io::Error::other("decompression limit exceeded"));
+        }
+        self.remaining -= n as u64;
+        Ok(n)
+    }
 }
 
 /// Whether a decoder error says the stream needs more memory than allowed.
@@ -503,33 +526,6 @@ fn needs_too_much_memory(err: &io::Error) -> bool {
         .is_some_and(|e| matches!(e, liblzma::stream::Error::MemLimit));
     // zstd reports ZSTD_error_frameParameter_windowTooLarge by its message only.
     xz || err.to_string().contains("too much memory")
-}
-
-impl<R: Read> Read for Capped<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.remaining == 0 {
-            // At the cap: any further byte is one too many.
-            let mut probe = [0u8; 1];
-            let probed = self.inner.read(&mut probe).inspect_err(|e| {
-                self.memory_exceeded |= needs_too_much_memory(e);
-            });
-            return match probed? {
-                0 => Ok(0),
-                _ => {
-                    self.exceeded = true;
-                    Err(io::Error::other("decompression limit exceeded"))
-                }
-            };
-        }
-        let max = buf
-            .len()
-            .min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
-        let n = self.inner.read(&mut buf[..max]).inspect_err(|e| {
-            self.memory_exceeded |= needs_too_much_memory(e);
-        })?;
-        self.remaining -= n as u64;
-        Ok(n)
-    }
 }
 
 /// The control file as text: valid UTF-8, one well-formed paragraph, no field
@@ -612,4 +608,46 @@ fn parse(message: impl Into<String>) -> Error {
 
 fn truncated(what: impl std::fmt::Display) -> Error {
     Error::new(ErrorKind::Parse, format!("truncated .deb: {what}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn capped_read(data: &[u8], cap: u64) -> (io::Result<Vec<u8>>, bool) {
+        let mut over = Overflow::default();
+        let mut capped = Capped {
+            inner: data,
+            remaining: cap,
+            over: &mut over,
+        };
+        let mut out = Vec::new();
+        let result = capped.read_to_end(&mut out).map(|_| out);
+        (result, over.unpacked)
+    }
+
+    #[test]
+    fn cap_allows_exactly_the_limit() {
+        assert_eq!(capped_read(b"12345", 5).0.unwrap(), b"12345");
+        assert!(!capped_read(b"12345", 5).1);
+        let (result, over) = capped_read(b"123456", 5);
+        assert!(result.is_err() && over);
+        assert_eq!(capped_read(b"", 0).0.unwrap(), b"");
+    }
+
+    #[test]
+    fn control_fields_over_the_limit_name_field_and_line() {
+        let limits = Limits {
+            field_size: 20,
+            ..Limits::default()
+        };
+        let text = "Package: p\nDescription: short\n but continued\n";
+        let err = check_control(text.as_bytes().to_vec(), &limits).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::LimitExceeded);
+        assert!(
+            err.to_string().starts_with("line 2: field Description"),
+            "{err}"
+        );
+        assert!(check_control(b"Package: p\n".to_vec(), &limits).is_ok());
+    }
 }
