@@ -93,7 +93,12 @@ fn dpkg_deb_reads_every_compression() {
 
 /// `dpkg-deb --contents` lists every entry, `./`-prefixed, root/root, sorted.
 fn check_contents(path: &std::path::Path) {
-    let listing = stdout(Command::new("dpkg-deb").arg("--contents").arg(path));
+    let listing = stdout(
+        Command::new("dpkg-deb")
+            .env("TZ", "UTC0")
+            .arg("--contents")
+            .arg(path),
+    );
     let mut names = Vec::new();
     for line in listing.lines() {
         let fields: Vec<&str> = line.split_whitespace().collect();
