@@ -12,6 +12,7 @@ use crate::version::Version;
 
 use super::Compression;
 use super::ar;
+use super::compression::encoder;
 use super::tarball::TarWriter;
 
 /// Builds a `.deb` from a directory tree (the files to install, relative to `/`)
@@ -68,8 +69,8 @@ impl Builder {
             root: root.into(),
             fields: Vec::new(),
             control_files: Vec::new(),
-            control_compression: Compression::default(),
-            data_compression: Compression::default(),
+            control_compression: Compression::Xz,
+            data_compression: Compression::Xz,
             mtime: None,
         }
     }
@@ -180,14 +181,16 @@ impl Builder {
             }
             out.flush()
         };
-        if data.len() as u64 > ar::MAX_MEMBER_SIZE {
-            return Err(Error::new(
-                ErrorKind::LimitExceeded,
-                format!(
-                    "{data_name} is {} bytes, more than an ar member can hold",
-                    data.len()
-                ),
-            ));
+        for (name, member) in [(&control_name, &control_tar), (&data_name, &data)] {
+            if member.len() as u64 > ar::MAX_MEMBER_SIZE {
+                return Err(Error::new(
+                    ErrorKind::LimitExceeded,
+                    format!(
+                        "{name} is {} bytes, more than an ar member can hold",
+                        member.len()
+                    ),
+                ));
+            }
         }
         write(&mut out)
             .map_err(|e| Error::new(ErrorKind::Io, format!("writing the .deb: {e}")).with_source(e))
@@ -257,11 +260,8 @@ impl Builder {
 
     /// The data tarball, and the md5sums lines of its regular files.
     fn data_tar(&self, entries: &[Entry], mtime: u64) -> Result<(Vec<u8>, String)> {
-        let encoder = self
-            .data_compression
-            .encoder(Vec::new())
-            .map_err(write_error)?;
-        let mut tar = TarWriter::new(encoder);
+        let mut tar =
+            TarWriter::new(encoder(self.data_compression, Vec::new()).map_err(write_error)?);
         let root_mode = fs::metadata(&self.root).map_err(|e| Error::io(self.root.display(), e))?;
         tar.dir("./", mode_of(&root_mode), mtime)
             .map_err(write_error)?;
@@ -347,11 +347,8 @@ impl Builder {
             members.push((name, contents, *mode));
         }
         members.sort_by(|a, b| a.0.cmp(b.0));
-        let mut tar = TarWriter::new(
-            self.control_compression
-                .encoder(Vec::new())
-                .map_err(write_error)?,
-        );
+        let mut tar =
+            TarWriter::new(encoder(self.control_compression, Vec::new()).map_err(write_error)?);
         tar.dir("./", 0o755, mtime).map_err(write_error)?;
         for (name, contents, mode) in members {
             tar.file(

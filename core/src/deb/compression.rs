@@ -1,89 +1,61 @@
-//! The compression of the `control.tar` and `data.tar` members.
+//! Streaming compression of the `control.tar` and `data.tar` members: bounded
+//! decoders over the member's bytes, deterministic encoders.
 
 use std::io::{self, BufRead, Read, Write};
 
-/// How a tar member of a `.deb` is compressed; the member name's extension says which.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Compression {
-    /// Plain tar (`.tar`).
-    None,
-    /// gzip (`.tar.gz`).
-    Gzip,
-    /// xz (`.tar.xz`), dpkg-deb's default.
-    #[default]
-    Xz,
-    /// Zstandard (`.tar.zst`).
-    Zstd,
+use crate::compress::Compression;
+
+/// The compression a member name's extension (after `control.tar` or `data.tar`)
+/// names: `""`, `".gz"`, `".xz"` or `".zst"`.
+pub(crate) fn from_extension(extension: &str) -> Option<Compression> {
+    Compression::ALL
+        .into_iter()
+        .find(|c| c.extension() == extension)
 }
 
-impl Compression {
-    /// Every compression debpull reads and writes.
-    pub const ALL: [Compression; 4] = [
-        Compression::None,
-        Compression::Gzip,
-        Compression::Xz,
-        Compression::Zstd,
-    ];
-
-    /// The member name extension: `""`, `".gz"`, `".xz"` or `".zst"`.
-    pub fn extension(self) -> &'static str {
-        match self {
-            Compression::None => "",
-            Compression::Gzip => ".gz",
-            Compression::Xz => ".xz",
-            Compression::Zstd => ".zst",
+/// A reader decompressing `input` (read through its buffer, never past the member);
+/// decoders needing more than `max_memory` bytes (xz dictionaries, zstd windows)
+/// fail instead of allocating it.
+pub(crate) fn decoder<'a, R: BufRead + 'a>(
+    compression: Compression,
+    input: R,
+    max_memory: u64,
+) -> io::Result<Box<dyn Read + 'a>> {
+    Ok(match compression {
+        Compression::None => Box::new(input),
+        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(input)),
+        Compression::Xz => {
+            let stream = liblzma::stream::Stream::new_stream_decoder(
+                max_memory,
+                liblzma::stream::CONCATENATED,
+            )
+            .map_err(io::Error::other)?;
+            Box::new(liblzma::bufread::XzDecoder::new_stream(input, stream))
         }
-    }
+        Compression::Zstd => {
+            let mut decoder = zstd::stream::read::Decoder::with_buffer(input)?;
+            // The window is the decoder's buffer: 2^log bytes.
+            let log = (63 - max_memory.max(1 << 10).leading_zeros()).min(31);
+            decoder.window_log_max(log)?;
+            Box::new(decoder)
+        }
+    })
+}
 
-    /// The compression whose extension is `extension` (`""` for none).
-    pub fn from_extension(extension: &str) -> Option<Compression> {
-        Compression::ALL
-            .into_iter()
-            .find(|c| c.extension() == extension)
-    }
-
-    /// A reader decompressing `input`; decoders needing more than `max_memory`
-    /// bytes (xz dictionaries, zstd windows) fail instead of allocating it.
-    pub(crate) fn decoder<'a, R: BufRead + 'a>(
-        self,
-        input: R,
-        max_memory: u64,
-    ) -> io::Result<Box<dyn Read + 'a>> {
-        Ok(match self {
-            Compression::None => Box::new(input),
-            Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(input)),
-            Compression::Xz => {
-                let stream = liblzma::stream::Stream::new_stream_decoder(
-                    max_memory,
-                    liblzma::stream::CONCATENATED,
-                )
-                .map_err(io::Error::other)?;
-                Box::new(liblzma::bufread::XzDecoder::new_stream(input, stream))
-            }
-            Compression::Zstd => {
-                let mut decoder = zstd::stream::read::Decoder::with_buffer(input)?;
-                // The window is the decoder's buffer: 2^log bytes.
-                let log = (63 - max_memory.max(1 << 10).leading_zeros()).min(31);
-                decoder.window_log_max(log)?;
-                Box::new(decoder)
-            }
-        })
-    }
-
-    /// A writer compressing into `output`, deterministically (same input, same bytes).
-    pub(crate) fn encoder<W: Write>(self, output: W) -> io::Result<Encoder<W>> {
-        Ok(match self {
-            Compression::None => Encoder::None(output),
-            Compression::Gzip => Encoder::Gzip(
-                flate2::GzBuilder::new()
-                    .mtime(0)
-                    .operating_system(3)
-                    .write(output, flate2::Compression::best()),
-            ),
-            Compression::Xz => Encoder::Xz(liblzma::write::XzEncoder::new(output, 6)),
-            Compression::Zstd => Encoder::Zstd(zstd::stream::write::Encoder::new(output, 3)?),
-        })
-    }
+/// A writer compressing into `output` as dpkg-deb does (gzip -9, xz -6, zstd -3),
+/// deterministically: the same input gives the same bytes.
+pub(crate) fn encoder<W: Write>(compression: Compression, output: W) -> io::Result<Encoder<W>> {
+    Ok(match compression {
+        Compression::None => Encoder::None(output),
+        Compression::Gzip => Encoder::Gzip(
+            flate2::GzBuilder::new()
+                .mtime(0)
+                .operating_system(3)
+                .write(output, flate2::Compression::best()),
+        ),
+        Compression::Xz => Encoder::Xz(liblzma::write::XzEncoder::new(output, 6)),
+        Compression::Zstd => Encoder::Zstd(zstd::stream::write::Encoder::new(output, 3)?),
+    })
 }
 
 /// A compressing writer; [`Encoder::finish`] writes the trailer.
@@ -136,17 +108,17 @@ mod tests {
             .flat_map(|i| (i % 251).to_le_bytes())
             .collect();
         for c in Compression::ALL {
-            let mut enc = c.encoder(Vec::new()).unwrap();
+            let mut enc = encoder(c, Vec::new()).unwrap();
             enc.write_all(&data).unwrap();
             let packed = enc.finish().unwrap();
             let mut out = Vec::new();
-            c.decoder(&packed[..], 1 << 26)
+            decoder(c, &packed[..], 1 << 26)
                 .unwrap()
                 .read_to_end(&mut out)
                 .unwrap();
             assert_eq!(out, data, "{c:?}");
-            assert_eq!(Compression::from_extension(c.extension()), Some(c));
+            assert_eq!(from_extension(c.extension()), Some(c));
         }
-        assert_eq!(Compression::from_extension(".bz2"), None);
+        assert_eq!(from_extension(".bz2"), None);
     }
 }

@@ -14,6 +14,7 @@ use crate::index::Package;
 
 use super::Compression;
 use super::ar::{self, MemberHeader};
+use super::compression;
 use super::control_tar;
 
 /// How much of the file is read (and hashed) at a time.
@@ -274,7 +275,7 @@ impl<R: Read> Reader<R> {
                     let Some(ext) = name.strip_prefix("control.tar") else {
                         return Err(out_of_order("control.tar after debian-binary"));
                     };
-                    let compression = Compression::from_extension(ext).ok_or_else(|| {
+                    let compression = compression::from_extension(ext).ok_or_else(|| {
                         Error::new(
                             ErrorKind::Unsupported,
                             format!("member {name}: unknown compression"),
@@ -365,8 +366,7 @@ impl<R: Read> Reader<R> {
         }
         let mut member = (&mut self.inner).take(header.size);
         let mut over = Overflow::default();
-        let result = compression
-            .decoder(&mut member, limits.decoder_memory)
+        let result = compression::decoder(compression, &mut member, limits.decoder_memory)
             .map_err(|e| Error::new(ErrorKind::Parse, e.to_string()))
             .and_then(|decoder| {
                 let mut capped = Capped {

@@ -18,8 +18,8 @@ mod control_tar;
 mod inspect;
 mod tarball;
 
+pub use crate::compress::Compression;
 pub use build::Builder;
-pub use compression::Compression;
 pub use inspect::{
     DebInfo, InspectOptions, Limits, inspect, inspect_all, inspect_file, inspect_files,
     inspect_with, read_deb,
