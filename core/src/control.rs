@@ -77,18 +77,210 @@ pub const PACKAGES_ORDER: &[&str] = &[
 /// After the first error the iterator ends. Errors are [`ErrorKind::Parse`] with
 /// the line number; callers add the file name with [`Error::context`].
 pub fn paragraphs(text: &str) -> Paragraphs<'_> {
+    paragraphs_from_line(text, 1, 8)
+}
+
+/// [`paragraphs`] for text whose first line is line `line` of a larger file.
+fn paragraphs_from_line(text: &str, line: usize, capacity: usize) -> Paragraphs<'_> {
     Paragraphs {
         text,
         pos: 0,
-        line: 1,
+        line,
         failed: false,
-        capacity: 8,
+        capacity,
         newlines: Newlines::new(text.as_bytes()),
+    }
+}
+
+/// Reads paragraphs from a byte stream (a file, a decompressor, a download)
+/// through one reused buffer, as apt's `pkgTagFile` does: memory stays bounded by
+/// the largest paragraph, however large the file.
+///
+/// Each paragraph borrows from the buffer until the next call. Errors give the
+/// line; a paragraph longer than the limit is [`ErrorKind::LimitExceeded`].
+pub struct Reader<R> {
+    input: R,
+    buf: Vec<u8>,
+    /// The unread bytes are `buf[start..end]`.
+    start: usize,
+    end: usize,
+    /// The line number of `buf[start]`.
+    line: usize,
+    eof: bool,
+    failed: bool,
+    max_paragraph: usize,
+    /// The most fields a paragraph had so far: the next one's initial capacity.
+    capacity: usize,
+    /// Finds `\n\n`: the end of a paragraph is no later than that.
+    blank_line: memchr::memmem::Finder<'static>,
+}
+
+impl<R: std::io::Read> Reader<R> {
+    /// A reader of `input` with a 64 KiB buffer, allowing paragraphs up to 16 MiB.
+    pub fn new(input: R) -> Self {
+        Reader {
+            input,
+            buf: vec![0; 64 << 10],
+            start: 0,
+            end: 0,
+            line: 1,
+            eof: false,
+            failed: false,
+            max_paragraph: 16 << 20,
+            capacity: 8,
+            blank_line: memchr::memmem::Finder::new(b"\n\n").into_owned(),
+        }
+    }
+
+    /// Sets the largest paragraph accepted, in bytes.
+    pub fn with_max_paragraph(mut self, bytes: usize) -> Self {
+        self.max_paragraph = bytes;
+        self
+    }
+
+    /// The next paragraph, `None` at the end of the input. After an error, `None`.
+    pub fn next_paragraph(&mut self) -> Option<Result<Paragraph<'_>>> {
+        if self.failed {
+            return None;
+        }
+        let region = loop {
+            match self.ready_region() {
+                Some(len) => break len,
+                None if self.eof => return None,
+                None => {
+                    if let Err(e) = self.fill() {
+                        self.failed = true;
+                        return Some(Err(e));
+                    }
+                }
+            }
+        };
+        let result = match from_utf8(&self.buf[self.start..self.start + region]) {
+            Err(e) => Err(shift_line(e, self.line - 1)),
+            Ok(text) => {
+                let mut parser = paragraphs_from_line(text, self.line, self.capacity);
+                match parser.next() {
+                    Some(Ok(_)) if parser.pos >= region && !self.eof => Err(Error::new(
+                        ErrorKind::LimitExceeded,
+                        format!(
+                            "line {}: paragraph longer than the limit of {} bytes",
+                            self.line, self.max_paragraph
+                        ),
+                    )),
+                    Some(Ok(paragraph)) => {
+                        self.capacity = parser.capacity;
+                        self.start += parser.pos.min(region);
+                        self.line = parser.line;
+                        return Some(Ok(paragraph));
+                    }
+                    Some(Err(e)) => Err(e),
+                    None => Err(Error::new(
+                        ErrorKind::Parse,
+                        format!("line {}: expected a paragraph", self.line),
+                    )),
+                }
+            }
+        };
+        self.failed = true;
+        Some(result)
+    }
+
+    /// Skips blank lines, then tells how many unread bytes surely hold one whole
+    /// paragraph: up to a blank line, to the end of the input, or (buffer full)
+    /// the whole lines read. `None`: more input is needed, or there is none.
+    fn ready_region(&mut self) -> Option<usize> {
+        loop {
+            let unread = &self.buf[self.start..self.end];
+            match unread
+                .iter()
+                .position(|b| !matches!(b, b' ' | b'\t' | b'\r'))
+            {
+                Some(i) if unread[i] == b'\n' => {
+                    self.start += i + 1;
+                    self.line += 1;
+                }
+                Some(_) => break,
+                None => {
+                    return if self.eof && !unread.is_empty() {
+                        Some(unread.len())
+                    } else {
+                        None
+                    };
+                }
+            }
+        }
+        let unread = &self.buf[self.start..self.end];
+        if let Some(i) = self.blank_line.find(unread) {
+            Some(i + 2)
+        } else if self.eof {
+            Some(unread.len())
+        } else if self.buf.len() >= self.max_paragraph
+            && self.start == 0
+            && self.end == self.buf.len()
+        {
+            memchr::memrchr(b'\n', unread).map(|i| i + 1)
+        } else {
+            None
+        }
+    }
+
+    /// Reads more input, moving unread bytes to the front and growing the buffer when full.
+    fn fill(&mut self) -> Result<()> {
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        if self.end == self.buf.len() {
+            if self.buf.len() >= self.max_paragraph {
+                return Err(Error::new(
+                    ErrorKind::LimitExceeded,
+                    format!(
+                        "line {}: paragraph longer than the limit of {} bytes",
+                        self.line, self.max_paragraph
+                    ),
+                ));
+            }
+            let grown = (self.buf.len() * 2).min(self.max_paragraph);
+            self.buf.resize(grown, 0);
+        }
+        loop {
+            match self.input.read(&mut self.buf[self.end..]) {
+                Ok(0) => self.eof = true,
+                Ok(n) => self.end += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    return Err(Error::new(
+                        ErrorKind::Io,
+                        format!("line {}: read failed: {e}", self.line),
+                    )
+                    .with_source(e));
+                }
+            }
+            return Ok(());
+        }
+    }
+}
+
+/// Adds `lines` to the line number at the start of a parse error's message.
+fn shift_line(err: Error, lines: usize) -> Error {
+    let message = err.message();
+    let shifted = message
+        .strip_prefix("line ")
+        .and_then(|rest| rest.split_once(':'))
+        .and_then(|(n, rest)| Some(format!("line {}:{rest}", n.parse::<usize>().ok()? + lines)));
+    match shifted {
+        Some(message) => Error::new(err.kind(), message),
+        None => err,
     }
 }
 
 /// Checks that `bytes` are UTF-8, naming the line of the first invalid byte.
 pub fn from_utf8(bytes: &[u8]) -> Result<&str> {
+    // The vectorised check first; std's only to say where the error is.
+    if let Ok(text) = simdutf8::basic::from_utf8(bytes) {
+        return Ok(text);
+    }
     std::str::from_utf8(bytes).map_err(|e| {
         let line = 1 + bytes[..e.valid_up_to()]
             .iter()
@@ -802,6 +994,74 @@ mod tests {
         // Same length and first/last letters: same hash bucket, different names.
         let all = parse_all("Abc: 1\nAxc: 2\nAyc: 3\n").unwrap();
         assert_eq!(all[0].len(), 3);
+    }
+
+    /// Gives at most `step` bytes per read, to cut lines and characters anywhere.
+    struct Trickle<'a> {
+        data: &'a [u8],
+        step: usize,
+    }
+
+    impl std::io::Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.step.min(buf.len()).min(self.data.len());
+            buf[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    fn read_all(data: &[u8], step: usize, max: usize) -> Result<Vec<String>> {
+        let mut reader = Reader::new(Trickle { data, step }).with_max_paragraph(max);
+        let mut out = Vec::new();
+        while let Some(p) = reader.next_paragraph() {
+            let p = p?;
+            out.push(format!("{}@{}", p, p.line()));
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn reader_gives_what_paragraphs_gives_however_input_is_cut() {
+        let text = format!("{TEXT}\n \n\nC: ünïcödé\n more\nD:\n\n\nE: last");
+        let expected: Vec<String> = paragraphs(&text)
+            .map(|p| {
+                let p = p.unwrap();
+                format!("{}@{}", p, p.line())
+            })
+            .collect();
+        assert_eq!(expected.len(), 4);
+        for step in [1, 2, 3, 7, 64, 1 << 20] {
+            assert_eq!(
+                read_all(text.as_bytes(), step, 1 << 20).unwrap(),
+                expected,
+                "step {step}"
+            );
+        }
+    }
+
+    #[test]
+    fn reader_errors_give_the_file_line() {
+        let text = format!("{TEXT}\nA: 1\nA: 2\n");
+        let err = read_all(text.as_bytes(), 5, 1 << 20).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "line 12: duplicate field \"A\" (first on line 11)"
+        );
+        let err = read_all(b"A: 1\n\nB: \xff\n", 3, 1 << 20).unwrap_err();
+        assert_eq!(err.to_string(), "line 3: invalid UTF-8");
+        let long = format!("A: {}\n", "x".repeat(300_000));
+        let err = read_all(long.as_bytes(), 1 << 20, 100_000).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::LimitExceeded);
+        assert!(
+            err.to_string()
+                .contains("line 1: paragraph longer than the limit of 100000 bytes"),
+            "{err}"
+        );
+        assert_eq!(
+            read_all(long.as_bytes(), 1 << 20, 1 << 20).unwrap().len(),
+            1
+        );
     }
 
     #[test]

@@ -69,3 +69,25 @@ fn first_stanza_of_debian_packages_reads_field_by_field() {
         assert!(!field.value().starts_with(' ') && !field.value().ends_with('\n'));
     }
 }
+
+#[test]
+fn streaming_reader_agrees_with_paragraphs_on_debian_packages() {
+    let text = apt_lists::cat(&apt_lists::packages_files()[0]);
+    let mut reader = control::Reader::new(text.as_bytes());
+    let mut borrowed = control::paragraphs(&text);
+    let mut count = 0;
+    while let Some(streamed) = reader.next_paragraph() {
+        let streamed = streamed.unwrap();
+        let expected = borrowed.next().unwrap().unwrap();
+        assert_eq!(streamed.line(), expected.line());
+        assert_eq!(
+            streamed.to_string(),
+            expected.to_string(),
+            "line {}",
+            expected.line()
+        );
+        count += 1;
+    }
+    assert!(borrowed.next().is_none());
+    assert!(count > 1000);
+}

@@ -1,3 +1,4 @@
+use super::compare::{dpkg_loop, verrevcmp};
 use super::*;
 use std::collections::hash_map::DefaultHasher;
 
@@ -241,11 +242,48 @@ fn order_is_total_and_hash_follows_eq() {
         for b in &versions[i..] {
             let ab = a.cmp(b);
             assert_eq!(b.cmp(a), ab.reverse(), "{a} vs {b}");
+            assert_eq!(a.cmp_parts(b), ab, "{a} vs {b}: the key disagrees");
             if ab == Ordering::Equal {
                 assert_eq!(hash_of(a), hash_of(b), "{a} == {b} but hashes differ");
             }
         }
     }
+}
+
+#[test]
+fn keys_order_like_versions_and_tell_most_apart() {
+    let mut rng = Rng(3);
+    let mut versions = Vec::new();
+    while versions.len() < 3000 {
+        let mut s = String::from_utf8(rng.part(b"1.2.3")).expect("ascii");
+        s.insert(0, char::from(b'0' + rng.below(10) as u8));
+        match rng.below(4) {
+            0 => s = format!("{}:{s}", [0, 1, 14, 15, 16, 99][rng.below(6)]),
+            1 => s.push_str(&format!("-{}", rng.below(300_000))),
+            _ => {}
+        }
+        if let Ok(x) = Version::parse(&s) {
+            versions.push(x);
+        }
+    }
+    let mut decided = 0;
+    for a in &versions {
+        for b in versions.iter().step_by(13) {
+            let by_parts = a.cmp_parts(b);
+            if a.key != b.key {
+                decided += 1;
+                assert_eq!(a.key.cmp(&b.key), by_parts, "{a} vs {b}");
+            }
+        }
+    }
+    let total = versions.len() * versions.len().div_ceil(13);
+    assert!(
+        decided * 2 > total,
+        "keys decided only {decided} of {total} comparisons"
+    );
+    assert_ne!(v("1.2.3-1").key, v("1.2.4-1").key);
+    assert_eq!(v("1.0").key, v("0:1.00-0").key);
+    assert_eq!(v("15:1").key, v("16:1").key, "saturated epochs end the key");
 }
 
 #[test]
@@ -349,4 +387,36 @@ fn debversion_conversions() {
     let err = Version::try_from(&odd).expect_err("embedded space");
     assert_eq!(err.kind(), ErrorKind::InvalidVersion);
     assert!(err.message().contains("embedded spaces"), "{err}");
+}
+
+#[test]
+fn any_string_parses_or_fails_cleanly() {
+    const CHARS: &[char] = &[
+        '0', '1', '9', '.', '~', '+', '-', ':', 'a', 'Z', ' ', '\t', '\n', '\0', '_', 'é', '€',
+        '\u{85}', '\u{a0}', '\x7f',
+    ];
+    let mut rng = Rng(6);
+    for _ in 0..100_000 {
+        let len = rng.below(14);
+        let s: String = (0..len).map(|_| CHARS[rng.below(CHARS.len())]).collect();
+        match Version::parse(&s) {
+            Ok(x) => {
+                let again = v(x.as_str());
+                assert_eq!(again.as_str(), x.as_str());
+                assert_eq!(
+                    (again.epoch(), again.upstream(), again.revision()),
+                    (x.epoch(), x.upstream(), x.revision())
+                );
+                assert!(x.as_str().is_ascii(), "{s:?}");
+            }
+            Err(e) => assert_eq!(e.kind(), ErrorKind::InvalidVersion, "{s:?}"),
+        }
+    }
+}
+
+#[test]
+fn versions_can_be_shared_between_threads() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<Version>();
+    shareable::<Relation>();
 }
