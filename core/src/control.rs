@@ -15,29 +15,32 @@ use memchr::memchr;
 
 use crate::error::{Error, ErrorKind, Result};
 
-/// The field order apt-ftparchive writes Packages stanzas in (apt's `TFRewritePackageOrder`).
-/// Fields not listed follow, in their original order.
+/// The field order apt-ftparchive writes Packages stanzas in (apt's `TFRewritePackageOrder`
+/// as of apt 2.6, Debian 12). Fields not listed follow, in their original order; apt
+/// no longer lists the obsolete aliases `Class`, `Recommended`, `Optional`, `Revision`.
 pub const PACKAGES_ORDER: &[&str] = &[
     "Package",
     "Package-Type",
     "Architecture",
     "Subarchitecture",
     "Version",
-    "Revision",
-    "Package-Revision",
-    "Package_Revision",
     "Kernel-Version",
     "Built-Using",
+    "Static-Built-Using",
     "Built-For-Profiles",
+    "Auto-Built-Package",
     "Multi-Arch",
     "Status",
     "Priority",
-    "Class",
+    "Build-Essential",
+    "Protected",
+    "Important",
     "Essential",
     "Installer-Menu-Item",
     "Section",
     "Source",
     "Origin",
+    "Phased-Update-Percentage",
     "Maintainer",
     "Original-Maintainer",
     "Bugs",
@@ -50,9 +53,7 @@ pub const PACKAGES_ORDER: &[&str] = &[
     "Pre-Depends",
     "Depends",
     "Recommends",
-    "Recommended",
     "Suggests",
-    "Optional",
     "Conflicts",
     "Breaks",
     "Replaces",
@@ -66,6 +67,7 @@ pub const PACKAGES_ORDER: &[&str] = &[
     "SHA512",
     "Homepage",
     "Description",
+    "Description-md5",
     "Tag",
     "Task",
 ];

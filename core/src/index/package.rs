@@ -15,7 +15,7 @@ const FILE_FIELDS: [&str; 6] = ["Filename", "Size", "MD5sum", "SHA1", "SHA256", 
 ///
 /// [`Display`](fmt::Display) renders its Packages stanza exactly as
 /// `apt-ftparchive packages` does: fields in apt's canonical order, `Status`
-/// dropped, a legacy `Optional` folded into `Suggests`.
+/// dropped, Section and Priority trimmed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Package {
     /// Control fields, without the file fields.
@@ -217,9 +217,9 @@ fn is_file_field(name: &str) -> bool {
     FILE_FIELDS.iter().any(|f| f.eq_ignore_ascii_case(name))
 }
 
-/// What apt-ftparchive changes in a control paragraph besides the file fields:
-/// Section and Priority are trimmed (and dropped when empty), Status is dropped,
-/// and a legacy Optional is appended to Suggests.
+/// What apt-ftparchive (2.6) changes in a control paragraph besides the file fields:
+/// Section and Priority are trimmed (and dropped when empty), Status is dropped.
+/// A legacy Optional is kept as it is (older apt folded it into Suggests).
 fn normalize_like_apt_ftparchive(control: &mut OwnedParagraph) {
     for name in ["Section", "Priority"] {
         match control.get(name).map(str::to_owned) {
@@ -231,13 +231,6 @@ fn normalize_like_apt_ftparchive(control: &mut OwnedParagraph) {
         }
     }
     control.remove("Status");
-    if let Some(optional) = control.remove("Optional").filter(|o| !o.is_empty()) {
-        let suggests = match control.get("Suggests") {
-            Some(suggests) if !suggests.is_empty() => format!("{suggests}, {optional}"),
-            _ => optional,
-        };
-        control.set_unchecked("Suggests", &suggests);
-    }
 }
 
 /// Checks Package, Version and Architecture; returns the parsed version.
@@ -378,11 +371,11 @@ mod tests {
     }
 
     #[test]
-    fn drops_status_and_folds_optional_into_suggests() {
-        let p = package("Package: old\nVersion: 1\nArchitecture: all\nStatus: install ok installed\nSuggests: a\nOptional: b\n").unwrap();
+    fn drops_status_and_keeps_optional_last() {
+        let p = package("Package: old\nVersion: 1\nArchitecture: all\nStatus: install ok installed\nOptional: b\nSuggests: a\n").unwrap();
         assert_eq!(p.get("Status"), None);
-        assert_eq!(p.get("Suggests"), Some("a, b"));
-        assert!(!p.to_string().contains("Optional"));
+        assert_eq!(p.get("Suggests"), Some("a"));
+        assert!(p.to_string().ends_with("\nOptional: b\n"), "{p}");
     }
 
     #[test]
