@@ -12,7 +12,6 @@ use crate::version::Version;
 
 use super::Compression;
 use super::ar;
-use super::compression::encoder;
 use super::tarball::TarWriter;
 
 /// Builds a `.deb` from a directory tree (the files to install, relative to `/`)
@@ -260,8 +259,7 @@ impl Builder {
 
     /// The data tarball, and the md5sums lines of its regular files.
     fn data_tar(&self, entries: &[Entry], mtime: u64) -> Result<(Vec<u8>, String)> {
-        let mut tar =
-            TarWriter::new(encoder(self.data_compression, Vec::new()).map_err(write_error)?);
+        let mut tar = TarWriter::new(self.data_compression.encoder(Vec::new())?);
         let root_mode = fs::metadata(&self.root).map_err(|e| Error::io(self.root.display(), e))?;
         tar.dir("./", mode_of(&root_mode), mtime)
             .map_err(write_error)?;
@@ -347,8 +345,7 @@ impl Builder {
             members.push((name, contents, *mode));
         }
         members.sort_by(|a, b| a.0.cmp(b.0));
-        let mut tar =
-            TarWriter::new(encoder(self.control_compression, Vec::new()).map_err(write_error)?);
+        let mut tar = TarWriter::new(self.control_compression.encoder(Vec::new())?);
         tar.dir("./", 0o755, mtime).map_err(write_error)?;
         for (name, contents, mode) in members {
             tar.file(

@@ -14,8 +14,8 @@ use crate::index::Package;
 
 use super::Compression;
 use super::ar::{self, MemberHeader};
-use super::compression;
 use super::control_tar;
+use crate::compress::{Bounds, Exceeded};
 
 /// How much of the file is read (and hashed) at a time.
 const BUFFER_SIZE: usize = 256 * 1024;
@@ -275,7 +275,7 @@ impl<R: Read> Reader<R> {
                     let Some(ext) = name.strip_prefix("control.tar") else {
                         return Err(out_of_order("control.tar after debian-binary"));
                     };
-                    let compression = compression::from_extension(ext).ok_or_else(|| {
+                    let compression = Compression::from_extension(ext).ok_or_else(|| {
                         Error::new(
                             ErrorKind::Unsupported,
                             format!("member {name}: unknown compression"),
@@ -365,21 +365,23 @@ impl<R: Read> Reader<R> {
             ));
         }
         let mut member = (&mut self.inner).take(header.size);
-        let mut over = Overflow::default();
-        let result = compression::decoder(compression, &mut member, limits.decoder_memory)
-            .map_err(|e| Error::new(ErrorKind::Parse, e.to_string()))
-            .and_then(|decoder| {
-                let mut capped = Capped {
-                    inner: decoder,
-                    remaining: limits.control_tar_unpacked,
-                    over: &mut over,
-                };
-                let archive = control_tar::read(&mut capped, limits)?;
-                // Read to the end of the compressed stream, so that corruption
-                // anywhere in it is noticed.
-                io::copy(&mut capped, &mut io::sink())
-                    .map_err(|e| Error::new(ErrorKind::Parse, e.to_string()))?;
-                Ok(archive)
+        let bounds = Bounds {
+            output: limits.control_tar_unpacked,
+            memory: limits.decoder_memory,
+        };
+        let mut exceeded = None;
+        let result = compression
+            .decoder(&mut member, bounds)
+            .and_then(|mut decoder| {
+                let archive = control_tar::read(&mut decoder, limits).and_then(|archive| {
+                    // Read to the end of the compressed stream, so that corruption
+                    // anywhere in it is noticed.
+                    io::copy(&mut decoder, &mut io::sink())
+                        .map(|_| archive)
+                        .map_err(|e| decoder.error_for(e))
+                });
+                exceeded = decoder.exceeded();
+                archive
             });
         let rest = skip(&mut member);
         let consumed = header.size - member.limit();
@@ -387,14 +389,14 @@ impl<R: Read> Reader<R> {
         let failed = self.inner.get_ref().failed;
         let result = match result {
             Err(e) if failed => Err(Error::new(ErrorKind::Io, format!("read error: {e}"))),
-            _ if over.memory => Err(Error::new(
+            _ if exceeded == Some(Exceeded::Memory) => Err(Error::new(
                 ErrorKind::LimitExceeded,
                 format!(
                     "decompressing needs more than the limit of {} bytes of memory",
                     limits.decoder_memory
                 ),
             )),
-            _ if over.unpacked => Err(Error::new(
+            _ if exceeded == Some(Exceeded::Output) => Err(Error::new(
                 ErrorKind::LimitExceeded,
                 format!(
                     "unpacks to more than the limit of {} bytes",
@@ -472,60 +474,6 @@ fn skip(reader: &mut impl BufRead) -> io::Result<()> {
         }
         reader.consume(n);
     }
-}
-
-/// Which limit a decompression hit.
-#[derive(Default)]
-struct Overflow {
-    /// More bytes came out than allowed.
-    unpacked: bool,
-    /// The decoder refused to allocate what the data asks for.
-    memory: bool,
-}
-
-/// A reader that fails once more than `remaining` bytes come out of `inner`.
-struct Capped<'a, R> {
-    inner: R,
-    remaining: u64,
-    over: &'a mut Overflow,
-}
-
-impl<R: Read> Read for Capped<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        let max = if self.remaining == 0 {
-            // At the cap: any further byte is one too many.
-            1
-        } else {
-            buf.len()
-                .min(usize::try_from(self.remaining).unwrap_or(usize::MAX))
-        };
-        let n = match self.inner.read(&mut buf[..max]) {
-            Ok(n) => n,
-            Err(e) => {
-                self.over.memory |= needs_too_much_memory(&e);
-                return Err(e);
-            }
-        };
-        if n as u64 > self.remaining {
-            self.over.unpacked = true;
-            return Err(io::Error::other("decompression limit exceeded"));
-        }
-        self.remaining -= n as u64;
-        Ok(n)
-    }
-}
-
-/// Whether a decoder error says the stream needs more memory than allowed.
-fn needs_too_much_memory(err: &io::Error) -> bool {
-    let xz = err
-        .get_ref()
-        .and_then(|e| e.downcast_ref::<liblzma::stream::Error>())
-        .is_some_and(|e| matches!(e, liblzma::stream::Error::MemLimit));
-    // zstd reports ZSTD_error_frameParameter_windowTooLarge by its message only.
-    xz || err.to_string().contains("too much memory")
 }
 
 /// The control file as text: valid UTF-8, one well-formed paragraph, no field
@@ -613,27 +561,6 @@ fn truncated(what: impl std::fmt::Display) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn capped_read(data: &[u8], cap: u64) -> (io::Result<Vec<u8>>, bool) {
-        let mut over = Overflow::default();
-        let mut capped = Capped {
-            inner: data,
-            remaining: cap,
-            over: &mut over,
-        };
-        let mut out = Vec::new();
-        let result = capped.read_to_end(&mut out).map(|_| out);
-        (result, over.unpacked)
-    }
-
-    #[test]
-    fn cap_allows_exactly_the_limit() {
-        assert_eq!(capped_read(b"12345", 5).0.unwrap(), b"12345");
-        assert!(!capped_read(b"12345", 5).1);
-        let (result, over) = capped_read(b"123456", 5);
-        assert!(result.is_err() && over);
-        assert_eq!(capped_read(b"", 0).0.unwrap(), b"");
-    }
 
     #[test]
     fn control_fields_over_the_limit_name_field_and_line() {

@@ -13,7 +13,6 @@
 
 mod ar;
 mod build;
-mod compression;
 mod control_tar;
 mod inspect;
 mod tarball;

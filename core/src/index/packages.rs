@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::compress::Compression;
+use crate::compress::{Bounds, Compression};
 use crate::control;
 use crate::error::Result;
 use crate::index::Package;
@@ -27,9 +27,13 @@ impl Packages {
             .map(|packages| Packages { packages })
     }
 
-    /// Parses a possibly compressed Packages file, refusing to decompress more than `limit` bytes.
-    pub fn parse_compressed(data: &[u8], compression: Compression, limit: u64) -> Result<Packages> {
-        let text = compression.decompress(data, limit)?;
+    /// Parses a possibly compressed Packages file, decompressing within `bounds`.
+    pub fn parse_compressed(
+        data: &[u8],
+        compression: Compression,
+        bounds: Bounds,
+    ) -> Result<Packages> {
+        let text = compression.decompress(data, bounds)?;
         Packages::parse(control::from_utf8(&text)?)
     }
 
@@ -149,7 +153,7 @@ mod tests {
         for c in Compression::ALL {
             let packed = index.to_compressed(c).unwrap();
             assert_eq!(
-                Packages::parse_compressed(&packed, c, 1 << 20).unwrap(),
+                Packages::parse_compressed(&packed, c, Bounds::output(1 << 20)).unwrap(),
                 index
             );
         }
