@@ -2,51 +2,19 @@
 //! /var/lib/apt/lists, and the pairs of them the benchmarks compare.
 
 use std::collections::BTreeSet;
-use std::process::Command;
+use std::path::PathBuf;
 
 use debpull::Version;
 
-const LISTS: &str = "/var/lib/apt/lists";
-const APT_HELPER: &str = "/usr/lib/apt/apt-helper";
+/// The same reading of /var/lib/apt/lists as the core's tests.
+#[path = "../../core/tests/support/apt_lists.rs"]
+mod apt_lists;
 
 /// The distinct `Version:` values of all Packages files in /var/lib/apt/lists,
 /// sorted as strings. Panics, saying to run `apt-get update`, when there are none.
 pub fn real_versions() -> Vec<String> {
-    let entries = std::fs::read_dir(LISTS)
-        .unwrap_or_else(|e| panic!("{LISTS}: {e}; run `apt-get update` first"));
-    let mut files: Vec<_> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-            name.ends_with("_Packages") || name.contains("_Packages.")
-        })
-        .collect();
-    files.sort();
-    let mut versions = BTreeSet::new();
-    for file in &files {
-        // The lists are lz4-compressed; apt-helper reads every format apt writes.
-        let out = Command::new(APT_HELPER)
-            .arg("cat-file")
-            .arg(file)
-            .output()
-            .unwrap_or_else(|e| panic!("{APT_HELPER} cat-file {}: {e}", file.display()));
-        assert!(
-            out.status.success(),
-            "{APT_HELPER} cat-file {} failed",
-            file.display()
-        );
-        for line in String::from_utf8_lossy(&out.stdout).lines() {
-            if let Some(v) = line.strip_prefix("Version:") {
-                versions.insert(v.trim().to_owned());
-            }
-        }
-    }
-    assert!(
-        versions.len() > 1000,
-        "only {} versions in the Packages files of {LISTS}: run `apt-get update` first",
-        versions.len()
-    );
-    versions.into_iter().collect()
+    let distinct: BTreeSet<String> = apt_lists::real_versions().into_iter().collect();
+    distinct.into_iter().collect()
 }
 
 /// Index pairs of neighbours in dpkg's order of `versions`: the hard case, long
@@ -91,11 +59,9 @@ pub fn random_pairs(n: usize, len: usize, seed: u64) -> Vec<(usize, usize)> {
 /// Debian's main Packages index for amd64 (≈50 MB), decompressed into the
 /// temporary directory: its path and text. Panics, saying to run `apt-get
 /// update`, when it is missing.
-pub fn debian_main_packages() -> (std::path::PathBuf, String) {
-    let entries = std::fs::read_dir(LISTS)
-        .unwrap_or_else(|e| panic!("{LISTS}: {e}; run `apt-get update` first"));
-    let mut candidates: Vec<_> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
+pub fn debian_main_packages() -> (PathBuf, String) {
+    let mut candidates: Vec<PathBuf> = apt_lists::packages_files()
+        .into_iter()
         .filter(|p| {
             let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
             name.contains("debian_dists_") && name.contains("_main_binary-amd64_Packages")
@@ -104,19 +70,9 @@ pub fn debian_main_packages() -> (std::path::PathBuf, String) {
     // The largest is the release itself, not its updates.
     candidates.sort_by_key(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0));
     let file = candidates.pop().unwrap_or_else(|| {
-        panic!("no Debian main amd64 Packages in {LISTS}: run `apt-get update` first")
+        panic!("no Debian main amd64 Packages in /var/lib/apt/lists: run `apt-get update` first")
     });
-    let out = Command::new(APT_HELPER)
-        .arg("cat-file")
-        .arg(&file)
-        .output()
-        .unwrap_or_else(|e| panic!("{APT_HELPER} cat-file {}: {e}", file.display()));
-    assert!(
-        out.status.success(),
-        "{APT_HELPER} cat-file {} failed",
-        file.display()
-    );
-    let text = String::from_utf8(out.stdout).expect("Debian's Packages are UTF-8");
+    let text = apt_lists::cat(&file);
     let path = std::env::temp_dir().join("debpull-bench-Packages");
     std::fs::write(&path, &text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     (path, text)
