@@ -62,6 +62,11 @@ impl Algorithm {
         }
     }
 
+    /// Whether apt trusts this algorithm on its own (SHA256, SHA512).
+    pub fn is_strong(self) -> bool {
+        matches!(self, Algorithm::Sha256 | Algorithm::Sha512)
+    }
+
     fn bit(self) -> u8 {
         1 << self as u8
     }
@@ -200,23 +205,42 @@ impl Checksums {
         }
     }
 
-    /// Compares the digests both sides have; `Err` names the first that differs.
-    /// Having no algorithm in common is an error too: nothing would be checked.
-    pub fn verify(&self, expected: &Checksums) -> std::result::Result<(), Algorithm> {
-        let mut compared = false;
+    /// Compares the digests both sides have. Every common digest must match, and
+    /// at least one of them must be strong (SHA256 or SHA512): as apt, an MD5 or
+    /// SHA1 match alone proves nothing.
+    pub fn verify(&self, expected: &Checksums) -> std::result::Result<(), Mismatch> {
+        let mut strong = false;
         // Strongest first, so that the error names the most meaningful mismatch.
         for algorithm in Algorithm::ALL.into_iter().rev() {
             if let (Some(have), Some(want)) = (self.get(algorithm), expected.get(algorithm)) {
                 if have != want {
-                    return Err(algorithm);
+                    return Err(Mismatch::Differs(algorithm));
                 }
-                compared = true;
+                strong |= algorithm.is_strong();
             }
         }
-        if compared {
+        if strong {
             Ok(())
         } else {
-            Err(Algorithm::Sha256)
+            Err(Mismatch::NoStrongChecksum)
+        }
+    }
+}
+
+/// Why [`Checksums::verify`] failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mismatch {
+    /// The digests of this algorithm differ.
+    Differs(Algorithm),
+    /// The two sides have no SHA256 or SHA512 in common: nothing trustworthy to compare.
+    NoStrongChecksum,
+}
+
+impl fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Mismatch::Differs(algorithm) => write!(f, "{algorithm} checksum differs"),
+            Mismatch::NoStrongChecksum => f.write_str("no SHA256 or SHA512 checksum to compare"),
         }
     }
 }
@@ -435,33 +459,34 @@ mod tests {
     }
 
     #[test]
-    fn verify_compares_common_digests() {
+    fn verify_needs_matching_digests_and_a_strong_one() {
         let a = of_bytes(b"one", Algorithms::ALL);
         let b = of_bytes(b"two", Algorithms::ALL);
+        let only = |sums: &Checksums, alg| sums.restricted_to(Algorithms::NONE.with(alg));
         assert_eq!(a.verify(&a.restricted_to(Algorithms::DEFAULT)), Ok(()));
-        assert_eq!(a.verify(&b), Err(Algorithm::Sha512));
+        assert_eq!(a.verify(&b), Err(Mismatch::Differs(Algorithm::Sha512)));
+        // MD5 equal but SHA256 different: the SHA256 mismatch wins.
+        let mut forged = a.restricted_to(Algorithms::DEFAULT);
+        forged.sha256 = b.sha256;
+        assert_eq!(a.verify(&forged), Err(Mismatch::Differs(Algorithm::Sha256)));
+        // A match on weak digests alone proves nothing.
         assert_eq!(
-            a.restricted_to(Algorithms::NONE.with(Algorithm::Md5))
-                .verify(&a.restricted_to(Algorithms::NONE.with(Algorithm::Sha1))),
-            Err(Algorithm::Sha256)
+            a.verify(&only(&a, Algorithm::Md5)),
+            Err(Mismatch::NoStrongChecksum)
         );
-    }
-
-    #[test]
-    fn interleaved_md5_and_sha256_match_separate_digests() {
-        let data: Vec<u8> = (0..10_000u32).map(|i| (i * 31 % 251) as u8).collect();
-        let md5_only = of_bytes(&data, Algorithms::NONE.with(Algorithm::Md5));
-        let sha256_only = of_bytes(&data, Algorithms::NONE.with(Algorithm::Sha256));
-        // Pieces of every alignment, so that blocks straddle the calls.
-        for piece in [1, 7, 63, 64, 65, 130, 4096] {
-            let mut hasher = Hasher::new(Algorithms::ALL);
-            for chunk in data.chunks(piece) {
-                hasher.update(chunk);
-            }
-            let sums = hasher.finish();
-            assert_eq!(sums.md5, md5_only.md5, "pieces of {piece}");
-            assert_eq!(sums.sha256, sha256_only.sha256, "pieces of {piece}");
-        }
+        assert_eq!(
+            a.verify(&a.restricted_to(Algorithms::NONE.with(Algorithm::Md5).with(Algorithm::Sha1))),
+            Err(Mismatch::NoStrongChecksum)
+        );
+        assert_eq!(
+            only(&a, Algorithm::Md5).verify(&only(&a, Algorithm::Sha256)),
+            Err(Mismatch::NoStrongChecksum)
+        );
+        assert_eq!(a.verify(&only(&a, Algorithm::Sha512)), Ok(()));
+        assert_eq!(
+            Mismatch::Differs(Algorithm::Md5).to_string(),
+            "MD5Sum checksum differs"
+        );
     }
 
     #[test]

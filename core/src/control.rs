@@ -116,8 +116,6 @@ pub struct Reader<R> {
     max_paragraph: usize,
     /// The most fields a paragraph had so far: the next one's initial capacity.
     capacity: usize,
-    /// Finds the last `\n\n` of the data read: the chunk ends there.
-    last_blank_line: memchr::memmem::FinderRev<'static>,
 }
 
 impl<R: std::io::Read> Reader<R> {
@@ -135,13 +133,13 @@ impl<R: std::io::Read> Reader<R> {
             failed: false,
             max_paragraph: 16 << 20,
             capacity: 8,
-            last_blank_line: memchr::memmem::FinderRev::new(b"\n\n").into_owned(),
         }
     }
 
-    /// Sets the largest paragraph accepted, in bytes.
+    /// Sets the largest paragraph accepted, in bytes (at least 1 KiB).
     pub fn with_max_paragraph(mut self, bytes: usize) -> Self {
-        self.max_paragraph = bytes;
+        self.max_paragraph = bytes.max(1 << 10);
+        self.buf.truncate(self.max_paragraph);
         self
     }
 
@@ -207,10 +205,8 @@ impl<R: std::io::Read> Reader<R> {
                 self.chunk_end = self.end;
                 break;
             }
-            // A blank line can straddle what was searched and what is new.
-            let from = searched.saturating_sub(1);
-            if let Some(i) = self.last_blank_line.rfind(&self.buf[from..self.end]) {
-                self.chunk_end = from + i + 2;
+            if let Some(end) = last_blank_line_end(&self.buf[..self.end], searched) {
+                self.chunk_end = end;
                 break;
             }
             searched = self.end;
@@ -252,6 +248,28 @@ impl<R: std::io::Read> Reader<R> {
             return Ok(());
         }
     }
+}
+
+/// The end of the last blank line in `data` (a `\n`, then nothing but spaces,
+/// tabs or `\r`, then a `\n`) whose second `\n` is at or after `from`: what the
+/// parser also takes for the end of a paragraph.
+fn last_blank_line_end(data: &[u8], from: usize) -> Option<usize> {
+    let mut next_newline: Option<usize> = None;
+    for newline in memchr::memrchr_iter(b'\n', data) {
+        if let Some(next) = next_newline {
+            if next < from {
+                return None;
+            }
+            if data[newline + 1..next]
+                .iter()
+                .all(|b| matches!(b, b' ' | b'\t' | b'\r'))
+            {
+                return Some(next + 1);
+            }
+        }
+        next_newline = Some(newline);
+    }
+    None
 }
 
 /// Adds `lines` to the line number at the start of a parse error's message.
@@ -473,7 +491,10 @@ impl<'a> Paragraphs<'a> {
         let start = pos;
         let first_line = line;
         let mut fields: Vec<Field<'a>> = Vec::with_capacity(self.capacity);
+        // Duplicate names: a 64-bit filter first; a paragraph with many fields
+        // (where the filter fills up) switches to a set, to stay linear.
         let mut seen = 0u64;
+        let mut many_names: Option<std::collections::HashSet<String>> = None;
         loop {
             let end = self.next_line_end();
             if matches!(bytes[pos], b' ' | b'\t') {
@@ -492,10 +513,17 @@ impl<'a> Paragraphs<'a> {
                 };
                 let name = &text[pos..pos + name_len];
                 let bit = 1u64 << (name_hash(name) & 63);
-                if seen & bit != 0
-                    && let Some(first) = fields.iter().find(|f| f.name.eq_ignore_ascii_case(name))
-                {
-                    let first = first.line;
+                let duplicate = match &mut many_names {
+                    Some(names) => !names.insert(name.to_ascii_lowercase()),
+                    None => {
+                        seen & bit != 0 && fields.iter().any(|f| f.name.eq_ignore_ascii_case(name))
+                    }
+                };
+                if duplicate {
+                    let first = fields
+                        .iter()
+                        .find(|f| f.name.eq_ignore_ascii_case(name))
+                        .map_or(0, |f| f.line);
                     return Some(Err(parse_error(
                         line,
                         format!("duplicate field {name:?} (first on line {first})"),
@@ -507,6 +535,9 @@ impl<'a> Paragraphs<'a> {
                     raw: &text[pos + name_len + 1..end],
                     line,
                 });
+                if many_names.is_none() && fields.len() == MANY_FIELDS {
+                    many_names = Some(fields.iter().map(|f| f.name.to_ascii_lowercase()).collect());
+                }
             }
             line += 1;
             pos = end + 1;
@@ -846,6 +877,9 @@ fn scan_field_name(line: &[u8]) -> std::result::Result<usize, String> {
     })
 }
 
+/// From this many fields on, a paragraph checks duplicates with a set.
+const MANY_FIELDS: usize = 32;
+
 const LO: u64 = 0x0101_0101_0101_0101;
 const HI: u64 = 0x8080_8080_8080_8080;
 
@@ -1027,6 +1061,22 @@ mod tests {
     }
 
     #[test]
+    fn many_fields_are_checked_for_duplicates_in_linear_time() {
+        let mut text: String = (0..50_000).map(|i| format!("F{i}: x\n")).collect();
+        assert_eq!(parse_all(&text).unwrap()[0].len(), 50_000);
+        text.push_str("f49999: again\n");
+        assert_eq!(
+            error_of(&text),
+            "line 50001: duplicate field \"f49999\" (first on line 50000)"
+        );
+        let early: String = (0..40).map(|i| format!("F{i}: x\n")).collect::<String>() + "f3: y\n";
+        assert_eq!(
+            error_of(&early),
+            "line 41: duplicate field \"f3\" (first on line 4)"
+        );
+    }
+
+    #[test]
     fn duplicate_check_is_exact_not_just_hashed() {
         // Same length and first/last letters: same hash bucket, different names.
         let all = parse_all("Abc: 1\nAxc: 2\nAyc: 3\n").unwrap();
@@ -1075,6 +1125,29 @@ mod tests {
                 "step {step}"
             );
         }
+    }
+
+    #[test]
+    fn reader_splits_where_paragraphs_splits_on_crlf_and_blank_lines_with_spaces() {
+        let crlf: String = (0..5000)
+            .map(|i| format!("Package: p{i}\r\nVersion: 1\r\n\r\n"))
+            .collect();
+        let spaced: String = (0..5000)
+            .map(|i| format!("Package: p{i}\nVersion: 1\n \t\n"))
+            .collect();
+        for text in [crlf, spaced] {
+            let expected = paragraphs(&text).count();
+            assert_eq!(expected, 5000);
+            // A limit far below the input: only paragraphs, not the whole input, must fit.
+            assert_eq!(
+                read_all(text.as_bytes(), 4096, 2048).unwrap().len(),
+                expected
+            );
+        }
+        assert_eq!(last_blank_line_end(b"A: 1\n \r\nB: 2\n\nC", 0), Some(14));
+        assert_eq!(last_blank_line_end(b"A: 1\n \r\nB: 2\nC", 0), Some(8));
+        assert_eq!(last_blank_line_end(b"A: 1\n \r\nB: 2\nC", 12), None);
+        assert_eq!(last_blank_line_end(b"A: 1\nB: 2\n", 0), None);
     }
 
     #[test]

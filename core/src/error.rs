@@ -82,11 +82,6 @@ impl Error {
         }
     }
 
-    /// A [`ErrorKind::Parse`] error in `what` (a file or member name) at 1-based `line`.
-    pub fn parse_at(what: impl fmt::Display, line: usize, message: impl fmt::Display) -> Self {
-        Error::new(ErrorKind::Parse, format!("{what}:{line}: {message}"))
-    }
-
     /// An I/O error on `path`, keeping the operating system's error as the source.
     pub fn io(path: impl fmt::Display, err: std::io::Error) -> Self {
         Error::new(ErrorKind::Io, format!("{path}: {err}")).with_source(err)
@@ -101,6 +96,12 @@ impl Error {
     /// Prefixes the message with where the error happened: `"{context}: {message}"`.
     pub fn context(mut self, context: impl fmt::Display) -> Self {
         self.message = format!("{context}: {}", self.message);
+        self
+    }
+
+    /// The same error as another kind (the message and source stay).
+    pub(crate) fn with_kind(mut self, kind: ErrorKind) -> Self {
+        self.kind = kind;
         self
     }
 
@@ -144,9 +145,9 @@ mod tests {
 
     #[test]
     fn context_prefixes_message_and_keeps_kind() {
-        let err = Error::parse_at("control", 3, "missing colon").context("app_1.0_all.deb");
+        let err = Error::new(ErrorKind::Parse, "line 3: missing colon").context("app_1.0_all.deb");
         assert_eq!(err.kind(), ErrorKind::Parse);
-        assert_eq!(err.to_string(), "app_1.0_all.deb: control:3: missing colon");
+        assert_eq!(err.to_string(), "app_1.0_all.deb: line 3: missing colon");
     }
 
     #[test]

@@ -308,6 +308,21 @@ fn bad_fields_and_trees_are_refused() {
             "Architecture",
         ),
         (
+            base().field("Package", "a"),
+            ErrorKind::InvalidInput,
+            "Package",
+        ),
+        (
+            base().field("Architecture", "-x"),
+            ErrorKind::InvalidInput,
+            "Architecture",
+        ),
+        (
+            base().field("Source", "../../etc"),
+            ErrorKind::InvalidInput,
+            "Source",
+        ),
+        (
             base().field("Description", "a\nb"),
             ErrorKind::InvalidInput,
             "Description",
@@ -319,7 +334,7 @@ fn bad_fields_and_trees_are_refused() {
         ),
         (
             Builder::new(&tree)
-                .field("Package", "p")
+                .field("Package", "pp")
                 .field("Version", "1"),
             ErrorKind::InvalidInput,
             "Architecture",
@@ -351,4 +366,30 @@ fn bad_fields_and_trees_are_refused() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
     assert!(err.to_string().contains("pipe"), "{err}");
+}
+
+#[test]
+fn multi_line_fields_keep_their_layout_when_installed_size_is_computed() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = sample_tree(dir.path());
+    let bytes = sample_builder(&tree, "hello", Compression::Gzip)
+        .field("X-Multi", "\n line one\n line two")
+        .build()
+        .unwrap();
+    let info = deb::read_deb(
+        &bytes[..],
+        Some(bytes.len() as u64),
+        &deb::InspectOptions::default(),
+    )
+    .unwrap();
+    assert!(
+        info.control.contains("\nX-Multi:\n line one\n line two\n"),
+        "{}",
+        info.control
+    );
+    assert!(
+        info.control.contains("\nInstalled-Size: "),
+        "{}",
+        info.control
+    );
 }

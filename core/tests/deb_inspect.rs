@@ -663,3 +663,24 @@ fn control_fields_are_checked_by_inspect() {
     );
     assert_eq!(package.size(), fs::metadata(&path).unwrap().len());
 }
+
+#[test]
+fn overlong_entry_names_are_refused() {
+    // A GNU long-name entry (`L`) names the next entry: here 10,000 bytes.
+    let long = format!("./{}\0", "n".repeat(9_998));
+    let tar = raw_tar(&[
+        TarEntry::file("./control", CONTROL.as_bytes()),
+        TarEntry {
+            name: "././@LongLink",
+            kind: b'L',
+            data: long.as_bytes(),
+            link: "",
+        },
+        TarEntry::file("placeholder", b"x"),
+    ]);
+    refused(
+        &deb_with_control_tar("control.tar.gz", &gzip(&tar)),
+        ErrorKind::Parse,
+        &["control.tar.gz", "entry name of 10000 bytes"],
+    );
+}

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::checksum::{Algorithm, Algorithms, Hasher};
 use crate::control::OwnedParagraph;
 use crate::error::{Error, ErrorKind, Result};
-use crate::version::Version;
+use crate::index::package::check_control_fields;
 
 use super::Compression;
 use super::ar;
@@ -228,32 +228,11 @@ impl Builder {
                 return Err(invalid(format!("field {name} is empty")));
             }
         }
-        let get = |n: &str| {
-            paragraph
-                .get(n)
-                .ok_or_else(|| invalid(format!("control field {n} is missing")))
-        };
-        let package = get("Package")?;
-        let mut chars = package.chars();
-        let package_ok = chars
-            .next()
-            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-            && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+-.".contains(c));
-        if !package_ok {
-            return Err(invalid(format!(
-                "Package {package:?} is not a valid package name"
-            )));
-        }
-        Version::parse(get("Version")?).map_err(|e| e.context("field Version"))?;
-        let arch = get("Architecture")?;
-        if !arch
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        {
-            return Err(invalid(format!(
-                "Architecture {arch:?} is not one architecture name"
-            )));
-        }
+        // The same checks as reading a .deb makes; here the fields are the caller's input.
+        check_control_fields(&paragraph).map_err(|e| match e.kind() {
+            ErrorKind::Parse => e.with_kind(ErrorKind::InvalidInput),
+            _ => e,
+        })?;
         Ok(paragraph)
     }
 
@@ -308,7 +287,7 @@ impl Builder {
             .sum();
         // After the identifying fields, where dpkg-gencontrol puts it.
         let head = ["Package", "Source", "Version", "Architecture", "Maintainer"];
-        let fields: Vec<(&str, &str)> = paragraph.iter().collect();
+        let fields: Vec<(&str, &str)> = paragraph.raw_fields().collect();
         let at = fields
             .iter()
             .rposition(|(n, _)| head.iter().any(|h| h.eq_ignore_ascii_case(n)))

@@ -7,6 +7,9 @@ use crate::error::{Error, ErrorKind, Result};
 
 use super::Limits;
 
+/// The longest entry name accepted (PATH_MAX).
+const MAX_NAME: usize = 4096;
+
 /// What a `.deb` keeps in its control archive.
 pub(crate) struct ControlArchive {
     /// The bytes of `./control`.
@@ -33,6 +36,12 @@ pub(crate) fn read(tar: impl Read, limits: &Limits) -> Result<ControlArchive> {
             ));
         }
         let raw = entry.path_bytes().into_owned();
+        if raw.len() > MAX_NAME {
+            return Err(parse(format!(
+                "an entry name of {} bytes (longer than {MAX_NAME})",
+                raw.len()
+            )));
+        }
         let shown = String::from_utf8_lossy(&raw).into_owned();
         let in_entry = |e: Error| e.context(&shown);
         let path = std::str::from_utf8(&raw)

@@ -23,9 +23,11 @@ const BUFFER_SIZE: usize = 256 * 1024;
 /// Caps on what reading a `.deb` decompresses and holds in memory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
-    /// Largest `control.tar*` member, compressed (default 64 MiB).
+    /// Largest `control.tar*` member, compressed (default 32 MiB).
     pub control_tar_size: u64,
-    /// Largest control archive once decompressed (default 256 MiB).
+    /// Largest control archive once decompressed (default 32 MiB: real ones are
+    /// kilobytes; the largest `md5sums` lists in Debian are a few MiB). A GNU long
+    /// name is read whole, so this also bounds the memory one name can take.
     pub control_tar_unpacked: u64,
     /// Most entries in the control archive (default 4096).
     pub control_entries: usize,
@@ -40,8 +42,8 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            control_tar_size: 64 << 20,
-            control_tar_unpacked: 256 << 20,
+            control_tar_size: 32 << 20,
+            control_tar_unpacked: 32 << 20,
             control_entries: 4096,
             control_file_size: 1 << 20,
             field_size: 256 << 10,

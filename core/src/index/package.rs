@@ -41,7 +41,7 @@ impl Package {
         // Kept in the order it is written, so that equal packages compare equal
         // whatever order their fields were read in.
         control.sort_by_order(PACKAGES_ORDER);
-        let version = check_required_fields(&control)?;
+        let version = check_control_fields(&control)?;
         Ok(Package {
             control,
             version,
@@ -56,13 +56,14 @@ impl Package {
     ///
     /// Errors name the field and the line of the stanza.
     pub fn from_paragraph(paragraph: &Paragraph<'_>) -> Result<Package> {
-        let at_line = |e: Error| e.context(format_args!("line {}", paragraph.line()));
+        let line = paragraph.line();
+        let at_line = |e: Error| e.context(format_args!("line {line}"));
         let get = |name: &str| {
             paragraph.get(name).ok_or_else(|| {
-                Error::new(ErrorKind::Parse, format!("missing field {name}")).context(format_args!(
-                    "stanza of package {:?} at line {}",
-                    paragraph.get("Package").unwrap_or("?"),
-                    paragraph.line()
+                let package = paragraph.get("Package").unwrap_or("?");
+                at_line(Error::new(
+                    ErrorKind::Parse,
+                    format!("package {package:?}: missing field {name}"),
                 ))
             })
         };
@@ -157,13 +158,13 @@ impl Package {
 
     /// Where Debian's pool layout puts this package in `component`:
     /// `pool/<component>/<prefix>/<source>/<name>_<version without epoch>_<arch>.deb`,
-    /// the prefix being `libX` for sources starting with `lib`, else the first letter.
+    /// the prefix being the first four letters for sources starting with `lib`
+    /// (as dak does), else the first letter.
     pub fn pool_path(&self, component: &str) -> String {
+        // The source name was checked to be a package name: ASCII, no `/`.
         let source = self.source_name();
-        let prefix = match source.strip_prefix("lib") {
-            Some(rest) if !rest.is_empty() => &source[..source.len().min(4)],
-            _ => &source[..source.chars().next().map_or(0, char::len_utf8)],
-        };
+        let prefix_len = if source.starts_with("lib") { 4 } else { 1 };
+        let prefix = source.get(..prefix_len).unwrap_or(source);
         let version = self.version.as_str();
         let version = version.split_once(':').map_or(version, |(_, v)| v);
         format!(
@@ -233,8 +234,9 @@ fn normalize_like_apt_ftparchive(control: &mut OwnedParagraph) {
     control.remove("Status");
 }
 
-/// Checks Package, Version and Architecture; returns the parsed version.
-fn check_required_fields(control: &OwnedParagraph) -> Result<Version> {
+/// Checks Package, Version, Architecture and (if present) Source; returns the
+/// parsed version. Messages say `field <Name>` and, past Package, which package.
+pub(crate) fn check_control_fields(control: &OwnedParagraph) -> Result<Version> {
     let field = |name: &str| {
         control
             .get(name)
@@ -242,17 +244,43 @@ fn check_required_fields(control: &OwnedParagraph) -> Result<Version> {
             .ok_or_else(|| Error::new(ErrorKind::Parse, format!("missing field {name}")))
     };
     let name = field("Package")?;
-    check_package_name(name)?;
+    check_package_name(name, "Package")?;
+    let in_package = |e: Error| e.context(format_args!("package {name}"));
     let version = Version::parse(field("Version")?)
-        .map_err(|e| e.context(format_args!("field Version of package {name}")))?;
-    check_architecture(field("Architecture")?)
-        .map_err(|e| e.context(format_args!("package {name}")))?;
+        .map_err(|e| e.context("field Version"))
+        .map_err(in_package)?;
+    check_architecture(field("Architecture")?).map_err(in_package)?;
+    if let Some(source) = control.get("Source") {
+        check_source(source).map_err(in_package)?;
+    }
     Ok(version)
+}
+
+/// `Source: name` or `Source: name (version)`, the name a valid package name.
+fn check_source(source: &str) -> Result<()> {
+    let (name, version) = match source.split_once(' ') {
+        Some((name, rest)) => (name, Some(rest.trim())),
+        None => (source, None),
+    };
+    check_package_name(name, "Source")?;
+    if let Some(version) = version {
+        let inner = version
+            .strip_prefix('(')
+            .and_then(|v| v.strip_suffix(')'))
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Parse,
+                    format!("field Source: {source:?} is not \"name\" or \"name (version)\""),
+                )
+            })?;
+        Version::parse(inner).map_err(|e| e.context("field Source"))?;
+    }
+    Ok(())
 }
 
 /// Debian Policy 5.6.7: lower-case letters, digits, `+`, `-`, `.`; at least two
 /// characters, starting with a letter or digit.
-fn check_package_name(name: &str) -> Result<()> {
+fn check_package_name(name: &str, field: &str) -> Result<()> {
     let valid = name.len() >= 2
         && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
         && name
@@ -264,7 +292,7 @@ fn check_package_name(name: &str) -> Result<()> {
         Err(Error::new(
             ErrorKind::Parse,
             format!(
-                "field Package: {name:?} is not a valid package name (lower-case letters, digits, '+', '-', '.'; at least 2 characters, starting alphanumeric)"
+                "field {field}: {name:?} is not a valid package name (lower-case letters, digits, '+', '-', '.'; at least 2 characters, starting alphanumeric)"
             ),
         ))
     }
@@ -371,6 +399,40 @@ mod tests {
     }
 
     #[test]
+    fn source_is_checked_so_pool_paths_stay_in_the_pool() {
+        for source in [
+            "libé",
+            "../../../etc",
+            "Foo",
+            "a",
+            "libfoo (1.0",
+            "libfoo (not a version)",
+        ] {
+            let text = format!("Package: foo\nSource: {source}\nVersion: 1\nArchitecture: all\n");
+            let err = package(&text).unwrap_err();
+            assert_eq!(
+                err.kind(),
+                if source.contains("not a version") {
+                    ErrorKind::InvalidVersion
+                } else {
+                    ErrorKind::Parse
+                },
+                "{source}"
+            );
+            assert!(
+                err.to_string().starts_with("package foo: field Source"),
+                "{source}: {err}"
+            );
+        }
+        let lib =
+            package("Package: lib-utils\nSource: lib\nVersion: 1\nArchitecture: all\n").unwrap();
+        assert_eq!(
+            lib.pool_path("main"),
+            "pool/main/lib/lib/lib-utils_1_all.deb"
+        );
+    }
+
+    #[test]
     fn drops_status_and_keeps_optional_last() {
         let p = package("Package: old\nVersion: 1\nArchitecture: all\nStatus: install ok installed\nOptional: b\nSuggests: a\n").unwrap();
         assert_eq!(p.get("Status"), None);
@@ -394,7 +456,7 @@ mod tests {
         assert_eq!(err.kind(), ErrorKind::InvalidVersion);
         assert!(
             err.to_string()
-                .starts_with("field Version of package hello: version '1.0 beta'"),
+                .starts_with("package hello: field Version: version '1.0 beta'"),
             "{err}"
         );
         let err = package("Package: hello\nVersion: 1\nArchitecture: AMD64\n").unwrap_err();

@@ -1,5 +1,6 @@
 //! The Release file of a suite (also the signed text of InRelease).
 
+use std::collections::HashMap;
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -79,18 +80,14 @@ impl Release {
             .next()
             .ok_or_else(|| Error::new(ErrorKind::Parse, "Release file is empty"))??;
         if let Some(next) = paragraphs.next() {
-            let line = next.map(|p| p.line()).unwrap_or(0);
+            let line = next?.line();
             return Err(Error::new(
                 ErrorKind::Parse,
                 format!("line {line}: a Release file has one paragraph, found a second one"),
             ));
         }
         let text_field = |name: &str| paragraph.get(name).map(str::to_owned);
-        let flag = |name: &str| {
-            paragraph
-                .get(name)
-                .is_some_and(|v| v.eq_ignore_ascii_case("yes"))
-        };
+        let flag = |name: &str| paragraph.get(name).is_some_and(is_true);
         let date_field = |name: &str| -> Result<Option<SystemTime>> {
             let Some(field) = paragraph.field(name) else {
                 return Ok(None);
@@ -125,13 +122,14 @@ impl Release {
             extra: OwnedParagraph::new(),
             files: Vec::new(),
         };
+        let mut by_path = HashMap::new();
         for field in paragraph.fields() {
             let name = field.name();
             if let Some(algorithm) = Algorithm::ALL
                 .into_iter()
                 .find(|a| a.release_field().eq_ignore_ascii_case(name))
             {
-                release.read_hash_section(algorithm, field.raw(), field.line())?;
+                release.read_hash_section(algorithm, field.raw(), field.line(), &mut by_path)?;
             } else if !KNOWN_FIELDS.iter().any(|k| k.eq_ignore_ascii_case(name)) {
                 release.extra.set_unchecked(name, field.raw().trim_end());
             }
@@ -146,6 +144,7 @@ impl Release {
         algorithm: Algorithm,
         raw: &str,
         first_line: usize,
+        by_path: &mut HashMap<String, usize>,
     ) -> Result<()> {
         for (i, entry) in raw.split('\n').enumerate() {
             let line = first_line + i;
@@ -171,17 +170,14 @@ impl Release {
                 .parse()
                 .map_err(|_| at(format!("{size:?} is not a size in bytes")))?;
             check_index_path(path).map_err(at)?;
-            let index = match self.files.iter().position(|f| f.path == path) {
-                Some(i) => i,
-                None => {
-                    self.files.push(ReleaseFile {
-                        path: path.to_owned(),
-                        size,
-                        checksums: Checksums::default(),
-                    });
-                    self.files.len() - 1
-                }
-            };
+            let index = *by_path.entry(path.to_owned()).or_insert_with(|| {
+                self.files.push(ReleaseFile {
+                    path: path.to_owned(),
+                    size,
+                    checksums: Checksums::default(),
+                });
+                self.files.len() - 1
+            });
             let file = &mut self.files[index];
             if file.size != size {
                 return Err(at(format!(
@@ -192,6 +188,58 @@ impl Release {
             file.checksums
                 .set_hex(algorithm, hex)
                 .map_err(|e| at(e.message().to_owned()))?;
+        }
+        Ok(())
+    }
+
+    /// Checks what [`Display`](fmt::Display) writes without checking: one-line
+    /// text fields, architecture and component names without blanks, listed
+    /// paths inside the suite. A parsed Release is valid; set fields are checked here.
+    pub fn validate(&self) -> Result<()> {
+        let invalid = |what: &str, value: &str| {
+            Error::new(
+                ErrorKind::InvalidInput,
+                format!("Release {what}: {value:?}"),
+            )
+        };
+        let texts = [
+            ("Origin", &self.origin),
+            ("Label", &self.label),
+            ("Suite", &self.suite),
+            ("Version", &self.version),
+            ("Codename", &self.codename),
+            ("Description", &self.description),
+        ];
+        for (name, value) in texts {
+            if let Some(value) = value
+                .as_deref()
+                .filter(|v| v.contains(['\n', '\r', '\0']) || v.trim() != *v)
+            {
+                return Err(invalid(
+                    &format!("field {name} must be one line without surrounding blanks"),
+                    value,
+                ));
+            }
+        }
+        for (name, words) in [
+            ("Architectures", &self.architectures),
+            ("Components", &self.components),
+        ] {
+            if let Some(word) = words
+                .iter()
+                .find(|w| w.is_empty() || w.contains(char::is_whitespace) || w.contains('\0'))
+            {
+                return Err(invalid(
+                    &format!("field {name} has an empty or blank-containing entry"),
+                    word,
+                ));
+            }
+        }
+        for file in &self.files {
+            if file.path.contains(char::is_whitespace) {
+                return Err(invalid("file path contains a blank", &file.path));
+            }
+            check_index_path(&file.path).map_err(|why| invalid("file path", &why))?;
         }
         Ok(())
     }
@@ -212,6 +260,8 @@ impl Release {
 
 /// Renders the Release file in apt-ftparchive's field order, then extra fields,
 /// then the hash sections (MD5Sum, SHA1, SHA256, SHA512 — those present).
+/// Values are written as they are: call [`Release::validate`] on a Release whose
+/// fields were set rather than parsed.
 impl fmt::Display for Release {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let text = |f: &mut fmt::Formatter<'_>, name: &str, value: &Option<String>| match value {
@@ -275,6 +325,13 @@ fn check_index_path(path: &str) -> std::result::Result<(), String> {
     }
 }
 
+/// A yes/no field as apt's `StringToBool` reads it.
+fn is_true(value: &str) -> bool {
+    ["yes", "true", "with", "on", "enable", "1"]
+        .iter()
+        .any(|t| t.eq_ignore_ascii_case(value))
+}
+
 const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
 const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
@@ -282,9 +339,14 @@ const MONTHS: [&str; 12] = [
 
 /// Formats `time` as Release files write dates: `Sat, 10 Jun 2023 09:03:43 UTC`.
 pub fn format_date(time: SystemTime) -> String {
+    // Whole seconds since the epoch, rounded down (also before 1970), clamped to i64.
     let secs = match time.duration_since(UNIX_EPOCH) {
-        Ok(d) => d.as_secs() as i64,
-        Err(e) => -(e.duration().as_secs() as i64),
+        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        Err(e) => {
+            let d = e.duration();
+            let whole = i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+            -whole - i64::from(d.subsec_nanos() > 0)
+        }
     };
     let days = secs.div_euclid(86_400);
     let of_day = secs.rem_euclid(86_400);
@@ -332,8 +394,8 @@ pub fn parse_date(text: &str) -> Option<SystemTime> {
             && zone[1..].bytes().all(|b| b.is_ascii_digit()) =>
         {
             let sign = if zone.starts_with('-') { -1 } else { 1 };
-            let hours: i64 = zone[1..3].parse().ok()?;
-            let minutes: i64 = zone[3..5].parse().ok()?;
+            let hours: i64 = zone[1..3].parse().ok().filter(|h| *h <= 23)?;
+            let minutes: i64 = zone[3..5].parse().ok().filter(|m| *m <= 59)?;
             sign * (hours * 3600 + minutes * 60)
         }
         _ => return None,
@@ -473,6 +535,79 @@ mod tests {
         assert!(text.contains("\nSHA256:\n"));
         assert!(!text.contains("SHA1") && !text.contains("SHA512"));
         assert_eq!(Release::parse(&text).unwrap(), release);
+    }
+
+    #[test]
+    fn dates_before_the_epoch_round_down_and_extremes_do_not_panic() {
+        assert_eq!(
+            format_date(UNIX_EPOCH - Duration::from_millis(500)),
+            "Wed, 31 Dec 1969 23:59:59 UTC"
+        );
+        assert_eq!(
+            format_date(UNIX_EPOCH - Duration::from_secs(86_400)),
+            "Wed, 31 Dec 1969 00:00:00 UTC"
+        );
+        for t in [
+            UNIX_EPOCH - Duration::from_secs(1 << 62),
+            UNIX_EPOCH + Duration::from_secs(1 << 62),
+        ] {
+            assert!(format_date(t).ends_with(" UTC"));
+        }
+        assert_eq!(parse_date("Sat, 10 Jun 2023 09:03:43 +9999"), None);
+        assert_eq!(parse_date("Sat, 10 Jun 2023 09:03:43 +0060"), None);
+        assert!(parse_date("Sat, 10 Jun 2023 09:03:43 -2359").is_some());
+    }
+
+    #[test]
+    fn flags_read_as_apt_reads_them() {
+        for (value, expected) in [
+            ("yes", true),
+            ("True", true),
+            ("on", true),
+            ("no", false),
+            ("false", false),
+            ("maybe", false),
+        ] {
+            let release = Release::parse(&format!(
+                "Acquire-By-Hash: {value}\nNotAutomatic: {value}\n"
+            ))
+            .unwrap();
+            assert_eq!(
+                (release.acquire_by_hash, release.not_automatic),
+                (expected, expected),
+                "{value}"
+            );
+        }
+    }
+
+    #[test]
+    fn validate_refuses_what_would_inject_fields() {
+        assert!(sample().validate().is_ok());
+        let mut release = sample();
+        release.suite = Some("staging\nValid-Until: Fri, 01 Jan 2100 00:00:00 UTC".into());
+        let err = release.validate().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        assert!(err.to_string().contains("field Suite"), "{err}");
+        let mut release = sample();
+        release.architectures.push("amd64 i386".into());
+        assert!(
+            release
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("Architectures")
+        );
+        let mut release = sample();
+        release.files[0].path = "main/../../x".into();
+        assert!(release.validate().is_err());
+        release.files[0].path = "main/a b".into();
+        assert!(release.validate().is_err());
+    }
+
+    #[test]
+    fn the_error_of_a_bad_second_paragraph_is_reported() {
+        let err = Release::parse("Origin: a\n\nbad line\n").unwrap_err();
+        assert!(err.to_string().starts_with("line 3: expected"), "{err}");
     }
 
     #[test]
