@@ -7,7 +7,7 @@ use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::checksum::{Algorithms, Checksums, Hasher};
+use crate::checksum::{Algorithms, Checksums, HashingReader};
 use crate::control::Paragraph;
 use crate::error::{Error, ErrorKind, Result};
 use crate::index::Package;
@@ -149,8 +149,7 @@ where
 /// field at fault, but not the file (the caller adds it).
 pub fn read_deb(input: impl Read, len: Option<u64>, options: &InspectOptions) -> Result<DebInfo> {
     let source = Source {
-        inner: input,
-        hasher: Hasher::new(options.algorithms),
+        inner: HashingReader::new(input, options.algorithms),
         failed: false,
     };
     let mut reader = Reader {
@@ -160,8 +159,8 @@ pub fn read_deb(input: impl Read, len: Option<u64>, options: &InspectOptions) ->
     };
     let found = reader.members(&options.limits)?;
     let source = reader.inner.into_inner();
-    let size = source.hasher.len();
-    let checksums = source.hasher.finish();
+    let size = source.inner.bytes_read();
+    let (checksums, _) = source.inner.finish();
     let control = check_control(found.control, &options.limits)
         .map_err(|e| e.context(format!("member {}: ./control", found.control_member)))?;
     Ok(DebInfo {
@@ -177,25 +176,17 @@ pub fn read_deb(input: impl Read, len: Option<u64>, options: &InspectOptions) ->
 /// The underlying input, hashing every byte read and remembering I/O failures
 /// (so that they are not mistaken for corrupt data once a decoder wraps them).
 struct Source<R> {
-    inner: R,
-    hasher: Hasher,
+    inner: HashingReader<R>,
     failed: bool,
 }
 
 impl<R: Read> Read for Source<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self.inner.read(buf) {
-            Ok(n) => {
-                self.hasher.update(&buf[..n]);
-                Ok(n)
+        self.inner.read(buf).inspect_err(|e| {
+            if e.kind() != io::ErrorKind::Interrupted {
+                self.failed = true;
             }
-            Err(e) => {
-                if e.kind() != io::ErrorKind::Interrupted {
-                    self.failed = true;
-                }
-                Err(e)
-            }
-        }
+        })
     }
 }
 
