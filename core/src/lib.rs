@@ -13,6 +13,7 @@ pub mod control;
 pub mod deb;
 pub mod error;
 pub mod index;
+pub mod storage;
 pub mod version;
 
 pub use error::{Error, ErrorKind, Result};

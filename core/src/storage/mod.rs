@@ -1,0 +1,189 @@
+//! Where a repository lives: a small asynchronous object-store interface, and
+//! its backends.
+//!
+//! Keys are relative, `/`-separated paths (`dists/staging/InRelease`). Writes are
+//! whole-object and atomic: a reader sees the old object or the new one, never a
+//! mix. Conditional writes ([`PutMode::Create`], [`PutMode::Update`]) are what the
+//! publisher builds its compare-and-swap on; a backend that cannot honour them says
+//! so in its [`Capabilities`] and refuses them ([`ErrorKind::Unsupported`]) rather
+//! than overwrite silently.
+//!
+//! Every backend passes the same conformance suite (`core/tests/storage_conformance.rs`).
+
+use std::fmt;
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::time::SystemTime;
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// The future a [`Storage`] method returns (boxed, so that `dyn Storage` works).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// An opaque tag that changes whenever an object's content changes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ETag(pub String);
+
+impl fmt::Display for ETag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What a backend knows about a stored object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectMeta {
+    /// The object's key.
+    pub key: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its current ETag.
+    pub etag: ETag,
+    /// When it was last written, if the backend knows.
+    pub last_modified: Option<SystemTime>,
+}
+
+/// How a put may replace what is stored at its key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PutMode {
+    /// Whatever is there is replaced.
+    Overwrite,
+    /// Only if nothing is stored at the key (`If-None-Match: *`).
+    Create,
+    /// Only if the stored object's ETag is this one (`If-Match`).
+    Update(ETag),
+}
+
+/// What a put writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Payload {
+    /// Bytes in memory (indexes, signatures).
+    Bytes(Vec<u8>),
+    /// A local file, streamed rather than loaded (`.deb`s).
+    File(PathBuf),
+}
+
+impl Payload {
+    /// The payload's size in bytes.
+    pub fn size(&self) -> Result<u64> {
+        match self {
+            Payload::Bytes(bytes) => Ok(bytes.len() as u64),
+            Payload::File(path) => std::fs::metadata(path)
+                .map(|m| m.len())
+                .map_err(|e| Error::io(path.display(), e)),
+        }
+    }
+}
+
+/// Conditions on a read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GetOptions {
+    /// Answer [`GetResult::NotModified`] if the object's ETag is still this one.
+    pub if_none_match: Option<ETag>,
+}
+
+/// The answer to a read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GetResult {
+    /// The object's content and metadata.
+    Found {
+        /// The whole content.
+        data: Vec<u8>,
+        /// Its metadata (ETag included).
+        meta: ObjectMeta,
+    },
+    /// The object still has the ETag given in [`GetOptions::if_none_match`].
+    NotModified,
+}
+
+/// What a backend can do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    /// [`PutMode::Create`] and [`PutMode::Update`] are atomic compare-and-swap operations.
+    pub conditional_put: bool,
+    /// [`GetOptions::if_none_match`] is honoured.
+    pub conditional_get: bool,
+}
+
+/// An object store holding a repository.
+///
+/// Errors: a missing key is [`ErrorKind::NotFound`]; a failed condition of
+/// [`PutMode::Create`] or [`PutMode::Update`] is [`ErrorKind::ConcurrentUpdate`];
+/// a key that is not a clean relative path is [`ErrorKind::InvalidInput`];
+/// backend failures are [`ErrorKind::Storage`] or [`ErrorKind::Io`]. Messages
+/// name the key and the store.
+pub trait Storage: Send + Sync + fmt::Debug + fmt::Display {
+    /// Reads the object at `key`.
+    fn get<'a>(&'a self, key: &'a str, options: GetOptions) -> BoxFuture<'a, Result<GetResult>>;
+
+    /// The metadata of the object at `key`.
+    fn head<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<ObjectMeta>>;
+
+    /// Writes `payload` at `key` atomically, under `mode`; returns the new metadata.
+    fn put<'a>(
+        &'a self,
+        key: &'a str,
+        payload: Payload,
+        mode: PutMode,
+    ) -> BoxFuture<'a, Result<ObjectMeta>>;
+
+    /// Deletes the object at `key`; deleting what is not there is not an error.
+    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<()>>;
+
+    /// Every object whose key starts with `prefix`, sorted by key.
+    fn list<'a>(&'a self, prefix: &'a str) -> BoxFuture<'a, Result<Vec<ObjectMeta>>>;
+
+    /// What this backend can do.
+    fn capabilities(&self) -> Capabilities;
+}
+
+/// Checks that `key` is a clean relative path: not empty, no leading or trailing
+/// `/`, no empty, `.` or `..` segment, no backslash or control character.
+pub fn check_key(key: &str) -> Result<()> {
+    let clean = !key.is_empty()
+        && !key.contains(['\\', '\0'])
+        && !key.chars().any(char::is_control)
+        && key
+            .split('/')
+            .all(|part| !part.is_empty() && part != "." && part != "..");
+    if clean {
+        Ok(())
+    } else {
+        Err(Error::new(
+            ErrorKind::InvalidInput,
+            format!("storage key {key:?} is not a clean relative path"),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_must_be_clean_relative_paths() {
+        for good in [
+            "InRelease",
+            "dists/staging/InRelease",
+            "pool/main/a/app/app_1.0+b1~rc1_amd64.deb",
+        ] {
+            assert!(check_key(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "/abs",
+            "a//b",
+            "a/./b",
+            "../x",
+            "a/..",
+            "trailing/",
+            "a\\b",
+            "nul\0",
+            "tab\there",
+        ] {
+            let err = check_key(bad).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidInput, "{bad:?}");
+        }
+    }
+}
