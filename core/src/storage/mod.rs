@@ -14,9 +14,14 @@ use std::fmt;
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::error::{Error, ErrorKind, Result};
+
+pub mod local;
+
+pub use local::LocalStorage;
 
 /// The future a [`Storage`] method returns (boxed, so that `dyn Storage` works).
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -136,6 +141,35 @@ pub trait Storage: Send + Sync + fmt::Debug + fmt::Display {
 
     /// What this backend can do.
     fn capabilities(&self) -> Capabilities;
+}
+
+/// Opens the store a URI names: `file:///abs/path` is a [`LocalStorage`]; any
+/// other scheme is [`ErrorKind::Unsupported`], naming it.
+pub fn open(uri: &str) -> Result<Arc<dyn Storage>> {
+    let scheme = uri
+        .split_once(':')
+        .map(|(scheme, _)| scheme)
+        .filter(|s| {
+            s.starts_with(|c: char| c.is_ascii_alphabetic())
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+        })
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidInput,
+                format!("{uri:?} is not a storage URI (expected file:///absolute/path)"),
+            )
+        })?;
+    if scheme.eq_ignore_ascii_case("file") {
+        Ok(Arc::new(LocalStorage::from_uri(uri)?))
+    } else {
+        Err(Error::new(
+            ErrorKind::Unsupported,
+            format!(
+                "storage URI {uri:?}: the scheme {scheme:?} is not supported (supported: file)"
+            ),
+        ))
+    }
 }
 
 /// Checks that `key` is a clean relative path: not empty, no leading or trailing
