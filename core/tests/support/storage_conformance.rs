@@ -24,6 +24,8 @@ use tokio::sync::Barrier;
 pub const TASKS: usize = 8;
 /// How many increments each task makes in [`concurrent_updates`].
 pub const INCREMENTS: usize = 10;
+/// How many races [`concurrent_creates`] runs.
+pub const ROUNDS: usize = 20;
 
 /// Runs every conformance test against `store`, one after the other.
 pub async fn run_all(store: Arc<dyn Storage>) {
@@ -759,43 +761,46 @@ pub async fn concurrent_updates(store: &Arc<dyn Storage>) {
     assert_eq!(data, total.to_string().into_bytes(), "the final count");
 }
 
-/// TASKS tasks race to Create one key: exactly one wins, the others get
-/// ConcurrentUpdate, and the winner's content is what is stored.
+/// TASKS tasks race to Create one key, ROUNDS times: each time exactly one
+/// wins, the others get ConcurrentUpdate, and the winner's content is stored.
 pub async fn concurrent_creates(store: &Arc<dyn Storage>) {
-    let key = "conformance-concurrency/created";
     if !store.capabilities().conditional_put {
         return;
     }
-    let barrier = Arc::new(Barrier::new(TASKS));
-    let mut tasks = Vec::new();
-    for i in 0..TASKS {
-        let (store, barrier) = (store.clone(), barrier.clone());
-        tasks.push(tokio::spawn(async move {
-            let data = pattern(64 * 1024 + i, i as u64);
-            barrier.wait().await;
-            let result = store
-                .put(key, Payload::Bytes(data.clone()), PutMode::Create)
-                .await;
-            (data, result)
-        }));
-    }
-    let mut winners = Vec::new();
-    for task in tasks {
-        let (data, result) = task.await.expect("a create task panicked");
-        match result {
-            Ok(meta) => winners.push((data, meta)),
-            Err(e) => {
-                expect_error(
-                    store,
-                    Err::<(), _>(e),
-                    ErrorKind::ConcurrentUpdate,
-                    key,
-                    "losing Create",
-                );
+    for round in 0..ROUNDS {
+        let key: Arc<str> = format!("conformance-concurrency/created-{round}").into();
+        let barrier = Arc::new(Barrier::new(TASKS));
+        let mut tasks = Vec::new();
+        for i in 0..TASKS {
+            let (store, barrier, key) = (store.clone(), barrier.clone(), key.clone());
+            tasks.push(tokio::spawn(async move {
+                let data = pattern(1024 + i, (round * TASKS + i) as u64);
+                barrier.wait().await;
+                let result = store
+                    .put(&key, Payload::Bytes(data.clone()), PutMode::Create)
+                    .await;
+                (data, result)
+            }));
+        }
+        let mut winners = Vec::new();
+        for task in tasks {
+            let (data, result) = task.await.expect("a create task panicked");
+            match result {
+                Ok(meta) => winners.push((data, meta)),
+                Err(e) => {
+                    let losing = Err::<(), _>(e);
+                    expect_error(
+                        store,
+                        losing,
+                        ErrorKind::ConcurrentUpdate,
+                        &key,
+                        "losing Create",
+                    );
+                }
             }
         }
+        assert_eq!(winners.len(), 1, "{key:?}: exactly one Create wins");
+        let (data, meta) = &winners[0];
+        assert_stored(store, &key, data, &meta.etag).await;
     }
-    assert_eq!(winners.len(), 1, "exactly one Create wins");
-    let (data, meta) = &winners[0];
-    assert_stored(store, key, data, &meta.etag).await;
 }
