@@ -24,6 +24,8 @@ use debpull::storage::{self, GetOptions, GetResult, LocalStorage, Payload, PutMo
 
 /// Set in a child process: the root of the store to race on.
 const RACE_CHILD: &str = "DEBPULL_TEST_STORAGE_RACE_ROOT";
+/// Set in a child process: the root of a store to read without write permission.
+const READER_CHILD: &str = "DEBPULL_TEST_STORAGE_READER_ROOT";
 /// Set in a child process: the root of the store to be killed while writing to.
 const CRASH_CHILD: &str = "DEBPULL_TEST_STORAGE_CRASH_ROOT";
 /// Child processes in the race test.
@@ -248,6 +250,97 @@ fn killed_writer_leaves_the_old_object_and_no_visible_temporary_file() {
         "opening removed the stale file"
     );
     assert_eq!(read(&store, key), old);
+}
+
+#[test]
+fn an_unprivileged_process_can_read_but_not_write() {
+    let test = "an_unprivileged_process_can_read_but_not_write";
+    if let Some(root) = std::env::var_os(READER_CHILD) {
+        return reader_child(Path::new(&root));
+    }
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let root = dir.path().join("repo");
+    let store = LocalStorage::new(&root).expect("a local store");
+    let data = conformance::pattern(70_000, 3);
+    let key = "dists/stable/InRelease";
+    block_on(store.put(key, Payload::Bytes(data), PutMode::Overwrite)).expect("put");
+    std::fs::write(root.join(".debpull/tmp/left-by-a-crash"), b"partial").unwrap();
+
+    let uid = Command::new("id")
+        .arg("-u")
+        .output()
+        .expect("id (coreutils)");
+    let as_root = String::from_utf8_lossy(&uid.stdout).trim() == "0";
+    let mut reader = child(test, READER_CHILD, &root);
+    if as_root {
+        // The reader runs as nobody: it can traverse and read, not write.
+        make_traversable(dir.path());
+        let mut setpriv = Command::new("setpriv");
+        setpriv
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(reader.get_program())
+            .args(reader.get_args())
+            .env(READER_CHILD, &root)
+            .stdout(Stdio::piped());
+        reader = setpriv;
+    } else {
+        chmod(&root, "a-w");
+    }
+    let output = reader
+        .stdin(Stdio::null())
+        .output()
+        .expect("running the reader (setpriv is in util-linux)");
+    if !as_root {
+        chmod(&root, "u+w");
+    }
+    assert!(output.status.success(), "the reader failed: {output:?}");
+    assert_eq!(child_lines(&output.stdout), ["read ok"]);
+    assert_eq!(
+        temporary_files(&root).len(),
+        1,
+        "the reader could not sweep"
+    );
+}
+
+/// A child of [`an_unprivileged_process_can_read_but_not_write`].
+fn reader_child(root: &Path) {
+    let store = LocalStorage::new(root).expect("opening a read-only store");
+    let key = "dists/stable/InRelease";
+    let listed = block_on(store.list("")).expect("list");
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    let data = read(&store, key);
+    assert_eq!(data, conformance::pattern(70_000, 3));
+    let again = GetOptions {
+        if_none_match: Some(listed[0].etag.clone()),
+    };
+    let get = block_on(store.get(key, again)).expect("conditional get");
+    assert_eq!(get, GetResult::NotModified);
+    for result in [
+        block_on(store.put(key, Payload::Bytes(b"x".to_vec()), PutMode::Overwrite)).map(drop),
+        block_on(store.put("new", Payload::Bytes(b"x".to_vec()), PutMode::Create)).map(drop),
+        block_on(store.delete(key)),
+    ] {
+        let err = result.expect_err("a write without permission");
+        assert_eq!(err.kind(), ErrorKind::Io, "{err}");
+        assert!(err.to_string().contains(&store.to_string()), "{err}");
+    }
+    assert_eq!(read(&store, key), data);
+    println!("child: read ok");
+}
+
+/// Lets every user traverse `dir` (tempfile makes it 0700).
+fn make_traversable(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+fn chmod(path: &Path, mode: &str) {
+    let status = Command::new("chmod").args(["-R", mode]).arg(path).status();
+    assert!(
+        status.is_ok_and(|s| s.success()),
+        "chmod -R {mode} {}",
+        path.display()
+    );
 }
 
 #[test]
@@ -492,8 +585,13 @@ fn root_is_created_and_must_be_a_directory() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let nested = dir.path().join("a/b/c");
     let store = LocalStorage::new(&nested).expect("creating nested directories");
-    assert!(nested.join(".debpull/tmp").is_dir());
     assert_eq!(store.root(), nested.canonicalize().unwrap());
+    // Opening and reading write nothing; the first write creates .debpull/.
+    assert!(block_on(store.list("")).unwrap().is_empty());
+    assert!(block_on(store.head("k")).is_err());
+    assert!(!nested.join(".debpull").exists(), "opening wrote .debpull/");
+    block_on(store.delete("k")).unwrap();
+    assert!(nested.join(".debpull/tmp").is_dir() && nested.join(".debpull/locks").is_dir());
 
     let file = dir.path().join("plain-file");
     std::fs::write(&file, b"x").unwrap();
