@@ -328,7 +328,7 @@ fn reader_child(root: &Path) {
     println!("child: read ok");
 }
 
-/// Lets every user traverse `dir` (tempfile makes it 0700).
+/// Lets every user traverse `dir` (whatever mode the temporary directory got).
 fn make_traversable(dir: &Path) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -602,19 +602,20 @@ fn root_is_created_and_must_be_a_directory() {
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
 }
 
+/// Polls a future once outside any runtime: a local store does its work inline.
+fn ready<T>(future: impl Future<Output = T>) -> T {
+    let mut future = std::pin::pin!(future);
+    match future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
+        Poll::Ready(value) => value,
+        Poll::Pending => panic!("not ready on the first poll"),
+    }
+}
+
 #[test]
 fn works_without_a_tokio_runtime() {
-    // Polled once outside any runtime, each call does its work inline.
-    fn ready<T>(future: impl Future<Output = T>) -> T {
-        let mut future = std::pin::pin!(future);
-        match future
-            .as_mut()
-            .poll(&mut Context::from_waker(Waker::noop()))
-        {
-            Poll::Ready(value) => value,
-            Poll::Pending => panic!("not ready on the first poll"),
-        }
-    }
     let dir = tempfile::tempdir().expect("a temporary directory");
     let store: Arc<dyn Storage> = Arc::new(LocalStorage::new(dir.path()).unwrap());
     let meta = ready(store.put("k", Payload::Bytes(b"v".to_vec()), PutMode::Create)).unwrap();
@@ -625,5 +626,69 @@ fn works_without_a_tokio_runtime() {
     assert_eq!(
         ready(store.get("k", again)).unwrap(),
         GetResult::NotModified
+    );
+}
+
+/// Random keys and prefixes from a hostile alphabet: every answer is Ok or a
+/// typed error (never a panic or an I/O error), and list agrees with what was
+/// written and deleted.
+#[test]
+fn arbitrary_keys_and_prefixes_get_typed_answers() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let store = LocalStorage::new(dir.path()).expect("a local store");
+    let alphabet = [
+        "a", "b", "/", "/", ".", "..", ".debpull", "\\", "\0", "\n", "%", ":", "+", " ", "é",
+    ];
+    let mut state = 0x2545_F491_4F6C_DD1D_u64;
+    let mut next = move |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    };
+    let mut written = std::collections::BTreeSet::new();
+    for _ in 0..3000 {
+        let key: String = (0..next(8))
+            .map(|_| alphabet[next(alphabet.len())])
+            .collect();
+        match next(4) {
+            0 => match ready(store.put(&key, Payload::Bytes(vec![1]), PutMode::Overwrite)) {
+                Ok(_) => {
+                    written.insert(key);
+                }
+                // Refused keys, and keys whose parent is an object or that name a directory.
+                Err(e) => assert_eq!(e.kind(), ErrorKind::InvalidInput, "put {key:?}: {e}"),
+            },
+            1 => match ready(store.head(&key)) {
+                Ok(_) => assert!(written.contains(&key), "head {key:?}: never written"),
+                Err(e) => {
+                    assert!(!written.contains(&key), "head {key:?}: {e}");
+                    let kind = e.kind();
+                    assert!(
+                        kind == ErrorKind::InvalidInput || kind == ErrorKind::NotFound,
+                        "{e}"
+                    );
+                }
+            },
+            2 => match ready(store.delete(&key)) {
+                Ok(()) => {
+                    written.remove(&key);
+                }
+                Err(e) => assert_eq!(e.kind(), ErrorKind::InvalidInput, "delete {key:?}: {e}"),
+            },
+            _ => match ready(store.list(&key)) {
+                Ok(listed) => {
+                    let keys: Vec<&String> = listed.iter().map(|m| &m.key).collect();
+                    let expected: Vec<&String> =
+                        written.iter().filter(|k| k.starts_with(&key)).collect();
+                    assert_eq!(keys, expected, "list {key:?}");
+                }
+                Err(e) => assert_eq!(e.kind(), ErrorKind::InvalidInput, "list {key:?}: {e}"),
+            },
+        }
+    }
+    assert!(
+        written.len() > 10,
+        "too few valid keys generated: {written:?}"
     );
 }
