@@ -1,6 +1,7 @@
 //! The storage conformance suite (core/tests/support/storage_conformance.rs)
-//! against the local directory backend: each function on a fresh directory, and
-//! all of them on one store opened from its `file://` URI.
+//! against the local directory backend: each function on a fresh directory, all
+//! of them in turn on one store opened from its `file://` URI, and all of them
+//! at once on one store.
 
 #[path = "support/storage_conformance.rs"]
 mod conformance;
@@ -57,4 +58,24 @@ async fn run_all_on_one_store_opened_by_uri() {
         "Display of the opened store"
     );
     conformance::run_all(store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn all_at_once_on_one_store() {
+    // The functions keep to their own prefixes: they can share a store concurrently.
+    let (_dir, store) = local_store();
+    tokio::join!(
+        conformance::round_trip(&store),
+        conformance::etags(&store),
+        conformance::create_only(&store),
+        conformance::update_if_etag(&store),
+        conformance::conditional_get(&store),
+        conformance::missing_keys(&store),
+        conformance::delete(&store),
+        conformance::list_prefixes(&store),
+        conformance::debian_keys(&store),
+        conformance::invalid_keys(&store),
+        conformance::concurrent_updates(&store),
+        conformance::concurrent_creates(&store),
+    );
 }
