@@ -41,8 +41,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
 use super::{
-    BoxFuture, Capabilities, ETag, GetOptions, GetResult, ObjectMeta, Payload, PutMode, Storage,
-    check_key,
+    BoxFuture, Capabilities, ETag, GetOptions, GetResult, ListEntry, ObjectMeta, Payload, PutMode,
+    Storage, check_key,
 };
 use crate::checksum::{self, Algorithm, Algorithms, Hasher};
 use crate::error::{Error, ErrorKind, Result};
@@ -291,7 +291,7 @@ impl LocalStorage {
         }
     }
 
-    fn list_blocking(&self, prefix: &str) -> Result<Vec<ObjectMeta>> {
+    fn list_blocking(&self, prefix: &str) -> Result<Vec<ListEntry>> {
         // The directory part of the prefix is walked; its last part filters names.
         let (dir, partial) = match prefix.rfind('/') {
             Some(slash) => (&prefix[..=slash], &prefix[slash + 1..]),
@@ -315,8 +315,8 @@ impl LocalStorage {
         let mut objects = Vec::with_capacity(found.len());
         for (key, path) in found {
             // Deleted since the walk: not listed.
-            if let Some(meta) = self.meta_of(&key, &path)? {
-                objects.push(meta);
+            if let Some(entry) = self.entry_of(&key, &path)? {
+                objects.push(entry);
             }
         }
         Ok(objects)
@@ -382,6 +382,20 @@ impl LocalStorage {
             .metadata()
             .map_err(|e| self.io_error(key, "reading", e))?;
         Ok(meta.is_file().then(|| (file, meta.modified().ok())))
+    }
+
+    /// The object at `path` as a list names it (nothing is read), `None` if absent.
+    fn entry_of(&self, key: &str, path: &Path) -> Result<Option<ListEntry>> {
+        match fs::metadata(path) {
+            Ok(m) if m.is_file() => Ok(Some(ListEntry {
+                key: key.to_owned(),
+                size: m.len(),
+                last_modified: m.modified().ok(),
+            })),
+            Ok(_) => Ok(None),
+            Err(e) if is_missing(&e) => Ok(None),
+            Err(e) => Err(self.io_error(key, "reading", e)),
+        }
     }
 
     /// The metadata of the object at `path` (its content hashed), `None` if absent.
@@ -571,7 +585,7 @@ impl Storage for LocalStorage {
         Box::pin(self.blocking(key, move |s| s.delete_blocking(&owned)))
     }
 
-    fn list<'a>(&'a self, prefix: &'a str) -> BoxFuture<'a, Result<Vec<ObjectMeta>>> {
+    fn list<'a>(&'a self, prefix: &'a str) -> BoxFuture<'a, Result<Vec<ListEntry>>> {
         let owned = prefix.to_owned();
         Box::pin(self.blocking(prefix, move |s| s.list_blocking(&owned)))
     }

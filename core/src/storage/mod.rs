@@ -49,6 +49,18 @@ pub struct ObjectMeta {
     pub last_modified: Option<SystemTime>,
 }
 
+/// An object as [`Storage::list`] names it. There is no ETag: some backends
+/// (the local one) can only compute it by reading the whole object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListEntry {
+    /// The object's key.
+    pub key: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// When it was last written, if the backend knows.
+    pub last_modified: Option<SystemTime>,
+}
+
 /// How a put may replace what is stored at its key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PutMode {
@@ -137,7 +149,7 @@ pub trait Storage: Send + Sync + fmt::Debug + fmt::Display {
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<()>>;
 
     /// Every object whose key starts with `prefix`, sorted by key.
-    fn list<'a>(&'a self, prefix: &'a str) -> BoxFuture<'a, Result<Vec<ObjectMeta>>>;
+    fn list<'a>(&'a self, prefix: &'a str) -> BoxFuture<'a, Result<Vec<ListEntry>>>;
 
     /// What this backend can do.
     fn capabilities(&self) -> Capabilities;
