@@ -40,6 +40,15 @@ struct Binding {
     cannot_sign: Option<&'static str>,
 }
 
+/// Why a key may not sign.
+#[derive(Debug)]
+pub(crate) struct Unusable {
+    /// What is wrong, naming the key.
+    pub reason: String,
+    /// The primary key is revoked, expired or unbound: no key of the certificate may sign.
+    pub whole_key: bool,
+}
+
 /// A public key and what holds of each of its keys.
 #[derive(Debug)]
 pub(crate) struct Cert {
@@ -48,6 +57,10 @@ pub(crate) struct Cert {
     pub fingerprint: String,
     /// The primary key first, then the subkeys in order.
     pub components: Vec<Component>,
+    /// Fingerprints of the keys the owner allowed to revoke this one.
+    revokers: Vec<String>,
+    /// Key revocations made by other keys (checked against `revokers`).
+    foreign_revocations: Vec<Signature>,
 }
 
 impl Cert {
@@ -80,7 +93,7 @@ impl Cert {
             let binding = match newest {
                 None => Err("no valid binding signature".to_owned()),
                 Some(sig) => {
-                    let mut cannot_sign = signing_flag_problem(sig, sub.key.public_params());
+                    let mut cannot_sign = signing_problem(sign_flag(sig), sub.key.public_params());
                     let back_signed = sig.embedded_signature().is_some_and(|back| {
                         back.verify_primary_key_binding(&sub.key, primary).is_ok()
                     });
@@ -102,10 +115,57 @@ impl Cert {
                 revoked,
             });
         }
+        // Debian's keys have one direct-key signature per designated revoker.
+        let revokers = key
+            .details
+            .direct_signatures
+            .iter()
+            .filter(|sig| sig.verify_key(&key.primary_key).is_ok())
+            .filter_map(|sig| sig.config())
+            .flat_map(|config| config.hashed_subpackets())
+            .filter_map(|p| match &p.data {
+                SubpacketData::RevocationKey(revoker) => Some(hex(&revoker.fingerprint)),
+                _ => None,
+            })
+            .collect();
+        let foreign_revocations = key
+            .details
+            .revocation_signatures
+            .iter()
+            .filter(|sig| sig.verify_key(&key.primary_key).is_err())
+            .cloned()
+            .collect();
         Cert {
             fingerprint: components[0].fingerprint.clone(),
             key,
             components,
+            revokers,
+            foreign_revocations,
+        }
+    }
+
+    /// Marks as revoked each of `certs` that a designated revoker among `certs`
+    /// revoked (gpg and gpgv honour these when the revoker's key is in the keyring).
+    pub fn apply_designated_revocations(certs: &mut [Cert]) {
+        let mut revoked = Vec::new();
+        for (i, cert) in certs.iter().enumerate() {
+            let by_revoker = cert.foreign_revocations.iter().any(|sig| {
+                certs.iter().any(|revoker| {
+                    cert.revokers.contains(&revoker.fingerprint)
+                        && revoker
+                            .issuer(sig)
+                            .is_some_and(|c| c.which == Which::Primary)
+                        && sig
+                            .verify_key_third_party(&cert.key.primary_key, &revoker.key.primary_key)
+                            .is_ok()
+                })
+            });
+            if by_revoker {
+                revoked.push(i);
+            }
+        }
+        for i in revoked {
+            certs[i].components[0].revoked = true;
         }
     }
 
@@ -125,37 +185,50 @@ impl Cert {
             .find(|c| ids.iter().any(|id| **id == c.key_id))
     }
 
-    /// Why `component` may not make a data signature at `now` (seconds), or `None`.
-    pub fn cannot_sign_at(&self, component: &Component, now: u64) -> Option<String> {
+    /// Why `component` may not make a data signature at `now` (seconds), or `None`:
+    /// "key <FPR> is revoked", "subkey <FPR> expired on <date>", ...
+    pub fn cannot_sign_at(&self, component: &Component, now: u64) -> Option<Unusable> {
         let primary = &self.components[0];
-        let key = &self.fingerprint;
+        let whole = |reason: String| Unusable {
+            reason,
+            whole_key: true,
+        };
+        let name = format!("key {}", self.fingerprint);
         if primary.revoked {
-            return Some(format!("key {key} is revoked"));
+            return Some(whole(format!("{name} is revoked")));
         }
         let binding = match &primary.binding {
             Ok(binding) => binding,
-            Err(why) => return Some(format!("key {key} has {why}")),
+            Err(why) => return Some(whole(format!("{name} has {why}"))),
         };
         if let Some(expiry) = binding.expires.filter(|e| *e <= now) {
-            return Some(format!("key {key} expired on {}", date(expiry)));
+            return Some(whole(format!("{name} expired on {}", date(expiry))));
         }
         let (name, binding) = match component.which {
-            Which::Primary => (format!("key {key}"), binding),
+            Which::Primary => (name, binding),
             Which::Subkey(_) => {
-                let name = format!("subkey {} of key {key}", component.fingerprint);
+                let name = format!("subkey {}", component.fingerprint);
+                let part = |reason: String| Unusable {
+                    reason,
+                    whole_key: false,
+                };
                 if component.revoked {
-                    return Some(format!("{name} is revoked"));
+                    return Some(part(format!("{name} is revoked")));
                 }
                 match &component.binding {
                     Ok(binding) => (name, binding),
-                    Err(why) => return Some(format!("{name} has {why}")),
+                    Err(why) => return Some(part(format!("{name} has {why}"))),
                 }
             }
         };
-        if let Some(expiry) = binding.expires.filter(|e| *e <= now) {
-            return Some(format!("{name} expired on {}", date(expiry)));
-        }
-        binding.cannot_sign.map(|why| format!("{name} {why}"))
+        let reason = match binding.expires.filter(|e| *e <= now) {
+            Some(expiry) => format!("{name} expired on {}", date(expiry)),
+            None => format!("{name} {}", binding.cannot_sign?),
+        };
+        Some(Unusable {
+            reason,
+            whole_key: false,
+        })
     }
 
     /// When `component` expires (the earlier of its own expiry and the primary's).
@@ -189,43 +262,63 @@ impl Cert {
     }
 }
 
-/// The newest valid self-signature of the primary key: a certification of one of
-/// its user IDs, or a direct-key signature.
+/// What the self-signatures of the primary key say. The newest valid certification
+/// of a user ID decides (as in gpg); direct-key signatures (Debian's keys have newer
+/// ones, naming designated revokers) decide only what it leaves unsaid, or all when
+/// the key has no user ID.
 fn primary_binding(key: &SignedPublicKey) -> Result<Binding, String> {
     let primary = &key.primary_key;
-    let certifications = key.details.users.iter().flat_map(|user| {
-        user.signatures.iter().filter(move |sig| {
-            sig.is_certification()
-                && sig.typ() != Some(SignatureType::CertRevocation)
-                && sig
-                    .verify_certification(primary, Tag::UserId, &user.id)
-                    .is_ok()
-        })
-    });
-    let direct = key
+    let certification = key
         .details
-        .direct_signatures
+        .users
         .iter()
-        .filter(|sig| sig.typ() == Some(SignatureType::Key) && sig.verify_key(primary).is_ok());
-    let newest = certifications
-        .chain(direct)
-        .max_by_key(|sig| created(sig))
+        .flat_map(|user| {
+            user.signatures.iter().filter(move |sig| {
+                sig.is_certification()
+                    && sig.typ() != Some(SignatureType::CertRevocation)
+                    && sig
+                        .verify_certification(primary, Tag::UserId, &user.id)
+                        .is_ok()
+            })
+        })
+        .max_by_key(|sig| created(sig));
+    let direct = newest_direct_signature(key);
+    let main = certification
+        .or(direct)
         .ok_or_else(|| "no valid self-signature".to_owned())?;
+    let created_at = u64::from(primary.created_at().as_secs());
+    let expires = expiry(main, created_at).or_else(|| direct.and_then(|d| expiry(d, created_at)));
+    let flags = sign_flag(main).or_else(|| direct.and_then(sign_flag));
     Ok(Binding {
-        expires: expiry(newest, u64::from(primary.created_at().as_secs())),
-        cannot_sign: signing_flag_problem(newest, primary.public_params()),
+        expires,
+        cannot_sign: signing_problem(flags, primary.public_params()),
     })
 }
 
-/// Why a key whose newest self-signature is `sig` may not sign data, or `None`.
-/// Without a key-flags subpacket, the algorithm decides (as gpg does).
-fn signing_flag_problem(sig: &Signature, params: &PublicParams) -> Option<&'static str> {
-    let flags = sig.config().and_then(|c| {
-        c.hashed_subpackets().find_map(|p| match &p.data {
+/// The newest direct-key signature of the primary key by itself that verifies.
+fn newest_direct_signature(key: &SignedPublicKey) -> Option<&Signature> {
+    key.details
+        .direct_signatures
+        .iter()
+        .filter(|sig| {
+            sig.typ() == Some(SignatureType::Key) && sig.verify_key(&key.primary_key).is_ok()
+        })
+        .max_by_key(|sig| created(sig))
+}
+
+/// The "sign" bit of the key-flags subpacket of `sig`, if it has one.
+fn sign_flag(sig: &Signature) -> Option<bool> {
+    sig.config()?
+        .hashed_subpackets()
+        .find_map(|p| match &p.data {
             SubpacketData::KeyFlags(flags) => Some(flags.sign()),
             _ => None,
         })
-    });
+}
+
+/// Why a key with these flags and parameters may not sign data, or `None`.
+/// Without a key-flags subpacket, the algorithm decides (as gpg does).
+fn signing_problem(sign_flag: Option<bool>, params: &PublicParams) -> Option<&'static str> {
     let algorithm_can_sign = !matches!(
         params,
         PublicParams::ECDH(_)
@@ -234,9 +327,8 @@ fn signing_flag_problem(sig: &Signature, params: &PublicParams) -> Option<&'stat
             | PublicParams::X448(_)
             | PublicParams::Unknown { .. }
     );
-    match flags {
-        Some(true) if algorithm_can_sign => None,
-        None if algorithm_can_sign => None,
+    match sign_flag {
+        Some(true) | None if algorithm_can_sign => None,
         _ => Some("is not a signing key"),
     }
 }

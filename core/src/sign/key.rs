@@ -331,11 +331,11 @@ fn choose_signer(key: &SignedSecretKey, fingerprint: &str) -> Result<Which> {
             Which::Subkey(i) => key.secret_subkeys[i].key.secret_params(),
         };
         if let Some(why) = cert.cannot_sign_at(component, now) {
-            // Expired or revoked primary: that is the answer, whatever the subkeys.
-            if component.which == Which::Primary && !why.ends_with("is not a signing key") {
-                return Err(Error::new(ErrorKind::InvalidInput, why));
+            // Expired or revoked primary key: that is the answer, whatever the subkeys.
+            if why.whole_key {
+                return Err(Error::new(ErrorKind::InvalidInput, why.reason));
             }
-            reasons.push(why);
+            reasons.push(why.reason);
             continue;
         }
         if !matches!(params, SecretParams::Plain(_)) {

@@ -79,9 +79,9 @@ impl TrustedKeys {
                 "no OpenPGP public key found (expected a binary keyring or an armored PUBLIC KEY BLOCK)",
             ));
         }
-        Ok(TrustedKeys {
-            certs: keys.into_iter().map(Cert::new).collect(),
-        })
+        let mut certs: Vec<Cert> = keys.into_iter().map(Cert::new).collect();
+        Cert::apply_designated_revocations(&mut certs);
+        Ok(TrustedKeys { certs })
     }
 
     /// The fingerprints (upper-case hexadecimal) of the primary keys, in order.
@@ -218,16 +218,16 @@ impl TrustedKeys {
                 "signature by {name}: unsupported algorithm: {problem}"
             ));
         }
-        if let Err(e) = cert.verify(component, sig, data) {
+        if cert.verify(component, sig, data).is_err() {
             return Outcome::Bad(format!(
-                "bad signature by {name}: the signed data was changed or the signature is damaged ({e})"
+                "bad signature by {name}: the signed data was changed or the signature is damaged"
             ));
         }
         let Some(created) = sig.created().map(|t| u64::from(t.as_secs())) else {
             return Outcome::Ignored(format!("signature by {name} has no creation time"));
         };
         if let Some(why) = cert.cannot_sign_at(component, now) {
-            return Outcome::Ignored(format!("signature by {name} is not valid: {why}"));
+            return Outcome::Ignored(format!("signature by {name}: {}", why.reason));
         }
         if let Some(expiry) = cert.expiry(component).filter(|e| *e <= created) {
             return Outcome::Ignored(format!(
