@@ -341,6 +341,15 @@ fn generate_refuses_weak_or_odd_parameters() {
 }
 
 #[test]
+fn keys_can_be_shared_between_threads() {
+    // Fails to compile otherwise: the client verifies from async tasks.
+    fn shared<T: Send + Sync>() {}
+    shared::<SigningKey>();
+    shared::<TrustedKeys>();
+    shared::<Verified>();
+}
+
+#[test]
 fn debug_output_shows_no_secret() {
     let shown = format!("{:?}", ed25519());
     assert!(shown.contains(&ed25519().fingerprint()));

@@ -51,10 +51,12 @@ impl fmt::Debug for SigningKey {
 }
 
 impl SigningKey {
-    /// Reads an ASCII-armored secret key (`gpg --export-secret-keys --armor`),
-    /// unlocking it with `passphrase` when it is protected. Errors
-    /// ([`ErrorKind::InvalidInput`]) say whether the text is not a secret key, the
-    /// passphrase is wrong or missing, or the key is expired, revoked or cannot sign.
+    /// Reads an ASCII-armored secret key (`gpg --export-secret-keys --armor`, or
+    /// `--export-secret-subkeys` for an offline primary key), unlocking it with
+    /// `passphrase` when it is protected (an empty one counts as none). The key must
+    /// be valid now. Errors ([`ErrorKind::InvalidInput`]) say whether the text is not
+    /// a secret key, the passphrase is wrong or missing, or the key is expired,
+    /// revoked or cannot sign.
     pub fn from_armored(text: &str, passphrase: Option<&str>) -> Result<SigningKey> {
         let not_secret = |why: String| {
             Error::new(
