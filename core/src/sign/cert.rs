@@ -27,7 +27,7 @@ pub(crate) struct Component {
     pub created: u64,
     /// The newest valid self-signature (or binding signature), or why there is none.
     binding: Result<Binding, String>,
-    /// A valid revocation signature by the primary key exists.
+    /// A valid revocation exists (by the primary key, or by a designated revoker).
     revoked: bool,
 }
 

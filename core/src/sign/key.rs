@@ -15,7 +15,7 @@ use pgp::types::{KeyDetails, Password, S2kParams, SecretParams, StringToKey, Tim
 use rand::rngs::OsRng;
 
 use super::cert::{Cert, Which};
-use super::{MIN_RSA_BITS_SIGN, algorithm_problem, hex, secs};
+use super::{MIN_RSA_BITS_SIGN, algorithm_problem, hex, reason, secs};
 use crate::error::{Error, ErrorKind, Result};
 
 /// The hash every signature is made with.
@@ -64,13 +64,15 @@ impl SigningKey {
                 format!("not an OpenPGP secret key: {why}"),
             )
         };
-        if text.contains("-----BEGIN PGP PUBLIC KEY BLOCK-----") {
+        if text.contains("-----BEGIN PGP PUBLIC KEY BLOCK-----")
+            && !text.contains("-----BEGIN PGP PRIVATE KEY BLOCK-----")
+        {
             return Err(not_secret("this is a public key".to_owned()));
         }
         let (mut keys, _) =
-            SignedSecretKey::from_string_many(text).map_err(|e| not_secret(e.to_string()))?;
+            SignedSecretKey::from_string_many(text).map_err(|e| not_secret(reason(&e)))?;
         let key = match keys.next() {
-            Some(key) => key.map_err(|e| not_secret(e.to_string()))?,
+            Some(key) => key.map_err(|e| not_secret(reason(&e)))?,
             None => return Err(not_secret("no key found".to_owned())),
         };
         if keys.next().is_some() {
@@ -188,7 +190,7 @@ impl SigningKey {
             let lock_err = |e: pgp::errors::Error| {
                 Error::new(
                     ErrorKind::InvalidInput,
-                    format!("cannot protect the key: {e}"),
+                    format!("cannot protect the key: {}", reason(&e)),
                 )
             };
             if matches!(key.primary_key.secret_params(), SecretParams::Plain(_)) {
@@ -389,13 +391,13 @@ fn is_stub(s2k: &S2kParams) -> bool {
 fn sign_err(fingerprint: &str, e: pgp::errors::Error) -> Error {
     Error::new(
         ErrorKind::InvalidInput,
-        format!("signing with key {fingerprint} failed: {e}"),
+        format!("signing with key {fingerprint} failed: {}", reason(&e)),
     )
 }
 
 fn serialize_err(what: &str, e: pgp::errors::Error) -> Error {
     Error::new(
         ErrorKind::InvalidInput,
-        format!("cannot write the {what}: {e}"),
+        format!("cannot write the {what}: {}", reason(&e)),
     )
 }

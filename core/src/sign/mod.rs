@@ -20,7 +20,11 @@
 //!   back-signature) makes it a signing key that has not expired at `now`, and no
 //!   revocation signature by the key itself exists. Signatures by keys expired at
 //!   `now` are rejected even if made before the expiry (apt treats gpgv's
-//!   `EXPKEYSIG` as worthless); any revocation counts, whatever its reason.
+//!   `EXPKEYSIG` as worthless); any revocation counts, whatever its reason, and a
+//!   revocation by a designated revoker counts when the revoker's key is among the
+//!   trusted keys (as with gpgv). The primary key's expiry and flags come from its
+//!   newest user ID self-signature, as in gpg (Debian's keys also carry newer
+//!   direct-key signatures that name their revokers).
 //! * Signatures made more than [`MAX_CLOCK_SKEW`] after `now` are rejected.
 //! * Weak hashes (MD5, SHA-1, RIPEMD-160) are rejected in data signatures (apt
 //!   does too); keys may still carry SHA-1 self-signatures. RSA keys below
@@ -103,6 +107,17 @@ fn algorithm_problem(params: &PublicParams, min_rsa_bits: usize) -> Option<Strin
         | PublicParams::ECDSA(_) => None,
         PublicParams::DSA(_) => Some("DSA key (not supported)".to_owned()),
         _ => Some("key algorithm that cannot sign or is not supported".to_owned()),
+    }
+}
+
+/// rpgp's explanation of an error, shortened to its first line (some carry dumps
+/// of the input).
+fn reason(e: &pgp::errors::Error) -> String {
+    let text = e.to_string();
+    let line = text.lines().next().unwrap_or_default();
+    match line.char_indices().nth(160) {
+        Some((at, _)) => format!("{}...", &line[..at]),
+        None => line.to_owned(),
     }
 }
 

@@ -11,7 +11,8 @@ use pgp::packet::{Signature, SignatureType};
 
 use super::cert::{self, Cert, Component};
 use super::{
-    MAX_CLOCK_SKEW, MAX_SIGNATURES, MIN_RSA_BITS_VERIFY, algorithm_problem, date, secs, time,
+    MAX_CLOCK_SKEW, MAX_SIGNATURES, MIN_RSA_BITS_VERIFY, algorithm_problem, date, reason, secs,
+    time,
 };
 use crate::error::{Error, ErrorKind, Result};
 
@@ -46,7 +47,10 @@ impl TrustedKeys {
     /// `PUBLIC KEY BLOCK`s). Secret keys are accepted for their public part.
     pub fn from_bytes(data: &[u8]) -> Result<TrustedKeys> {
         let parse_err = |e: pgp::errors::Error| {
-            Error::new(ErrorKind::Parse, format!("not OpenPGP public keys: {e}"))
+            Error::new(
+                ErrorKind::Parse,
+                format!("not OpenPGP public keys: {}", reason(&e)),
+            )
         };
         let mut keys: Vec<SignedPublicKey> = Vec::new();
         let mut add = |parsed: pgp::errors::Result<PublicOrSecret>| -> Result<()> {
@@ -96,7 +100,10 @@ impl TrustedKeys {
         let (msg, _headers) = CleartextSignedMessage::from_string(message).map_err(|e| {
             Error::new(
                 ErrorKind::Verification,
-                format!("no signature: not a clearsigned OpenPGP message ({e})"),
+                format!(
+                    "no signature: not a clearsigned OpenPGP message ({})",
+                    reason(&e)
+                ),
             )
         })?;
         // Exactly the bytes the signatures cover: `\r\n` line breaks, no final one.
@@ -121,7 +128,7 @@ impl TrustedKeys {
         let not_signature = |e: pgp::errors::Error| {
             Error::new(
                 ErrorKind::Verification,
-                format!("no signature: not an OpenPGP signature ({e})"),
+                format!("no signature: not an OpenPGP signature ({})", reason(&e)),
             )
         };
         let (parsed, _) = DetachedSignature::from_reader_many(signature).map_err(not_signature)?;
