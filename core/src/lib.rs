@@ -2,7 +2,7 @@
 //!
 //! The core of debpull: Debian versions compared exactly as dpkg compares them,
 //! deb822 control data, `.deb` files, and the indexes of an apt repository
-//! (Packages, Release).
+//! (Packages, Release), and their OpenPGP signatures.
 //!
 //! Every fallible function returns [`Result`] with the one [`Error`] type, whose
 //! [`ErrorKind`] is a small closed set that the C and Ruby bindings map one to one.
@@ -13,6 +13,7 @@ pub mod control;
 pub mod deb;
 pub mod error;
 pub mod index;
+pub mod sign;
 pub mod storage;
 pub mod version;
 
