@@ -1,143 +1,158 @@
-//! The main job on the embedded default, a local directory: builds three versions
-//! of an app as `.deb`s, lays them out as an apt repository suite (pool, Packages,
-//! Packages.gz, Packages.xz, Release), then reads the suite back the way a server
-//! does: Release → Packages (size and SHA256 checked) → candidate → pool file.
+//! The main job on the embedded default, a local directory: a signed apt
+//! repository that real apt accepts.
+//!
+//! Builds three versions of a demo app as `.deb`s, publishes them to `staging`,
+//! promotes one to `production`, lists both suites and verifies them as a client
+//! would, saying what it does at each step. Running it again changes nothing
+//! (publishing identical packages is a no-op).
 //!
 //! Usage: `cargo run --release --example local_repository -- [DIR]` (default
-//! `./demo-repo`). Signing, promotion and the update client come with the
-//! repository and client modules; this repository is not signed yet.
+//! `./demo-repo`). The signing key is generated once into `DIR-keys/`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, SystemTime};
+use std::sync::Arc;
 
-use debpull::Package;
-use debpull::checksum::{self, Algorithms};
-use debpull::compress::{Bounds, Compression};
-use debpull::deb::{self, Builder, InspectOptions};
-use debpull::index::{Packages, Release, ReleaseFile};
+use debpull::deb::Builder;
+use debpull::repo::{Progress, Replace, Repository, RepositoryOptions};
+use debpull::sign::{KeyKind, SigningKey, TrustedKeys};
+use debpull::{Error, Result, Version, storage};
 
-const SUITE: &str = "staging";
-const COMPONENT: &str = "main";
-const ARCH: &str = "amd64";
+const APP: &str = "app";
+const VERSIONS: [&str; 3] = ["1.0.0-1", "1.1.0-1", "1.2.0~rc1-1"];
+const PROMOTED: &str = "1.1.0-1";
 
-fn main() -> ExitCode {
+#[tokio::main]
+async fn main() -> ExitCode {
     let dir = std::env::args_os()
         .nth(1)
         .map_or_else(|| PathBuf::from("demo-repo"), PathBuf::from);
-    match run(&dir) {
+    match run(&dir).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("local_repository: {e}");
+            eprintln!("demo failed ({}): {e}", e.kind());
             ExitCode::FAILURE
         }
     }
 }
 
-fn run(repo: &Path) -> debpull::Result<()> {
-    let work = repo.join(".build");
-    let mut debs = Vec::new();
-    for version in ["1.0.0-1", "1.1.0-1", "1.2.0~rc1-1"] {
-        debs.push(build_app(&work, version)?);
-    }
+async fn run(dir: &Path) -> Result<()> {
+    let dir = absolute(dir)?;
+    let keys = PathBuf::from(format!("{}-keys", dir.display()));
+    let uri = format!("file://{}", dir.display());
+    println!("repository  {uri}");
 
-    // Publish: every .deb into the pool, one Packages index, one Release.
-    let mut index = Packages::new();
-    for result in deb::inspect_all(&debs, &InspectOptions::default()) {
-        let mut package = result?;
-        let pool_path = package.pool_path(COMPONENT);
-        let built = work.join(file_name(&pool_path));
-        copy(&built, &repo.join(&pool_path))?;
-        package.set_filename(pool_path)?;
-        println!(
-            "published {} {} ({} bytes, sha256 {})",
-            package.name(),
-            package.version(),
-            package.size(),
-            package.sha256_hex().unwrap_or_default()
-        );
-        index.push(package);
-    }
-    index.sort();
-    let suite_dir = repo.join("dists").join(SUITE);
-    let text = index.to_string();
-    let mut release = Release {
-        origin: Some("debpull demo".into()),
-        label: Some("app".into()),
-        suite: Some(SUITE.into()),
-        codename: Some(SUITE.into()),
-        date: Some(SystemTime::now()),
-        valid_until: Some(SystemTime::now() + Duration::from_secs(7 * 86_400)),
-        acquire_by_hash: false,
-        architectures: vec![ARCH.into()],
-        components: vec![COMPONENT.into()],
-        ..Release::default()
+    let key = signing_key(&keys)?;
+    let public = keys.join("repository.asc");
+    write(&public, key.public_key_armored()?.as_bytes())?;
+    println!(
+        "signing key {} (public key for apt's signed-by: {})",
+        key.fingerprint(),
+        public.display()
+    );
+
+    let build = keys.join("build");
+    let debs = VERSIONS
+        .iter()
+        .map(|v| build_app(&build, v))
+        .collect::<Result<Vec<_>>>()?;
+    println!(
+        "built       {} .debs of {APP}: {}",
+        debs.len(),
+        VERSIONS.join(", ")
+    );
+
+    let options = RepositoryOptions {
+        origin: "debpull demo".into(),
+        label: APP.into(),
+        ..RepositoryOptions::default()
     };
-    for compression in [Compression::None, Compression::Gzip, Compression::Xz] {
-        let path = format!(
-            "{COMPONENT}/binary-{ARCH}/Packages{}",
-            compression.extension()
-        );
-        let bytes = compression.compress(text.as_bytes())?;
-        write(&suite_dir.join(&path), &bytes)?;
-        release.files.push(ReleaseFile {
-            path,
-            size: bytes.len() as u64,
-            checksums: checksum::of_bytes(&bytes, Algorithms::DEFAULT),
-        });
-    }
-    write(&suite_dir.join("Release"), release.to_string().as_bytes())?;
+    let repo = Repository::new(storage::open(&uri)?, key, options)?;
+
+    let uploaded = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counter = uploaded.clone();
+    let progress = move |event: Progress| {
+        if let Progress::Uploaded { bytes, .. } = event {
+            counter.fetch_add(bytes, std::sync::atomic::Ordering::Relaxed);
+        }
+    };
+    let report = repo
+        .publish("staging", "main", &debs, Replace::Never, &progress)
+        .await?;
     println!(
-        "wrote {} (unsigned: signing comes with the repository module)",
-        suite_dir.join("Release").display()
+        "publish     staging: {} added, {} already there, {} bytes written, {} attempt(s)",
+        report.added.len(),
+        report.unchanged.len(),
+        uploaded.load(std::sync::atomic::Ordering::Relaxed),
+        report.attempts
     );
 
-    // Pull: what a server does to find its update.
-    let release = Release::parse(&read_text(&suite_dir.join("Release"))?)?;
-    let listed = release
-        .file(&format!("{COMPONENT}/binary-{ARCH}/Packages.xz"))
-        .ok_or_else(|| {
-            debpull::Error::new(
-                debpull::ErrorKind::NotFound,
-                "Packages.xz is not in Release",
-            )
-        })?;
-    let packed = read(&suite_dir.join(&listed.path))?;
-    verify(&packed, listed)?;
-    let index = Packages::parse_compressed(&packed, Compression::Xz, Bounds::output(64 << 20))?;
-    let candidate = index
-        .candidate("app", ARCH)
-        .ok_or_else(|| debpull::Error::new(debpull::ErrorKind::NotFound, "no candidate for app"))?;
-    let deb = read(&repo.join(candidate.filename().unwrap_or_default()))?;
-    check_pool_file(&deb, candidate)?;
+    let promoted = repo
+        .promote(APP, &Version::parse(PROMOTED)?, "staging", "production")
+        .await?;
+    if promoted.is_empty() {
+        println!("promote     {APP} {PROMOTED} is in production already: nothing to do");
+    } else {
+        println!(
+            "promote     {APP} {PROMOTED} staging -> production ({} index entr{}, pool files shared)",
+            promoted.len(),
+            if promoted.len() == 1 { "y" } else { "ies" }
+        );
+    }
+
+    let trusted = TrustedKeys::from_bytes(
+        std::fs::read(&public)
+            .map_err(|e| Error::io(public.display(), e))?
+            .as_slice(),
+    )?;
+    for suite in ["staging", "production"] {
+        let packages = repo.list(suite).await?;
+        let listed: Vec<String> = packages
+            .iter()
+            .map(|p| format!("{} {} ({})", p.name(), p.version(), p.architecture()))
+            .collect();
+        println!("list        {suite}: {}", listed.join(", "));
+        let report = repo.verify(suite, &trusted).await?;
+        println!(
+            "verify      {suite}: signature good, {} index files and {} pool files match, {} bytes checked",
+            report.index_files, report.pool_files, report.bytes
+        );
+    }
     println!(
-        "candidate for {ARCH}: app {} ({}), pool file verified",
-        candidate.version(),
-        candidate.filename().unwrap_or_default()
+        "apt source  deb [signed-by={}] {uri} production main",
+        public.display()
     );
-    std::fs::remove_dir_all(&work).map_err(|e| debpull::Error::io(work.display(), e))?;
     Ok(())
 }
 
-/// Builds `app` at `version`: a script under /usr/bin and a README.
-fn build_app(work: &Path, version: &str) -> debpull::Result<PathBuf> {
-    let root = work.join(format!("app-{version}"));
+/// The demo's signing key: generated on the first run, read back afterwards.
+fn signing_key(keys: &Path) -> Result<SigningKey> {
+    let secret = keys.join("signing-key.asc");
+    if secret.exists() {
+        let text = std::fs::read_to_string(&secret).map_err(|e| Error::io(secret.display(), e))?;
+        return SigningKey::from_armored(&text, None);
+    }
+    let key = SigningKey::generate("debpull demo <demo@example.org>", KeyKind::Ed25519)?;
+    write(&secret, key.to_armored_secret(None)?.as_bytes())?;
+    Ok(key)
+}
+
+/// Builds the demo app at `version`: a script and a README.
+fn build_app(dir: &Path, version: &str) -> Result<PathBuf> {
+    let root = dir.join(format!("{APP}-{version}"));
     write(
-        &root.join("usr/bin/app"),
-        format!("#!/bin/sh\necho app {version}\n").as_bytes(),
+        &root.join(format!("usr/bin/{APP}")),
+        format!("#!/bin/sh\necho {APP} {version}\n").as_bytes(),
     )?;
     write(
-        &root.join("usr/share/doc/app/README"),
+        &root.join(format!("usr/share/doc/{APP}/README")),
         b"The demo app of debpull.\n",
     )?;
-    let output = work.join(format!(
-        "app_{}_{ARCH}.deb",
-        version.split_once(':').map_or(version, |(_, v)| v)
-    ));
+    let output = dir.join(format!("{APP}_{version}_amd64.deb"));
     Builder::new(&root)
-        .field("Package", "app")
+        .field("Package", APP)
         .field("Version", version)
-        .field("Architecture", ARCH)
+        .field("Architecture", "amd64")
         .field("Maintainer", "Demo <demo@example.org>")
         .field("Section", "misc")
         .field("Priority", "optional")
@@ -150,55 +165,13 @@ fn build_app(work: &Path, version: &str) -> debpull::Result<PathBuf> {
     Ok(output)
 }
 
-fn verify(bytes: &[u8], listed: &ReleaseFile) -> debpull::Result<()> {
-    let sums = checksum::of_bytes(bytes, Algorithms::DEFAULT);
-    if bytes.len() as u64 != listed.size || sums.verify(&listed.checksums).is_err() {
-        return Err(debpull::Error::new(
-            debpull::ErrorKind::Verification,
-            format!("{}: size or checksum differs from Release", listed.path),
-        ));
-    }
-    Ok(())
+fn absolute(path: &Path) -> Result<PathBuf> {
+    std::path::absolute(path).map_err(|e| Error::io(path.display(), e))
 }
 
-fn check_pool_file(bytes: &[u8], package: &Package) -> debpull::Result<()> {
-    let sums = checksum::of_bytes(bytes, Algorithms::DEFAULT);
-    if bytes.len() as u64 != package.size() || sums.verify(package.checksums()).is_err() {
-        return Err(debpull::Error::new(
-            debpull::ErrorKind::Verification,
-            format!(
-                "{}: size or checksum differs from Packages",
-                package.filename().unwrap_or_default()
-            ),
-        ));
-    }
-    Ok(())
-}
-
-fn file_name(path: &str) -> &str {
-    path.rsplit('/').next().unwrap_or(path)
-}
-
-fn write(path: &Path, bytes: &[u8]) -> debpull::Result<()> {
+fn write(path: &Path, bytes: &[u8]) -> Result<()> {
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| debpull::Error::io(parent.display(), e))?;
+        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent.display(), e))?;
     }
-    std::fs::write(path, bytes).map_err(|e| debpull::Error::io(path.display(), e))
-}
-
-fn copy(from: &Path, to: &Path) -> debpull::Result<()> {
-    write(to, &read(from)?)
-}
-
-fn read(path: &Path) -> debpull::Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| debpull::Error::io(path.display(), e))
-}
-
-fn read_text(path: &Path) -> debpull::Result<String> {
-    String::from_utf8(read(path)?).map_err(|_| {
-        debpull::Error::new(
-            debpull::ErrorKind::Parse,
-            format!("{}: not UTF-8", path.display()),
-        )
-    })
+    std::fs::write(path, bytes).map_err(|e| Error::io(path.display(), e))
 }

@@ -13,6 +13,7 @@ pub mod control;
 pub mod deb;
 pub mod error;
 pub mod index;
+pub mod repo;
 pub mod sign;
 pub mod storage;
 pub mod version;

@@ -18,7 +18,7 @@ pub(crate) enum Which {
 }
 
 /// What the signatures on one key establish.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Component {
     pub which: Which,
     pub fingerprint: String,
@@ -32,7 +32,7 @@ pub(crate) struct Component {
 }
 
 /// What the newest valid self-signature or binding signature says.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Binding {
     /// Expiry, seconds since the epoch (`None`: never).
     expires: Option<u64>,
@@ -41,7 +41,7 @@ struct Binding {
 }
 
 /// Why a key may not sign.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Unusable {
     /// What is wrong, naming the key.
     pub reason: String,
@@ -50,7 +50,7 @@ pub(crate) struct Unusable {
 }
 
 /// A public key and what holds of each of its keys.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Cert {
     pub key: SignedPublicKey,
     /// Fingerprint of the primary key, upper-case hexadecimal.

@@ -30,6 +30,7 @@ pub struct Verified {
 }
 
 /// One or more public keys (certificates) whose signatures are trusted.
+#[derive(Clone)]
 pub struct TrustedKeys {
     certs: Vec<Cert>,
 }

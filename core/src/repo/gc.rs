@@ -1,0 +1,171 @@
+//! Garbage collection: pool files no suite lists and by-hash indexes no Release
+//! lists are deleted once they have been unreferenced for a grace period.
+//!
+//! The grace period is counted from when an object was first *seen*
+//! unreferenced, not from when it was written: an index written long ago becomes
+//! unreferenced only when a newer snapshot replaces it, and readers holding the
+//! older InRelease may still fetch it. So collection is a mark-and-sweep across
+//! runs: each run records in [`STATE_KEY`] when it first saw each unreferenced
+//! object, and deletes those seen for at least the grace period.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, SystemTime};
+
+use crate::checksum::Algorithm;
+use crate::control::{self, OwnedParagraph};
+use crate::error::{Error, ErrorKind, Result};
+use crate::index::release::{format_date, parse_date};
+use crate::sign::TrustedKeys;
+use crate::storage::{ETag, GetOptions, GetResult, Payload, PutMode, Storage};
+
+use super::snapshot::Snapshot;
+
+/// Where collection keeps, between runs, when each unreferenced object was first seen.
+pub const STATE_KEY: &str = "debpull/gc-pending";
+
+/// What [`Repository::gc`](super::Repository::gc) did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GcReport {
+    /// Suites whose references were collected.
+    pub suites: Vec<String>,
+    /// Objects deleted.
+    pub deleted: Vec<String>,
+    /// Unreferenced objects kept until their grace period ends.
+    pub pending: usize,
+    /// Pool and by-hash objects still referenced.
+    pub referenced: usize,
+}
+
+pub(super) async fn gc(
+    storage: &dyn Storage,
+    trusted: &TrustedKeys,
+    grace: Duration,
+    now: SystemTime,
+) -> Result<GcReport> {
+    let mut report = GcReport::default();
+    let mut referenced = BTreeSet::new();
+    for meta in storage.list("dists/").await? {
+        let Some(suite) = meta
+            .key
+            .strip_prefix("dists/")
+            .and_then(|k| k.strip_suffix("/InRelease"))
+        else {
+            continue;
+        };
+        if suite.contains('/') {
+            continue;
+        }
+        let snapshot = Snapshot::load(storage, trusted, suite).await?;
+        for package in snapshot.packages() {
+            if let Some(filename) = package.filename() {
+                referenced.insert(filename.to_owned());
+            }
+        }
+        for file in &snapshot.release.files {
+            if let (Some(hex), Some((dir, _))) = (
+                file.checksums.hex(Algorithm::Sha256),
+                file.path.rsplit_once('/'),
+            ) {
+                referenced.insert(format!("dists/{suite}/{dir}/by-hash/SHA256/{hex}"));
+            }
+        }
+        report.suites.push(suite.to_owned());
+    }
+
+    let mut candidates = BTreeSet::new();
+    let mut objects = storage.list("pool/").await?;
+    objects.extend(
+        storage
+            .list("dists/")
+            .await?
+            .into_iter()
+            .filter(|m| m.key.contains("/by-hash/")),
+    );
+    for meta in objects {
+        if referenced.contains(&meta.key) {
+            report.referenced += 1;
+        } else {
+            candidates.insert(meta.key);
+        }
+    }
+
+    let (seen, etag) = read_state(storage).await?;
+    let mut still_pending = BTreeMap::new();
+    for key in candidates {
+        let since = seen.get(&key).copied().unwrap_or(now);
+        if now.duration_since(since).unwrap_or_default() >= grace {
+            storage.delete(&key).await?;
+            report.deleted.push(key);
+        } else {
+            still_pending.insert(key, since);
+        }
+    }
+    report.pending = still_pending.len();
+    write_state(storage, &still_pending, etag).await?;
+    Ok(report)
+}
+
+/// The marks of earlier runs, and the state object's ETag (`None`: no state yet).
+async fn read_state(storage: &dyn Storage) -> Result<(BTreeMap<String, SystemTime>, Option<ETag>)> {
+    let (data, etag) = match storage.get(STATE_KEY, GetOptions::default()).await {
+        Ok(GetResult::Found { data, meta }) => (data, meta.etag),
+        Ok(GetResult::NotModified) => return Ok((BTreeMap::new(), None)),
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok((BTreeMap::new(), None)),
+        Err(e) => return Err(e),
+    };
+    let at = |e: Error| e.context(format_args!("{storage}/{STATE_KEY}"));
+    let text = control::from_utf8(&data).map_err(at)?;
+    let mut seen = BTreeMap::new();
+    for paragraph in control::paragraphs(text) {
+        let paragraph = paragraph.map_err(at)?;
+        let (Some(key), Some(since)) = (paragraph.get("Key"), paragraph.get("Unreferenced-Since"))
+        else {
+            return Err(at(Error::new(
+                ErrorKind::Parse,
+                format!(
+                    "line {}: needs Key and Unreferenced-Since",
+                    paragraph.line()
+                ),
+            )));
+        };
+        let since = parse_date(since).ok_or_else(|| {
+            at(Error::new(
+                ErrorKind::Parse,
+                format!("line {}: bad date {since:?}", paragraph.line()),
+            ))
+        })?;
+        seen.insert(key.to_owned(), since);
+    }
+    Ok((seen, Some(etag)))
+}
+
+/// Writes the marks, conditionally on the state read: two collections at once
+/// must not lose each other's marks.
+async fn write_state(
+    storage: &dyn Storage,
+    pending: &BTreeMap<String, SystemTime>,
+    etag: Option<ETag>,
+) -> Result<()> {
+    if pending.is_empty() && etag.is_none() {
+        return Ok(());
+    }
+    let mut text = String::new();
+    for (key, since) in pending {
+        let mut paragraph = OwnedParagraph::new();
+        paragraph.set("Key", key)?;
+        paragraph.set("Unreferenced-Since", &format_date(*since))?;
+        text.push_str(&format!("{paragraph}\n"));
+    }
+    let mode = etag.map_or(PutMode::Create, PutMode::Update);
+    storage
+        .put(STATE_KEY, Payload::Bytes(text.into_bytes()), mode)
+        .await
+        .map_err(|e| {
+            if e.kind() == ErrorKind::ConcurrentUpdate {
+                e.context("another garbage collection ran at the same time; run again")
+            } else {
+                e
+            }
+        })?;
+    Ok(())
+}

@@ -1,0 +1,597 @@
+//! The publisher: add, remove, promote, prune, list, verify and garbage-collect
+//! the packages of a signed apt repository kept in a [`Storage`].
+//!
+//! Every change follows the publishing protocol of DESIGN.md: read the suite's
+//! signed InRelease and its ETag, change the indexes in memory, upload new pool
+//! files and indexes under names nothing else uses (create-only), then write the
+//! InRelease conditionally on the ETag read. A lost race means reading again and
+//! retrying; nothing a reader of the previous snapshot needs is ever deleted
+//! (that is [`Repository::gc`]'s job, after a grace period).
+
+use std::collections::BTreeMap;
+use std::hash::{BuildHasher, Hasher as _};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use crate::checksum::Algorithms;
+use crate::error::{Error, ErrorKind, Result};
+use crate::index::Package;
+use crate::sign::{SigningKey, TrustedKeys};
+use crate::storage::Storage;
+use crate::version::Version;
+
+mod gc;
+mod pool;
+mod snapshot;
+mod verify;
+
+pub use gc::GcReport;
+pub use verify::VerifyReport;
+
+use snapshot::{CommitSettings, Snapshot, same_identity};
+
+/// Something a repository operation did, for progress displays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Progress {
+    /// A `.deb` was read and hashed.
+    Hashed {
+        /// The file.
+        path: PathBuf,
+        /// Its size.
+        bytes: u64,
+    },
+    /// An object was written to storage.
+    Uploaded {
+        /// Its key.
+        key: String,
+        /// Its size.
+        bytes: u64,
+    },
+    /// The suite's new InRelease was written: the change is visible.
+    Committed {
+        /// The suite.
+        suite: String,
+        /// How many attempts it took (more than one after lost races).
+        attempts: u32,
+    },
+}
+
+/// How a [`Repository`] writes.
+#[derive(Debug, Clone)]
+pub struct RepositoryOptions {
+    /// `Origin` of every Release.
+    pub origin: String,
+    /// `Label` of every Release.
+    pub label: String,
+    /// `Description` of every Release.
+    pub description: Option<String>,
+    /// How long a Release is valid (`Valid-Until` = `Date` + this); `None`: forever.
+    pub valid_for: Option<Duration>,
+    /// Checksums written into Release and Packages (default MD5 + SHA256).
+    pub algorithms: Algorithms,
+    /// Architectures a suite gets when a first package is `all` (default `amd64`).
+    pub default_architectures: Vec<String>,
+    /// How many times a change is tried against concurrent publishers.
+    pub max_attempts: u32,
+}
+
+impl Default for RepositoryOptions {
+    fn default() -> Self {
+        RepositoryOptions {
+            origin: "debpull".into(),
+            label: "debpull".into(),
+            description: None,
+            valid_for: None,
+            algorithms: Algorithms::DEFAULT,
+            default_architectures: vec!["amd64".into()],
+            max_attempts: 64,
+        }
+    }
+}
+
+/// How [`Repository::publish`] treats a package already in the suite.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Replace {
+    /// Same name, version and architecture with other content is a [`ErrorKind::Conflict`].
+    #[default]
+    Never,
+    /// It is replaced (the new file goes to a pool path of its own; the old one
+    /// stays for readers of the previous snapshot until garbage collection).
+    Always,
+}
+
+/// What [`Repository::publish`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PublishReport {
+    /// Packages new in the suite.
+    pub added: Vec<Package>,
+    /// Packages that were there already, identical: nothing was done for them.
+    pub unchanged: Vec<Package>,
+    /// Packages that replaced another with the same name, version and architecture.
+    pub replaced: Vec<Package>,
+    /// Attempts the commit took (0: nothing to commit).
+    pub attempts: u32,
+}
+
+/// A signed apt repository in a [`Storage`], and the key that signs it.
+#[derive(Debug, Clone)]
+pub struct Repository {
+    storage: Arc<dyn Storage>,
+    key: SigningKey,
+    trusted: TrustedKeys,
+    options: RepositoryOptions,
+}
+
+impl Repository {
+    /// A repository in `storage`, signed with `key`. What it reads back must be
+    /// signed by the same key.
+    pub fn new(
+        storage: Arc<dyn Storage>,
+        key: SigningKey,
+        options: RepositoryOptions,
+    ) -> Result<Repository> {
+        let trusted = TrustedKeys::from_bytes(key.public_key_armored()?.as_bytes())?;
+        for arch in &options.default_architectures {
+            if arch == "all"
+                || arch.is_empty()
+                || !arch
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            {
+                return Err(Error::new(
+                    ErrorKind::InvalidInput,
+                    format!("default architecture {arch:?} is not an architecture name"),
+                ));
+            }
+        }
+        Ok(Repository {
+            storage,
+            key,
+            trusted,
+            options,
+        })
+    }
+
+    /// The storage the repository lives in.
+    pub fn storage(&self) -> &Arc<dyn Storage> {
+        &self.storage
+    }
+
+    /// Publishes the `.deb` files into `component` of `suite`, creating the suite
+    /// if needed. Identical packages already there are left alone; a different
+    /// package with the same name, version and architecture is a
+    /// [`ErrorKind::Conflict`] unless `replace` says otherwise.
+    pub async fn publish(
+        &self,
+        suite: &str,
+        component: &str,
+        debs: &[PathBuf],
+        replace: Replace,
+        progress: &(dyn Fn(Progress) + Send + Sync),
+    ) -> Result<PublishReport> {
+        check_name("suite", suite)?;
+        check_name("component", component)?;
+        let packages = pool::inspect(debs, self.options.algorithms, progress).await?;
+        let current = Snapshot::load(&*self.storage, &self.trusted, suite).await?;
+        let mut report = PublishReport::default();
+        let mut to_add = Vec::new();
+        for (package, path) in packages.into_iter().zip(debs) {
+            match find_same(&current, component, &package) {
+                Some(present) if present.sha256_hex() == package.sha256_hex() => {
+                    report.unchanged.push(present.clone())
+                }
+                Some(present) if replace == Replace::Never => {
+                    return Err(conflict(suite, present, &package));
+                }
+                present => {
+                    let replaces = present.is_some();
+                    let placed =
+                        pool::upload(&*self.storage, &package, path, component, replace, progress)
+                            .await?;
+                    if replaces {
+                        report.replaced.push(placed.clone());
+                    }
+                    to_add.push(placed);
+                }
+            }
+        }
+        if to_add.is_empty() {
+            self.repair_plain_files(&current).await?;
+            return Ok(report);
+        }
+        let default_architectures = &self.options.default_architectures;
+        report.attempts = self
+            .change(suite, progress, |snapshot| {
+                let mut changed = false;
+                for package in &to_add {
+                    match find_same(snapshot, component, package) {
+                        Some(present) if present.sha256_hex() == package.sha256_hex() => continue,
+                        Some(present) if replace == Replace::Never => {
+                            return Err(conflict(suite, present, package));
+                        }
+                        _ => {}
+                    }
+                    add_package(snapshot, component, package.clone(), default_architectures);
+                    changed = true;
+                }
+                Ok(changed)
+            })
+            .await?;
+        report.added = to_add
+            .into_iter()
+            .filter(|p| !report.replaced.iter().any(|r| same_identity(r, p)))
+            .collect();
+        Ok(report)
+    }
+
+    /// Removes package `name` from `suite`: the one `version`, or every version.
+    /// Returns the entries removed; nothing matching is [`ErrorKind::NotFound`].
+    pub async fn remove(
+        &self,
+        suite: &str,
+        name: &str,
+        version: Option<&Version>,
+    ) -> Result<Vec<Package>> {
+        let mut removed = Vec::new();
+        self.change(suite, &|_| {}, |snapshot| {
+            removed.clear();
+            for (id, packages) in snapshot.indexes.iter_mut() {
+                let before = packages.len();
+                packages.retain(|p| {
+                    let matches = p.name() == name && version.is_none_or(|v| p.version() == v);
+                    if matches && !removed.iter().any(|r| same_identity(r, p)) {
+                        removed.push(p.clone());
+                    }
+                    !matches
+                });
+                if packages.len() != before {
+                    snapshot.changed.insert(id.clone());
+                }
+            }
+            if removed.is_empty() {
+                let what = version.map_or(name.to_owned(), |v| format!("{name} {v}"));
+                return Err(Error::new(
+                    ErrorKind::NotFound,
+                    format!("{what} is not in suite {suite}"),
+                ));
+            }
+            Ok(true)
+        })
+        .await?;
+        Ok(removed)
+    }
+
+    /// Copies package `name` at `version` (every architecture of it) from suite
+    /// `from` to suite `to`, sharing the pool files: nothing is uploaded but the
+    /// indexes. Already there identically: nothing changes. Returns the entries
+    /// added to `to` (empty when they were all there already).
+    pub async fn promote(
+        &self,
+        name: &str,
+        version: &Version,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<Package>> {
+        check_name("suite", to)?;
+        let source = Snapshot::load(&*self.storage, &self.trusted, from).await?;
+        if !source.exists() {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!("suite {from} does not exist"),
+            ));
+        }
+        let mut entries: Vec<(String, Package)> = Vec::new();
+        for (id, packages) in &source.indexes {
+            for p in packages
+                .iter()
+                .filter(|p| p.name() == name && p.version() == version)
+            {
+                if !entries
+                    .iter()
+                    .any(|(c, q)| *c == id.component && same_identity(q, p))
+                {
+                    entries.push((id.component.clone(), p.clone()));
+                }
+            }
+        }
+        if entries.is_empty() {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!("{name} {version} is not in suite {from}"),
+            ));
+        }
+        let default_architectures = &self.options.default_architectures;
+        let mut added = Vec::new();
+        self.change(to, &|_| {}, |snapshot| {
+            added.clear();
+            for (component, package) in &entries {
+                match find_same(snapshot, component, package) {
+                    Some(present) if present.sha256_hex() == package.sha256_hex() => continue,
+                    Some(present) => return Err(conflict(to, present, package)),
+                    None => {}
+                }
+                add_package(snapshot, component, package.clone(), default_architectures);
+                added.push(package.clone());
+            }
+            Ok(!added.is_empty())
+        })
+        .await?;
+        Ok(added)
+    }
+
+    /// Keeps the newest `keep` versions of every package and architecture in
+    /// `suite`; returns the entries removed.
+    pub async fn prune(&self, suite: &str, keep: usize) -> Result<Vec<Package>> {
+        if keep == 0 {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                "prune must keep at least one version",
+            ));
+        }
+        let mut removed = Vec::new();
+        self.change(suite, &|_| {}, |snapshot| {
+            removed.clear();
+            if !snapshot.exists() {
+                return Err(Error::new(
+                    ErrorKind::NotFound,
+                    format!("suite {suite} does not exist"),
+                ));
+            }
+            for (id, packages) in snapshot.indexes.iter_mut() {
+                let mut versions: BTreeMap<(String, String), Vec<Version>> = BTreeMap::new();
+                for p in packages.iter() {
+                    versions
+                        .entry((p.name().to_owned(), p.architecture().to_owned()))
+                        .or_default()
+                        .push(p.version().clone());
+                }
+                let before = packages.len();
+                packages.retain(|p| {
+                    let mut all =
+                        versions[&(p.name().to_owned(), p.architecture().to_owned())].clone();
+                    all.sort_unstable_by(|a, b| b.cmp(a));
+                    all.dedup();
+                    let kept = all.iter().take(keep).any(|v| v == p.version());
+                    if !kept && !removed.iter().any(|r| same_identity(r, p)) {
+                        removed.push(p.clone());
+                    }
+                    kept
+                });
+                if packages.len() != before {
+                    snapshot.changed.insert(id.clone());
+                }
+            }
+            Ok(!removed.is_empty())
+        })
+        .await?;
+        Ok(removed)
+    }
+
+    /// The packages of `suite`, each once, sorted by name, version and architecture.
+    pub async fn list(&self, suite: &str) -> Result<Vec<Package>> {
+        let snapshot = Snapshot::load(&*self.storage, &self.trusted, suite).await?;
+        if !snapshot.exists() {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!("suite {suite} does not exist"),
+            ));
+        }
+        let mut packages: Vec<Package> = snapshot.packages().into_iter().cloned().collect();
+        packages.sort_by(|a, b| {
+            (a.name(), a.version(), a.architecture()).cmp(&(
+                b.name(),
+                b.version(),
+                b.architecture(),
+            ))
+        });
+        Ok(packages)
+    }
+
+    /// Checks `suite` as a client would: the InRelease signature against
+    /// `trusted`, Release.gpg, every index's size and checksums (by-hash and
+    /// plain path), every pool file against its Packages entry.
+    pub async fn verify(&self, suite: &str, trusted: &TrustedKeys) -> Result<VerifyReport> {
+        verify::verify(&*self.storage, trusted, suite).await
+    }
+
+    /// Deletes pool files no suite lists and by-hash indexes no Release lists,
+    /// once they have been unreferenced for at least `grace` (counted from the
+    /// first `gc` that saw them so).
+    pub async fn gc(&self, grace: Duration) -> Result<GcReport> {
+        gc::gc(&*self.storage, &self.trusted, grace, SystemTime::now()).await
+    }
+
+    /// Runs `apply` on a fresh snapshot of `suite` and commits the result,
+    /// retrying from a fresh read when another publisher wins the race. `apply`
+    /// returns whether it changed anything. Returns the attempts made (0: nothing
+    /// to commit).
+    async fn change(
+        &self,
+        suite: &str,
+        progress: &(dyn Fn(Progress) + Send + Sync),
+        mut apply: impl FnMut(&mut Snapshot) -> Result<bool>,
+    ) -> Result<u32> {
+        check_name("suite", suite)?;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut snapshot = Snapshot::load(&*self.storage, &self.trusted, suite).await?;
+            if !apply(&mut snapshot)? {
+                self.repair_plain_files(&snapshot).await?;
+                return Ok(0);
+            }
+            let settings = CommitSettings {
+                key: &self.key,
+                origin: &self.options.origin,
+                label: &self.options.label,
+                description: self.options.description.as_deref(),
+                valid_for: self.options.valid_for,
+                algorithms: self.options.algorithms,
+                now: SystemTime::now(),
+                progress,
+            };
+            match snapshot.commit(&*self.storage, &settings).await {
+                Ok(etag) => {
+                    progress(Progress::Committed {
+                        suite: suite.to_owned(),
+                        attempts: attempt,
+                    });
+                    self.settle_plain_files(suite, etag).await?;
+                    return Ok(attempt);
+                }
+                Err(e)
+                    if e.kind() == ErrorKind::ConcurrentUpdate
+                        && attempt < self.options.max_attempts =>
+                {
+                    tokio::time::sleep(backoff(attempt)).await;
+                }
+                Err(e) if e.kind() == ErrorKind::ConcurrentUpdate => {
+                    return Err(e.context(format_args!(
+                        "suite {suite}: {attempt} attempts lost against concurrent publishers"
+                    )));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Rewrites the plain-path files of `snapshot` if its Release there is not
+    /// the signed one (a publisher was stopped between its commit and them).
+    async fn repair_plain_files(&self, snapshot: &Snapshot) -> Result<()> {
+        if !snapshot.exists() {
+            return Ok(());
+        }
+        let key = format!("dists/{}/Release", snapshot.suite);
+        let current = match self
+            .storage
+            .get(&key, crate::storage::GetOptions::default())
+            .await
+        {
+            Ok(crate::storage::GetResult::Found { data, .. }) => Some(data),
+            Ok(crate::storage::GetResult::NotModified) => None,
+            Err(e) if e.kind() == ErrorKind::NotFound => None,
+            Err(e) => return Err(e),
+        };
+        if current.as_deref() != Some(snapshot.release_text.as_bytes()) {
+            snapshot
+                .rewrite_plain_files(&*self.storage, &self.key)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// After a commit: if another publisher committed meanwhile, its plain-path
+    /// files may have been overwritten by ours (which are older); write the
+    /// current snapshot's again until the InRelease stays put.
+    async fn settle_plain_files(&self, suite: &str, mut ours: crate::storage::ETag) -> Result<()> {
+        let key = Snapshot::inrelease_key(suite);
+        for _ in 0..self.options.max_attempts {
+            let current = self.storage.head(&key).await?;
+            if current.etag == ours {
+                return Ok(());
+            }
+            let snapshot = Snapshot::load(&*self.storage, &self.trusted, suite).await?;
+            snapshot
+                .rewrite_plain_files(&*self.storage, &self.key)
+                .await?;
+            match snapshot.etag {
+                Some(etag) => ours = etag,
+                None => return Ok(()),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The entry of `snapshot` with `package`'s name, version and architecture in `component`.
+fn find_same<'a>(
+    snapshot: &'a Snapshot,
+    component: &str,
+    package: &Package,
+) -> Option<&'a Package> {
+    snapshot
+        .indexes
+        .iter()
+        .filter(|(id, _)| id.component == component)
+        .flat_map(|(_, packages)| packages.iter())
+        .find(|p| same_identity(p, package))
+}
+
+/// Adds `package` to every index of `component` it belongs in (creating its
+/// architecture's index, or the default architectures' for a first `all`
+/// package), replacing an entry with the same identity.
+fn add_package(
+    snapshot: &mut Snapshot,
+    component: &str,
+    package: Package,
+    default_architectures: &[String],
+) {
+    let arch = package.architecture().to_owned();
+    if arch == "all" {
+        if snapshot.target_indexes(component, "all").is_empty() {
+            let arches: Vec<String> = match snapshot.architectures() {
+                known if known.is_empty() => default_architectures.to_vec(),
+                known => known.into_iter().collect(),
+            };
+            for a in arches {
+                snapshot.ensure_index(component, &a);
+            }
+        }
+    } else {
+        snapshot.ensure_index(component, &arch);
+    }
+    for id in snapshot.target_indexes(component, &arch) {
+        if let Some(packages) = snapshot.indexes.get_mut(&id) {
+            packages.retain(|p| !same_identity(p, &package));
+            packages.push(package.clone());
+            packages.sort();
+        }
+        snapshot.changed.insert(id);
+    }
+}
+
+fn conflict(suite: &str, present: &Package, new: &Package) -> Error {
+    Error::new(
+        ErrorKind::Conflict,
+        format!(
+            "suite {suite} already has {} {} ({}) with other content (sha256 {}, the new file's is {}); publish with replacement to substitute it",
+            present.name(),
+            present.version(),
+            present.architecture(),
+            present.sha256_hex().unwrap_or_default(),
+            new.sha256_hex().unwrap_or_default()
+        ),
+    )
+}
+
+/// Suite and component names: what apt accepts in a path, and nothing that
+/// could leave `dists/`.
+fn check_name(what: &str, name: &str) -> Result<()> {
+    let valid = !name.is_empty()
+        && name.len() <= 100
+        && !name.starts_with(['.', '-'])
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+-._~".contains(&b));
+    if valid {
+        Ok(())
+    } else {
+        Err(Error::new(
+            ErrorKind::InvalidInput,
+            format!(
+                "{what} {name:?} is not a valid name (letters, digits, '+', '-', '.', '_', '~')"
+            ),
+        ))
+    }
+}
+
+/// How long to wait before attempt `attempt + 1`: exponential from 5 ms, capped
+/// at 1 s, with full jitter so that racing publishers spread out.
+fn backoff(attempt: u32) -> Duration {
+    let cap_ms = (5u64 << attempt.min(8)).min(1000);
+    let random = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    Duration::from_millis(1 + random % cap_ms)
+}

@@ -1,0 +1,133 @@
+//! The pool: `.deb` files under `pool/<component>/<prefix>/<source>/`, shared by
+//! every suite, written create-only and never overwritten.
+
+use std::path::{Path, PathBuf};
+
+use crate::checksum::{self, Algorithm, Algorithms};
+use crate::deb::{self, InspectOptions};
+use crate::error::{Error, ErrorKind, Result};
+use crate::index::Package;
+use crate::storage::{GetOptions, GetResult, Payload, PutMode, Storage};
+
+use super::{Progress, Replace};
+
+/// Reads and hashes `debs` on every core, off the async runtime.
+pub(super) async fn inspect(
+    debs: &[PathBuf],
+    algorithms: Algorithms,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> Result<Vec<Package>> {
+    if debs.is_empty() {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            "no .deb file to publish",
+        ));
+    }
+    let paths = debs.to_vec();
+    let options = InspectOptions {
+        // SHA256 is what identifies content, whatever else is written.
+        algorithms: algorithms.with(Algorithm::Sha256),
+        ..InspectOptions::default()
+    };
+    let results = tokio::task::spawn_blocking(move || deb::inspect_all(&paths, &options))
+        .await
+        .map_err(|e| Error::new(ErrorKind::Io, format!("reading the .deb files failed: {e}")))?;
+    let mut packages = Vec::with_capacity(results.len());
+    for (path, result) in debs.iter().zip(results) {
+        let package = result?;
+        progress(Progress::Hashed {
+            path: path.clone(),
+            bytes: package.size(),
+        });
+        packages.push(package);
+    }
+    Ok(packages)
+}
+
+/// Uploads the file of `package` (read from `path`) to its pool path and
+/// returns the package with its Filename set.
+///
+/// The path is written create-only. If it exists with the same content, that is
+/// success. With other content: a [`ErrorKind::Conflict`], or with
+/// [`Replace::Always`] the file goes to a pool path of its own (a directory named
+/// after its SHA256), so that readers of older snapshots keep theirs.
+pub(super) async fn upload(
+    storage: &dyn Storage,
+    package: &Package,
+    path: &Path,
+    component: &str,
+    replace: Replace,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> Result<Package> {
+    let canonical = package.pool_path(component);
+    if put_once(storage, &canonical, path, package, progress).await? {
+        return placed(package, canonical);
+    }
+    if replace == Replace::Never {
+        return Err(Error::new(
+            ErrorKind::Conflict,
+            format!(
+                "{storage}/{canonical} already holds other content than {} (sha256 {}); publish with replacement to substitute it",
+                path.display(),
+                package.sha256_hex().unwrap_or_default()
+            ),
+        ));
+    }
+    let hex = package.sha256_hex().unwrap_or_default();
+    let (dir, file) = canonical.rsplit_once('/').unwrap_or(("pool", &canonical));
+    let own = format!("{dir}/{}/{file}", &hex[..hex.len().min(16)]);
+    if put_once(storage, &own, path, package, progress).await? {
+        return placed(package, own);
+    }
+    Err(Error::new(
+        ErrorKind::Conflict,
+        format!(
+            "{storage}/{own} already holds other content than {}",
+            path.display()
+        ),
+    ))
+}
+
+/// Writes `path` at `key` unless something is there; `true` if `key` now holds
+/// the package's content (written now, or found identical).
+async fn put_once(
+    storage: &dyn Storage,
+    key: &str,
+    path: &Path,
+    package: &Package,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> Result<bool> {
+    match storage
+        .put(key, Payload::File(path.to_owned()), PutMode::Create)
+        .await
+    {
+        Ok(_) => {
+            progress(Progress::Uploaded {
+                key: key.to_owned(),
+                bytes: package.size(),
+            });
+            Ok(true)
+        }
+        Err(e) if e.kind() == ErrorKind::ConcurrentUpdate => holds(storage, key, package).await,
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether the object at `key` has the package's size and SHA256.
+pub(super) async fn holds(storage: &dyn Storage, key: &str, package: &Package) -> Result<bool> {
+    let meta = storage.head(key).await?;
+    if meta.size != package.size() {
+        return Ok(false);
+    }
+    let GetResult::Found { data, .. } = storage.get(key, GetOptions::default()).await? else {
+        return Ok(false);
+    };
+    let sums = checksum::of_bytes(&data, Algorithms::NONE.with(Algorithm::Sha256));
+    Ok(data.len() as u64 == package.size() && sums.sha256 == package.checksums().sha256)
+}
+
+fn placed(package: &Package, key: String) -> Result<Package> {
+    let mut package = package.clone();
+    package.set_filename(key)?;
+    Ok(package)
+}

@@ -1,0 +1,522 @@
+//! One suite as a snapshot: its Release and its Packages indexes, read from
+//! storage through the signed InRelease, changed in memory, and written back with
+//! the publishing protocol of DESIGN.md.
+//!
+//! Reading goes InRelease (signature checked) → by-hash index (size and checksums
+//! checked against Release) → parse. Writing goes: changed indexes under
+//! `by-hash/SHA256/<hex>` (create-only), then InRelease, conditionally on the ETag
+//! read (the commit point), then Release, Release.gpg and the plain-path indexes.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, SystemTime};
+
+use crate::checksum::{self, Algorithm, Algorithms};
+use crate::compress::{Bounds, Compression};
+use crate::control;
+use crate::error::{Error, ErrorKind, Result};
+use crate::index::{Package, Packages, Release, ReleaseFile};
+use crate::sign::{SigningKey, TrustedKeys};
+use crate::storage::{ETag, GetOptions, GetResult, Payload, PutMode, Storage};
+
+use super::Progress;
+
+/// The largest Packages index a snapshot reads, decompressed (1 GiB).
+const MAX_INDEX: u64 = 1 << 30;
+
+/// The compressions written for every index, and the order they are read in.
+const WRITTEN: [Compression; 3] = [Compression::None, Compression::Gzip, Compression::Xz];
+const READ_ORDER: [Compression; 4] = [
+    Compression::Gzip,
+    Compression::Xz,
+    Compression::None,
+    Compression::Zstd,
+];
+
+/// One `<component>/binary-<arch>` index of a suite.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct IndexId {
+    pub component: String,
+    pub arch: String,
+}
+
+impl IndexId {
+    /// `<component>/binary-<arch>/Packages`, relative to the suite's directory.
+    fn packages_path(&self) -> String {
+        format!("{}/binary-{}/Packages", self.component, self.arch)
+    }
+}
+
+/// A suite as read, plus the changes made to it in memory.
+#[derive(Debug)]
+pub(crate) struct Snapshot {
+    pub suite: String,
+    /// The ETag of the InRelease read; `None` for a suite that does not exist yet.
+    pub etag: Option<ETag>,
+    pub release: Release,
+    /// The signed text of the Release read (empty for a new suite).
+    pub release_text: String,
+    pub indexes: BTreeMap<IndexId, Packages>,
+    /// Indexes changed since reading (to be rendered and uploaded).
+    pub changed: BTreeSet<IndexId>,
+}
+
+impl Snapshot {
+    /// The InRelease key of `suite`.
+    pub fn inrelease_key(suite: &str) -> String {
+        format!("dists/{suite}/InRelease")
+    }
+
+    /// Reads `suite`; a suite without InRelease is an empty snapshot.
+    pub async fn load(
+        storage: &dyn Storage,
+        trusted: &TrustedKeys,
+        suite: &str,
+    ) -> Result<Snapshot> {
+        let key = Snapshot::inrelease_key(suite);
+        let (data, etag) = match storage.get(&key, GetOptions::default()).await {
+            Ok(GetResult::Found { data, meta }) => (data, meta.etag),
+            Ok(GetResult::NotModified) => {
+                return Err(Error::new(
+                    ErrorKind::Storage,
+                    format!("{key}: unexpected 'not modified' from {storage}"),
+                ));
+            }
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                return Ok(Snapshot {
+                    suite: suite.to_owned(),
+                    etag: None,
+                    release: Release::default(),
+                    release_text: String::new(),
+                    indexes: BTreeMap::new(),
+                    changed: BTreeSet::new(),
+                });
+            }
+            Err(e) => return Err(e),
+        };
+        let (release, release_text) = read_inrelease(&data, trusted, suite)
+            .map_err(|e| e.context(format_args!("{storage}/{key}")))?;
+        let mut indexes = BTreeMap::new();
+        for component in &release.components {
+            for arch in &release.architectures {
+                let id = IndexId {
+                    component: component.clone(),
+                    arch: arch.clone(),
+                };
+                let packages = read_index(storage, suite, &release, &id).await?;
+                indexes.insert(id, packages);
+            }
+        }
+        Ok(Snapshot {
+            suite: suite.to_owned(),
+            etag: Some(etag),
+            release,
+            release_text,
+            indexes,
+            changed: BTreeSet::new(),
+        })
+    }
+
+    /// Whether the suite exists in storage.
+    pub fn exists(&self) -> bool {
+        self.etag.is_some()
+    }
+
+    /// The architectures of the suite (never `all`).
+    pub fn architectures(&self) -> BTreeSet<String> {
+        self.indexes.keys().map(|id| id.arch.clone()).collect()
+    }
+
+    /// Makes sure the index `component`/`arch` exists; a new architecture gets
+    /// the component's `all` packages, which every architecture lists.
+    pub fn ensure_index(&mut self, component: &str, arch: &str) {
+        let id = IndexId {
+            component: component.to_owned(),
+            arch: arch.to_owned(),
+        };
+        if self.indexes.contains_key(&id) {
+            return;
+        }
+        let all: Packages = self
+            .indexes
+            .iter()
+            .filter(|(other, _)| other.component == component)
+            .flat_map(|(_, packages)| {
+                packages
+                    .iter()
+                    .filter(|p| p.architecture() == "all")
+                    .cloned()
+            })
+            .fold(Packages::new(), |mut index, p| {
+                if !index.iter().any(|q| same_identity(q, &p)) {
+                    index.push(p);
+                }
+                index
+            });
+        self.indexes.insert(id.clone(), all);
+        self.changed.insert(id);
+    }
+
+    /// The indexes a package of `arch` goes into in `component`: its own
+    /// architecture, or every architecture for `all`.
+    pub fn target_indexes(&self, component: &str, arch: &str) -> Vec<IndexId> {
+        self.indexes
+            .keys()
+            .filter(|id| id.component == component && (arch == "all" || id.arch == arch))
+            .cloned()
+            .collect()
+    }
+
+    /// Every package of the suite once (an `all` package is in every architecture's index).
+    pub fn packages(&self) -> Vec<&Package> {
+        let mut seen = BTreeSet::new();
+        let mut out = Vec::new();
+        for (id, packages) in &self.indexes {
+            for p in packages {
+                let identity = (
+                    id.component.as_str(),
+                    p.name(),
+                    p.version().as_str(),
+                    p.architecture(),
+                );
+                if seen.insert(identity) {
+                    out.push(p);
+                }
+            }
+        }
+        out
+    }
+
+    /// Renders the changed indexes and the Release, signs, and writes them with
+    /// the publishing protocol. Returns the new InRelease's ETag.
+    ///
+    /// A lost race (the InRelease changed since it was read) is
+    /// [`ErrorKind::ConcurrentUpdate`]: the caller reads again and retries.
+    pub async fn commit(
+        &self,
+        storage: &dyn Storage,
+        settings: &CommitSettings<'_>,
+    ) -> Result<ETag> {
+        let suite = &self.suite;
+        let mut files: Vec<ReleaseFile> = Vec::new();
+        let mut plain: Vec<(String, Vec<u8>)> = Vec::new();
+        for id in self.indexes.keys() {
+            if self.changed.contains(id) || !self.exists() {
+                let text = self.indexes[id].to_string();
+                for (compression, bytes) in compress_all(text.as_bytes())? {
+                    let path = format!("{}{}", id.packages_path(), compression.extension());
+                    let checksums =
+                        checksum::of_bytes(&bytes, settings.algorithms.with(Algorithm::Sha256));
+                    let hex = checksums.hex(Algorithm::Sha256).unwrap_or_default();
+                    let by_hash = format!(
+                        "dists/{suite}/{}/binary-{}/by-hash/SHA256/{hex}",
+                        id.component, id.arch
+                    );
+                    put_content_addressed(storage, &by_hash, &bytes, settings.progress).await?;
+                    files.push(ReleaseFile {
+                        path: path.clone(),
+                        size: bytes.len() as u64,
+                        checksums: checksums.restricted_to(settings.algorithms),
+                    });
+                    plain.push((format!("dists/{suite}/{path}"), bytes));
+                }
+            } else {
+                let prefix = id.packages_path();
+                files.extend(
+                    self.release
+                        .files
+                        .iter()
+                        .filter(|f| {
+                            f.path
+                                .strip_prefix(&prefix)
+                                .is_some_and(|ext| Compression::from_extension(ext).is_some())
+                        })
+                        .cloned(),
+                );
+            }
+        }
+        let release = self.next_release(files, settings);
+        release.validate()?;
+        let release_text = release.to_string();
+        let inrelease = settings.key.clearsign(&release_text)?;
+        let release_gpg = settings.key.sign_detached(release_text.as_bytes())?;
+
+        // The commit point.
+        let key = Snapshot::inrelease_key(suite);
+        let mode = match &self.etag {
+            Some(etag) => PutMode::Update(etag.clone()),
+            None => PutMode::Create,
+        };
+        let etag = match storage
+            .put(&key, Payload::Bytes(inrelease.clone().into_bytes()), mode)
+            .await
+        {
+            Ok(meta) => meta.etag,
+            // A retried request may have landed before its answer was lost: if what
+            // is stored is our InRelease, the commit happened.
+            Err(e) if e.kind() == ErrorKind::ConcurrentUpdate => match storage
+                .get(&key, GetOptions::default())
+                .await
+            {
+                Ok(GetResult::Found { data, meta }) if data == inrelease.as_bytes() => meta.etag,
+                _ => return Err(e),
+            },
+            Err(e) => return Err(e),
+        };
+        (settings.progress)(Progress::Uploaded {
+            key: key.clone(),
+            bytes: inrelease.len() as u64,
+        });
+
+        // Then the files that readers without InRelease or by-hash support use.
+        plain.push((format!("dists/{suite}/Release"), release_text.into_bytes()));
+        plain.push((
+            format!("dists/{suite}/Release.gpg"),
+            release_gpg.into_bytes(),
+        ));
+        for (path, bytes) in plain {
+            let size = bytes.len() as u64;
+            storage
+                .put(&path, Payload::Bytes(bytes), PutMode::Overwrite)
+                .await?;
+            (settings.progress)(Progress::Uploaded {
+                key: path,
+                bytes: size,
+            });
+        }
+        Ok(etag)
+    }
+
+    /// Writes the plain-path files of this (committed, loaded) snapshot again:
+    /// Release, a fresh Release.gpg, and every listed index copied from its
+    /// by-hash object. Used when a slower publisher may have overwritten them with
+    /// an older snapshot's.
+    pub async fn rewrite_plain_files(&self, storage: &dyn Storage, key: &SigningKey) -> Result<()> {
+        let suite = &self.suite;
+        for file in &self.release.files {
+            let Some(hex) = file.checksums.hex(Algorithm::Sha256) else {
+                continue;
+            };
+            let Some((dir, _)) = file.path.rsplit_once('/') else {
+                continue;
+            };
+            let by_hash = format!("dists/{suite}/{dir}/by-hash/SHA256/{hex}");
+            if let Ok(GetResult::Found { data, .. }) =
+                storage.get(&by_hash, GetOptions::default()).await
+            {
+                storage
+                    .put(
+                        &format!("dists/{suite}/{}", file.path),
+                        Payload::Bytes(data),
+                        PutMode::Overwrite,
+                    )
+                    .await?;
+            }
+        }
+        let signature = key.sign_detached(self.release_text.as_bytes())?;
+        storage
+            .put(
+                &format!("dists/{suite}/Release"),
+                Payload::Bytes(self.release_text.clone().into_bytes()),
+                PutMode::Overwrite,
+            )
+            .await?;
+        storage
+            .put(
+                &format!("dists/{suite}/Release.gpg"),
+                Payload::Bytes(signature.into_bytes()),
+                PutMode::Overwrite,
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// The Release of the next snapshot: the repository's fields, the given
+    /// files, a Date never earlier than the previous one.
+    fn next_release(&self, files: Vec<ReleaseFile>, settings: &CommitSettings<'_>) -> Release {
+        let now = settings.now;
+        // Clients refuse a Date older than the last they accepted.
+        let date = match self.release.date {
+            Some(previous) if previous > now => previous,
+            _ => now,
+        };
+        let date = round_to_seconds(date);
+        let mut release = Release {
+            origin: Some(settings.origin.to_owned()),
+            label: Some(settings.label.to_owned()),
+            suite: Some(self.suite.clone()),
+            codename: Some(self.suite.clone()),
+            date: Some(date),
+            valid_until: settings.valid_for.map(|d| date + d),
+            acquire_by_hash: true,
+            architectures: self.architectures().into_iter().collect(),
+            components: self
+                .indexes
+                .keys()
+                .map(|id| id.component.clone())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect(),
+            description: settings.description.map(str::to_owned),
+            files,
+            ..Release::default()
+        };
+        release.files.sort_by(|a, b| a.path.cmp(&b.path));
+        release
+    }
+}
+
+/// What [`Snapshot::commit`] needs besides the snapshot.
+pub(crate) struct CommitSettings<'a> {
+    pub key: &'a SigningKey,
+    pub origin: &'a str,
+    pub label: &'a str,
+    pub description: Option<&'a str>,
+    pub valid_for: Option<Duration>,
+    pub algorithms: Algorithms,
+    pub now: SystemTime,
+    pub progress: &'a (dyn Fn(Progress) + Send + Sync),
+}
+
+/// Whether two index entries are the same package (name, version, architecture).
+pub(crate) fn same_identity(a: &Package, b: &Package) -> bool {
+    a.name() == b.name()
+        && a.architecture() == b.architecture()
+        && a.version().as_str() == b.version().as_str()
+}
+
+/// The Release inside an InRelease, after checking its signature and that it
+/// is the suite asked for.
+fn read_inrelease(data: &[u8], trusted: &TrustedKeys, suite: &str) -> Result<(Release, String)> {
+    let text = control::from_utf8(data)?;
+    let verified = trusted.verify_cleartext(text, SystemTime::now())?;
+    let release = Release::parse(&verified.text)?;
+    let names = [release.suite.as_deref(), release.codename.as_deref()];
+    if !names.contains(&Some(suite)) {
+        return Err(Error::new(
+            ErrorKind::Verification,
+            format!(
+                "it describes suite {:?} (codename {:?}), not {suite:?}",
+                release.suite.as_deref().unwrap_or(""),
+                release.codename.as_deref().unwrap_or("")
+            ),
+        ));
+    }
+    Ok((release, verified.text))
+}
+
+/// Reads one index the Release lists, preferring by-hash and compressed forms,
+/// checking size and checksums. An index the Release does not list is empty.
+async fn read_index(
+    storage: &dyn Storage,
+    suite: &str,
+    release: &Release,
+    id: &IndexId,
+) -> Result<Packages> {
+    let base = id.packages_path();
+    let Some((file, compression)) = READ_ORDER.iter().find_map(|c| {
+        release
+            .file(&format!("{base}{}", c.extension()))
+            .map(|f| (f, *c))
+    }) else {
+        return Ok(Packages::new());
+    };
+    let plain_key = format!("dists/{suite}/{}", file.path);
+    let by_hash = file
+        .checksums
+        .hex(Algorithm::Sha256)
+        .filter(|_| release.acquire_by_hash)
+        .map(|hex| {
+            format!(
+                "dists/{suite}/{}/binary-{}/by-hash/SHA256/{hex}",
+                id.component, id.arch
+            )
+        });
+    let mut data = None;
+    for key in by_hash.iter().chain([&plain_key]) {
+        match storage.get(key, GetOptions::default()).await {
+            Ok(GetResult::Found { data: bytes, .. }) => {
+                data = Some((key.clone(), bytes));
+                break;
+            }
+            Err(e) if e.kind() == ErrorKind::NotFound => continue,
+            Ok(GetResult::NotModified) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    let (key, bytes) = data.ok_or_else(|| {
+        Error::new(
+            ErrorKind::NotFound,
+            format!("{storage}/{plain_key}: listed in the Release but missing"),
+        )
+    })?;
+    let at = |e: Error| e.context(format_args!("{storage}/{key}"));
+    let sums = checksum::of_bytes(&bytes, file.checksums.algorithms());
+    if bytes.len() as u64 != file.size {
+        return Err(at(Error::new(
+            ErrorKind::Verification,
+            format!("{} bytes, the Release says {}", bytes.len(), file.size),
+        )));
+    }
+    sums.verify(&file.checksums).map_err(|m| {
+        at(Error::new(
+            ErrorKind::Verification,
+            format!("{m} (against the Release)"),
+        ))
+    })?;
+    let limit = release
+        .file(&base)
+        .map_or(MAX_INDEX, |f| f.size.min(MAX_INDEX));
+    let text = compression
+        .decompress(&bytes[..], Bounds::output(limit))
+        .map_err(at)?;
+    Packages::parse(control::from_utf8(&text).map_err(at)?).map_err(at)
+}
+
+/// The index in every written compression, compressed on as many threads.
+fn compress_all(text: &[u8]) -> Result<Vec<(Compression, Vec<u8>)>> {
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = WRITTEN
+            .iter()
+            .map(|&c| scope.spawn(move || c.compress(text).map(|bytes| (c, bytes))))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(Error::new(ErrorKind::Io, "index compression panicked"))
+                })
+            })
+            .collect()
+    })
+}
+
+/// Writes a content-addressed object: if it already exists, it holds these bytes.
+async fn put_content_addressed(
+    storage: &dyn Storage,
+    key: &str,
+    bytes: &[u8],
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> Result<()> {
+    match storage
+        .put(key, Payload::Bytes(bytes.to_vec()), PutMode::Create)
+        .await
+    {
+        Ok(_) => {
+            progress(Progress::Uploaded {
+                key: key.to_owned(),
+                bytes: bytes.len() as u64,
+            });
+            Ok(())
+        }
+        Err(e) if e.kind() == ErrorKind::ConcurrentUpdate => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// `time` without its fraction of a second (Release dates have none).
+fn round_to_seconds(time: SystemTime) -> SystemTime {
+    let since = time
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    SystemTime::UNIX_EPOCH + Duration::from_secs(since.as_secs())
+}

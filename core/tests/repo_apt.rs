@@ -1,0 +1,128 @@
+//! The proof with the real client: three versions of an app published to
+//! `staging`, one promoted to `production`; the real `apt-get` (private
+//! configuration, `signed-by=` the test key) picks and downloads the expected
+//! version from each suite, and refuses a tampered InRelease.
+
+#[allow(dead_code)]
+#[path = "support/private_apt.rs"]
+mod private_apt;
+#[path = "support/test_debs.rs"]
+mod test_debs;
+
+use std::sync::Arc;
+
+use debpull::Version;
+use debpull::repo::{Replace, Repository, RepositoryOptions};
+use debpull::sign::{KeyKind, SigningKey, TrustedKeys};
+use debpull::storage::{self, Storage};
+use private_apt::PrivateApt;
+use test_debs::build_deb;
+
+fn repository(dir: &std::path::Path, key: &SigningKey) -> (Repository, Arc<dyn Storage>) {
+    let storage = storage::open(&format!("file://{}", dir.join("repo").display())).unwrap();
+    let options = RepositoryOptions {
+        origin: "debpull tests".into(),
+        label: "app".into(),
+        ..RepositoryOptions::default()
+    };
+    (
+        Repository::new(storage.clone(), key.clone(), options).unwrap(),
+        storage,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn apt_gets_the_published_and_promoted_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let key = SigningKey::generate("debpull tests <tests@example.org>", KeyKind::Ed25519).unwrap();
+    let public = key.public_key_armored().unwrap();
+    let key_file = dir.join("repo-key.asc");
+    std::fs::write(&key_file, &public).unwrap();
+    let (repo, _) = repository(dir, &key);
+
+    let debs: Vec<_> = ["1.0.0", "1.1.0", "1.2.0~rc1"]
+        .iter()
+        .map(|v| build_deb(dir, "app", v, "amd64", ""))
+        .chain([build_deb(dir, "app-data", "3", "all", "")])
+        .collect();
+    let report = repo
+        .publish("staging", "main", &debs, Replace::Never, &|_| {})
+        .await
+        .unwrap();
+    assert_eq!(report.added.len(), 4);
+    let promoted = repo
+        .promote(
+            "app",
+            &Version::parse("1.1.0").unwrap(),
+            "staging",
+            "production",
+        )
+        .await
+        .unwrap();
+    assert_eq!(promoted.len(), 1);
+
+    let trusted = TrustedKeys::from_bytes(public.as_bytes()).unwrap();
+    let repo_dir = dir.join("repo");
+    for (suite, expected, data) in [
+        ("staging", "1.2.0~rc1", true),
+        ("production", "1.1.0", false),
+    ] {
+        let apt = PrivateApt::new(
+            &dir.join(format!("apt-{suite}")),
+            &format!(
+                "deb [signed-by={}] copy:{} {suite} main",
+                key_file.display(),
+                repo_dir.display()
+            ),
+        );
+        apt.update()
+            .unwrap_or_else(|out| panic!("apt-get update of {suite} failed:\n{out}"));
+        assert_eq!(apt.candidate("app").as_deref(), Some(expected), "{suite}");
+        assert_eq!(
+            apt.candidate("app-data").is_some(),
+            data,
+            "{suite}: app-data"
+        );
+        let downloaded = apt
+            .download("app")
+            .unwrap_or_else(|out| panic!("{suite}: {out}"));
+        // apt may escape characters of the version in the cache's file names.
+        let names = [
+            format!("app_{expected}_amd64.deb"),
+            format!("app_{}_amd64.deb", expected.replace('~', "%7e")),
+        ];
+        assert!(
+            downloaded.iter().any(|d| names.contains(d)),
+            "{suite}: {downloaded:?}"
+        );
+        let report = repo.verify(suite, &trusted).await.unwrap();
+        assert!(
+            report.pool_files >= 1 && report.index_files >= 3,
+            "{report:?}"
+        );
+    }
+
+    // One byte changed in the signed text: apt refuses the suite.
+    let inrelease = repo_dir.join("dists/staging/InRelease");
+    let text = std::fs::read_to_string(&inrelease).unwrap();
+    std::fs::write(&inrelease, text.replacen("Label: app", "Label: apq", 1)).unwrap();
+    let apt = PrivateApt::new(
+        &dir.join("apt-tampered"),
+        &format!(
+            "deb [signed-by={}] file:{} staging main",
+            key_file.display(),
+            repo_dir.display()
+        ),
+    );
+    let refused = apt.update().expect_err("apt accepted a tampered InRelease");
+    assert!(
+        refused.contains("signature")
+            || refused.contains("BADSIG")
+            || refused.contains("not signed"),
+        "{refused}"
+    );
+    assert_eq!(apt.candidate("app"), None);
+    let err = repo.verify("staging", &trusted).await.unwrap_err();
+    assert_eq!(err.kind(), debpull::ErrorKind::Verification, "{err}");
+}

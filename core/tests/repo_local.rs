@@ -1,0 +1,506 @@
+//! The publisher on local storage: publish (idempotent, conflicts, replacement),
+//! remove, promote (sharing the pool), prune, list, verify (which must notice
+//! damage), garbage collection, concurrent publishers, bad input.
+
+#[path = "support/test_debs.rs"]
+mod test_debs;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use debpull::ErrorKind;
+use debpull::Version;
+use debpull::repo::{Progress, Replace, Repository, RepositoryOptions};
+use debpull::sign::{KeyKind, SigningKey, TrustedKeys};
+use debpull::storage;
+use test_debs::build_deb;
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    repo: Repository,
+    trusted: TrustedKeys,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let key = SigningKey::generate("debpull tests <tests@example.org>", KeyKind::Ed25519).unwrap();
+    let trusted = TrustedKeys::from_bytes(key.public_key_armored().unwrap().as_bytes()).unwrap();
+    let storage = storage::open(&format!("file://{}", dir.path().join("repo").display())).unwrap();
+    let repo = Repository::new(storage, key, RepositoryOptions::default()).unwrap();
+    Fixture { dir, repo, trusted }
+}
+
+impl Fixture {
+    fn deb(&self, name: &str, version: &str, arch: &str) -> PathBuf {
+        build_deb(self.dir.path(), name, version, arch, "")
+    }
+
+    fn path(&self, key: &str) -> PathBuf {
+        self.dir.path().join("repo").join(key)
+    }
+
+    async fn versions(&self, suite: &str) -> Vec<String> {
+        self.repo
+            .list(suite)
+            .await
+            .unwrap()
+            .iter()
+            .map(|p| format!("{}={}/{}", p.name(), p.version(), p.architecture()))
+            .collect()
+    }
+}
+
+fn v(s: &str) -> Version {
+    Version::parse(s).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn publishing_the_same_files_again_changes_nothing() {
+    let f = fixture();
+    let debs = [f.deb("app", "1.0", "amd64"), f.deb("tool", "2", "all")];
+    let first = f
+        .repo
+        .publish("staging", "main", &debs, Replace::Never, &|_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        (first.added.len(), first.unchanged.len(), first.attempts),
+        (2, 0, 1)
+    );
+    let inrelease = std::fs::read(f.path("dists/staging/InRelease")).unwrap();
+    let again = f
+        .repo
+        .publish("staging", "main", &debs, Replace::Never, &|_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.added.len(), again.unchanged.len(), again.attempts),
+        (0, 2, 0)
+    );
+    assert_eq!(
+        std::fs::read(f.path("dists/staging/InRelease")).unwrap(),
+        inrelease,
+        "no new snapshot"
+    );
+    assert_eq!(f.versions("staging").await, ["app=1.0/amd64", "tool=2/all"]);
+    f.repo.verify("staging", &f.trusted).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn other_content_under_the_same_identity_conflicts_unless_replacing() {
+    let f = fixture();
+    let original = f.deb("app", "1.0", "amd64");
+    f.repo
+        .publish(
+            "staging",
+            "main",
+            std::slice::from_ref(&original),
+            Replace::Never,
+            &|_| {},
+        )
+        .await
+        .unwrap();
+    let rebuilt = build_deb(f.dir.path(), "app", "1.0", "amd64", "rebuilt");
+    let err = f
+        .repo
+        .publish(
+            "staging",
+            "main",
+            std::slice::from_ref(&rebuilt),
+            Replace::Never,
+            &|_| {},
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
+    assert!(err.to_string().contains("app 1.0 (amd64)"), "{err}");
+
+    // Another suite cannot put other bytes at the shared pool path either.
+    let err = f
+        .repo
+        .publish(
+            "other",
+            "main",
+            std::slice::from_ref(&rebuilt),
+            Replace::Never,
+            &|_| {},
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
+    assert!(
+        !f.path("dists/other/InRelease").exists(),
+        "nothing half-written"
+    );
+
+    let report = f
+        .repo
+        .publish("staging", "main", &[rebuilt], Replace::Always, &|_| {})
+        .await
+        .unwrap();
+    assert_eq!(report.replaced.len(), 1);
+    let filename = report.replaced[0].filename().unwrap().to_owned();
+    assert_ne!(
+        filename, "pool/main/a/app/app_1.0_amd64.deb",
+        "the old file stays for old snapshots"
+    );
+    assert!(f.path("pool/main/a/app/app_1.0_amd64.deb").exists());
+    let listed = f.repo.list("staging").await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].filename(), Some(filename.as_str()));
+    f.repo.verify("staging", &f.trusted).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn remove_one_version_or_all() {
+    let f = fixture();
+    let debs = [
+        f.deb("app", "1.0", "amd64"),
+        f.deb("app", "1.1", "amd64"),
+        f.deb("app", "1.1", "arm64"),
+        f.deb("lib", "1", "all"),
+    ];
+    f.repo
+        .publish("s", "main", &debs, Replace::Never, &|_| {})
+        .await
+        .unwrap();
+    let removed = f.repo.remove("s", "app", Some(&v("1.1"))).await.unwrap();
+    assert_eq!(removed.len(), 2, "both architectures");
+    assert_eq!(f.versions("s").await, ["app=1.0/amd64", "lib=1/all"]);
+    let err = f.repo.remove("s", "app", Some(&v("9"))).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    f.repo.remove("s", "app", None).await.unwrap();
+    assert_eq!(f.versions("s").await, ["lib=1/all"]);
+    assert_eq!(
+        f.repo
+            .remove("s", "nothing", None)
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::NotFound
+    );
+    f.repo.verify("s", &f.trusted).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn promote_shares_the_pool_and_uploads_only_indexes() {
+    let f = fixture();
+    let debs = [
+        f.deb("app", "1.0", "amd64"),
+        f.deb("app", "2.0", "amd64"),
+        f.deb("app", "2.0", "arm64"),
+    ];
+    f.repo
+        .publish("staging", "main", &debs, Replace::Never, &|_| {})
+        .await
+        .unwrap();
+    let promoted = f
+        .repo
+        .promote("app", &v("2.0"), "staging", "production")
+        .await
+        .unwrap();
+    assert_eq!(promoted.len(), 2);
+    assert_eq!(
+        f.versions("production").await,
+        ["app=2.0/amd64", "app=2.0/arm64"]
+    );
+    let staging = f.repo.list("staging").await.unwrap();
+    let production = f.repo.list("production").await.unwrap();
+    for p in &production {
+        assert!(
+            staging.iter().any(|s| s.filename() == p.filename()),
+            "{:?} is shared",
+            p.filename()
+        );
+    }
+    let pool_files = walk(&f.path("pool")).len();
+    assert_eq!(pool_files, 3, "no pool file was added by the promotion");
+    // Again: nothing to do.
+    let again = f
+        .repo
+        .promote("app", &v("2.0"), "staging", "production")
+        .await
+        .unwrap();
+    assert!(again.is_empty(), "{again:?}");
+    let err = f
+        .repo
+        .promote("app", &v("3.0"), "staging", "production")
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    let err = f
+        .repo
+        .promote("app", &v("2.0"), "nowhere", "production")
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    f.repo.verify("production", &f.trusted).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn progress_reports_hashing_uploads_and_the_commit() {
+    let f = fixture();
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let sink = events.clone();
+    let debs = [f.deb("app", "1.0", "amd64")];
+    f.repo
+        .publish("staging", "main", &debs, Replace::Never, &move |e| {
+            sink.lock().unwrap().push(e)
+        })
+        .await
+        .unwrap();
+    let events = events.lock().unwrap();
+    assert!(
+        matches!(&events[0], Progress::Hashed { path, bytes } if path == &debs[0] && *bytes > 0),
+        "{events:?}"
+    );
+    assert!(events.iter().any(|e| matches!(e, Progress::Uploaded { key, .. } if key == "pool/main/a/app/app_1.0_amd64.deb")));
+    assert!(
+        events.iter().any(
+            |e| matches!(e, Progress::Uploaded { key, .. } if key.contains("/by-hash/SHA256/"))
+        )
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Progress::Committed { suite, attempts: 1 } if suite == "staging"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn prune_keeps_the_newest_versions_per_package_and_architecture() {
+    let f = fixture();
+    let mut debs = Vec::new();
+    for version in ["1.0", "1.10", "1.9", "2.0~rc1"] {
+        debs.push(f.deb("app", version, "amd64"));
+    }
+    debs.push(f.deb("app", "0.5", "arm64"));
+    debs.push(f.deb("other", "1", "all"));
+    f.repo
+        .publish("s", "main", &debs, Replace::Never, &|_| {})
+        .await
+        .unwrap();
+    let removed = f.repo.prune("s", 2).await.unwrap();
+    let removed: Vec<String> = removed.iter().map(|p| p.version().to_string()).collect();
+    assert_eq!(removed.len(), 2, "{removed:?}");
+    assert!(
+        removed.contains(&"1.0".to_owned()) && removed.contains(&"1.9".to_owned()),
+        "{removed:?}"
+    );
+    assert_eq!(
+        f.versions("s").await,
+        [
+            "app=0.5/arm64",
+            "app=1.10/amd64",
+            "app=2.0~rc1/amd64",
+            "other=1/all"
+        ]
+    );
+    assert!(f.repo.prune("s", 2).await.unwrap().is_empty());
+    assert_eq!(
+        f.repo.prune("s", 0).await.unwrap_err().kind(),
+        ErrorKind::InvalidInput
+    );
+    assert_eq!(
+        f.repo.prune("nope", 1).await.unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn verify_notices_damaged_pool_files_and_indexes() {
+    let f = fixture();
+    f.repo
+        .publish(
+            "s",
+            "main",
+            &[f.deb("app", "1.0", "amd64")],
+            Replace::Never,
+            &|_| {},
+        )
+        .await
+        .unwrap();
+    f.repo.verify("s", &f.trusted).await.unwrap();
+
+    let deb = f.path("pool/main/a/app/app_1.0_amd64.deb");
+    let mut bytes = std::fs::read(&deb).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&deb, &bytes).unwrap();
+    let err = f.repo.verify("s", &f.trusted).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Verification);
+    assert!(
+        err.to_string()
+            .contains("pool/main/a/app/app_1.0_amd64.deb"),
+        "{err}"
+    );
+    bytes[last] ^= 1;
+    std::fs::write(&deb, &bytes).unwrap();
+
+    let plain = f.path("dists/s/main/binary-amd64/Packages.gz");
+    std::fs::write(&plain, b"not gzip").unwrap();
+    let err = f.repo.verify("s", &f.trusted).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("dists/s/main/binary-amd64/Packages.gz"),
+        "{err}"
+    );
+
+    let other = SigningKey::generate("someone else <x@example.org>", KeyKind::Ed25519).unwrap();
+    let stranger = TrustedKeys::from_bytes(other.public_key_armored().unwrap().as_bytes()).unwrap();
+    let err = f.repo.verify("s", &stranger).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Verification, "{err}");
+    assert_eq!(
+        f.repo
+            .verify("missing", &f.trusted)
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::NotFound
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn gc_deletes_unreferenced_objects_only_after_the_grace_period() {
+    let f = fixture();
+    let debs = [f.deb("app", "1.0", "amd64"), f.deb("app", "1.1", "amd64")];
+    f.repo
+        .publish("s", "main", &debs, Replace::Never, &|_| {})
+        .await
+        .unwrap();
+    f.repo
+        .publish("t", "main", &[debs[0].clone()], Replace::Never, &|_| {})
+        .await
+        .unwrap();
+    f.repo.remove("s", "app", None).await.unwrap();
+
+    // Marked, not deleted: a reader of the previous snapshot may still need them.
+    let first = f.repo.gc(Duration::from_secs(3600)).await.unwrap();
+    assert!(first.deleted.is_empty(), "{first:?}");
+    assert!(first.pending >= 1, "{first:?}");
+    assert!(f.path("pool/main/a/app/app_1.1_amd64.deb").exists());
+
+    let swept = f.repo.gc(Duration::ZERO).await.unwrap();
+    assert!(
+        swept
+            .deleted
+            .contains(&"pool/main/a/app/app_1.1_amd64.deb".to_owned()),
+        "{swept:?}"
+    );
+    assert!(
+        swept.deleted.iter().any(|k| k.contains("/by-hash/")),
+        "old indexes go too: {swept:?}"
+    );
+    assert!(
+        f.path("pool/main/a/app/app_1.0_amd64.deb").exists(),
+        "suite t still lists it"
+    );
+    f.repo.verify("s", &f.trusted).await.unwrap();
+    f.repo.verify("t", &f.trusted).await.unwrap();
+    let again = f.repo.gc(Duration::ZERO).await.unwrap();
+    assert!(again.deleted.is_empty(), "{again:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn eight_concurrent_publishers_lose_nothing() {
+    let f = fixture();
+    let repo = Arc::new(f.repo.clone());
+    let mut tasks = Vec::new();
+    for worker in 0..8 {
+        let debs: Vec<PathBuf> = (0..3)
+            .map(|i| f.deb(&format!("pkg{worker}"), &format!("1.{i}"), "amd64"))
+            .collect();
+        let repo = repo.clone();
+        tasks.push(tokio::spawn(async move {
+            for deb in debs {
+                repo.publish("busy", "main", &[deb], Replace::Never, &|_| {})
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    assert_eq!(f.versions("busy").await.len(), 24);
+    let report = f.repo.verify("busy", &f.trusted).await.unwrap();
+    assert_eq!(report.pool_files, 24);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_gets_typed_errors_and_writes_nothing() {
+    let f = fixture();
+    let deb = f.deb("app", "1.0", "amd64");
+    for suite in ["", "../x", "a/b", ".hidden", "with space"] {
+        let err = f
+            .repo
+            .publish(
+                suite,
+                "main",
+                std::slice::from_ref(&deb),
+                Replace::Never,
+                &|_| {},
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{suite:?}");
+    }
+    let err = f
+        .repo
+        .publish(
+            "s",
+            "main",
+            &[PathBuf::from("/nonexistent/x.deb")],
+            Replace::Never,
+            &|_| {},
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Io);
+    assert!(err.to_string().contains("/nonexistent/x.deb"), "{err}");
+    let not_a_deb = f.dir.path().join("garbage.deb");
+    std::fs::write(&not_a_deb, b"garbage").unwrap();
+    let err = f
+        .repo
+        .publish(
+            "s",
+            "main",
+            &[deb.clone(), not_a_deb],
+            Replace::Never,
+            &|_| {},
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Parse, "{err}");
+    assert!(err.to_string().contains("garbage.deb"), "{err}");
+    assert!(
+        walk(&f.dir.path().join("repo")).is_empty(),
+        "nothing written: {:?}",
+        walk(&f.dir.path().join("repo"))
+    );
+    assert_eq!(
+        f.repo.list("s").await.unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+}
+
+/// Every file under `dir` (none if it does not exist), storage internals excluded.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
