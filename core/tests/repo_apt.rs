@@ -126,3 +126,57 @@ async fn apt_gets_the_published_and_promoted_versions() {
     let err = repo.verify("staging", &trusted).await.unwrap_err();
     assert_eq!(err.kind(), debpull::ErrorKind::Verification, "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn indexes_grown_by_appends_are_read_whole_by_apt() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let key = SigningKey::generate("debpull tests <tests@example.org>", KeyKind::Ed25519).unwrap();
+    let public = key.public_key_armored().unwrap();
+    let key_file = dir.join("repo-key.asc");
+    std::fs::write(&key_file, &public).unwrap();
+    let (repo, _) = repository(dir, &key);
+    // One package per publish: each one appends to the index files, and past
+    // 32 appended blocks the files are compressed from scratch again.
+    for i in 0..40 {
+        let deb = build_deb(dir, &format!("pkg{i:02}"), "1.0", "amd64", "");
+        repo.publish("grow", "main", &[deb], Replace::Never, &|_| {})
+            .await
+            .unwrap();
+    }
+    let xz = dir.join("repo/dists/grow/main/binary-amd64/Packages.xz");
+    let listing = std::process::Command::new("xz")
+        .args(["--list", "--robot"])
+        .arg(&xz)
+        .output()
+        .expect("run xz (package xz-utils)");
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    let totals: Vec<&str> = listing
+        .lines()
+        .find(|l| l.starts_with("totals"))
+        .unwrap()
+        .split('\t')
+        .collect();
+    assert_eq!(totals[1], "1", "one stream: {listing}");
+    let blocks: u64 = totals[2].parse().unwrap();
+    assert!((2..=33).contains(&blocks), "{blocks} blocks: {listing}");
+
+    let apt = PrivateApt::new(
+        &dir.join("apt"),
+        &format!(
+            "deb [signed-by={}] file:{} grow main",
+            key_file.display(),
+            dir.join("repo").display()
+        ),
+    );
+    apt.update().unwrap_or_else(|out| panic!("{out}"));
+    for i in [0, 17, 31, 32, 39] {
+        assert_eq!(
+            apt.candidate(&format!("pkg{i:02}")).as_deref(),
+            Some("1.0"),
+            "pkg{i:02}"
+        );
+    }
+    let trusted = TrustedKeys::from_bytes(public.as_bytes()).unwrap();
+    assert_eq!(repo.verify("grow", &trusted).await.unwrap().packages, 40);
+}

@@ -41,11 +41,31 @@ fn child_publisher(list: &Path) {
         .map(PathBuf::from)
         .collect();
     let runtime = tokio::runtime::Runtime::new().unwrap();
+    // Ready: from here on, a kill interrupts publishing.
+    println!("child: start");
+    std::io::Write::flush(&mut std::io::stdout()).unwrap();
     for deb in debs {
         runtime
             .block_on(repo.publish(SUITE, "main", &[deb], Replace::Never, &|_| {}))
             .unwrap();
     }
+}
+
+/// Starts `command` and waits until the child says it starts publishing.
+fn start_publishing(command: &mut Command) -> (std::process::Child, Instant) {
+    let mut child = command.stdout(Stdio::piped()).spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+    loop {
+        match lines.next() {
+            Some(Ok(line)) if line.contains("child: start") => break,
+            Some(_) => continue,
+            None => panic!("the child ended before publishing"),
+        }
+    }
+    // Keep reading (and dropping) the rest, so that the child never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, Instant::now())
 }
 
 struct Setup {
@@ -188,16 +208,8 @@ fn a_killed_publisher_leaves_a_valid_repository_and_a_rerun_completes() {
         key_file: s.key_file.clone(),
         public_file: s.public_file.clone(),
     };
-    let started = Instant::now();
-    let output = timing
-        .child(test, "timing", &round_debs(99))
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let (mut child, started) = start_publishing(&mut timing.child(test, "timing", &round_debs(99)));
+    assert!(child.wait().unwrap().success(), "the timing run failed");
     let whole = started.elapsed();
 
     let rounds = 24u32;
@@ -206,10 +218,7 @@ fn a_killed_publisher_leaves_a_valid_repository_and_a_rerun_completes() {
     for round in 0..rounds {
         let delay = whole * round / rounds;
         let debs = round_debs(round);
-        let mut child = s
-            .child(test, &format!("list{round}"), &debs)
-            .spawn()
-            .unwrap();
+        let (mut child, _) = start_publishing(&mut s.child(test, &format!("list{round}"), &debs));
         std::thread::sleep(delay);
         let _ = child.kill();
         let _ = child.wait();

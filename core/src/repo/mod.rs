@@ -202,7 +202,7 @@ impl Repository {
         }
         let default_architectures = &self.options.default_architectures;
         report.attempts = self
-            .change(suite, progress, |snapshot| {
+            .change(suite, Some(current), progress, |snapshot| {
                 let mut changed = false;
                 for package in &to_add {
                     match find_same(snapshot, component, package) {
@@ -234,20 +234,20 @@ impl Repository {
         version: Option<&Version>,
     ) -> Result<Vec<Package>> {
         let mut removed = Vec::new();
-        self.change(suite, &|_| {}, |snapshot| {
+        self.change(suite, None, &|_| {}, |snapshot| {
             removed.clear();
-            for (id, packages) in snapshot.indexes.iter_mut() {
-                let before = packages.len();
-                packages.retain(|p| {
-                    let matches = p.name() == name && version.is_none_or(|v| p.version() == v);
-                    if matches && !removed.iter().any(|r| same_identity(r, p)) {
-                        removed.push(p.clone());
-                    }
-                    !matches
+            for id in snapshot.index_ids() {
+                snapshot.edit(&id, |packages| {
+                    let before = packages.len();
+                    packages.retain(|p| {
+                        let matches = p.name() == name && version.is_none_or(|v| p.version() == v);
+                        if matches && !removed.iter().any(|r| same_identity(r, p)) {
+                            removed.push(p.clone());
+                        }
+                        !matches
+                    });
+                    packages.len() != before
                 });
-                if packages.len() != before {
-                    snapshot.changed.insert(id.clone());
-                }
             }
             if removed.is_empty() {
                 let what = version.map_or(name.to_owned(), |v| format!("{name} {v}"));
@@ -282,7 +282,7 @@ impl Repository {
             ));
         }
         let mut entries: Vec<(String, Package)> = Vec::new();
-        for (id, packages) in &source.indexes {
+        for (id, packages) in source.indexes() {
             for p in packages
                 .iter()
                 .filter(|p| p.name() == name && p.version() == version)
@@ -303,7 +303,7 @@ impl Repository {
         }
         let default_architectures = &self.options.default_architectures;
         let mut added = Vec::new();
-        self.change(to, &|_| {}, |snapshot| {
+        self.change(to, None, &|_| {}, |snapshot| {
             added.clear();
             for (component, package) in &entries {
                 match find_same(snapshot, component, package) {
@@ -330,7 +330,7 @@ impl Repository {
             ));
         }
         let mut removed = Vec::new();
-        self.change(suite, &|_| {}, |snapshot| {
+        self.change(suite, None, &|_| {}, |snapshot| {
             removed.clear();
             if !snapshot.exists() {
                 return Err(Error::new(
@@ -338,29 +338,30 @@ impl Repository {
                     format!("suite {suite} does not exist"),
                 ));
             }
-            for (id, packages) in snapshot.indexes.iter_mut() {
-                let mut versions: BTreeMap<(String, String), Vec<Version>> = BTreeMap::new();
-                for p in packages.iter() {
-                    versions
-                        .entry((p.name().to_owned(), p.architecture().to_owned()))
-                        .or_default()
-                        .push(p.version().clone());
-                }
-                let before = packages.len();
-                packages.retain(|p| {
-                    let mut all =
-                        versions[&(p.name().to_owned(), p.architecture().to_owned())].clone();
-                    all.sort_unstable_by(|a, b| b.cmp(a));
-                    all.dedup();
-                    let kept = all.iter().take(keep).any(|v| v == p.version());
-                    if !kept && !removed.iter().any(|r| same_identity(r, p)) {
-                        removed.push(p.clone());
+            for id in snapshot.index_ids() {
+                snapshot.edit(&id, |packages| {
+                    let mut versions: BTreeMap<(String, String), Vec<Version>> = BTreeMap::new();
+                    for p in packages.iter() {
+                        versions
+                            .entry((p.name().to_owned(), p.architecture().to_owned()))
+                            .or_default()
+                            .push(p.version().clone());
                     }
-                    kept
+                    for list in versions.values_mut() {
+                        list.sort_unstable_by(|a, b| b.cmp(a));
+                        list.dedup();
+                    }
+                    let before = packages.len();
+                    packages.retain(|p| {
+                        let newest = &versions[&(p.name().to_owned(), p.architecture().to_owned())];
+                        let kept = newest.iter().take(keep).any(|v| v == p.version());
+                        if !kept && !removed.iter().any(|r| same_identity(r, p)) {
+                            removed.push(p.clone());
+                        }
+                        kept
+                    });
+                    packages.len() != before
                 });
-                if packages.len() != before {
-                    snapshot.changed.insert(id.clone());
-                }
             }
             Ok(!removed.is_empty())
         })
@@ -402,13 +403,15 @@ impl Repository {
         gc::gc(&*self.storage, &self.trusted, grace, SystemTime::now()).await
     }
 
-    /// Runs `apply` on a fresh snapshot of `suite` and commits the result,
+    /// Runs `apply` on a snapshot of `suite` (`read`, if just read, for the first
+    /// attempt; else a fresh one) and commits the result,
     /// retrying from a fresh read when another publisher wins the race. `apply`
     /// returns whether it changed anything. Returns the attempts made (0: nothing
     /// to commit).
     async fn change(
         &self,
         suite: &str,
+        mut read: Option<Snapshot>,
         progress: &(dyn Fn(Progress) + Send + Sync),
         mut apply: impl FnMut(&mut Snapshot) -> Result<bool>,
     ) -> Result<u32> {
@@ -416,7 +419,10 @@ impl Repository {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut snapshot = Snapshot::load(&*self.storage, &self.trusted, suite).await?;
+            let mut snapshot = match read.take() {
+                Some(snapshot) => snapshot,
+                None => Snapshot::load(&*self.storage, &self.trusted, suite).await?,
+            };
             if !apply(&mut snapshot)? {
                 self.repair_plain_files(&snapshot).await?;
                 return Ok(0);
@@ -511,8 +517,7 @@ fn find_same<'a>(
     package: &Package,
 ) -> Option<&'a Package> {
     snapshot
-        .indexes
-        .iter()
+        .indexes()
         .filter(|(id, _)| id.component == component)
         .flat_map(|(_, packages)| packages.iter())
         .find(|p| same_identity(p, package))
@@ -542,12 +547,19 @@ fn add_package(
         snapshot.ensure_index(component, &arch);
     }
     for id in snapshot.target_indexes(component, &arch) {
-        if let Some(packages) = snapshot.indexes.get_mut(&id) {
-            packages.retain(|p| !same_identity(p, &package));
-            packages.push(package.clone());
-            packages.sort();
+        let present = snapshot
+            .indexes()
+            .any(|(i, packages)| *i == id && packages.iter().any(|p| same_identity(p, &package)));
+        if present {
+            // A replacement: the index changes in the middle.
+            snapshot.edit(&id, |packages| {
+                packages.retain(|p| !same_identity(p, &package));
+                packages.push(package.clone());
+                true
+            });
+        } else {
+            snapshot.append(&id, package.clone());
         }
-        snapshot.changed.insert(id);
     }
 }
 

@@ -23,12 +23,17 @@ use super::Progress;
 /// The largest Packages index a snapshot reads, decompressed (1 GiB).
 const MAX_INDEX: u64 = 1 << 30;
 
+/// Appended xz blocks (one per publish) after which an index is compressed
+/// from scratch again, so that its size stays close to the best.
+const MAX_APPENDED_PIECES: u64 = 32;
+
 /// The compressions written for every index, and the order they are read in.
 const WRITTEN: [Compression; 3] = [Compression::None, Compression::Gzip, Compression::Xz];
+/// Uncompressed first: appending needs those bytes anyway, and nothing is decompressed.
 const READ_ORDER: [Compression; 4] = [
+    Compression::None,
     Compression::Gzip,
     Compression::Xz,
-    Compression::None,
     Compression::Zstd,
 ];
 
@@ -55,9 +60,15 @@ pub(crate) struct Snapshot {
     pub release: Release,
     /// The signed text of the Release read (empty for a new suite).
     pub release_text: String,
-    pub indexes: BTreeMap<IndexId, Packages>,
+    indexes: BTreeMap<IndexId, Packages>,
+    /// How many packages each index had when read.
+    loaded: BTreeMap<IndexId, usize>,
     /// Indexes changed since reading (to be rendered and uploaded).
-    pub changed: BTreeSet<IndexId>,
+    changed: BTreeSet<IndexId>,
+    /// Changed indexes whose change was more than appending packages.
+    rewritten: BTreeSet<IndexId>,
+    /// Index files read (verified), by path under the suite: reused when appending.
+    read: BTreeMap<String, Vec<u8>>,
 }
 
 impl Snapshot {
@@ -88,7 +99,10 @@ impl Snapshot {
                     release: Release::default(),
                     release_text: String::new(),
                     indexes: BTreeMap::new(),
+                    loaded: BTreeMap::new(),
                     changed: BTreeSet::new(),
+                    rewritten: BTreeSet::new(),
+                    read: BTreeMap::new(),
                 });
             }
             Err(e) => return Err(e),
@@ -96,13 +110,20 @@ impl Snapshot {
         let (release, release_text) = read_inrelease(&data, trusted, suite)
             .map_err(|e| e.context(format_args!("{storage}/{key}")))?;
         let mut indexes = BTreeMap::new();
+        let mut read = BTreeMap::new();
         for component in &release.components {
             for arch in &release.architectures {
                 let id = IndexId {
                     component: component.clone(),
                     arch: arch.clone(),
                 };
-                let packages = read_index(storage, suite, &release, &id).await?;
+                let packages = match read_index(storage, suite, &release, &id).await? {
+                    Some((path, bytes, packages)) => {
+                        read.insert(path, bytes);
+                        packages
+                    }
+                    None => Packages::new(),
+                };
                 indexes.insert(id, packages);
             }
         }
@@ -111,9 +132,43 @@ impl Snapshot {
             etag: Some(etag),
             release,
             release_text,
+            loaded: indexes
+                .iter()
+                .map(|(id, packages)| (id.clone(), packages.len()))
+                .collect(),
             indexes,
             changed: BTreeSet::new(),
+            rewritten: BTreeSet::new(),
+            read,
         })
+    }
+
+    /// The indexes and their packages.
+    pub fn indexes(&self) -> impl Iterator<Item = (&IndexId, &Packages)> {
+        self.indexes.iter()
+    }
+
+    /// Adds `package` at the end of index `id` (which must exist).
+    pub fn append(&mut self, id: &IndexId, package: Package) {
+        if let Some(packages) = self.indexes.get_mut(id) {
+            packages.push(package);
+            self.changed.insert(id.clone());
+        }
+    }
+
+    /// Changes index `id` with `edit`, which returns whether it changed anything.
+    pub fn edit(&mut self, id: &IndexId, edit: impl FnOnce(&mut Packages) -> bool) {
+        if let Some(packages) = self.indexes.get_mut(id)
+            && edit(packages)
+        {
+            self.changed.insert(id.clone());
+            self.rewritten.insert(id.clone());
+        }
+    }
+
+    /// The ids of the indexes.
+    pub fn index_ids(&self) -> Vec<IndexId> {
+        self.indexes.keys().cloned().collect()
     }
 
     /// Whether the suite exists in storage.
@@ -153,7 +208,8 @@ impl Snapshot {
                 index
             });
         self.indexes.insert(id.clone(), all);
-        self.changed.insert(id);
+        self.changed.insert(id.clone());
+        self.rewritten.insert(id);
     }
 
     /// The indexes a package of `arch` goes into in `component`: its own
@@ -201,8 +257,7 @@ impl Snapshot {
         let mut plain: Vec<(String, Vec<u8>)> = Vec::new();
         for id in self.indexes.keys() {
             if self.changed.contains(id) || !self.exists() {
-                let text = self.indexes[id].to_string();
-                for (compression, bytes) in compress_all(text.as_bytes())? {
+                for (compression, bytes) in self.render_index(storage, id).await? {
                     let path = format!("{}{}", id.packages_path(), compression.extension());
                     let checksums =
                         checksum::of_bytes(&bytes, settings.algorithms.with(Algorithm::Sha256));
@@ -284,6 +339,59 @@ impl Snapshot {
             });
         }
         Ok(etag)
+    }
+
+    /// Index `id` in every written compression. When the index only gained
+    /// packages at its end, the files read are extended (a new gzip member, a
+    /// new xz block) rather than compressed again: work in proportion to the
+    /// change. Anything else, or files in another shape, or an xz file of many
+    /// appended blocks already, is compressed from scratch.
+    async fn render_index(
+        &self,
+        storage: &dyn Storage,
+        id: &IndexId,
+    ) -> Result<Vec<(Compression, Vec<u8>)>> {
+        let packages = &self.indexes[id];
+        if let Some(&old_len) = self.loaded.get(id).filter(|_| !self.rewritten.contains(id))
+            && let Some(appended) = self
+                .append_index(storage, id, &packages.packages()[old_len..])
+                .await?
+        {
+            return Ok(appended);
+        }
+        compress_all(packages.to_string().as_bytes())
+    }
+
+    /// The index's files, read back and verified against the Release, with
+    /// `added` appended; `None` if they cannot simply be extended.
+    async fn append_index(
+        &self,
+        storage: &dyn Storage,
+        id: &IndexId,
+        added: &[Package],
+    ) -> Result<Option<Vec<(Compression, Vec<u8>)>>> {
+        let addition: String = added.iter().map(|p| format!("{p}\n")).collect();
+        let mut out = Vec::new();
+        for compression in WRITTEN {
+            let path = format!("{}{}", id.packages_path(), compression.extension());
+            let Some(file) = self.release.file(&path) else {
+                return Ok(None);
+            };
+            let old = match self.read.get(&path) {
+                Some(bytes) => bytes.clone(),
+                None => match read_listed(storage, &self.suite, &self.release, file).await? {
+                    Some(bytes) => bytes,
+                    None => return Ok(None),
+                },
+            };
+            match compression.append(&old, addition.as_bytes())? {
+                Some(appended) if appended.pieces <= MAX_APPENDED_PIECES => {
+                    out.push((compression, appended.bytes))
+                }
+                _ => return Ok(None),
+            }
+        }
+        Ok(Some(out))
     }
 
     /// Writes the plain-path files of this (committed, loaded) snapshot again:
@@ -406,70 +514,100 @@ fn read_inrelease(data: &[u8], trusted: &TrustedKeys, suite: &str) -> Result<(Re
 
 /// Reads one index the Release lists, preferring by-hash and compressed forms,
 /// checking size and checksums. An index the Release does not list is empty.
+/// Reads and parses one index the Release lists (the first form of
+/// [`READ_ORDER`] listed), returning the path read, its bytes and the packages.
+/// `None` if the Release lists no form of it.
 async fn read_index(
     storage: &dyn Storage,
     suite: &str,
     release: &Release,
     id: &IndexId,
-) -> Result<Packages> {
+) -> Result<Option<(String, Vec<u8>, Packages)>> {
     let base = id.packages_path();
     let Some((file, compression)) = READ_ORDER.iter().find_map(|c| {
         release
             .file(&format!("{base}{}", c.extension()))
             .map(|f| (f, *c))
     }) else {
-        return Ok(Packages::new());
+        return Ok(None);
     };
-    let plain_key = format!("dists/{suite}/{}", file.path);
-    let by_hash = file
-        .checksums
-        .hex(Algorithm::Sha256)
-        .filter(|_| release.acquire_by_hash)
-        .map(|hex| {
-            format!(
-                "dists/{suite}/{}/binary-{}/by-hash/SHA256/{hex}",
-                id.component, id.arch
+    let key = format!("dists/{suite}/{}", file.path);
+    let bytes = read_listed(storage, suite, release, file)
+        .await?
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::NotFound,
+                format!("{storage}/{key}: listed in the Release but missing"),
             )
-        });
-    let mut data = None;
-    for key in by_hash.iter().chain([&plain_key]) {
-        match storage.get(key, GetOptions::default()).await {
-            Ok(GetResult::Found { data: bytes, .. }) => {
-                data = Some((key.clone(), bytes));
-                break;
-            }
-            Err(e) if e.kind() == ErrorKind::NotFound => continue,
-            Ok(GetResult::NotModified) => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    let (key, bytes) = data.ok_or_else(|| {
-        Error::new(
-            ErrorKind::NotFound,
-            format!("{storage}/{plain_key}: listed in the Release but missing"),
-        )
-    })?;
+        })?;
     let at = |e: Error| e.context(format_args!("{storage}/{key}"));
-    let sums = checksum::of_bytes(&bytes, file.checksums.algorithms());
-    if bytes.len() as u64 != file.size {
-        return Err(at(Error::new(
-            ErrorKind::Verification,
-            format!("{} bytes, the Release says {}", bytes.len(), file.size),
-        )));
-    }
-    sums.verify(&file.checksums).map_err(|m| {
-        at(Error::new(
-            ErrorKind::Verification,
-            format!("{m} (against the Release)"),
-        ))
-    })?;
     let limit = release
         .file(&base)
         .map_or(MAX_INDEX, |f| f.size.min(MAX_INDEX));
-    let text = compression
-        .decompress(&bytes[..], Bounds::output(limit))
-        .map_err(at)?;
-    Packages::parse(control::from_utf8(&text).map_err(at)?).map_err(at)
+    let packages = match compression {
+        Compression::None => {
+            Packages::parse(control::from_utf8(&bytes).map_err(at)?).map_err(at)?
+        }
+        _ => {
+            let text = compression
+                .decompress(&bytes[..], Bounds::output(limit))
+                .map_err(at)?;
+            Packages::parse(control::from_utf8(&text).map_err(at)?).map_err(at)?
+        }
+    };
+    Ok(Some((file.path.clone(), bytes, packages)))
+}
+
+/// A file the Release lists, by hash if the Release says so, else at its plain
+/// path; its size and checksums checked against the Release. `None` if missing.
+async fn read_listed(
+    storage: &dyn Storage,
+    suite: &str,
+    release: &Release,
+    file: &ReleaseFile,
+) -> Result<Option<Vec<u8>>> {
+    let plain_key = format!("dists/{suite}/{}", file.path);
+    let by_hash = match (
+        file.checksums.hex(Algorithm::Sha256),
+        file.path.rsplit_once('/'),
+    ) {
+        (Some(hex), Some((dir, _))) if release.acquire_by_hash => {
+            Some(format!("dists/{suite}/{dir}/by-hash/SHA256/{hex}"))
+        }
+        _ => None,
+    };
+    for key in by_hash.iter().chain([&plain_key]) {
+        let bytes = match storage.get(key, GetOptions::default()).await {
+            Ok(GetResult::Found { data, .. }) => data,
+            Err(e) if e.kind() == ErrorKind::NotFound => continue,
+            Ok(GetResult::NotModified) => continue,
+            Err(e) => return Err(e),
+        };
+        let at = |e: Error| e.context(format_args!("{storage}/{key}"));
+        if bytes.len() as u64 != file.size {
+            return Err(at(Error::new(
+                ErrorKind::Verification,
+                format!("{} bytes, the Release says {}", bytes.len(), file.size),
+            )));
+        }
+        // The strongest checksum listed is the one that proves anything.
+        let strongest = file
+            .checksums
+            .algorithms()
+            .iter()
+            .last()
+            .unwrap_or(Algorithm::Sha256);
+        checksum::of_bytes(&bytes, Algorithms::NONE.with(strongest))
+            .verify(&file.checksums)
+            .map_err(|m| {
+                at(Error::new(
+                    ErrorKind::Verification,
+                    format!("{m} (against the Release)"),
+                ))
+            })?;
+        return Ok(Some(bytes));
+    }
+    Ok(None)
 }
 
 /// The index in every written compression, compressed on as many threads.

@@ -10,6 +10,10 @@ use std::io::{self, BufRead, Read, Write};
 
 use crate::error::{Error, ErrorKind, Result};
 
+mod append;
+
+pub use append::Appended;
+
 /// Memory a decoder may use unless told otherwise: 128 MiB.
 pub const DEFAULT_DECODER_MEMORY: u64 = 128 << 20;
 
