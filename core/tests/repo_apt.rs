@@ -9,16 +9,20 @@ mod private_apt;
 #[path = "support/test_debs.rs"]
 mod test_debs;
 
-use std::sync::Arc;
-
 use debpull::Version;
 use debpull::repo::{Replace, Repository, RepositoryOptions};
 use debpull::sign::{KeyKind, SigningKey, TrustedKeys};
-use debpull::storage::{self, Storage};
+use debpull::storage;
 use private_apt::PrivateApt;
 use test_debs::build_deb;
 
-fn repository(dir: &std::path::Path, key: &SigningKey) -> (Repository, Arc<dyn Storage>) {
+/// A repository under `dir/repo` signed with a new key; its armored public key,
+/// also written to `dir/repo-key.asc` for apt's signed-by.
+fn signed_repository(dir: &std::path::Path) -> (Repository, String, std::path::PathBuf) {
+    let key = SigningKey::generate("debpull tests <tests@example.org>", KeyKind::Ed25519).unwrap();
+    let public = key.public_key_armored().unwrap();
+    let key_file = dir.join("repo-key.asc");
+    std::fs::write(&key_file, &public).unwrap();
     let storage = storage::open(&format!("file://{}", dir.join("repo").display())).unwrap();
     let options = RepositoryOptions {
         origin: "debpull tests".into(),
@@ -26,20 +30,17 @@ fn repository(dir: &std::path::Path, key: &SigningKey) -> (Repository, Arc<dyn S
         ..RepositoryOptions::default()
     };
     (
-        Repository::new(storage.clone(), key.clone(), options).unwrap(),
-        storage,
+        Repository::new(storage, key, options).unwrap(),
+        public,
+        key_file,
     )
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn apt_gets_the_published_and_promoted_versions() {
-    let dir = tempfile::tempdir().unwrap();
-    let dir = dir.path();
-    let key = SigningKey::generate("debpull tests <tests@example.org>", KeyKind::Ed25519).unwrap();
-    let public = key.public_key_armored().unwrap();
-    let key_file = dir.join("repo-key.asc");
-    std::fs::write(&key_file, &public).unwrap();
-    let (repo, _) = repository(dir, &key);
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
+    let (repo, public, key_file) = signed_repository(dir);
 
     let debs: Vec<_> = ["1.0.0", "1.1.0", "1.2.0~rc1"]
         .iter()
@@ -129,13 +130,9 @@ async fn apt_gets_the_published_and_promoted_versions() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn indexes_grown_by_appends_are_read_whole_by_apt() {
-    let dir = tempfile::tempdir().unwrap();
-    let dir = dir.path();
-    let key = SigningKey::generate("debpull tests <tests@example.org>", KeyKind::Ed25519).unwrap();
-    let public = key.public_key_armored().unwrap();
-    let key_file = dir.join("repo-key.asc");
-    std::fs::write(&key_file, &public).unwrap();
-    let (repo, _) = repository(dir, &key);
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
+    let (repo, public, key_file) = signed_repository(dir);
     // One package per publish: each one appends to the index files, and past
     // 32 appended blocks the files are compressed from scratch again.
     for i in 0..40 {

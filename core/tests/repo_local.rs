@@ -483,6 +483,17 @@ async fn bad_input_gets_typed_errors_and_writes_nothing() {
         f.repo.list("s").await.unwrap_err().kind(),
         ErrorKind::NotFound
     );
+    for arch in ["all", "AMD64", "", "amd 64"] {
+        let options = RepositoryOptions {
+            default_architectures: vec![arch.to_owned()],
+            ..RepositoryOptions::default()
+        };
+        let key = SigningKey::generate("x <x@example.org>", KeyKind::Ed25519).unwrap();
+        let store =
+            storage::open(&format!("file://{}", f.dir.path().join("other").display())).unwrap();
+        let err = Repository::new(store, key, options).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{arch:?}: {err}");
+    }
 }
 
 /// Every file under `dir` (none if it does not exist), storage internals excluded.

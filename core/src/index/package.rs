@@ -299,7 +299,7 @@ fn check_package_name(name: &str, field: &str) -> Result<()> {
 }
 
 /// A Debian architecture name: lower-case letters, digits and `-`, starting alphanumeric.
-fn check_architecture(arch: &str) -> Result<()> {
+pub(crate) fn check_architecture(arch: &str) -> Result<()> {
     let valid = arch.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
         && arch
             .bytes()

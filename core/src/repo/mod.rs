@@ -17,6 +17,7 @@ use std::time::{Duration, SystemTime};
 use crate::checksum::Algorithms;
 use crate::error::{Error, ErrorKind, Result};
 use crate::index::Package;
+use crate::index::package::check_architecture;
 use crate::sign::{SigningKey, TrustedKeys};
 use crate::storage::Storage;
 use crate::version::Version;
@@ -133,17 +134,16 @@ impl Repository {
     ) -> Result<Repository> {
         let trusted = TrustedKeys::from_bytes(key.public_key_armored()?.as_bytes())?;
         for arch in &options.default_architectures {
-            if arch == "all"
-                || arch.is_empty()
-                || !arch
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            {
+            if arch == "all" {
                 return Err(Error::new(
                     ErrorKind::InvalidInput,
-                    format!("default architecture {arch:?} is not an architecture name"),
+                    "default architecture \"all\" is not a machine architecture",
                 ));
             }
+            check_architecture(arch).map_err(|e| {
+                e.with_kind(ErrorKind::InvalidInput)
+                    .context("default architectures")
+            })?;
         }
         Ok(Repository {
             storage,
@@ -507,6 +507,31 @@ impl Repository {
             }
         }
         Ok(())
+    }
+}
+
+/// Writes `payload` (of `bytes` bytes) at `key` only if nothing is there;
+/// `false` if something was (the caller decides what that means).
+async fn put_new(
+    storage: &dyn Storage,
+    key: &str,
+    payload: crate::storage::Payload,
+    bytes: u64,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> Result<bool> {
+    match storage
+        .put(key, payload, crate::storage::PutMode::Create)
+        .await
+    {
+        Ok(_) => {
+            progress(Progress::Uploaded {
+                key: key.to_owned(),
+                bytes,
+            });
+            Ok(true)
+        }
+        Err(e) if e.kind() == ErrorKind::ConcurrentUpdate => Ok(false),
+        Err(e) => Err(e),
     }
 }
 

@@ -7,7 +7,7 @@ use crate::checksum::{self, Algorithm, Algorithms};
 use crate::deb::{self, InspectOptions};
 use crate::error::{Error, ErrorKind, Result};
 use crate::index::Package;
-use crate::storage::{GetOptions, GetResult, Payload, PutMode, Storage};
+use crate::storage::{GetOptions, GetResult, Payload, Storage};
 
 use super::{Progress, Replace};
 
@@ -97,19 +97,18 @@ async fn put_once(
     package: &Package,
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<bool> {
-    match storage
-        .put(key, Payload::File(path.to_owned()), PutMode::Create)
-        .await
+    if super::put_new(
+        storage,
+        key,
+        Payload::File(path.to_owned()),
+        package.size(),
+        progress,
+    )
+    .await?
     {
-        Ok(_) => {
-            progress(Progress::Uploaded {
-                key: key.to_owned(),
-                bytes: package.size(),
-            });
-            Ok(true)
-        }
-        Err(e) if e.kind() == ErrorKind::ConcurrentUpdate => holds(storage, key, package).await,
-        Err(e) => Err(e),
+        Ok(true)
+    } else {
+        holds(storage, key, package).await
     }
 }
 

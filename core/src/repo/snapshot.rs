@@ -635,20 +635,16 @@ async fn put_content_addressed(
     bytes: &[u8],
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<()> {
-    match storage
-        .put(key, Payload::Bytes(bytes.to_vec()), PutMode::Create)
-        .await
-    {
-        Ok(_) => {
-            progress(Progress::Uploaded {
-                key: key.to_owned(),
-                bytes: bytes.len() as u64,
-            });
-            Ok(())
-        }
-        Err(e) if e.kind() == ErrorKind::ConcurrentUpdate => Ok(()),
-        Err(e) => Err(e),
-    }
+    // Already there: the same bytes, as the key is their hash.
+    super::put_new(
+        storage,
+        key,
+        Payload::Bytes(bytes.to_vec()),
+        bytes.len() as u64,
+        progress,
+    )
+    .await
+    .map(drop)
 }
 
 /// `time` without its fraction of a second (Release dates have none).
