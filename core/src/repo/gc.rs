@@ -6,7 +6,15 @@
 //! unreferenced only when a newer snapshot replaces it, and readers holding the
 //! older InRelease may still fetch it. So collection is a mark-and-sweep across
 //! runs: each run records in [`STATE_KEY`] when it first saw each unreferenced
-//! object, and deletes those seen for at least the grace period.
+//! object, and deletes those seen for at least the grace period *and* not
+//! written for as long. Publishers rewrite an object they reuse (a rollback
+//! republishing identical bytes), so a reference made and dropped between two
+//! runs still protects it; and they check after committing that what they
+//! reused is still there.
+//!
+//! The grace period must exceed the longest publication: an object uploaded by
+//! a publisher that has not committed yet is unreferenced. `Duration::ZERO`
+//! deletes everything unreferenced at once, in-flight uploads included.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, SystemTime};
@@ -72,7 +80,7 @@ pub(super) async fn gc(
         report.suites.push(suite.to_owned());
     }
 
-    let mut candidates = BTreeSet::new();
+    let mut candidates = BTreeMap::new();
     let mut objects = storage.list("pool/").await?;
     objects.extend(
         storage
@@ -85,15 +93,21 @@ pub(super) async fn gc(
         if referenced.contains(&meta.key) {
             report.referenced += 1;
         } else {
-            candidates.insert(meta.key);
+            candidates.insert(meta.key, meta.last_modified);
         }
     }
 
     let (seen, etag) = read_state(storage).await?;
     let mut still_pending = BTreeMap::new();
-    for key in candidates {
+    let aged = |time: Option<SystemTime>| {
+        time.is_none_or(|t| now.duration_since(t).unwrap_or_default() >= grace)
+    };
+    for (key, written) in candidates {
         let since = seen.get(&key).copied().unwrap_or(now);
-        if now.duration_since(since).unwrap_or_default() >= grace {
+        // Unreferenced since a run at least `grace` ago, and not written since:
+        // a publisher that reuses an object rewrites it, so a reference gc did
+        // not see (made and dropped between two runs) still counts.
+        if aged(Some(since)) && aged(written) && aged(last_written(storage, &key).await?) {
             storage.delete(&key).await?;
             report.deleted.push(key);
         } else {
@@ -103,6 +117,16 @@ pub(super) async fn gc(
     report.pending = still_pending.len();
     write_state(storage, &still_pending, etag).await?;
     Ok(report)
+}
+
+/// When the object at `key` was last written, asked just before deleting it
+/// (a publisher may have reused it since the listing). `None` if it is gone.
+async fn last_written(storage: &dyn Storage, key: &str) -> Result<Option<SystemTime>> {
+    match storage.head(key).await {
+        Ok(meta) => Ok(meta.last_modified),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// The marks of earlier runs, and the state object's ETag (`None`: no state yet).

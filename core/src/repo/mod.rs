@@ -8,7 +8,7 @@
 //! retrying; nothing a reader of the previous snapshot needs is ever deleted
 //! (that is [`Repository::gc`]'s job, after a grace period).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{BuildHasher, Hasher as _};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -19,7 +19,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::index::Package;
 use crate::index::package::check_architecture;
 use crate::sign::{SigningKey, TrustedKeys};
-use crate::storage::Storage;
+use crate::storage::{Payload, PutMode, Storage};
 use crate::version::Version;
 
 mod gc;
@@ -175,7 +175,8 @@ impl Repository {
         let packages = pool::inspect(debs, self.options.algorithms, progress).await?;
         let current = Snapshot::load(&*self.storage, &self.trusted, suite).await?;
         let mut report = PublishReport::default();
-        let mut to_add = Vec::new();
+        // Every package is checked before any is uploaded: a refused batch leaves nothing behind.
+        let mut uploads = Vec::new();
         for (package, path) in packages.into_iter().zip(debs) {
             match find_same(&current, component, &package) {
                 Some(present) if present.sha256_hex() == package.sha256_hex() => {
@@ -184,25 +185,34 @@ impl Repository {
                 Some(present) if replace == Replace::Never => {
                     return Err(conflict(suite, present, &package));
                 }
-                present => {
-                    let replaces = present.is_some();
-                    let placed =
-                        pool::upload(&*self.storage, &package, path, component, replace, progress)
-                            .await?;
-                    if replaces {
-                        report.replaced.push(placed.clone());
-                    }
-                    to_add.push(placed);
-                }
+                present => uploads.push((package, path, present.is_some())),
             }
         }
+        let mut reused = Vec::new();
+        let mut to_add = Vec::new();
+        for (package, path, replaces) in uploads {
+            let placed = pool::upload(
+                &*self.storage,
+                &package,
+                path,
+                component,
+                replace,
+                progress,
+                &mut reused,
+            )
+            .await?;
+            if replaces {
+                report.replaced.push(placed.clone());
+            }
+            to_add.push(placed);
+        }
         if to_add.is_empty() {
-            self.repair_plain_files(&current).await?;
+            self.repair_plain_files(current).await?;
             return Ok(report);
         }
         let default_architectures = &self.options.default_architectures;
         report.attempts = self
-            .change(suite, Some(current), progress, |snapshot| {
+            .change(suite, Some(current), reused, progress, |snapshot| {
                 let mut changed = false;
                 for package in &to_add {
                     match find_same(snapshot, component, package) {
@@ -234,14 +244,15 @@ impl Repository {
         version: Option<&Version>,
     ) -> Result<Vec<Package>> {
         let mut removed = Vec::new();
-        self.change(suite, None, &|_| {}, |snapshot| {
+        self.change(suite, None, Vec::new(), &|_| {}, |snapshot| {
             removed.clear();
+            let mut seen = BTreeSet::new();
             for id in snapshot.index_ids() {
                 snapshot.edit(&id, |packages| {
                     let before = packages.len();
                     packages.retain(|p| {
                         let matches = p.name() == name && version.is_none_or(|v| p.version() == v);
-                        if matches && !removed.iter().any(|r| same_identity(r, p)) {
+                        if matches && seen.insert(identity(p)) {
                             removed.push(p.clone());
                         }
                         !matches
@@ -273,6 +284,7 @@ impl Repository {
         from: &str,
         to: &str,
     ) -> Result<Vec<Package>> {
+        check_name("suite", from)?;
         check_name("suite", to)?;
         let source = Snapshot::load(&*self.storage, &self.trusted, from).await?;
         if !source.exists() {
@@ -303,7 +315,7 @@ impl Repository {
         }
         let default_architectures = &self.options.default_architectures;
         let mut added = Vec::new();
-        self.change(to, None, &|_| {}, |snapshot| {
+        self.change(to, None, Vec::new(), &|_| {}, |snapshot| {
             added.clear();
             for (component, package) in &entries {
                 match find_same(snapshot, component, package) {
@@ -330,8 +342,9 @@ impl Repository {
             ));
         }
         let mut removed = Vec::new();
-        self.change(suite, None, &|_| {}, |snapshot| {
+        self.change(suite, None, Vec::new(), &|_| {}, |snapshot| {
             removed.clear();
+            let mut seen = BTreeSet::new();
             if !snapshot.exists() {
                 return Err(Error::new(
                     ErrorKind::NotFound,
@@ -355,7 +368,7 @@ impl Repository {
                     packages.retain(|p| {
                         let newest = &versions[&(p.name().to_owned(), p.architecture().to_owned())];
                         let kept = newest.iter().take(keep).any(|v| v == p.version());
-                        if !kept && !removed.iter().any(|r| same_identity(r, p)) {
+                        if !kept && seen.insert(identity(p)) {
                             removed.push(p.clone());
                         }
                         kept
@@ -371,6 +384,7 @@ impl Repository {
 
     /// The packages of `suite`, each once, sorted by name, version and architecture.
     pub async fn list(&self, suite: &str) -> Result<Vec<Package>> {
+        check_name("suite", suite)?;
         let snapshot = Snapshot::load(&*self.storage, &self.trusted, suite).await?;
         if !snapshot.exists() {
             return Err(Error::new(
@@ -393,6 +407,7 @@ impl Repository {
     /// `trusted`, Release.gpg, every index's size and checksums (by-hash and
     /// plain path), every pool file against its Packages entry.
     pub async fn verify(&self, suite: &str, trusted: &TrustedKeys) -> Result<VerifyReport> {
+        check_name("suite", suite)?;
         verify::verify(&*self.storage, trusted, suite).await
     }
 
@@ -412,6 +427,7 @@ impl Repository {
         &self,
         suite: &str,
         mut read: Option<Snapshot>,
+        mut reused: Vec<(String, Payload)>,
         progress: &(dyn Fn(Progress) + Send + Sync),
         mut apply: impl FnMut(&mut Snapshot) -> Result<bool>,
     ) -> Result<u32> {
@@ -424,7 +440,7 @@ impl Repository {
                 None => Snapshot::load(&*self.storage, &self.trusted, suite).await?,
             };
             if !apply(&mut snapshot)? {
-                self.repair_plain_files(&snapshot).await?;
+                self.repair_plain_files(snapshot).await?;
                 return Ok(0);
             }
             let settings = CommitSettings {
@@ -437,13 +453,29 @@ impl Repository {
                 now: SystemTime::now(),
                 progress,
             };
-            match snapshot.commit(&*self.storage, &settings).await {
-                Ok(etag) => {
+            match snapshot
+                .commit(&*self.storage, &settings, &mut reused)
+                .await
+            {
+                Ok((etag, plain)) => {
                     progress(Progress::Committed {
                         suite: suite.to_owned(),
                         attempts: attempt,
                     });
-                    self.settle_plain_files(suite, etag).await?;
+                    let committed = |e: Error| {
+                        e.context(format_args!(
+                            "suite {suite} was committed (apt and debpull clients see the change), but writing its plain-path files failed; the next publish repairs them"
+                        ))
+                    };
+                    snapshot::write_plain_files(&*self.storage, plain, progress)
+                        .await
+                        .map_err(committed)?;
+                    restore_reused(&*self.storage, &reused)
+                        .await
+                        .map_err(committed)?;
+                    self.settle_plain_files(suite, etag)
+                        .await
+                        .map_err(committed)?;
                     return Ok(attempt);
                 }
                 Err(e)
@@ -462,49 +494,42 @@ impl Repository {
         }
     }
 
-    /// Rewrites the plain-path files of `snapshot` if its Release there is not
-    /// the signed one (a publisher was stopped between its commit and them).
-    async fn repair_plain_files(&self, snapshot: &Snapshot) -> Result<()> {
-        if !snapshot.exists() {
+    /// Rewrites the plain-path files of `snapshot` if they are not those of its
+    /// signed Release (a publisher was stopped between its commit and them),
+    /// then makes sure they stay those of the newest snapshot.
+    async fn repair_plain_files(&self, snapshot: Snapshot) -> Result<()> {
+        let Some(etag) = snapshot.etag.clone() else {
             return Ok(());
-        }
-        let key = format!("dists/{}/Release", snapshot.suite);
-        let current = match self
-            .storage
-            .get(&key, crate::storage::GetOptions::default())
-            .await
-        {
-            Ok(crate::storage::GetResult::Found { data, .. }) => Some(data),
-            Ok(crate::storage::GetResult::NotModified) => None,
-            Err(e) if e.kind() == ErrorKind::NotFound => None,
-            Err(e) => return Err(e),
         };
-        if current.as_deref() != Some(snapshot.release_text.as_bytes()) {
+        if !snapshot.plain_files_current() {
             snapshot
                 .rewrite_plain_files(&*self.storage, &self.key)
                 .await?;
+            self.settle_plain_files(&snapshot.suite, etag).await?;
         }
         Ok(())
     }
 
-    /// After a commit: if another publisher committed meanwhile, its plain-path
-    /// files may have been overwritten by ours (which are older); write the
-    /// current snapshot's again until the InRelease stays put.
+    /// After writing plain-path files for the snapshot whose InRelease has
+    /// `ours`: if another publisher committed meanwhile, its plain-path files may
+    /// have been overwritten by ours (older); write the newest snapshot's again
+    /// until the InRelease stays put.
     async fn settle_plain_files(&self, suite: &str, mut ours: crate::storage::ETag) -> Result<()> {
         let key = Snapshot::inrelease_key(suite);
         for _ in 0..self.options.max_attempts {
-            let current = self.storage.head(&key).await?;
-            if current.etag == ours {
+            if self.storage.head(&key).await?.etag == ours {
                 return Ok(());
             }
             let snapshot = Snapshot::load(&*self.storage, &self.trusted, suite).await?;
-            snapshot
-                .rewrite_plain_files(&*self.storage, &self.key)
-                .await?;
-            match snapshot.etag {
-                Some(etag) => ours = etag,
-                None => return Ok(()),
+            let Some(etag) = snapshot.etag.clone() else {
+                return Ok(());
+            };
+            if !snapshot.plain_files_current() {
+                snapshot
+                    .rewrite_plain_files(&*self.storage, &self.key)
+                    .await?;
             }
+            ours = etag;
         }
         Ok(())
     }
@@ -515,14 +540,11 @@ impl Repository {
 async fn put_new(
     storage: &dyn Storage,
     key: &str,
-    payload: crate::storage::Payload,
+    payload: Payload,
     bytes: u64,
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<bool> {
-    match storage
-        .put(key, payload, crate::storage::PutMode::Create)
-        .await
-    {
+    match storage.put(key, payload, PutMode::Create).await {
         Ok(_) => {
             progress(Progress::Uploaded {
                 key: key.to_owned(),
@@ -533,6 +555,50 @@ async fn put_new(
         Err(e) if e.kind() == ErrorKind::ConcurrentUpdate => Ok(false),
         Err(e) => Err(e),
     }
+}
+
+/// Rewrites an object found already there with the content it has, so that its
+/// last-written time tells garbage collection it is in use again, and notes it
+/// for [`restore_reused`].
+async fn touch(
+    storage: &dyn Storage,
+    key: &str,
+    payload: Payload,
+    reused: &mut Vec<(String, Payload)>,
+) -> Result<()> {
+    storage
+        .put(key, payload.clone(), PutMode::Overwrite)
+        .await?;
+    reused.push((key.to_owned(), payload));
+    Ok(())
+}
+
+/// After a commit: puts back any reused object that a garbage collection
+/// racing the commit deleted.
+async fn restore_reused(storage: &dyn Storage, reused: &[(String, Payload)]) -> Result<()> {
+    for (key, payload) in reused {
+        match storage.head(key).await {
+            Ok(_) => {}
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                match storage.put(key, payload.clone(), PutMode::Create).await {
+                    Ok(_) => {}
+                    Err(e) if e.kind() == ErrorKind::ConcurrentUpdate => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// A package's name, version and architecture, for sets.
+fn identity(p: &Package) -> (String, String, String) {
+    (
+        p.name().to_owned(),
+        p.version().as_str().to_owned(),
+        p.architecture().to_owned(),
+    )
 }
 
 /// The entry of `snapshot` with `package`'s name, version and architecture in `component`.

@@ -58,9 +58,10 @@ pub(super) async fn upload(
     component: &str,
     replace: Replace,
     progress: &(dyn Fn(Progress) + Send + Sync),
+    reused: &mut Vec<(String, Payload)>,
 ) -> Result<Package> {
     let canonical = package.pool_path(component);
-    if put_once(storage, &canonical, path, package, progress).await? {
+    if put_once(storage, &canonical, path, package, progress, reused).await? {
         return placed(package, canonical);
     }
     if replace == Replace::Never {
@@ -76,7 +77,7 @@ pub(super) async fn upload(
     let hex = package.sha256_hex().unwrap_or_default();
     let (dir, file) = canonical.rsplit_once('/').unwrap_or(("pool", &canonical));
     let own = format!("{dir}/{}/{file}", &hex[..hex.len().min(16)]);
-    if put_once(storage, &own, path, package, progress).await? {
+    if put_once(storage, &own, path, package, progress, reused).await? {
         return placed(package, own);
     }
     Err(Error::new(
@@ -89,27 +90,25 @@ pub(super) async fn upload(
 }
 
 /// Writes `path` at `key` unless something is there; `true` if `key` now holds
-/// the package's content (written now, or found identical).
+/// the package's content (written now, or found identical and rewritten: see
+/// [`super::touch`]).
 async fn put_once(
     storage: &dyn Storage,
     key: &str,
     path: &Path,
     package: &Package,
     progress: &(dyn Fn(Progress) + Send + Sync),
+    reused: &mut Vec<(String, Payload)>,
 ) -> Result<bool> {
-    if super::put_new(
-        storage,
-        key,
-        Payload::File(path.to_owned()),
-        package.size(),
-        progress,
-    )
-    .await?
-    {
-        Ok(true)
-    } else {
-        holds(storage, key, package).await
+    let payload = Payload::File(path.to_owned());
+    if super::put_new(storage, key, payload.clone(), package.size(), progress).await? {
+        return Ok(true);
     }
+    if !holds(storage, key, package).await? {
+        return Ok(false);
+    }
+    super::touch(storage, key, payload, reused).await?;
+    Ok(true)
 }
 
 /// Whether the object at `key` has the package's size and SHA256.

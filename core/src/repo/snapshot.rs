@@ -69,6 +69,9 @@ pub(crate) struct Snapshot {
     rewritten: BTreeSet<IndexId>,
     /// Index files read (verified), by path under the suite: reused when appending.
     read: BTreeMap<String, Vec<u8>>,
+    /// Whether the plain-path Release and Release.gpg are those of this snapshot
+    /// (not so after a publisher stopped between its commit and writing them).
+    plain_current: bool,
 }
 
 impl Snapshot {
@@ -103,6 +106,7 @@ impl Snapshot {
                     changed: BTreeSet::new(),
                     rewritten: BTreeSet::new(),
                     read: BTreeMap::new(),
+                    plain_current: true,
                 });
             }
             Err(e) => return Err(e),
@@ -111,23 +115,24 @@ impl Snapshot {
             .map_err(|e| e.context(format_args!("{storage}/{key}")))?;
         let mut indexes = BTreeMap::new();
         let mut read = BTreeMap::new();
+        let mut unlisted = Vec::new();
         for component in &release.components {
             for arch in &release.architectures {
                 let id = IndexId {
                     component: component.clone(),
                     arch: arch.clone(),
                 };
-                let packages = match read_index(storage, suite, &release, &id).await? {
+                match read_index(storage, suite, &release, &id).await? {
                     Some((path, bytes, packages)) => {
                         read.insert(path, bytes);
-                        packages
+                        indexes.insert(id, packages);
                     }
-                    None => Packages::new(),
-                };
-                indexes.insert(id, packages);
+                    None => unlisted.push(id),
+                }
             }
         }
-        Ok(Snapshot {
+        let plain_current = plain_files_match(storage, trusted, suite, &release_text).await?;
+        let mut snapshot = Snapshot {
             suite: suite.to_owned(),
             etag: Some(etag),
             release,
@@ -140,7 +145,19 @@ impl Snapshot {
             changed: BTreeSet::new(),
             rewritten: BTreeSet::new(),
             read,
-        })
+            plain_current,
+        };
+        // A combination the Release names but lists no index for: every
+        // architecture lists its component's `all` packages.
+        for id in unlisted {
+            snapshot.ensure_index(&id.component, &id.arch);
+        }
+        Ok(snapshot)
+    }
+
+    /// Whether the plain-path Release and Release.gpg are this snapshot's.
+    pub fn plain_files_current(&self) -> bool {
+        self.plain_current
     }
 
     /// The indexes and their packages.
@@ -184,32 +201,37 @@ impl Snapshot {
     /// Makes sure the index `component`/`arch` exists; a new architecture gets
     /// the component's `all` packages, which every architecture lists.
     pub fn ensure_index(&mut self, component: &str, arch: &str) {
-        let id = IndexId {
-            component: component.to_owned(),
-            arch: arch.to_owned(),
-        };
-        if self.indexes.contains_key(&id) {
-            return;
+        let new_arch = !self.indexes.keys().any(|id| id.arch == arch);
+        let mut components: BTreeSet<String> = BTreeSet::from([component.to_owned()]);
+        if new_arch {
+            // An architecture of the suite is one of every component.
+            components.extend(self.indexes.keys().map(|id| id.component.clone()));
         }
-        let all: Packages = self
-            .indexes
-            .iter()
-            .filter(|(other, _)| other.component == component)
-            .flat_map(|(_, packages)| {
-                packages
-                    .iter()
-                    .filter(|p| p.architecture() == "all")
-                    .cloned()
-            })
-            .fold(Packages::new(), |mut index, p| {
-                if !index.iter().any(|q| same_identity(q, &p)) {
-                    index.push(p);
+        for component in components {
+            let id = IndexId {
+                component: component.clone(),
+                arch: arch.to_owned(),
+            };
+            if self.indexes.contains_key(&id) {
+                continue;
+            }
+            let mut seen = BTreeSet::new();
+            let mut all = Packages::new();
+            for (_, packages) in self
+                .indexes
+                .iter()
+                .filter(|(other, _)| other.component == component)
+            {
+                for p in packages.iter().filter(|p| p.architecture() == "all") {
+                    if seen.insert((p.name().to_owned(), p.version().as_str().to_owned())) {
+                        all.push(p.clone());
+                    }
                 }
-                index
-            });
-        self.indexes.insert(id.clone(), all);
-        self.changed.insert(id.clone());
-        self.rewritten.insert(id);
+            }
+            self.indexes.insert(id.clone(), all);
+            self.changed.insert(id.clone());
+            self.rewritten.insert(id);
+        }
     }
 
     /// The indexes a package of `arch` goes into in `component`: its own
@@ -243,7 +265,9 @@ impl Snapshot {
     }
 
     /// Renders the changed indexes and the Release, signs, and writes them with
-    /// the publishing protocol. Returns the new InRelease's ETag.
+    /// the publishing protocol up to the commit point (the InRelease). Returns
+    /// the new InRelease's ETag and the plain-path files to write next (Release,
+    /// Release.gpg, the changed indexes), with [`write_plain_files`].
     ///
     /// A lost race (the InRelease changed since it was read) is
     /// [`ErrorKind::ConcurrentUpdate`]: the caller reads again and retries.
@@ -251,7 +275,8 @@ impl Snapshot {
         &self,
         storage: &dyn Storage,
         settings: &CommitSettings<'_>,
-    ) -> Result<ETag> {
+        reused: &mut Vec<(String, Payload)>,
+    ) -> Result<(ETag, Vec<(String, Vec<u8>)>)> {
         let suite = &self.suite;
         let mut files: Vec<ReleaseFile> = Vec::new();
         let mut plain: Vec<(String, Vec<u8>)> = Vec::new();
@@ -266,7 +291,8 @@ impl Snapshot {
                         "dists/{suite}/{}/binary-{}/by-hash/SHA256/{hex}",
                         id.component, id.arch
                     );
-                    put_content_addressed(storage, &by_hash, &bytes, settings.progress).await?;
+                    put_content_addressed(storage, &by_hash, &bytes, settings.progress, reused)
+                        .await?;
                     files.push(ReleaseFile {
                         path: path.clone(),
                         size: bytes.len() as u64,
@@ -276,17 +302,36 @@ impl Snapshot {
                 }
             } else {
                 let prefix = id.packages_path();
-                files.extend(
-                    self.release
-                        .files
-                        .iter()
-                        .filter(|f| {
-                            f.path
-                                .strip_prefix(&prefix)
-                                .is_some_and(|ext| Compression::from_extension(ext).is_some())
-                        })
-                        .cloned(),
-                );
+                let carried = self.release.files.iter().filter(|f| {
+                    f.path
+                        .strip_prefix(&prefix)
+                        .is_some_and(|ext| Compression::from_extension(ext).is_some())
+                });
+                for file in carried {
+                    // Taking over a repository published without by-hash, or
+                    // repairing plain paths a stopped publisher left behind.
+                    if !self.release.acquire_by_hash || !self.plain_current {
+                        let bytes = read_listed(storage, suite, &self.release, file).await?.ok_or_else(|| {
+                            Error::new(ErrorKind::NotFound, format!("{storage}/dists/{suite}/{}: listed in the Release but missing", file.path))
+                        })?;
+                        if let (Some(hex), Some((dir, _))) = (
+                            file.checksums.hex(Algorithm::Sha256),
+                            file.path.rsplit_once('/'),
+                        ) {
+                            let by_hash = format!("dists/{suite}/{dir}/by-hash/SHA256/{hex}");
+                            put_content_addressed(
+                                storage,
+                                &by_hash,
+                                &bytes,
+                                settings.progress,
+                                reused,
+                            )
+                            .await?;
+                        }
+                        plain.push((format!("dists/{suite}/{}", file.path), bytes));
+                    }
+                    files.push(file.clone());
+                }
             }
         }
         let release = self.next_release(files, settings);
@@ -313,7 +358,12 @@ impl Snapshot {
                 .await
             {
                 Ok(GetResult::Found { data, meta }) if data == inrelease.as_bytes() => meta.etag,
-                _ => return Err(e),
+                Ok(_) => return Err(e),
+                Err(read) => {
+                    return Err(read.context(format_args!(
+                        "{key}: the conditional write failed and reading it back failed too, so whether this change was committed is unknown"
+                    )));
+                }
             },
             Err(e) => return Err(e),
         };
@@ -322,23 +372,14 @@ impl Snapshot {
             bytes: inrelease.len() as u64,
         });
 
-        // Then the files that readers without InRelease or by-hash support use.
+        // Then the files that readers without InRelease or by-hash support use:
+        // written by the caller, once it knows the change is committed.
         plain.push((format!("dists/{suite}/Release"), release_text.into_bytes()));
         plain.push((
             format!("dists/{suite}/Release.gpg"),
             release_gpg.into_bytes(),
         ));
-        for (path, bytes) in plain {
-            let size = bytes.len() as u64;
-            storage
-                .put(&path, Payload::Bytes(bytes), PutMode::Overwrite)
-                .await?;
-            (settings.progress)(Progress::Uploaded {
-                key: path,
-                bytes: size,
-            });
-        }
-        Ok(etag)
+        Ok((etag, plain))
     }
 
     /// Index `id` in every written compression. When the index only gained
@@ -384,6 +425,11 @@ impl Snapshot {
                     None => return Ok(None),
                 },
             };
+            // Another tool's index may lack the blank line after its last
+            // stanza: appended text would run into it.
+            if compression == Compression::None && !(old.is_empty() || old.ends_with(b"\n\n")) {
+                return Ok(None);
+            }
             match compression.append(&old, addition.as_bytes())? {
                 Some(appended) if appended.pieces <= MAX_APPENDED_PIECES => {
                     out.push((compression, appended.bytes))
@@ -558,6 +604,51 @@ async fn read_index(
     Ok(Some((file.path.clone(), bytes, packages)))
 }
 
+/// Writes plain-path files (after a commit: see [`Snapshot::commit`]).
+pub(crate) async fn write_plain_files(
+    storage: &dyn Storage,
+    files: Vec<(String, Vec<u8>)>,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> Result<()> {
+    for (key, bytes) in files {
+        let size = bytes.len() as u64;
+        storage
+            .put(&key, Payload::Bytes(bytes), PutMode::Overwrite)
+            .await?;
+        progress(Progress::Uploaded { key, bytes: size });
+    }
+    Ok(())
+}
+
+/// Whether the plain-path Release is `release_text` and Release.gpg a good
+/// signature of it by a trusted key.
+async fn plain_files_match(
+    storage: &dyn Storage,
+    trusted: &TrustedKeys,
+    suite: &str,
+    release_text: &str,
+) -> Result<bool> {
+    let fetch = |name: &'static str| async move {
+        match storage
+            .get(&format!("dists/{suite}/{name}"), GetOptions::default())
+            .await
+        {
+            Ok(GetResult::Found { data, .. }) => Ok(Some(data)),
+            Ok(GetResult::NotModified) => Ok(None),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    };
+    let (Some(release), Some(signature)) = (fetch("Release").await?, fetch("Release.gpg").await?)
+    else {
+        return Ok(false);
+    };
+    Ok(release == release_text.as_bytes()
+        && trusted
+            .verify_detached(&release, &signature, SystemTime::now())
+            .is_ok())
+}
+
 /// A file the Release lists, by hash if the Release says so, else at its plain
 /// path; its size and checksums checked against the Release. `None` if missing.
 async fn read_listed(
@@ -634,17 +725,14 @@ async fn put_content_addressed(
     key: &str,
     bytes: &[u8],
     progress: &(dyn Fn(Progress) + Send + Sync),
+    reused: &mut Vec<(String, Payload)>,
 ) -> Result<()> {
-    // Already there: the same bytes, as the key is their hash.
-    super::put_new(
-        storage,
-        key,
-        Payload::Bytes(bytes.to_vec()),
-        bytes.len() as u64,
-        progress,
-    )
-    .await
-    .map(drop)
+    let payload = Payload::Bytes(bytes.to_vec());
+    if !super::put_new(storage, key, payload.clone(), bytes.len() as u64, progress).await? {
+        // Already there: the same bytes, as the key is their hash.
+        super::touch(storage, key, payload, reused).await?;
+    }
+    Ok(())
 }
 
 /// `time` without its fraction of a second (Release dates have none).
