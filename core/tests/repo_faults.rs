@@ -181,6 +181,35 @@ impl Fixture {
 
 fn no_progress(_: debpull::repo::Progress) {}
 
+/// Suite `s` with package `keep`, and package `aa` published then removed, its
+/// pool file marked by a gc longer than `grace` ago. Returns aa's `.deb`.
+async fn aa_marked_by_gc(f: &Fixture, grace: Duration) -> PathBuf {
+    let repo = f.repo();
+    let aa = f.deb("aa", "1", "amd64");
+    repo.publish(
+        "s",
+        "main",
+        &[f.deb("keep", "1", "amd64")],
+        Replace::Never,
+        &no_progress,
+    )
+    .await
+    .unwrap();
+    repo.publish(
+        "s",
+        "main",
+        std::slice::from_ref(&aa),
+        Replace::Never,
+        &no_progress,
+    )
+    .await
+    .unwrap();
+    repo.remove("s", "aa", None).await.unwrap();
+    repo.gc(grace).await.unwrap();
+    tokio::time::sleep(grace + Duration::from_millis(200)).await;
+    aa
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn plain_files_left_stale_by_a_stopped_publisher_are_repaired_by_the_next_one() {
     let f = fixture();
@@ -342,29 +371,8 @@ async fn a_new_architecture_gets_every_components_all_packages() {
 async fn gc_keeps_what_a_snapshot_referenced_within_the_grace_period() {
     let f = fixture();
     let repo = f.repo();
-    let aa = f.deb("aa", "1", "amd64");
-    repo.publish(
-        "s",
-        "main",
-        &[f.deb("keep", "1", "amd64")],
-        Replace::Never,
-        &no_progress,
-    )
-    .await
-    .unwrap();
-    repo.publish(
-        "s",
-        "main",
-        std::slice::from_ref(&aa),
-        Replace::Never,
-        &no_progress,
-    )
-    .await
-    .unwrap();
-    repo.remove("s", "aa", None).await.unwrap();
     let grace = Duration::from_secs(2);
-    repo.gc(grace).await.unwrap(); // marks aa's pool file
-    tokio::time::sleep(grace + Duration::from_millis(200)).await;
+    let aa = aa_marked_by_gc(&f, grace).await;
     // A rollback republishes aa (reusing its pool file), then it goes again.
     repo.publish("s", "main", &[aa], Replace::Never, &no_progress)
         .await
@@ -381,30 +389,8 @@ async fn gc_keeps_what_a_snapshot_referenced_within_the_grace_period() {
 #[tokio::test(flavor = "multi_thread")]
 async fn gc_racing_a_publisher_that_reuses_a_marked_file_keeps_the_snapshot_whole() {
     let f = fixture();
-    let repo = f.repo();
-    let aa = f.deb("aa", "1", "amd64");
-    repo.publish(
-        "s",
-        "main",
-        &[f.deb("keep", "1", "amd64")],
-        Replace::Never,
-        &no_progress,
-    )
-    .await
-    .unwrap();
-    repo.publish(
-        "s",
-        "main",
-        std::slice::from_ref(&aa),
-        Replace::Never,
-        &no_progress,
-    )
-    .await
-    .unwrap();
-    repo.remove("s", "aa", None).await.unwrap();
     let grace = Duration::from_secs(1);
-    repo.gc(grace).await.unwrap();
-    tokio::time::sleep(grace + Duration::from_millis(200)).await;
+    let aa = aa_marked_by_gc(&f, grace).await;
     // Between gc's reading of the references and its deletions, aa comes back.
     let other = f.repo();
     f.once_before("list", "pool/", move || {

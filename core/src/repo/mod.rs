@@ -503,7 +503,7 @@ impl Repository {
         };
         if !snapshot.plain_files_current() {
             snapshot
-                .rewrite_plain_files(&*self.storage, &self.key)
+                .repair_plain_files(&*self.storage, &self.key)
                 .await?;
             self.settle_plain_files(&snapshot.suite, etag).await?;
         }
@@ -524,11 +524,9 @@ impl Repository {
             let Some(etag) = snapshot.etag.clone() else {
                 return Ok(());
             };
-            if !snapshot.plain_files_current() {
-                snapshot
-                    .rewrite_plain_files(&*self.storage, &self.key)
-                    .await?;
-            }
+            snapshot
+                .repair_plain_files(&*self.storage, &self.key)
+                .await?;
             ours = etag;
         }
         Ok(())

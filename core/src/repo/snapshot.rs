@@ -440,6 +440,15 @@ impl Snapshot {
         Ok(Some(out))
     }
 
+    /// Writes the plain-path files again if they are not this snapshot's
+    /// (see [`Snapshot::plain_files_current`]).
+    pub async fn repair_plain_files(&self, storage: &dyn Storage, key: &SigningKey) -> Result<()> {
+        if self.plain_current {
+            return Ok(());
+        }
+        self.rewrite_plain_files(storage, key).await
+    }
+
     /// Writes the plain-path files of this (committed, loaded) snapshot again:
     /// Release, a fresh Release.gpg, and every listed index copied from its
     /// by-hash object. Used when a slower publisher may have overwritten them with
