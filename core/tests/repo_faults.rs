@@ -171,6 +171,23 @@ impl Fixture {
                 .then(&run)
         }));
     }
+    /// Writes `release` as suite `s`'s Release, Release.gpg and InRelease, as
+    /// another tool would have published it.
+    fn write_signed_release(&self, release: &Release) {
+        let text = release.to_string();
+        std::fs::write(self.file("dists/s/Release"), &text).unwrap();
+        std::fs::write(
+            self.file("dists/s/Release.gpg"),
+            self.key.sign_detached(text.as_bytes()).unwrap(),
+        )
+        .unwrap();
+        std::fs::write(
+            self.file("dists/s/InRelease"),
+            self.key.clearsign(&text).unwrap(),
+        )
+        .unwrap();
+    }
+
     async fn verify(&self, suite: &str) {
         self.repo()
             .verify(suite, &self.trusted)
@@ -439,18 +456,7 @@ async fn appending_to_an_index_without_a_final_blank_line_keeps_stanzas_apart() 
         )
         .unwrap();
     }
-    let release_text = release.to_string();
-    std::fs::write(f.file("dists/s/Release"), &release_text).unwrap();
-    std::fs::write(
-        f.file("dists/s/Release.gpg"),
-        f.key.sign_detached(release_text.as_bytes()).unwrap(),
-    )
-    .unwrap();
-    std::fs::write(
-        f.file("dists/s/InRelease"),
-        f.key.clearsign(&release_text).unwrap(),
-    )
-    .unwrap();
+    f.write_signed_release(&release);
 
     repo.publish(
         "s",
@@ -492,18 +498,7 @@ async fn taking_over_a_repository_without_by_hash_adds_the_by_hash_files() {
     let mut release =
         Release::parse(&std::fs::read_to_string(f.file("dists/s/Release")).unwrap()).unwrap();
     release.acquire_by_hash = false;
-    let release_text = release.to_string();
-    std::fs::write(f.file("dists/s/Release"), &release_text).unwrap();
-    std::fs::write(
-        f.file("dists/s/Release.gpg"),
-        f.key.sign_detached(release_text.as_bytes()).unwrap(),
-    )
-    .unwrap();
-    std::fs::write(
-        f.file("dists/s/InRelease"),
-        f.key.clearsign(&release_text).unwrap(),
-    )
-    .unwrap();
+    f.write_signed_release(&release);
 
     // Only the amd64 index changes; arm64's is carried over and gets its by-hash copy.
     repo.publish(
