@@ -16,8 +16,8 @@ use debpull::index::Release;
 use debpull::repo::{Replace, Repository, RepositoryOptions};
 use debpull::sign::{KeyKind, SigningKey, TrustedKeys};
 use debpull::storage::{
-    self, BoxFuture, Capabilities, GetOptions, GetResult, ListEntry, ObjectMeta, Payload, PutMode,
-    Storage,
+    self, BoxFuture, Capabilities, GetOptions, GetResult, ListEntry, ObjectMeta, ObjectStream,
+    Payload, PutMode, Storage,
 };
 use debpull::{Error, ErrorKind, Result};
 use test_debs::build_deb;
@@ -62,6 +62,14 @@ impl Storage for Faulty {
                 run.await;
             }
             self.inner.get(key, options).await
+        })
+    }
+    fn get_stream<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<ObjectStream>> {
+        Box::pin(async move {
+            if let Some(run) = self.before("get", key) {
+                run.await;
+            }
+            self.inner.get_stream(key).await
         })
     }
     fn head<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<ObjectMeta>> {

@@ -41,8 +41,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
 use super::{
-    BoxFuture, Capabilities, ETag, GetOptions, GetResult, ListEntry, ObjectMeta, Payload, PutMode,
-    Storage, check_key,
+    BoxFuture, Capabilities, ETag, GetOptions, GetResult, ListEntry, ObjectMeta, ObjectStream,
+    Payload, PutMode, Storage, check_key,
 };
 use crate::checksum::{self, Algorithm, Algorithms, Hasher};
 use crate::error::{Error, ErrorKind, Result};
@@ -194,6 +194,21 @@ impl LocalStorage {
             last_modified: modified,
         };
         Ok(GetResult::Found { data, meta })
+    }
+
+    fn open_stream_blocking(&self, key: &str) -> Result<ObjectStream> {
+        let path = self.path(key)?;
+        let Some((file, _)) = self.open_object(key, &path)? else {
+            return Err(self.not_found(key));
+        };
+        let size = file
+            .metadata()
+            .map_err(|e| self.io_error(key, "reading", e))?
+            .len();
+        Ok(ObjectStream {
+            size,
+            reader: Box::pin(tokio::fs::File::from_std(file)),
+        })
     }
 
     fn head_blocking(&self, key: &str) -> Result<ObjectMeta> {
@@ -563,6 +578,11 @@ impl Storage for LocalStorage {
     fn get<'a>(&'a self, key: &'a str, options: GetOptions) -> BoxFuture<'a, Result<GetResult>> {
         let owned = key.to_owned();
         Box::pin(self.blocking(key, move |s| s.get_blocking(&owned, options)))
+    }
+
+    fn get_stream<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<ObjectStream>> {
+        let owned = key.to_owned();
+        Box::pin(self.blocking(key, move |s| s.open_stream_blocking(&owned)))
     }
 
     fn head<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<ObjectMeta>> {

@@ -20,8 +20,12 @@ use std::time::SystemTime;
 use crate::error::{Error, ErrorKind, Result};
 
 pub mod local;
+#[cfg(feature = "s3")]
+pub mod s3;
 
 pub use local::LocalStorage;
+#[cfg(feature = "s3")]
+pub use s3::{S3Credentials, S3Options, S3Storage, ServerSideEncryption};
 
 /// The future a [`Storage`] method returns (boxed, so that `dyn Storage` works).
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -114,6 +118,24 @@ pub enum GetResult {
     NotModified,
 }
 
+/// An object's content as a stream, for objects too large to hold in memory
+/// (`.deb`s). Read errors (a connection lost mid-body) surface as
+/// [`std::io::Error`]s from the reader; the caller names the key.
+pub struct ObjectStream {
+    /// The object's size in bytes, as the backend announced it.
+    pub size: u64,
+    /// The content.
+    pub reader: Pin<Box<dyn tokio::io::AsyncRead + Send>>,
+}
+
+impl fmt::Debug for ObjectStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ObjectStream")
+            .field("size", &self.size)
+            .finish_non_exhaustive()
+    }
+}
+
 /// What a backend can do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Capabilities {
@@ -133,6 +155,9 @@ pub struct Capabilities {
 pub trait Storage: Send + Sync + fmt::Debug + fmt::Display {
     /// Reads the object at `key`.
     fn get<'a>(&'a self, key: &'a str, options: GetOptions) -> BoxFuture<'a, Result<GetResult>>;
+
+    /// Reads the object at `key` as a stream, without holding it in memory.
+    fn get_stream<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<ObjectStream>>;
 
     /// The metadata of the object at `key`.
     fn head<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<ObjectMeta>>;
@@ -155,8 +180,9 @@ pub trait Storage: Send + Sync + fmt::Debug + fmt::Display {
     fn capabilities(&self) -> Capabilities;
 }
 
-/// Opens the store a URI names: `file:///abs/path` is a [`LocalStorage`]; any
-/// other scheme is [`ErrorKind::Unsupported`], naming it.
+/// Opens the store a URI names: `file:///abs/path` is a [`LocalStorage`],
+/// `s3://bucket/prefix?region=...` an `S3Storage` (feature `s3`, see
+/// `S3Options::from_uri`); any other scheme is [`ErrorKind::Unsupported`], naming it.
 pub fn open(uri: &str) -> Result<Arc<dyn Storage>> {
     let scheme = uri
         .split_once(':')
@@ -169,19 +195,34 @@ pub fn open(uri: &str) -> Result<Arc<dyn Storage>> {
         .ok_or_else(|| {
             Error::new(
                 ErrorKind::InvalidInput,
-                format!("{uri:?} is not a storage URI (expected file:///absolute/path)"),
+                format!("{uri:?} is not a storage URI (expected file:///absolute/path or s3://bucket/prefix)"),
             )
         })?;
     if scheme.eq_ignore_ascii_case("file") {
         Ok(Arc::new(LocalStorage::from_uri(uri)?))
+    } else if scheme.eq_ignore_ascii_case("s3") && cfg!(feature = "s3") {
+        open_s3(uri)
     } else {
         Err(Error::new(
             ErrorKind::Unsupported,
             format!(
-                "storage URI {uri:?}: the scheme {scheme:?} is not supported (supported: file)"
+                "storage URI {uri:?}: the scheme {scheme:?} is not supported (supported: file, s3)"
             ),
         ))
     }
+}
+
+#[cfg(feature = "s3")]
+fn open_s3(uri: &str) -> Result<Arc<dyn Storage>> {
+    Ok(Arc::new(S3Storage::from_uri(uri)?))
+}
+
+#[cfg(not(feature = "s3"))]
+fn open_s3(uri: &str) -> Result<Arc<dyn Storage>> {
+    Err(Error::new(
+        ErrorKind::Unsupported,
+        format!("storage URI {uri:?}: debpull was built without the \"s3\" feature"),
+    ))
 }
 
 /// Checks that `key` is a clean relative path: not empty, no leading or trailing

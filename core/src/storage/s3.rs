@@ -1,0 +1,1091 @@
+//! The S3 backend (`s3://bucket/prefix`), on aws-sdk-s3.
+//!
+//! Each object is the S3 object `<prefix>/<key>` of one bucket, so the bucket
+//! (or a CloudFront distribution in front of it) is also a plain `http(s):` apt
+//! repository when objects are readable.
+//!
+//! - **Credentials**: the SDK's default chain (environment, shared profile,
+//!   web identity, ECS, EC2 instance metadata with IMDSv2, `credential_process`),
+//!   explicit keys, or none (anonymous reads of a public bucket). SSO profiles are
+//!   not built in.
+//! - **Conditional writes**: [`PutMode::Create`] sends `If-None-Match: *`,
+//!   [`PutMode::Update`] `If-Match: <etag>`; S3 answers 412 when the condition
+//!   fails and 409 when another conditional write to the key is in flight. Both
+//!   become [`ErrorKind::ConcurrentUpdate`] — after one check: every put carries
+//!   a random marker in its metadata (`x-amz-meta-debpull-write`), and a failed
+//!   condition whose key now holds our own marker was our own write, retried by
+//!   the SDK after its answer was lost, so it is a success.
+//! - **Retries**: the SDK's standard mode (exponential backoff with jitter) for
+//!   5xx, throttling (`SlowDown`), timeouts and broken connections; reading a
+//!   body that breaks off is retried here. [`S3Options::max_attempts`] bounds both.
+//! - **Streaming**: file payloads are uploaded from disk, in parts (multipart
+//!   upload, [`S3Options::part_size`]) above [`S3Options::multipart_threshold`];
+//!   [`Storage::get_stream`] hands out the body as it arrives. The SDK sends
+//!   Content-Length and a CRC32 checksum with every upload.
+//! - **Object settings**: canned ACL (none by default; `public-read` for a bucket
+//!   read anonymously), storage class, server-side encryption (AES256 or KMS),
+//!   Cache-Control: content-addressed objects (`pool/`, `by-hash/`) never change,
+//!   everything else (InRelease, plain-path indexes) does.
+//!
+//! ETags are S3's, quotes included; multipart objects have S3's `"<md5>-<parts>"`
+//! form. [`Storage::list`] reads 1,000 keys per request.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::config::{Credentials, Region};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{
+    ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart, ObjectCannedAcl, StorageClass,
+};
+use aws_smithy_types::byte_stream::Length;
+use tokio::sync::OnceCell;
+
+use super::{
+    BoxFuture, Capabilities, ETag, GetOptions, GetResult, ListEntry, ObjectMeta, ObjectStream,
+    Payload, PutMode, Storage, check_key,
+};
+use crate::error::{Error, ErrorKind, Result};
+
+/// The user-metadata key carrying each put's marker (`x-amz-meta-debpull-write`).
+const MARKER_KEY: &str = "debpull-write";
+/// The longest key S3 accepts, in bytes.
+const MAX_KEY_BYTES: usize = 1024;
+/// S3's smallest part (all but the last) and most parts of a multipart upload.
+const MIN_PART_SIZE: u64 = 5 << 20;
+const MAX_PARTS: u64 = 10_000;
+
+/// Where an [`S3Storage`] gets its credentials.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub enum S3Credentials {
+    /// The SDK's default chain: environment, shared profile, web identity, ECS,
+    /// EC2 instance metadata (IMDSv2), `credential_process`.
+    #[default]
+    DefaultChain,
+    /// These keys.
+    Static {
+        /// `AWS_ACCESS_KEY_ID`.
+        access_key_id: String,
+        /// `AWS_SECRET_ACCESS_KEY`.
+        secret_access_key: String,
+        /// `AWS_SESSION_TOKEN`, for temporary credentials.
+        session_token: Option<String>,
+    },
+    /// No credentials: unsigned requests, for reading a public bucket.
+    Anonymous,
+}
+
+impl fmt::Debug for S3Credentials {
+    /// Names the access key, never the secret.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            S3Credentials::DefaultChain => f.write_str("DefaultChain"),
+            S3Credentials::Static { access_key_id, .. } => f
+                .debug_struct("Static")
+                .field("access_key_id", access_key_id)
+                .finish_non_exhaustive(),
+            S3Credentials::Anonymous => f.write_str("Anonymous"),
+        }
+    }
+}
+
+/// Server-side encryption of written objects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerSideEncryption {
+    /// S3-managed keys (`AES256`).
+    Aes256,
+    /// AWS KMS (`aws:kms`), with this key or the bucket's default.
+    Kms {
+        /// A key ID or ARN; `None`: the account's default `aws/s3` key.
+        key_id: Option<String>,
+    },
+}
+
+/// How to reach a bucket and how to write its objects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Options {
+    /// The bucket.
+    pub bucket: String,
+    /// A key prefix (without leading or trailing `/`); empty: the bucket's root.
+    pub prefix: String,
+    /// The region; `None`: from the environment or profile (`AWS_REGION`...).
+    pub region: Option<String>,
+    /// An endpoint URL for S3-compatible stores (`http://127.0.0.1:9000`).
+    pub endpoint: Option<String>,
+    /// Path-style addressing (`endpoint/bucket/key`), which most S3-compatible stores need.
+    pub force_path_style: bool,
+    /// Where credentials come from.
+    pub credentials: S3Credentials,
+    /// A canned ACL for written objects (`public-read`); `None`: the bucket's default.
+    pub acl: Option<String>,
+    /// A storage class for written objects (`STANDARD_IA`); `None`: `STANDARD`.
+    pub storage_class: Option<String>,
+    /// Server-side encryption of written objects; `None`: the bucket's default.
+    pub server_side_encryption: Option<ServerSideEncryption>,
+    /// Cache-Control of objects that change (InRelease, plain-path indexes).
+    pub cache_control_mutable: Option<String>,
+    /// Cache-Control of content-addressed objects (`pool/`, `by-hash/`), which never change.
+    pub cache_control_immutable: Option<String>,
+    /// File payloads at least this large are uploaded in parts.
+    pub multipart_threshold: u64,
+    /// The size of each part (at least 5 MiB).
+    pub part_size: u64,
+    /// Attempts per request (the first one included), for retryable failures.
+    pub max_attempts: u32,
+    /// The first retry's backoff (doubling, with jitter, up to 20 s).
+    pub initial_backoff: Duration,
+    /// How long connecting may take.
+    pub connect_timeout: Duration,
+    /// How long a response may keep us waiting for its next bytes.
+    pub read_timeout: Duration,
+}
+
+impl S3Options {
+    /// Options for `bucket` with everything else at its default.
+    pub fn new(bucket: impl Into<String>) -> S3Options {
+        S3Options {
+            bucket: bucket.into(),
+            prefix: String::new(),
+            region: None,
+            endpoint: None,
+            force_path_style: false,
+            credentials: S3Credentials::DefaultChain,
+            acl: None,
+            storage_class: None,
+            server_side_encryption: None,
+            cache_control_mutable: Some("no-cache".to_owned()),
+            cache_control_immutable: Some("public, max-age=31536000, immutable".to_owned()),
+            multipart_threshold: 64 << 20,
+            part_size: 16 << 20,
+            max_attempts: 5,
+            initial_backoff: Duration::from_millis(200),
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(60),
+        }
+    }
+
+    /// Parses `s3://bucket/prefix?option=value&...`. Options: `region`,
+    /// `endpoint` (percent-encoded URL), `path-style` (`true`/`false`), `acl`,
+    /// `storage-class`, `sse` (`AES256` or `aws:kms`), `sse-kms-key-id`,
+    /// `anonymous` (`true`). Credentials are never part of a URI: they come
+    /// from the default chain.
+    pub fn from_uri(uri: &str) -> Result<S3Options> {
+        let invalid = |why: String| {
+            Error::new(
+                ErrorKind::InvalidInput,
+                format!("S3 URI {uri:?}: {why} (expected s3://bucket/prefix?region=...)"),
+            )
+        };
+        let rest = uri
+            .get(..5)
+            .filter(|scheme| scheme.eq_ignore_ascii_case("s3://"))
+            .map(|_| &uri[5..])
+            .ok_or_else(|| invalid("the scheme is not s3".to_owned()))?;
+        let (location, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let (bucket, prefix) = location.split_once('/').unwrap_or((location, ""));
+        check_bucket(bucket).map_err(invalid)?;
+        let mut options = S3Options::new(bucket);
+        options.prefix = percent_decode(prefix.trim_matches('/')).map_err(invalid)?;
+        if !options.prefix.is_empty() {
+            check_key(&options.prefix)
+                .map_err(|_| invalid(format!("the prefix {:?} is not a clean path", prefix)))?;
+        }
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let value = percent_decode(value).map_err(invalid)?;
+            let flag = || match value.as_str() {
+                "true" | "1" | "yes" => Ok(true),
+                "false" | "0" | "no" => Ok(false),
+                _ => Err(invalid(format!("{name}={value:?} is not true or false"))),
+            };
+            match name {
+                "region" => options.region = Some(value),
+                "endpoint" => options.endpoint = Some(value),
+                "path-style" => options.force_path_style = flag()?,
+                "acl" => options.acl = Some(value),
+                "storage-class" => options.storage_class = Some(value),
+                "sse" => {
+                    options.server_side_encryption = Some(match value.as_str() {
+                        "AES256" => ServerSideEncryption::Aes256,
+                        "aws:kms" => ServerSideEncryption::Kms { key_id: None },
+                        _ => return Err(invalid(format!("sse={value:?}: use AES256 or aws:kms"))),
+                    })
+                }
+                "sse-kms-key-id" => {
+                    options.server_side_encryption = Some(ServerSideEncryption::Kms {
+                        key_id: Some(value),
+                    })
+                }
+                "anonymous" => {
+                    if flag()? {
+                        options.credentials = S3Credentials::Anonymous;
+                    }
+                }
+                _ => return Err(invalid(format!("unknown option {name:?}"))),
+            }
+        }
+        Ok(options)
+    }
+}
+
+/// A repository in an S3 bucket (`s3://bucket/prefix`).
+///
+/// Cheap to clone (clones share the client). The SDK client is built on first
+/// use, from the options and the environment; a configuration error (no region)
+/// surfaces then. Must be used inside a Tokio runtime.
+#[derive(Debug, Clone)]
+pub struct S3Storage {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    options: S3Options,
+    client: OnceCell<Client>,
+}
+
+impl S3Storage {
+    /// A store for the bucket and prefix of `options`. Nothing is sent yet.
+    pub fn new(options: S3Options) -> Result<S3Storage> {
+        check_bucket(&options.bucket)
+            .map_err(|why| Error::new(ErrorKind::InvalidInput, format!("S3 storage: {why}")))?;
+        let prefix = options.prefix.trim_matches('/').to_owned();
+        if !prefix.is_empty() {
+            check_key(&prefix)?;
+        }
+        if options.part_size < MIN_PART_SIZE || options.multipart_threshold < options.part_size {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!(
+                    "S3 storage: part size {} must be at least 5 MiB and at most the multipart \
+                     threshold {}",
+                    options.part_size, options.multipart_threshold
+                ),
+            ));
+        }
+        if options.max_attempts == 0 {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                "S3 storage: max_attempts must be at least 1",
+            ));
+        }
+        let mut options = options;
+        options.prefix = prefix;
+        Ok(S3Storage {
+            inner: Arc::new(Inner {
+                options,
+                client: OnceCell::new(),
+            }),
+        })
+    }
+
+    /// Opens an `s3://bucket/prefix?...` URI (see [`S3Options::from_uri`]).
+    pub fn from_uri(uri: &str) -> Result<S3Storage> {
+        S3Storage::new(S3Options::from_uri(uri)?)
+    }
+
+    /// The options this store was made with.
+    pub fn options(&self) -> &S3Options {
+        &self.inner.options
+    }
+
+    /// The SDK client, built on first use.
+    async fn client(&self) -> Result<&Client> {
+        self.inner
+            .client
+            .get_or_try_init(|| build_client(&self.inner.options))
+            .await
+            .map_err(|why| Error::new(ErrorKind::InvalidInput, format!("{self}: {why}")))
+    }
+
+    /// The S3 key of `key`.
+    fn object_key(&self, key: &str) -> Result<String> {
+        check_key(key).map_err(|e| self.error(ErrorKind::InvalidInput, key, e.message()))?;
+        let full = if self.inner.options.prefix.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{}/{key}", self.inner.options.prefix)
+        };
+        if full.len() > MAX_KEY_BYTES {
+            return Err(self.error(
+                ErrorKind::InvalidInput,
+                key,
+                format_args!(
+                    "the S3 key is {} bytes, S3 allows {MAX_KEY_BYTES}",
+                    full.len()
+                ),
+            ));
+        }
+        Ok(full)
+    }
+
+    fn error(&self, kind: ErrorKind, key: &str, message: impl fmt::Display) -> Error {
+        Error::new(kind, format!("{self}: {key}: {message}"))
+    }
+
+    /// Maps an SDK failure of `operation` on `key` to a typed error.
+    fn sdk_error<E>(&self, operation: &str, key: &str, err: SdkError<E, HttpResponse>) -> Error
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let status = http_status(&err);
+        let code = err
+            .as_service_error()
+            .and_then(|e| e.code())
+            .map(str::to_owned);
+        let kind = match (status, code.as_deref()) {
+            (_, Some("NoSuchBucket")) => ErrorKind::Storage,
+            (Some(404), _) | (_, Some("NoSuchKey" | "NotFound")) => ErrorKind::NotFound,
+            (Some(412 | 409), _) => ErrorKind::ConcurrentUpdate,
+            _ => ErrorKind::Storage,
+        };
+        let what = describe(&err, status, code.as_deref());
+        let message = match (kind, code.as_deref()) {
+            (_, Some("NoSuchBucket")) => {
+                format!(
+                    "{operation}: the bucket {:?} does not exist",
+                    self.inner.options.bucket
+                )
+            }
+            (ErrorKind::NotFound, _) => format!("{operation}: no such object"),
+            (ErrorKind::ConcurrentUpdate, _) => {
+                format!("{operation}: the condition failed, another writer changed it ({what})")
+            }
+            (_, Some(c)) if is_credentials_error(c) => {
+                format!("{operation}: the credentials were refused: {what}")
+            }
+            _ => format!("{operation}: {what}"),
+        };
+        self.error(kind, key, message).with_source(err)
+    }
+
+    async fn get_object(&self, key: &str, options: &GetOptions) -> Result<GetResult> {
+        let client = self.client().await?;
+        let object_key = self.object_key(key)?;
+        let attempts = self.inner.options.max_attempts;
+        let mut attempt = 1;
+        loop {
+            let mut request = client
+                .get_object()
+                .bucket(&self.inner.options.bucket)
+                .key(&object_key);
+            if let Some(etag) = &options.if_none_match {
+                request = request.if_none_match(&etag.0);
+            }
+            let output = match request.send().await {
+                Ok(output) => output,
+                Err(err) if http_status(&err) == Some(304) => return Ok(GetResult::NotModified),
+                Err(err) => return Err(self.sdk_error("get", key, err)),
+            };
+            let size = content_length(output.content_length);
+            let meta = ObjectMeta {
+                key: key.to_owned(),
+                size,
+                etag: self.etag_of(key, output.e_tag.as_deref())?,
+                last_modified: output.last_modified.and_then(to_system_time),
+            };
+            // The body may break off after the answer began: read it again.
+            match output.body.collect().await.map(|d| d.to_vec()) {
+                Ok(data) if data.len() as u64 == size => {
+                    return Ok(GetResult::Found { data, meta });
+                }
+                Ok(data) if attempt >= attempts => {
+                    return Err(self.error(
+                        ErrorKind::Storage,
+                        key,
+                        format_args!(
+                            "get: the body has {} bytes, its Content-Length said {size} \
+                             ({attempts} attempts)",
+                            data.len()
+                        ),
+                    ));
+                }
+                Err(e) if attempt >= attempts => {
+                    return Err(self
+                        .error(
+                            ErrorKind::Storage,
+                            key,
+                            format_args!("get: reading the body: {e} ({attempts} attempts)"),
+                        )
+                        .with_source(e));
+                }
+                _ => {}
+            }
+            tokio::time::sleep(backoff(self.inner.options.initial_backoff, attempt)).await;
+            attempt += 1;
+        }
+    }
+
+    async fn get_object_stream(&self, key: &str) -> Result<ObjectStream> {
+        let client = self.client().await?;
+        let output = client
+            .get_object()
+            .bucket(&self.inner.options.bucket)
+            .key(self.object_key(key)?)
+            .send()
+            .await
+            .map_err(|e| self.sdk_error("get", key, e))?;
+        Ok(ObjectStream {
+            size: content_length(output.content_length),
+            reader: Box::pin(output.body.into_async_read()),
+        })
+    }
+
+    async fn head_object(&self, key: &str) -> Result<ObjectMeta> {
+        self.head_with_marker(key).await.map(|(meta, _)| meta)
+    }
+
+    /// The object's metadata and the marker of the put that wrote it.
+    async fn head_with_marker(&self, key: &str) -> Result<(ObjectMeta, Option<String>)> {
+        let client = self.client().await?;
+        let output = client
+            .head_object()
+            .bucket(&self.inner.options.bucket)
+            .key(self.object_key(key)?)
+            .send()
+            .await
+            .map_err(|e| self.sdk_error("head", key, e))?;
+        let meta = ObjectMeta {
+            key: key.to_owned(),
+            size: content_length(output.content_length),
+            etag: self.etag_of(key, output.e_tag.as_deref())?,
+            last_modified: output.last_modified.and_then(to_system_time),
+        };
+        let marker = output
+            .metadata
+            .and_then(|mut m: HashMap<String, String>| m.remove(MARKER_KEY));
+        Ok((meta, marker))
+    }
+
+    async fn put_object(&self, key: &str, payload: Payload, mode: PutMode) -> Result<ObjectMeta> {
+        let object_key = self.object_key(key)?;
+        let size = payload.size()?;
+        let marker = new_marker();
+        let written = match &payload {
+            Payload::File(path) if size >= self.inner.options.multipart_threshold => {
+                let path = path.clone();
+                self.put_multipart(key, &object_key, &path, size, &mode, &marker)
+                    .await
+            }
+            _ => {
+                self.put_single(key, &object_key, payload, size, &mode, &marker)
+                    .await
+            }
+        };
+        match written {
+            Err(err) if err.kind() == ErrorKind::ConcurrentUpdate => {
+                // Ours, if the SDK retried a put whose first answer was lost.
+                match self.head_with_marker(key).await {
+                    Ok((meta, Some(found))) if found == marker => Ok(meta),
+                    _ => Err(err),
+                }
+            }
+            other => other,
+        }
+    }
+
+    async fn put_single(
+        &self,
+        key: &str,
+        object_key: &str,
+        payload: Payload,
+        size: u64,
+        mode: &PutMode,
+        marker: &str,
+    ) -> Result<ObjectMeta> {
+        let client = self.client().await?;
+        let body = match payload {
+            Payload::Bytes(bytes) => ByteStream::from(bytes),
+            Payload::File(path) => ByteStream::read_from()
+                .path(&path)
+                .length(Length::Exact(size))
+                .build()
+                .await
+                .map_err(|e| {
+                    Error::new(
+                        ErrorKind::Io,
+                        format!("{self}: {key}: reading {}: {e}", path.display()),
+                    )
+                    .with_source(e)
+                })?,
+        };
+        let settings = &self.inner.options;
+        let mut request = client
+            .put_object()
+            .bucket(&settings.bucket)
+            .key(object_key)
+            .body(body)
+            .content_length(i64::try_from(size).unwrap_or(i64::MAX))
+            .set_cache_control(self.cache_control(key))
+            .set_acl(settings.acl.as_deref().map(ObjectCannedAcl::from))
+            .set_storage_class(settings.storage_class.as_deref().map(StorageClass::from))
+            .metadata(MARKER_KEY, marker);
+        match &settings.server_side_encryption {
+            None => {}
+            Some(ServerSideEncryption::Aes256) => {
+                request = request.server_side_encryption(sse_aes256());
+            }
+            Some(ServerSideEncryption::Kms { key_id }) => {
+                request = request
+                    .server_side_encryption(sse_kms())
+                    .set_ssekms_key_id(key_id.clone());
+            }
+        }
+        request = match mode {
+            PutMode::Overwrite => request,
+            PutMode::Create => request.if_none_match("*"),
+            PutMode::Update(etag) => request.if_match(&etag.0),
+        };
+        let output = request
+            .send()
+            .await
+            .map_err(|e| self.put_error(key, mode, e))?;
+        Ok(ObjectMeta {
+            key: key.to_owned(),
+            size,
+            etag: self.etag_of(key, output.e_tag.as_deref())?,
+            last_modified: None,
+        })
+    }
+
+    async fn put_multipart(
+        &self,
+        key: &str,
+        object_key: &str,
+        path: &std::path::Path,
+        size: u64,
+        mode: &PutMode,
+        marker: &str,
+    ) -> Result<ObjectMeta> {
+        let client = self.client().await?;
+        let settings = &self.inner.options;
+        let part_size = settings.part_size.max(size.div_ceil(MAX_PARTS));
+        let mut create = client
+            .create_multipart_upload()
+            .bucket(&settings.bucket)
+            .key(object_key)
+            .checksum_algorithm(ChecksumAlgorithm::Crc32)
+            .set_cache_control(self.cache_control(key))
+            .set_acl(settings.acl.as_deref().map(ObjectCannedAcl::from))
+            .set_storage_class(settings.storage_class.as_deref().map(StorageClass::from))
+            .metadata(MARKER_KEY, marker);
+        match &settings.server_side_encryption {
+            None => {}
+            Some(ServerSideEncryption::Aes256) => {
+                create = create.server_side_encryption(sse_aes256());
+            }
+            Some(ServerSideEncryption::Kms { key_id }) => {
+                create = create
+                    .server_side_encryption(sse_kms())
+                    .set_ssekms_key_id(key_id.clone());
+            }
+        }
+        let upload = create
+            .send()
+            .await
+            .map_err(|e| self.sdk_error("starting a multipart upload", key, e))?;
+        let upload_id = upload.upload_id.ok_or_else(|| {
+            self.error(
+                ErrorKind::Storage,
+                key,
+                "S3 started a multipart upload without an ID",
+            )
+        })?;
+        let result = self
+            .upload_parts(key, object_key, path, size, part_size, &upload_id, mode)
+            .await;
+        if result.is_err() {
+            // Best effort: an unfinished upload costs storage until aborted (or a
+            // bucket lifecycle rule removes it).
+            let _ = client
+                .abort_multipart_upload()
+                .bucket(&settings.bucket)
+                .key(object_key)
+                .upload_id(&upload_id)
+                .send()
+                .await;
+        }
+        result
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn upload_parts(
+        &self,
+        key: &str,
+        object_key: &str,
+        path: &std::path::Path,
+        size: u64,
+        part_size: u64,
+        upload_id: &str,
+        mode: &PutMode,
+    ) -> Result<ObjectMeta> {
+        let client = self.client().await?;
+        let settings = &self.inner.options;
+        let mut parts = Vec::new();
+        let mut offset = 0;
+        let mut number = 1;
+        while offset < size {
+            let length = part_size.min(size - offset);
+            let body = ByteStream::read_from()
+                .path(path)
+                .offset(offset)
+                .length(Length::Exact(length))
+                .build()
+                .await
+                .map_err(|e| {
+                    Error::new(
+                        ErrorKind::Io,
+                        format!("{self}: {key}: reading {}: {e}", path.display()),
+                    )
+                    .with_source(e)
+                })?;
+            let part = client
+                .upload_part()
+                .bucket(&settings.bucket)
+                .key(object_key)
+                .upload_id(upload_id)
+                .part_number(number)
+                .content_length(length as i64)
+                .checksum_algorithm(ChecksumAlgorithm::Crc32)
+                .body(body)
+                .send()
+                .await
+                .map_err(|e| self.sdk_error(&format!("uploading part {number}"), key, e))?;
+            parts.push(
+                CompletedPart::builder()
+                    .part_number(number)
+                    .set_e_tag(part.e_tag)
+                    .set_checksum_crc32(part.checksum_crc32)
+                    .build(),
+            );
+            offset += length;
+            number += 1;
+        }
+        let mut complete = client
+            .complete_multipart_upload()
+            .bucket(&settings.bucket)
+            .key(object_key)
+            .upload_id(upload_id)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build(),
+            );
+        complete = match mode {
+            PutMode::Overwrite => complete,
+            PutMode::Create => complete.if_none_match("*"),
+            PutMode::Update(etag) => complete.if_match(&etag.0),
+        };
+        let output = complete
+            .send()
+            .await
+            .map_err(|e| self.put_error(key, mode, e))?;
+        Ok(ObjectMeta {
+            key: key.to_owned(),
+            size,
+            etag: self.etag_of(key, output.e_tag.as_deref())?,
+            last_modified: None,
+        })
+    }
+
+    /// A failed put: a failed condition (including S3's 404 for `If-Match` on a
+    /// key that is gone) is a concurrent update.
+    fn put_error<E>(&self, key: &str, mode: &PutMode, err: SdkError<E, HttpResponse>) -> Error
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let error = self.sdk_error("put", key, err);
+        match (mode, error.kind()) {
+            (PutMode::Update(etag), ErrorKind::NotFound) => self.error(
+                ErrorKind::ConcurrentUpdate,
+                key,
+                format_args!("put if ETag is {etag}: the object was deleted by another writer"),
+            ),
+            _ => error,
+        }
+    }
+
+    async fn delete_object(&self, key: &str) -> Result<()> {
+        let client = self.client().await?;
+        client
+            .delete_object()
+            .bucket(&self.inner.options.bucket)
+            .key(self.object_key(key)?)
+            .send()
+            .await
+            .map(drop)
+            .or_else(|e| match self.sdk_error("delete", key, e) {
+                e if e.kind() == ErrorKind::NotFound => Ok(()),
+                e => Err(e),
+            })
+    }
+
+    async fn list_objects(&self, prefix: &str) -> Result<Vec<ListEntry>> {
+        let client = self.client().await?;
+        let root = match self.inner.options.prefix.as_str() {
+            "" => String::new(),
+            p => format!("{p}/"),
+        };
+        let full_prefix = format!("{root}{prefix}");
+        let mut entries = Vec::new();
+        let mut pages = client
+            .list_objects_v2()
+            .bucket(&self.inner.options.bucket)
+            .prefix(&full_prefix)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| self.sdk_error("list", prefix, e))?;
+            for object in page.contents.unwrap_or_default() {
+                let Some(key) = object.key.as_deref().and_then(|k| k.strip_prefix(&root)) else {
+                    continue;
+                };
+                // Keys another tool wrote that are not clean paths are no objects of ours.
+                if check_key(key).is_err() {
+                    continue;
+                }
+                entries.push(ListEntry {
+                    key: key.to_owned(),
+                    size: content_length(object.size),
+                    last_modified: object.last_modified.and_then(to_system_time),
+                });
+            }
+        }
+        entries.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(entries)
+    }
+
+    fn cache_control(&self, key: &str) -> Option<String> {
+        let immutable = key.starts_with("pool/") || key.contains("/by-hash/");
+        let settings = &self.inner.options;
+        if immutable {
+            settings.cache_control_immutable.clone()
+        } else {
+            settings.cache_control_mutable.clone()
+        }
+    }
+
+    fn etag_of(&self, key: &str, etag: Option<&str>) -> Result<ETag> {
+        etag.map(|e| ETag(e.to_owned()))
+            .ok_or_else(|| self.error(ErrorKind::Storage, key, "the S3 answer has no ETag"))
+    }
+}
+
+impl fmt::Display for S3Storage {
+    /// `s3://bucket/prefix`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let options = &self.inner.options;
+        write!(f, "s3://{}", options.bucket)?;
+        if !options.prefix.is_empty() {
+            write!(f, "/{}", options.prefix)?;
+        }
+        Ok(())
+    }
+}
+
+impl Storage for S3Storage {
+    fn get<'a>(&'a self, key: &'a str, options: GetOptions) -> BoxFuture<'a, Result<GetResult>> {
+        Box::pin(async move { self.get_object(key, &options).await })
+    }
+
+    fn get_stream<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<ObjectStream>> {
+        Box::pin(self.get_object_stream(key))
+    }
+
+    fn head<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<ObjectMeta>> {
+        Box::pin(self.head_object(key))
+    }
+
+    fn put<'a>(
+        &'a self,
+        key: &'a str,
+        payload: Payload,
+        mode: PutMode,
+    ) -> BoxFuture<'a, Result<ObjectMeta>> {
+        Box::pin(self.put_object(key, payload, mode))
+    }
+
+    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<()>> {
+        Box::pin(self.delete_object(key))
+    }
+
+    fn list<'a>(&'a self, prefix: &'a str) -> BoxFuture<'a, Result<Vec<ListEntry>>> {
+        Box::pin(self.list_objects(prefix))
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            conditional_put: true,
+            conditional_get: true,
+        }
+    }
+}
+
+/// Builds the SDK client: region, credentials, endpoint, retries and timeouts.
+async fn build_client(options: &S3Options) -> std::result::Result<Client, String> {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(options.max_attempts)
+                .with_initial_backoff(options.initial_backoff)
+                .with_max_backoff(Duration::from_secs(20)),
+        )
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(options.connect_timeout)
+                .read_timeout(options.read_timeout)
+                .build(),
+        );
+    if let Some(region) = &options.region {
+        loader = loader.region(Region::new(region.clone()));
+    }
+    loader = match &options.credentials {
+        S3Credentials::DefaultChain => loader,
+        S3Credentials::Static {
+            access_key_id,
+            secret_access_key,
+            session_token,
+        } => loader.credentials_provider(Credentials::new(
+            access_key_id,
+            secret_access_key,
+            session_token.clone(),
+            None,
+            "debpull",
+        )),
+        S3Credentials::Anonymous => loader.no_credentials(),
+    };
+    let shared = loader.load().await;
+    if shared.region().is_none() {
+        return Err("no region: give one (region=... in the URI) or set AWS_REGION".to_owned());
+    }
+    let mut config =
+        aws_sdk_s3::config::Builder::from(&shared).force_path_style(options.force_path_style);
+    if let Some(endpoint) = &options.endpoint {
+        config = config.endpoint_url(endpoint);
+    }
+    Ok(Client::from_conf(config.build()))
+}
+
+fn check_bucket(bucket: &str) -> std::result::Result<(), String> {
+    let valid = (3..=63).contains(&bucket.len())
+        && bucket
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-.".contains(&b))
+        && !bucket.starts_with(['-', '.'])
+        && !bucket.ends_with(['-', '.']);
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "{bucket:?} is not a bucket name (3 to 63 lower-case letters, digits, '-' and '.')"
+        ))
+    }
+}
+
+fn percent_decode(text: &str) -> std::result::Result<String, String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or_else(|| format!("bad percent escape in {text:?}"))?;
+            out.push(hex);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| format!("{text:?} is not UTF-8 once decoded"))
+}
+
+fn http_status<E>(err: &SdkError<E, HttpResponse>) -> Option<u16> {
+    err.raw_response().map(|r| r.status().as_u16())
+}
+
+/// A short description: the S3 error code and message, or the transport failure.
+fn describe<E>(err: &SdkError<E, HttpResponse>, status: Option<u16>, code: Option<&str>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match err {
+        SdkError::ServiceError(service) => {
+            let message = service.err().message().unwrap_or("");
+            match (code, status) {
+                (Some(code), Some(status)) => format!("{code} (HTTP {status}) {message}"),
+                (None, Some(status)) => format!("HTTP {status} {message}"),
+                (code, None) => format!("{} {message}", code.unwrap_or("error")),
+            }
+            .trim_end()
+            .to_owned()
+        }
+        SdkError::TimeoutError(_) => "timed out".to_owned(),
+        SdkError::DispatchFailure(_) => format!("the request could not be sent: {}", chain(err)),
+        _ => chain(err),
+    }
+}
+
+/// The error and its sources, joined.
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        let next = s.to_string();
+        if !text.contains(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        source = s.source();
+    }
+    text
+}
+
+fn is_credentials_error(code: &str) -> bool {
+    matches!(
+        code,
+        "AccessDenied"
+            | "InvalidAccessKeyId"
+            | "SignatureDoesNotMatch"
+            | "ExpiredToken"
+            | "InvalidToken"
+            | "TokenRefreshRequired"
+    )
+}
+
+fn content_length(length: Option<i64>) -> u64 {
+    length.and_then(|l| u64::try_from(l).ok()).unwrap_or(0)
+}
+
+fn to_system_time(time: aws_smithy_types::DateTime) -> Option<SystemTime> {
+    SystemTime::try_from(time).ok()
+}
+
+fn sse_aes256() -> aws_sdk_s3::types::ServerSideEncryption {
+    aws_sdk_s3::types::ServerSideEncryption::Aes256
+}
+
+fn sse_kms() -> aws_sdk_s3::types::ServerSideEncryption {
+    aws_sdk_s3::types::ServerSideEncryption::AwsKms
+}
+
+/// A random marker naming one put.
+fn new_marker() -> String {
+    use rand::RngCore as _;
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    crate::checksum::to_hex(&bytes)
+}
+
+/// The wait before retry number `attempt` (1-based): doubling, with full jitter.
+fn backoff(initial: Duration, attempt: u32) -> Duration {
+    use rand::Rng as _;
+    let ceiling = initial
+        .saturating_mul(1 << attempt.min(8))
+        .min(Duration::from_secs(20));
+    ceiling.mul_f64(rand::thread_rng().gen_range(0.5..1.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uris_parse_with_their_options() {
+        let o = S3Options::from_uri(
+            "s3://my-bucket/apt/repo/?region=eu-west-1&endpoint=http%3A%2F%2F127.0.0.1%3A9000\
+             &path-style=true&acl=public-read&storage-class=STANDARD_IA&sse-kms-key-id=alias%2Fk",
+        )
+        .unwrap();
+        assert_eq!(o.bucket, "my-bucket");
+        assert_eq!(o.prefix, "apt/repo");
+        assert_eq!(o.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(o.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+        assert!(o.force_path_style);
+        assert_eq!(o.acl.as_deref(), Some("public-read"));
+        assert_eq!(o.storage_class.as_deref(), Some("STANDARD_IA"));
+        assert_eq!(
+            o.server_side_encryption,
+            Some(ServerSideEncryption::Kms {
+                key_id: Some("alias/k".to_owned())
+            })
+        );
+        let bare = S3Options::from_uri("s3://bucket").unwrap();
+        assert_eq!((bare.bucket.as_str(), bare.prefix.as_str()), ("bucket", ""));
+        assert_eq!(bare.credentials, S3Credentials::DefaultChain);
+    }
+
+    #[test]
+    fn bad_uris_are_refused_naming_the_fault() {
+        for (uri, fault) in [
+            ("s3://", "bucket name"),
+            ("s3://UPPER/x", "bucket name"),
+            ("s3://b/x", "bucket name"),
+            ("s3://bucket/a/../b", "prefix"),
+            ("s3://bucket?colour=red", "unknown option \"colour\""),
+            ("s3://bucket?path-style=maybe", "not true or false"),
+            ("s3://bucket?sse=rot13", "AES256 or aws:kms"),
+            ("s3://bucket?region=%zz", "percent escape"),
+            ("http://bucket", "scheme"),
+        ] {
+            let err = S3Options::from_uri(uri).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidInput, "{uri}");
+            assert!(err.to_string().contains(fault), "{uri}: {err}");
+        }
+    }
+
+    #[test]
+    fn parts_must_be_at_least_five_mebibytes() {
+        let mut options = S3Options::new("bucket");
+        options.part_size = 1 << 20;
+        let err = S3Storage::new(options).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    }
+
+    #[test]
+    fn keys_get_the_prefix_and_a_length_check() {
+        let mut options = S3Options::new("bucket");
+        options.prefix = "/apt/".to_owned();
+        let store = S3Storage::new(options).unwrap();
+        assert_eq!(store.to_string(), "s3://bucket/apt");
+        assert_eq!(
+            store.object_key("pool/main/a/app_1.0+b1~rc:1.deb").unwrap(),
+            "apt/pool/main/a/app_1.0+b1~rc:1.deb"
+        );
+        let long = "k".repeat(1100);
+        let err = store.object_key(&long).unwrap_err();
+        assert!(err.to_string().contains("1024"), "{err}");
+        assert_eq!(
+            store.object_key("../x").unwrap_err().kind(),
+            ErrorKind::InvalidInput
+        );
+    }
+
+    #[test]
+    fn immutable_objects_get_long_cache_control() {
+        let store = S3Storage::new(S3Options::new("bucket")).unwrap();
+        let long = store
+            .cache_control("pool/main/a/app/app_1_all.deb")
+            .unwrap();
+        assert!(long.contains("immutable"));
+        let by_hash = store
+            .cache_control("dists/s/main/binary-amd64/by-hash/SHA256/ab")
+            .unwrap();
+        assert_eq!(by_hash, long);
+        assert_eq!(
+            store.cache_control("dists/s/InRelease").as_deref(),
+            Some("no-cache")
+        );
+    }
+}
