@@ -1,8 +1,13 @@
 //! The proof with the real client: three versions of an app published to
 //! `staging`, one promoted to `production`; the real `apt-get` (private
 //! configuration, `signed-by=` the test key) picks and downloads the expected
-//! version from each suite, and refuses a tampered InRelease.
+//! version from each suite, and refuses a tampered InRelease. The same over
+//! plain HTTP from an S3 bucket (moto with authentication on) that only the
+//! public-read ACL makes readable.
 
+#[allow(dead_code)]
+#[path = "support/moto.rs"]
+mod moto;
 #[allow(dead_code)]
 #[path = "support/private_apt.rs"]
 mod private_apt;
@@ -12,8 +17,9 @@ mod test_debs;
 use debpull::Version;
 use debpull::repo::{Replace, Repository, RepositoryOptions};
 use debpull::sign::{KeyKind, SigningKey, TrustedKeys};
-use debpull::storage;
+use debpull::storage::{self, S3Credentials, S3Options, S3Storage};
 use private_apt::PrivateApt;
+use std::sync::Arc;
 use test_debs::build_deb;
 
 /// A repository under `dir/repo` signed with a new key; its armored public key,
@@ -176,4 +182,80 @@ async fn indexes_grown_by_appends_are_read_whole_by_apt() {
     }
     let trusted = TrustedKeys::from_bytes(public.as_bytes()).unwrap();
     assert_eq!(repo.verify("grow", &trusted).await.unwrap().packages, 40);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn apt_reads_a_repository_in_s3_over_http_through_the_public_read_acl() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
+    // Authentication on: an anonymous reader (apt) gets only what the ACL opens.
+    let moto = moto::Moto::shared_with_auth();
+    let bucket = moto.create_bucket("apt-http");
+    let credentials = moto.credentials();
+    let mut options = S3Options::new(&bucket);
+    options.prefix = "debian".to_owned();
+    options.endpoint = Some(moto.endpoint());
+    options.region = Some(moto::REGION.to_owned());
+    options.force_path_style = true;
+    options.acl = Some("public-read".to_owned());
+    options.credentials = S3Credentials::Static {
+        access_key_id: credentials.access_key_id.clone(),
+        secret_access_key: credentials.secret_access_key.clone(),
+        session_token: None,
+    };
+    let store = Arc::new(S3Storage::new(options).unwrap());
+    let key = SigningKey::generate("debpull tests <tests@example.org>", KeyKind::Ed25519).unwrap();
+    let key_file = dir.join("repo-key.asc");
+    std::fs::write(&key_file, key.public_key_armored().unwrap()).unwrap();
+    let repo = Repository::new(store, key, RepositoryOptions::default()).unwrap();
+
+    // '+' and '~' in pool keys, an epoch (':') in a version.
+    let debs = [
+        build_deb(dir, "app", "1.0+git1~rc1-1", "amd64", ""),
+        build_deb(dir, "app", "1:0.9", "amd64", ""),
+        build_deb(dir, "app-data", "3", "all", ""),
+    ];
+    repo.publish("staging", "main", &debs, Replace::Never, &|_| {})
+        .await
+        .unwrap();
+    let apt = PrivateApt::new(
+        &dir.join("apt"),
+        &format!(
+            "deb [signed-by={}] {}/debian staging main",
+            key_file.display(),
+            moto.bucket_url(&bucket)
+        ),
+    );
+    apt.update()
+        .unwrap_or_else(|out| panic!("apt-get update over HTTP failed:\n{out}"));
+    assert_eq!(apt.candidate("app").as_deref(), Some("1:0.9"));
+    assert_eq!(apt.candidate("app-data").as_deref(), Some("3"));
+    for (package, file) in [
+        ("app", "app_1%3a0.9_amd64.deb"),
+        ("app-data", "app-data_3_all.deb"),
+    ] {
+        let downloaded = apt
+            .download(package)
+            .unwrap_or_else(|out| panic!("download {package}: {out}"));
+        assert!(
+            downloaded.iter().any(|d| d == file),
+            "{package}: {downloaded:?}"
+        );
+    }
+    // A second publish: apt follows the new snapshot (by-hash indexes).
+    // At once: a rewrite within the same second as the last one would get a 304
+    // to apt's If-Modified-Since if the publisher did not wait for a new second.
+    let newer = build_deb(dir, "app", "1:1.0~beta+b2", "amd64", "");
+    repo.publish("staging", "main", &[newer], Replace::Never, &|_| {})
+        .await
+        .unwrap();
+    apt.update().unwrap_or_else(|out| panic!("{out}"));
+    assert_eq!(apt.candidate("app").as_deref(), Some("1:1.0~beta+b2"));
+    let downloaded = apt.download("app").unwrap_or_else(|out| panic!("{out}"));
+    assert!(
+        downloaded
+            .iter()
+            .any(|d| d.starts_with("app_1%3a1.0") && d.contains("beta")),
+        "{downloaded:?}"
+    );
 }

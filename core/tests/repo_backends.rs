@@ -1,34 +1,46 @@
-//! The publisher on local storage: publish (idempotent, conflicts, replacement),
-//! remove, promote (sharing the pool), prune, list, verify (which must notice
-//! damage), garbage collection, concurrent publishers, bad input.
+//! The publisher on both storage backends (a local directory and S3 on moto):
+//! publish (idempotent, conflicts, replacement), remove, promote (sharing the
+//! pool), prune, list, verify (which must notice damage), garbage collection,
+//! concurrent publishers, bad input. Every test runs as `local::NAME` and `s3::NAME`.
 
+#[path = "support/backends.rs"]
+mod backends;
+#[path = "support/moto.rs"]
+mod moto;
 #[path = "support/test_debs.rs"]
 mod test_debs;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use backends::{Backend, exists, keys, new_store, read, write};
 use debpull::ErrorKind;
 use debpull::Version;
 use debpull::repo::{Progress, Replace, Repository, RepositoryOptions};
 use debpull::sign::{KeyKind, SigningKey, TrustedKeys};
-use debpull::storage;
+use debpull::storage::{self, Storage};
 use test_debs::build_deb;
 
 struct Fixture {
     dir: tempfile::TempDir,
+    store: Arc<dyn Storage>,
     repo: Repository,
     trusted: TrustedKeys,
 }
 
-fn fixture() -> Fixture {
+fn fixture(backend: Backend) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let key = SigningKey::generate("debpull tests <tests@example.org>", KeyKind::Ed25519).unwrap();
     let trusted = TrustedKeys::from_bytes(key.public_key_armored().unwrap().as_bytes()).unwrap();
-    let storage = storage::open(&format!("file://{}", dir.path().join("repo").display())).unwrap();
-    let repo = Repository::new(storage, key, RepositoryOptions::default()).unwrap();
-    Fixture { dir, repo, trusted }
+    let store = new_store(backend, dir.path());
+    let repo = Repository::new(store.clone(), key, RepositoryOptions::default()).unwrap();
+    Fixture {
+        dir,
+        store,
+        repo,
+        trusted,
+    }
 }
 
 impl Fixture {
@@ -36,8 +48,16 @@ impl Fixture {
         build_deb(self.dir.path(), name, version, arch, "")
     }
 
-    fn path(&self, key: &str) -> PathBuf {
-        self.dir.path().join("repo").join(key)
+    async fn read(&self, key: &str) -> Vec<u8> {
+        read(&self.store, key).await
+    }
+
+    async fn write(&self, key: &str, data: &[u8]) {
+        write(&self.store, key, data).await
+    }
+
+    async fn exists(&self, key: &str) -> bool {
+        exists(&self.store, key).await
     }
 
     async fn versions(&self, suite: &str) -> Vec<String> {
@@ -55,9 +75,8 @@ fn v(s: &str) -> Version {
     Version::parse(s).unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn publishing_the_same_files_again_changes_nothing() {
-    let f = fixture();
+async fn publishing_the_same_files_again_changes_nothing(backend: Backend) {
+    let f = fixture(backend);
     let debs = [f.deb("app", "1.0", "amd64"), f.deb("tool", "2", "all")];
     let first = f
         .repo
@@ -68,7 +87,7 @@ async fn publishing_the_same_files_again_changes_nothing() {
         (first.added.len(), first.unchanged.len(), first.attempts),
         (2, 0, 1)
     );
-    let inrelease = std::fs::read(f.path("dists/staging/InRelease")).unwrap();
+    let inrelease = f.read("dists/staging/InRelease").await;
     let again = f
         .repo
         .publish("staging", "main", &debs, Replace::Never, &|_| {})
@@ -79,7 +98,7 @@ async fn publishing_the_same_files_again_changes_nothing() {
         (0, 2, 0)
     );
     assert_eq!(
-        std::fs::read(f.path("dists/staging/InRelease")).unwrap(),
+        f.read("dists/staging/InRelease").await,
         inrelease,
         "no new snapshot"
     );
@@ -87,9 +106,8 @@ async fn publishing_the_same_files_again_changes_nothing() {
     f.repo.verify("staging", &f.trusted).await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn other_content_under_the_same_identity_conflicts_unless_replacing() {
-    let f = fixture();
+async fn other_content_under_the_same_identity_conflicts_unless_replacing(backend: Backend) {
+    let f = fixture(backend);
     let original = f.deb("app", "1.0", "amd64");
     f.repo
         .publish(
@@ -130,7 +148,7 @@ async fn other_content_under_the_same_identity_conflicts_unless_replacing() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
     assert!(
-        !f.path("dists/other/InRelease").exists(),
+        !f.exists("dists/other/InRelease").await,
         "nothing half-written"
     );
 
@@ -145,16 +163,15 @@ async fn other_content_under_the_same_identity_conflicts_unless_replacing() {
         filename, "pool/main/a/app/app_1.0_amd64.deb",
         "the old file stays for old snapshots"
     );
-    assert!(f.path("pool/main/a/app/app_1.0_amd64.deb").exists());
+    assert!(f.exists("pool/main/a/app/app_1.0_amd64.deb").await);
     let listed = f.repo.list("staging").await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].filename(), Some(filename.as_str()));
     f.repo.verify("staging", &f.trusted).await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn remove_one_version_or_all() {
-    let f = fixture();
+async fn remove_one_version_or_all(backend: Backend) {
+    let f = fixture(backend);
     let debs = [
         f.deb("app", "1.0", "amd64"),
         f.deb("app", "1.1", "amd64"),
@@ -183,9 +200,8 @@ async fn remove_one_version_or_all() {
     f.repo.verify("s", &f.trusted).await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn promote_shares_the_pool_and_uploads_only_indexes() {
-    let f = fixture();
+async fn promote_shares_the_pool_and_uploads_only_indexes(backend: Backend) {
+    let f = fixture(backend);
     let debs = [
         f.deb("app", "1.0", "amd64"),
         f.deb("app", "2.0", "amd64"),
@@ -214,7 +230,7 @@ async fn promote_shares_the_pool_and_uploads_only_indexes() {
             p.filename()
         );
     }
-    let pool_files = walk(&f.path("pool")).len();
+    let pool_files = keys(&f.store, "pool/").await.len();
     assert_eq!(pool_files, 3, "no pool file was added by the promotion");
     // Again: nothing to do.
     let again = f
@@ -238,9 +254,8 @@ async fn promote_shares_the_pool_and_uploads_only_indexes() {
     f.repo.verify("production", &f.trusted).await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn progress_reports_hashing_uploads_and_the_commit() {
-    let f = fixture();
+async fn progress_reports_hashing_uploads_and_the_commit(backend: Backend) {
+    let f = fixture(backend);
     let events = Arc::new(Mutex::new(Vec::new()));
     let sink = events.clone();
     let debs = [f.deb("app", "1.0", "amd64")];
@@ -268,9 +283,8 @@ async fn progress_reports_hashing_uploads_and_the_commit() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn prune_keeps_the_newest_versions_per_package_and_architecture() {
-    let f = fixture();
+async fn prune_keeps_the_newest_versions_per_package_and_architecture(backend: Backend) {
+    let f = fixture(backend);
     let mut debs = Vec::new();
     for version in ["1.0", "1.10", "1.9", "2.0~rc1"] {
         debs.push(f.deb("app", version, "amd64"));
@@ -308,9 +322,8 @@ async fn prune_keeps_the_newest_versions_per_package_and_architecture() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn verify_notices_damaged_pool_files_and_indexes() {
-    let f = fixture();
+async fn verify_notices_damaged_pool_files_and_indexes(backend: Backend) {
+    let f = fixture(backend);
     f.repo
         .publish(
             "s",
@@ -323,11 +336,11 @@ async fn verify_notices_damaged_pool_files_and_indexes() {
         .unwrap();
     f.repo.verify("s", &f.trusted).await.unwrap();
 
-    let deb = f.path("pool/main/a/app/app_1.0_amd64.deb");
-    let mut bytes = std::fs::read(&deb).unwrap();
+    let deb = "pool/main/a/app/app_1.0_amd64.deb";
+    let mut bytes = f.read(deb).await;
     let last = bytes.len() - 1;
     bytes[last] ^= 1;
-    std::fs::write(&deb, &bytes).unwrap();
+    f.write(deb, &bytes).await;
     let err = f.repo.verify("s", &f.trusted).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Verification);
     assert!(
@@ -336,10 +349,10 @@ async fn verify_notices_damaged_pool_files_and_indexes() {
         "{err}"
     );
     bytes[last] ^= 1;
-    std::fs::write(&deb, &bytes).unwrap();
+    f.write(deb, &bytes).await;
 
-    let plain = f.path("dists/s/main/binary-amd64/Packages.gz");
-    std::fs::write(&plain, b"not gzip").unwrap();
+    f.write("dists/s/main/binary-amd64/Packages.gz", b"not gzip")
+        .await;
     let err = f.repo.verify("s", &f.trusted).await.unwrap_err();
     assert!(
         err.to_string()
@@ -361,9 +374,8 @@ async fn verify_notices_damaged_pool_files_and_indexes() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn gc_deletes_unreferenced_objects_only_after_the_grace_period() {
-    let f = fixture();
+async fn gc_deletes_unreferenced_objects_only_after_the_grace_period(backend: Backend) {
+    let f = fixture(backend);
     let debs = [f.deb("app", "1.0", "amd64"), f.deb("app", "1.1", "amd64")];
     f.repo
         .publish("s", "main", &debs, Replace::Never, &|_| {})
@@ -379,7 +391,7 @@ async fn gc_deletes_unreferenced_objects_only_after_the_grace_period() {
     let first = f.repo.gc(Duration::from_secs(3600)).await.unwrap();
     assert!(first.deleted.is_empty(), "{first:?}");
     assert!(first.pending >= 1, "{first:?}");
-    assert!(f.path("pool/main/a/app/app_1.1_amd64.deb").exists());
+    assert!(f.exists("pool/main/a/app/app_1.1_amd64.deb").await);
 
     let swept = f.repo.gc(Duration::ZERO).await.unwrap();
     assert!(
@@ -393,7 +405,7 @@ async fn gc_deletes_unreferenced_objects_only_after_the_grace_period() {
         "old indexes go too: {swept:?}"
     );
     assert!(
-        f.path("pool/main/a/app/app_1.0_amd64.deb").exists(),
+        f.exists("pool/main/a/app/app_1.0_amd64.deb").await,
         "suite t still lists it"
     );
     f.repo.verify("s", &f.trusted).await.unwrap();
@@ -402,9 +414,8 @@ async fn gc_deletes_unreferenced_objects_only_after_the_grace_period() {
     assert!(again.deleted.is_empty(), "{again:?}");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn eight_concurrent_publishers_lose_nothing() {
-    let f = fixture();
+async fn eight_concurrent_publishers_lose_nothing(backend: Backend) {
+    let f = fixture(backend);
     let repo = Arc::new(f.repo.clone());
     let mut tasks = Vec::new();
     for worker in 0..8 {
@@ -428,9 +439,8 @@ async fn eight_concurrent_publishers_lose_nothing() {
     assert_eq!(report.pool_files, 24);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn bad_input_gets_typed_errors_and_writes_nothing() {
-    let f = fixture();
+async fn bad_input_gets_typed_errors_and_writes_nothing(backend: Backend) {
+    let f = fixture(backend);
     let deb = f.deb("app", "1.0", "amd64");
     for suite in ["", "../x", "a/b", ".hidden", "with space"] {
         let err = f
@@ -474,11 +484,8 @@ async fn bad_input_gets_typed_errors_and_writes_nothing() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Parse, "{err}");
     assert!(err.to_string().contains("garbage.deb"), "{err}");
-    assert!(
-        walk(&f.dir.path().join("repo")).is_empty(),
-        "nothing written: {:?}",
-        walk(&f.dir.path().join("repo"))
-    );
+    let written = keys(&f.store, "").await;
+    assert!(written.is_empty(), "nothing written: {written:?}");
     assert_eq!(
         f.repo.list("s").await.unwrap_err().kind(),
         ErrorKind::NotFound
@@ -496,22 +503,15 @@ async fn bad_input_gets_typed_errors_and_writes_nothing() {
     }
 }
 
-/// Every file under `dir` (none if it does not exist), storage internals excluded.
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return out;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if entry.file_name().to_string_lossy().starts_with('.') {
-            continue;
-        }
-        if path.is_dir() {
-            out.extend(walk(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
-}
+backend_tests!(
+    publishing_the_same_files_again_changes_nothing,
+    other_content_under_the_same_identity_conflicts_unless_replacing,
+    remove_one_version_or_all,
+    promote_shares_the_pool_and_uploads_only_indexes,
+    progress_reports_hashing_uploads_and_the_commit,
+    prune_keeps_the_newest_versions_per_package_and_architecture,
+    verify_notices_damaged_pool_files_and_indexes,
+    gc_deletes_unreferenced_objects_only_after_the_grace_period,
+    eight_concurrent_publishers_lose_nothing,
+    bad_input_gets_typed_errors_and_writes_nothing,
+);

@@ -2,12 +2,13 @@
 //! every suite, written create-only and never overwritten.
 
 use std::path::{Path, PathBuf};
+use tokio::io::AsyncReadExt as _;
 
-use crate::checksum::{self, Algorithm, Algorithms};
+use crate::checksum::{Algorithm, Algorithms, Hasher};
 use crate::deb::{self, InspectOptions};
 use crate::error::{Error, ErrorKind, Result};
 use crate::index::Package;
-use crate::storage::{GetOptions, GetResult, Payload, Storage};
+use crate::storage::{Payload, Storage};
 
 use super::{Progress, Replace};
 
@@ -117,11 +118,27 @@ pub(super) async fn holds(storage: &dyn Storage, key: &str, package: &Package) -
     if meta.size != package.size() {
         return Ok(false);
     }
-    let GetResult::Found { data, .. } = storage.get(key, GetOptions::default()).await? else {
-        return Ok(false);
-    };
-    let sums = checksum::of_bytes(&data, Algorithms::NONE.with(Algorithm::Sha256));
-    Ok(data.len() as u64 == package.size() && sums.sha256 == package.checksums().sha256)
+    // Streamed: a pool file may be far larger than memory should hold.
+    let mut stream = storage.get_stream(key).await?;
+    let mut hasher = Hasher::new(Algorithms::NONE.with(Algorithm::Sha256));
+    let mut buffer = vec![0; 256 * 1024];
+    loop {
+        let n = stream.reader.read(&mut buffer).await.map_err(|e| {
+            Error::new(
+                ErrorKind::Storage,
+                format!("{storage}: {key}: reading the object: {e}"),
+            )
+            .with_source(e)
+        })?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+        if hasher.len() > package.size() {
+            return Ok(false);
+        }
+    }
+    Ok(hasher.len() == package.size() && hasher.finish().sha256 == package.checksums().sha256)
 }
 
 fn placed(package: &Package, key: String) -> Result<Package> {

@@ -72,6 +72,8 @@ pub(crate) struct Snapshot {
     /// Whether the plain-path Release and Release.gpg are those of this snapshot
     /// (not so after a publisher stopped between its commit and writing them).
     plain_current: bool,
+    /// When the InRelease read was written, if the backend says.
+    last_modified: Option<SystemTime>,
 }
 
 impl Snapshot {
@@ -87,8 +89,8 @@ impl Snapshot {
         suite: &str,
     ) -> Result<Snapshot> {
         let key = Snapshot::inrelease_key(suite);
-        let (data, etag) = match storage.get(&key, GetOptions::default()).await {
-            Ok(GetResult::Found { data, meta }) => (data, meta.etag),
+        let (data, etag, last_modified) = match storage.get(&key, GetOptions::default()).await {
+            Ok(GetResult::Found { data, meta }) => (data, meta.etag, meta.last_modified),
             Ok(GetResult::NotModified) => {
                 return Err(Error::new(
                     ErrorKind::Storage,
@@ -107,6 +109,7 @@ impl Snapshot {
                     rewritten: BTreeSet::new(),
                     read: BTreeMap::new(),
                     plain_current: true,
+                    last_modified: None,
                 });
             }
             Err(e) => return Err(e),
@@ -146,6 +149,7 @@ impl Snapshot {
             rewritten: BTreeSet::new(),
             read,
             plain_current,
+            last_modified,
         };
         // A combination the Release names but lists no index for: every
         // architecture lists its component's `all` packages.
@@ -341,6 +345,7 @@ impl Snapshot {
         let release_gpg = settings.key.sign_detached(release_text.as_bytes())?;
 
         // The commit point.
+        wait_for_a_new_second(self.last_modified).await;
         let key = Snapshot::inrelease_key(suite);
         let mode = match &self.etag {
             Some(etag) => PutMode::Update(etag.clone()),
@@ -750,4 +755,25 @@ fn round_to_seconds(time: SystemTime) -> SystemTime {
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap_or_default();
     SystemTime::UNIX_EPOCH + Duration::from_secs(since.as_secs())
+}
+
+/// Waits, if needed, until the InRelease written now gets a Last-Modified time
+/// (whole seconds in HTTP) later than `previous`: apt asks for InRelease with
+/// `If-Modified-Since`, and a server answers 304 to a rewrite within the same
+/// second, so a client that read the previous one would miss the new snapshot
+/// until the next change. Waits at most a little over a second (clocks are
+/// assumed synchronised to well under that).
+async fn wait_for_a_new_second(previous: Option<SystemTime>) {
+    let Some(previous) = previous else {
+        return;
+    };
+    let Ok(since_epoch) = previous.duration_since(SystemTime::UNIX_EPOCH) else {
+        return;
+    };
+    let next_second = SystemTime::UNIX_EPOCH
+        + Duration::from_secs(since_epoch.as_secs() + 1)
+        + Duration::from_millis(20);
+    if let Ok(wait) = next_second.duration_since(SystemTime::now()) {
+        tokio::time::sleep(wait.min(Duration::from_millis(1100))).await;
+    }
 }

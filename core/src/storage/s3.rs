@@ -19,7 +19,8 @@
 //!   5xx, throttling (`SlowDown`), timeouts and broken connections; reading a
 //!   body that breaks off is retried here. [`S3Options::max_attempts`] bounds both.
 //! - **Streaming**: file payloads are uploaded from disk, in parts (multipart
-//!   upload, [`S3Options::part_size`]) above [`S3Options::multipart_threshold`];
+//!   upload, [`S3Options::part_size`]) above [`S3Options::multipart_threshold`]
+//!   unless they are [`PutMode::Update`]s, which stay single PUTs (up to 5 GiB);
 //!   [`Storage::get_stream`] hands out the body as it arrives. The SDK sends
 //!   Content-Length and a CRC32 checksum with every upload.
 //! - **Object settings**: canned ACL (none by default; `public-read` for a bucket
@@ -362,6 +363,15 @@ impl S3Storage {
             (_, Some(c)) if is_credentials_error(c) => {
                 format!("{operation}: the credentials were refused: {what}")
             }
+            // HEAD answers carry no error code.
+            (_, None) if status == Some(403) => format!(
+                "{operation}: access refused (HTTP 403): the credentials were refused or lack \
+                 the permission"
+            ),
+            (_, None) if status == Some(400) => format!(
+                "{operation}: refused as a bad request (HTTP 400; an invalid session token is \
+                 one cause)"
+            ),
             _ => format!("{operation}: {what}"),
         };
         self.error(kind, key, message).with_source(err)
@@ -469,8 +479,13 @@ impl S3Storage {
         let object_key = self.object_key(key)?;
         let size = payload.size()?;
         let marker = new_marker();
+        // Updates stay single PUTs (up to S3's 5 GiB): If-Match on completing a
+        // multipart upload is newer S3 and some stores ignore it. Only small
+        // objects (InRelease) are ever updated.
+        let multipart =
+            size >= self.inner.options.multipart_threshold && !matches!(mode, PutMode::Update(_));
         let written = match &payload {
-            Payload::File(path) if size >= self.inner.options.multipart_threshold => {
+            Payload::File(path) if multipart => {
                 let path = path.clone();
                 self.put_multipart(key, &object_key, &path, size, &mode, &marker)
                     .await
@@ -680,9 +695,8 @@ impl S3Storage {
                     .build(),
             );
         complete = match mode {
-            PutMode::Overwrite => complete,
             PutMode::Create => complete.if_none_match("*"),
-            PutMode::Update(etag) => complete.if_match(&etag.0),
+            PutMode::Overwrite | PutMode::Update(_) => complete,
         };
         let output = complete
             .send()

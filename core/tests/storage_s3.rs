@@ -1,0 +1,407 @@
+//! The S3 backend against moto in server mode on loopback: the storage
+//! conformance suite (each function on a fresh bucket, all of them on one store
+//! opened by URI, all at once), multipart uploads, streaming reads, object
+//! settings (ACL, Cache-Control, storage class, encryption) as an anonymous HTTP
+//! client sees them, missing buckets, and credentials with authentication on.
+
+#[path = "support/storage_conformance.rs"]
+mod conformance;
+#[allow(dead_code)]
+#[path = "support/moto.rs"]
+mod moto;
+
+use std::process::Command;
+use std::sync::Arc;
+
+use debpull::ErrorKind;
+use debpull::storage::{
+    self, GetOptions, Payload, PutMode, S3Credentials, S3Options, S3Storage, ServerSideEncryption,
+    Storage,
+};
+use moto::{Moto, REGION};
+use tokio::io::AsyncReadExt as _;
+
+/// Options for a bucket of `moto` with `credentials`.
+fn options(moto: &Moto, bucket: &str, credentials: &moto::Credentials) -> S3Options {
+    let mut options = S3Options::new(bucket);
+    options.endpoint = Some(moto.endpoint());
+    options.region = Some(REGION.to_owned());
+    options.force_path_style = true;
+    options.credentials = S3Credentials::Static {
+        access_key_id: credentials.access_key_id.clone(),
+        secret_access_key: credentials.secret_access_key.clone(),
+        session_token: credentials.session_token.clone(),
+    };
+    options
+}
+
+/// A store on a fresh bucket of the shared no-auth server.
+fn fresh_store(prefix: &str) -> Arc<dyn Storage> {
+    let moto = Moto::shared();
+    let bucket = moto.create_bucket("conformance");
+    let mut options = options(moto, &bucket, moto.credentials());
+    options.prefix = prefix.to_owned();
+    Arc::new(S3Storage::new(options).unwrap())
+}
+
+macro_rules! conformance_tests {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() {
+                conformance::$name(&fresh_store("")).await;
+            }
+        )*
+    };
+}
+
+conformance_tests!(
+    round_trip,
+    etags,
+    create_only,
+    update_if_etag,
+    conditional_get,
+    missing_keys,
+    delete,
+    list_prefixes,
+    debian_keys,
+    invalid_keys,
+    concurrent_updates,
+    concurrent_creates,
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn run_all_on_one_store_opened_by_uri() {
+    // Credentials are never in a URI; the test's come in through the options
+    // (the default chain would look in the environment).
+    let moto = Moto::shared();
+    let bucket = moto.create_bucket("by-uri");
+    let endpoint = moto.endpoint().replace(':', "%3A").replace('/', "%2F");
+    let uri =
+        format!("s3://{bucket}/apt/repo+x?region={REGION}&endpoint={endpoint}&path-style=true");
+    let opened = storage::open(&uri).expect("storage::open");
+    assert_eq!(opened.to_string(), format!("s3://{bucket}/apt/repo+x"));
+    let mut parsed = S3Options::from_uri(&uri).unwrap();
+    assert_eq!(parsed.credentials, S3Credentials::DefaultChain);
+    parsed.credentials = options(moto, &bucket, moto.credentials()).credentials;
+    let store: Arc<dyn Storage> = Arc::new(S3Storage::new(parsed).unwrap());
+    conformance::run_all(store.clone()).await;
+    // Everything went under the prefix: the bucket's root holds nothing else.
+    let mut root = options(moto, &bucket, moto.credentials());
+    root.prefix = String::new();
+    let root = S3Storage::new(root).unwrap();
+    let outside: Vec<String> = root
+        .list("")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.key)
+        .filter(|k| !k.starts_with("apt/repo+x/"))
+        .collect();
+    assert!(outside.is_empty(), "{outside:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn all_at_once_on_one_store() {
+    let store = fresh_store("shared");
+    tokio::join!(
+        conformance::round_trip(&store),
+        conformance::etags(&store),
+        conformance::create_only(&store),
+        conformance::update_if_etag(&store),
+        conformance::conditional_get(&store),
+        conformance::missing_keys(&store),
+        conformance::delete(&store),
+        conformance::list_prefixes(&store),
+        conformance::debian_keys(&store),
+        conformance::invalid_keys(&store),
+        conformance::concurrent_updates(&store),
+        conformance::concurrent_creates(&store),
+    );
+}
+
+/// Reads a whole stream.
+async fn read_stream(store: &Arc<dyn Storage>, key: &str) -> (u64, Vec<u8>) {
+    let mut stream = store.get_stream(key).await.unwrap();
+    let mut data = Vec::new();
+    stream.reader.read_to_end(&mut data).await.unwrap();
+    (stream.size, data)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn large_files_go_up_in_parts_under_the_same_conditions() {
+    let moto = Moto::shared();
+    let bucket = moto.create_bucket("multipart");
+    let mut options = options(moto, &bucket, moto.credentials());
+    options.multipart_threshold = 5 << 20;
+    options.part_size = 5 << 20;
+    let store: Arc<dyn Storage> = Arc::new(S3Storage::new(options).unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.deb");
+    let content = conformance::pattern((12 << 20) + 12_345, 7);
+    std::fs::write(&big, &content).unwrap();
+    let key = "pool/main/b/big/big_1.0+b1~rc1_amd64.deb";
+
+    let first = store
+        .put(key, Payload::File(big.clone()), PutMode::Create)
+        .await
+        .unwrap();
+    assert_eq!(first.size, content.len() as u64);
+    assert!(
+        first.etag.0.ends_with("-3\""),
+        "three parts, S3's multipart ETag: {}",
+        first.etag
+    );
+    let (size, data) = read_stream(&store, key).await;
+    assert_eq!(size, content.len() as u64);
+    assert!(data == content, "the parts joined in order");
+    let head = store.head(key).await.unwrap();
+    assert_eq!(head.etag, first.etag);
+
+    // The conditions hold for multipart uploads too.
+    let err = store
+        .put(key, Payload::File(big.clone()), PutMode::Create)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ConcurrentUpdate, "{err}");
+    let stale = debpull::storage::ETag("\"0123456789abcdef0123456789abcdef\"".to_owned());
+    let err = store
+        .put(key, Payload::File(big.clone()), PutMode::Update(stale))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ConcurrentUpdate, "{err}");
+    // Updates are single PUTs whatever their size (If-Match on completing a
+    // multipart upload is not honoured everywhere: moto ignores it).
+    let other = conformance::pattern((10 << 20) + 1, 8);
+    std::fs::write(&big, &other).unwrap();
+    let second = store
+        .put(key, Payload::File(big.clone()), PutMode::Update(first.etag))
+        .await
+        .unwrap();
+    assert_ne!(second.etag, head.etag);
+    assert!(!second.etag.0.contains('-'), "one PUT: {}", second.etag);
+    let (_, data) = read_stream(&store, key).await;
+    assert!(data == other, "replaced by the second upload");
+
+    // A file below the threshold is one PUT (an MD5 ETag, no part count).
+    let small = dir.path().join("small.deb");
+    std::fs::write(&small, &content[..1000]).unwrap();
+    let meta = store
+        .put("small.deb", Payload::File(small), PutMode::Overwrite)
+        .await
+        .unwrap();
+    assert!(!meta.etag.0.contains('-'), "{}", meta.etag);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_bucket_is_a_storage_error_not_a_missing_object() {
+    // A publisher reading InRelease must not take a missing bucket for a new suite.
+    let moto = Moto::shared();
+    let store = S3Storage::new(options(moto, "no-such-bucket-here", moto.credentials())).unwrap();
+    let err = store
+        .get("dists/staging/InRelease", GetOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Storage, "{err}");
+    let message = err.to_string();
+    assert!(
+        message.contains("no-such-bucket-here") && message.contains("does not exist"),
+        "{message}"
+    );
+    let err = store
+        .put("x", Payload::Bytes(b"x".to_vec()), PutMode::Create)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Storage, "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_without_a_region_says_so() {
+    let mut options = S3Options::new("some-bucket");
+    options.credentials = S3Credentials::Anonymous;
+    options.endpoint = Some("http://127.0.0.1:9".to_owned());
+    // The region comes from the environment when not given; none is set in CI.
+    if std::env::var_os("AWS_REGION").is_some() || std::env::var_os("AWS_DEFAULT_REGION").is_some()
+    {
+        panic!("unset AWS_REGION and AWS_DEFAULT_REGION for this test");
+    }
+    let store = S3Storage::new(options).unwrap();
+    let err = store.head("k").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    assert!(err.to_string().contains("no region"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_endpoint_fails_with_a_clear_error() {
+    let moto = Moto::shared();
+    let mut options = options(moto, "some-bucket", moto.credentials());
+    options.endpoint = Some("http://127.0.0.1:9".to_owned());
+    options.max_attempts = 2;
+    options.initial_backoff = std::time::Duration::from_millis(10);
+    let store = S3Storage::new(options).unwrap();
+    let err = store
+        .get("dists/s/InRelease", GetOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Storage, "{err}");
+    let message = err.to_string();
+    assert!(
+        message.contains("s3://some-bucket: dists/s/InRelease")
+            && message.contains("could not be sent"),
+        "{message}"
+    );
+}
+
+/// `curl` GET of `url` without credentials: the status and the response headers
+/// (lower-case names).
+fn anonymous_get(url: &str) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let output = Command::new("curl")
+        .args(["-sS", "-D", "/dev/stderr", "-o", "-", url])
+        .output()
+        .expect("curl (apt-get install curl)");
+    let head = String::from_utf8_lossy(&output.stderr);
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("curl {url}: {head}"));
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    (status, headers, output.stdout)
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn object_settings_reach_s3() {
+    let moto = Moto::shared_with_auth();
+    let bucket = moto.create_bucket("settings");
+    let mut public = options(moto, &bucket, moto.credentials());
+    public.acl = Some("public-read".to_owned());
+    public.storage_class = Some("STANDARD_IA".to_owned());
+    public.server_side_encryption = Some(ServerSideEncryption::Aes256);
+    let public = S3Storage::new(public).unwrap();
+    let private = S3Storage::new(options(moto, &bucket, moto.credentials())).unwrap();
+
+    let pool_key = "pool/main/a/app/app_1:2.0+b1~rc1_amd64.deb";
+    public
+        .put(pool_key, Payload::Bytes(b"deb".to_vec()), PutMode::Create)
+        .await
+        .unwrap();
+    public
+        .put(
+            "dists/s/InRelease",
+            Payload::Bytes(b"signed".to_vec()),
+            PutMode::Create,
+        )
+        .await
+        .unwrap();
+    private
+        .put(
+            "private",
+            Payload::Bytes(b"secret".to_vec()),
+            PutMode::Create,
+        )
+        .await
+        .unwrap();
+
+    // apt sends the key percent-encoded where it must be; '+', '~' and ':' stay usable.
+    let url = format!(
+        "{}/{}",
+        moto.bucket_url(&bucket),
+        pool_key.replace(':', "%3A").replace('+', "%2B")
+    );
+    let (status, headers, body) = anonymous_get(&url);
+    assert_eq!(status, 200, "{url}: {headers:?}");
+    assert_eq!(body, b"deb");
+    let pool_cache = header(&headers, "cache-control").unwrap_or_default();
+    assert!(pool_cache.contains("immutable"), "{headers:?}");
+    assert_eq!(
+        header(&headers, "x-amz-storage-class"),
+        Some("STANDARD_IA"),
+        "{headers:?}"
+    );
+    assert_eq!(
+        header(&headers, "x-amz-server-side-encryption"),
+        Some("AES256"),
+        "{headers:?}"
+    );
+    let (status, headers, _) =
+        anonymous_get(&format!("{}/dists/s/InRelease", moto.bucket_url(&bucket)));
+    assert_eq!(status, 200);
+    assert_eq!(header(&headers, "cache-control"), Some("no-cache"));
+    let (status, _, _) = anonymous_get(&format!("{}/private", moto.bucket_url(&bucket)));
+    assert_eq!(status, 403, "no ACL: not readable anonymously");
+
+    // An anonymous store reads the public objects and nothing else.
+    let mut anonymous = options(moto, &bucket, moto.credentials());
+    anonymous.credentials = S3Credentials::Anonymous;
+    let anonymous = S3Storage::new(anonymous).unwrap();
+    assert_eq!(anonymous.head(pool_key).await.unwrap().size, 3);
+    let err = anonymous
+        .put("x", Payload::Bytes(b"x".to_vec()), PutMode::Create)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Storage, "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_credentials_are_refused_with_a_clear_error() {
+    let moto = Moto::shared_with_auth();
+    let keys = moto.auth().expect("an auth-enabled server");
+    let bucket = moto.create_bucket("auth");
+    let good = S3Storage::new(options(moto, &bucket, moto.credentials())).unwrap();
+    good.put("k", Payload::Bytes(b"v".to_vec()), PutMode::Create)
+        .await
+        .unwrap();
+    let role = S3Storage::new(options(moto, &bucket, &keys.role)).unwrap();
+    assert_eq!(
+        role.head("k").await.unwrap().size,
+        1,
+        "a role session works"
+    );
+
+    let mut wrong_secret = moto.credentials().clone();
+    wrong_secret.secret_access_key.push('x');
+    let mut unknown = moto.credentials().clone();
+    unknown.access_key_id = "AKIAUNKNOWNKEY000000".to_owned();
+    let mut bad_token = keys.role.clone();
+    bad_token.session_token = Some("not-the-token".to_owned());
+    for (credentials, code) in [
+        (&wrong_secret, "SignatureDoesNotMatch"),
+        (&unknown, "InvalidAccessKeyId"),
+        (&keys.no_permission, "AccessDenied"),
+        (&bad_token, "InvalidToken"),
+    ] {
+        let store = S3Storage::new(options(moto, &bucket, credentials)).unwrap();
+        for err in [
+            store.head("k").await.unwrap_err(),
+            store
+                .put("k2", Payload::Bytes(b"v".to_vec()), PutMode::Create)
+                .await
+                .unwrap_err(),
+        ] {
+            assert_eq!(err.kind(), ErrorKind::Storage, "{code}: {err}");
+            let message = err.to_string();
+            if !message.starts_with("s3://") || !message.contains("refused") {
+                panic!("{code}: the message names the store and the refusal: {message}");
+            }
+        }
+        let err = store
+            .get("k", GetOptions::default())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(code), "{code}: {err}");
+    }
+    let listed = good.list("").await.unwrap();
+    assert_eq!(listed.len(), 1, "nothing was written with bad credentials");
+}
