@@ -568,6 +568,93 @@ async fn an_aptly_by_hash_index_that_does_not_match_its_release_is_named() {
     damaged(&peer, temp.path(), true).await;
 }
 
+/// Writes `release` as `suite`'s Release, signed with aptly's key.
+async fn resign(peer: &Peer, suite: &str, release: &Release) {
+    let text = release.to_string();
+    let (inrelease, detached) = peer.aptly.sign(&text);
+    for (name, bytes) in [
+        ("Release", text.into_bytes()),
+        ("Release.gpg", detached),
+        ("InRelease", inrelease.into_bytes()),
+    ] {
+        peer.storage
+            .put(
+                &format!("dists/{suite}/{name}"),
+                Payload::Bytes(bytes),
+                PutMode::Overwrite,
+            )
+            .await
+            .unwrap();
+    }
+}
+
+/// An index debpull cannot read is an error naming it, never an empty index.
+async fn unreadable(peer: &Peer, dir: &Path) {
+    let debs = debs(dir);
+    aptly_repos(&peer.aptly, &debs);
+    peer.aptly.publish(&Publish {
+        distribution: "staging",
+        components: &[("main", "main-repo")],
+        ..Publish::default()
+    });
+    let storage = &*peer.storage;
+    let (repo, _, _) = debpull(peer, dir, true);
+    let original = release(storage, "staging").await;
+
+    // Listed only as bzip2 (debpull has no bzip2 decoder).
+    let mut bz2_only = original.clone();
+    bz2_only.files.retain(|f| {
+        ![
+            "main/binary-amd64/Packages",
+            "main/binary-amd64/Packages.gz",
+        ]
+        .contains(&f.path.as_str())
+    });
+    resign(peer, "staging", &bz2_only).await;
+    let err = repo.list("staging").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+    assert!(
+        err.message()
+            .contains("main/binary-amd64/Packages only as main/binary-amd64/Packages.bz2"),
+        "{err}"
+    );
+
+    // Listed, but none of the readable forms is there.
+    resign(peer, "staging", &original).await;
+    assert_eq!(listing(&repo, "staging").await.len(), 3);
+    for name in ["Packages", "Packages.gz"] {
+        storage
+            .delete(&format!("dists/staging/main/binary-amd64/{name}"))
+            .await
+            .unwrap();
+    }
+    let err = repo
+        .publish(
+            "staging",
+            "main",
+            std::slice::from_ref(&debs.app),
+            Replace::Never,
+            &|_| {},
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    assert!(
+        err.message().contains(
+            "dists/staging/main/binary-amd64/Packages: listed in the Release but missing, as are main/binary-amd64/Packages.gz"
+        ),
+        "{err}"
+    );
+    assert!(!exists(storage, "pool/main/a/app/app_1.0_amd64.deb").await);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_aptly_index_debpull_cannot_read_is_an_error_not_an_empty_index() {
+    let temp = tempfile::tempdir().unwrap();
+    let peer = local_peer(temp.path());
+    unreadable(&peer, temp.path()).await;
+}
+
 /// A source package built with dpkg-source (a `.dsc` and a native `.tar.xz`).
 fn source_package(dir: &Path) -> PathBuf {
     let tree = dir.join("srcpkg-1.0");

@@ -459,7 +459,9 @@ impl Repository {
 
     /// Checks `suite` as a client would: the InRelease signature against
     /// `trusted`, Release.gpg, every index's size and checksums (by-hash and
-    /// plain path), every pool file against its Packages entry.
+    /// plain path), every pool file against its Packages entry. An
+    /// uncompressed file listed but not shipped, next to a compressed form of
+    /// it that is (as Debian and aptly list Contents), is not a problem.
     pub async fn verify(&self, suite: &str, trusted: &TrustedKeys) -> Result<VerifyReport> {
         check_name("suite", suite)?;
         verify::verify(&*self.storage, trusted, suite).await

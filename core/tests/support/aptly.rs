@@ -209,6 +209,17 @@ impl Aptly {
         self.run(&["publish", "update", "-batch", &key, distribution, &prefix])
     }
 
+    /// `release` (a Release file's text) signed with aptly's key: the InRelease
+    /// and the Release.gpg, as aptly writes them.
+    pub fn sign(&self, release: &str) -> (String, Vec<u8>) {
+        (
+            self.gpg
+                .clearsign(&[&self.fingerprint], release, "SHA256", ""),
+            self.gpg
+                .detach_sign(&self.fingerprint, release.as_bytes(), true, ""),
+        )
+    }
+
     /// The endpoint and prefix argument of aptly's publish commands.
     fn prefix(&self) -> String {
         match self.endpoint {
