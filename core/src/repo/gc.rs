@@ -15,18 +15,29 @@
 //! The grace period must exceed the longest publication: an object uploaded by
 //! a publisher that has not committed yet is unreferenced. `Duration::ZERO`
 //! deletes everything unreferenced at once, in-flight uploads included.
+//!
+//! Only `pool/` and `by-hash/` objects are ever deleted. In a suite another
+//! tool published (aptly), a by-hash object is referenced under every hash
+//! its Release lists it with (aptly writes `MD5Sum`, `SHA1`, `SHA256` and
+//! `SHA512` copies; apt fetches the strongest), so nothing its current
+//! InRelease names goes. Once debpull has taken the suite over, aptly's old
+//! by-hash copies (of Packages, Packages.bz2, Contents, the per-architecture
+//! Release) and its by-hash bookkeeping links (`by-hash/SHA256/Packages`,
+//! `Packages.old`) are unreferenced and go after the grace period, like
+//! debpull's own older indexes; its plain-path files that the new Release no
+//! longer lists (Packages.bz2, Contents-*, binary-*/Release) are left alone.
+//! A suite debpull cannot read (unsigned, named with a `/`, listing Sources)
+//! stops the collection before anything is deleted.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, SystemTime};
 
-use crate::checksum::Algorithm;
 use crate::control::{self, OwnedParagraph};
 use crate::error::{Error, ErrorKind, Result};
 use crate::index::release::{format_date, parse_date};
-use crate::sign::TrustedKeys;
 use crate::storage::{ETag, GetOptions, GetResult, Payload, PutMode, Storage};
 
-use super::snapshot::Snapshot;
+use super::snapshot::{Snapshot, Trust, by_hash_key};
 
 /// Where collection keeps, between runs, when each unreferenced object was first seen.
 pub const STATE_KEY: &str = "debpull/gc-pending";
@@ -46,38 +57,31 @@ pub struct GcReport {
 
 pub(super) async fn gc(
     storage: &dyn Storage,
-    trusted: &TrustedKeys,
+    trust: &Trust,
     grace: Duration,
     now: SystemTime,
 ) -> Result<GcReport> {
     let mut report = GcReport::default();
     let mut referenced = BTreeSet::new();
-    for meta in storage.list("dists/").await? {
-        let Some(suite) = meta
-            .key
-            .strip_prefix("dists/")
-            .and_then(|k| k.strip_suffix("/InRelease"))
-        else {
-            continue;
-        };
-        if suite.contains('/') {
-            continue;
-        }
-        let snapshot = Snapshot::load(storage, trusted, suite).await?;
+    for suite in suites(storage).await? {
+        let snapshot = Snapshot::load(storage, trust, &suite)
+            .await
+            .map_err(|e| e.context("garbage collection stopped, nothing deleted"))?;
         for package in snapshot.packages() {
             if let Some(filename) = package.filename() {
                 referenced.insert(filename.to_owned());
             }
         }
+        // Every hash a file is listed with: apt fetches by the strongest one,
+        // which for another tool's Release (aptly's) is SHA512.
         for file in &snapshot.release.files {
-            if let (Some(hex), Some((dir, _))) = (
-                file.checksums.hex(Algorithm::Sha256),
-                file.path.rsplit_once('/'),
-            ) {
-                referenced.insert(format!("dists/{suite}/{dir}/by-hash/SHA256/{hex}"));
+            for algorithm in file.checksums.algorithms().iter() {
+                if let Some(hex) = file.checksums.hex(algorithm) {
+                    referenced.insert(by_hash_key(&suite, &file.path, algorithm, &hex));
+                }
             }
         }
-        report.suites.push(suite.to_owned());
+        report.suites.push(suite);
     }
 
     let mut candidates = BTreeMap::new();
@@ -117,6 +121,49 @@ pub(super) async fn gc(
     report.pending = still_pending.len();
     write_state(storage, &still_pending, etag).await?;
     Ok(report)
+}
+
+/// The suites of the repository: the directories `dists/<suite>/` with an
+/// InRelease. Anything that may be a suite debpull cannot read stops the
+/// collection (its pool files would look unreferenced): a Release without
+/// InRelease (an unsigned suite), an InRelease or Release.gpg deeper down (a
+/// suite named with a `/`, as aptly allows).
+async fn suites(storage: &dyn Storage) -> Result<Vec<String>> {
+    let listing = storage.list("dists/").await?;
+    let keys: BTreeSet<&str> = listing.iter().map(|m| m.key.as_str()).collect();
+    let mut suites = Vec::new();
+    for key in &keys {
+        let Some((dir, name)) = key
+            .strip_prefix("dists/")
+            .and_then(|rest| rest.rsplit_once('/'))
+        else {
+            continue;
+        };
+        if dir.split('/').any(|part| part == "by-hash") {
+            continue;
+        }
+        let refuse = |why: &str| {
+            Err(Error::new(
+                ErrorKind::Unsupported,
+                format!("garbage collection stopped, nothing deleted: {storage}/{key} {why}"),
+            ))
+        };
+        match (name, dir.contains('/')) {
+            ("InRelease", false) => suites.push(dir.to_owned()),
+            ("Release", false) if !keys.contains(format!("dists/{dir}/InRelease").as_str()) => {
+                return refuse(
+                    "has no InRelease next to it: an unsigned suite, whose pool files debpull cannot tell",
+                );
+            }
+            ("InRelease" | "Release.gpg", true) => {
+                return refuse(
+                    "belongs to a suite with a '/' in its name, which debpull does not read",
+                );
+            }
+            _ => {}
+        }
+    }
+    Ok(suites)
 }
 
 /// When the object at `key` was last written, asked just before deleting it

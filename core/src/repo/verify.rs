@@ -6,11 +6,12 @@ use std::time::SystemTime;
 
 use crate::checksum;
 use crate::error::{Error, ErrorKind, Result};
+use crate::index::ReleaseFile;
 use crate::sign::TrustedKeys;
 use crate::storage::{GetOptions, GetResult, Storage};
 
 use super::pool;
-use super::snapshot::Snapshot;
+use super::snapshot::{COMPRESSED_SUFFIXES, Snapshot, Trust, by_hash_key};
 
 /// What [`Repository::verify`](super::Repository::verify) checked.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -37,7 +38,7 @@ pub(super) async fn verify(
 ) -> Result<VerifyReport> {
     // Reading the snapshot checks the InRelease signature, the suite name, and
     // one form of every index (size, checksums, that it parses).
-    let snapshot = Snapshot::load(storage, trusted, suite).await?;
+    let snapshot = Snapshot::load(storage, &Trust::only(trusted.clone()), suite).await?;
     if !snapshot.exists() {
         return Err(Error::new(
             ErrorKind::NotFound,
@@ -71,36 +72,49 @@ pub(super) async fn verify(
         Err(e) => problems.push(e.to_string()),
     }
 
+    let mut missing_forms = BTreeSet::new();
     for file in &snapshot.release.files {
         let plain = format!("dists/{suite}/{}", file.path);
-        let mut keys = vec![plain];
-        if let (true, Some(hex), Some((dir, _))) = (
+        let data = match fetch(storage, &plain).await {
+            Ok(Some(data)) => data,
+            Ok(None) => {
+                missing_forms.insert(file.path.clone());
+                continue;
+            }
+            Err(e) => {
+                problems.push(e.to_string());
+                continue;
+            }
+        };
+        check(&plain, &data, file, &mut report, &mut problems);
+        if let (true, Some(hex)) = (
             snapshot.release.acquire_by_hash,
             file.checksums.hex(checksum::Algorithm::Sha256),
-            file.path.rsplit_once('/'),
         ) {
-            keys.push(format!("dists/{suite}/{dir}/by-hash/SHA256/{hex}"));
-        }
-        for key in keys {
-            match fetch(storage, &key).await {
-                Ok(Some(data)) => {
-                    report.bytes += data.len() as u64;
-                    let sums = checksum::of_bytes(&data, file.checksums.algorithms());
-                    if data.len() as u64 != file.size {
-                        problems.push(format!(
-                            "{key}: {} bytes, the Release says {}",
-                            data.len(),
-                            file.size
-                        ));
-                    } else if let Err(m) = sums.verify(&file.checksums) {
-                        problems.push(format!("{key}: {m} (against the Release)"));
-                    }
+            let by_hash = by_hash_key(suite, &file.path, checksum::Algorithm::Sha256, &hex);
+            match fetch(storage, &by_hash).await {
+                Ok(Some(data)) => check(&by_hash, &data, file, &mut report, &mut problems),
+                Ok(None) => {
+                    problems.push(format!("{by_hash} is listed in the Release but missing"))
                 }
-                Ok(None) => problems.push(format!("{key} is listed in the Release but missing")),
                 Err(e) => problems.push(e.to_string()),
             }
         }
         report.index_files += 1;
+    }
+    // Debian and aptly list uncompressed files they do not ship (Contents-amd64
+    // next to Contents-amd64.gz): missing is fine when a compressed form is there.
+    for path in &missing_forms {
+        let uncompressed = !COMPRESSED_SUFFIXES.iter().any(|ext| path.ends_with(ext));
+        let compressed_present = COMPRESSED_SUFFIXES.iter().any(|ext| {
+            let form = format!("{path}{ext}");
+            snapshot.release.file(&form).is_some() && !missing_forms.contains(&form)
+        });
+        if !(uncompressed && compressed_present) {
+            problems.push(format!(
+                "dists/{suite}/{path} is listed in the Release but missing"
+            ));
+        }
     }
 
     let packages = snapshot.packages();
@@ -143,6 +157,28 @@ pub(super) async fn verify(
             if problems.len() > SHOW { "; ..." } else { "" }
         ),
     ))
+}
+
+/// Checks `data`, read at `key`, against the Release's entry `file`.
+fn check(
+    key: &str,
+    data: &[u8],
+    file: &ReleaseFile,
+    report: &mut VerifyReport,
+    problems: &mut Vec<String>,
+) {
+    report.bytes += data.len() as u64;
+    if data.len() as u64 != file.size {
+        problems.push(format!(
+            "{key}: {} bytes, the Release says {}",
+            data.len(),
+            file.size
+        ));
+    } else if let Err(m) =
+        checksum::of_bytes(data, file.checksums.algorithms()).verify(&file.checksums)
+    {
+        problems.push(format!("{key}: {m} (against the Release)"));
+    }
 }
 
 /// The object at `key`, `None` if missing.
