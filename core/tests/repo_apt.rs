@@ -24,7 +24,10 @@ use test_debs::build_deb;
 
 /// A repository under `dir/repo` signed with a new key; its armored public key,
 /// also written to `dir/repo-key.asc` for apt's signed-by.
-fn signed_repository(dir: &std::path::Path) -> (Repository, String, std::path::PathBuf) {
+fn signed_repository(
+    dir: &std::path::Path,
+    wait_for_new_second: bool,
+) -> (Repository, String, std::path::PathBuf) {
     let key = SigningKey::generate("debpull tests <tests@example.org>", KeyKind::Ed25519).unwrap();
     let public = key.public_key_armored().unwrap();
     let key_file = dir.join("repo-key.asc");
@@ -33,6 +36,7 @@ fn signed_repository(dir: &std::path::Path) -> (Repository, String, std::path::P
     let options = RepositoryOptions {
         origin: "debpull tests".into(),
         label: "app".into(),
+        wait_for_new_second,
         ..RepositoryOptions::default()
     };
     (
@@ -46,7 +50,7 @@ fn signed_repository(dir: &std::path::Path) -> (Repository, String, std::path::P
 async fn apt_gets_the_published_and_promoted_versions() {
     let temp = tempfile::tempdir().unwrap();
     let dir = temp.path();
-    let (repo, public, key_file) = signed_repository(dir);
+    let (repo, public, key_file) = signed_repository(dir, true);
 
     let debs: Vec<_> = ["1.0.0", "1.1.0", "1.2.0~rc1"]
         .iter()
@@ -138,7 +142,7 @@ async fn apt_gets_the_published_and_promoted_versions() {
 async fn indexes_grown_by_appends_are_read_whole_by_apt() {
     let temp = tempfile::tempdir().unwrap();
     let dir = temp.path();
-    let (repo, public, key_file) = signed_repository(dir);
+    let (repo, public, key_file) = signed_repository(dir, false);
     // One package per publish: each one appends to the index files, and past
     // 32 appended blocks the files are compressed from scratch again.
     for i in 0..40 {

@@ -2,13 +2,16 @@
 //! before, keeping aptly's packages, and the real apt-get (private
 //! configuration, `signed-by=` debpull's key) accepts the result.
 //!
-//! Every check goes through `Arc<dyn Storage>` and an [`Peer`] (aptly and the
-//! URI apt reads the repository at): the same scenarios run on the local
-//! backend here and on S3 (aptly publishing to moto) once that backend exists.
+//! Every check goes through `Arc<dyn Storage>` and a [`Peer`] (aptly and the
+//! URI apt reads the repository at): the adoption scenarios run on the local
+//! backend and on S3 (aptly publishing to moto, apt reading over HTTP).
 
 #[allow(dead_code)]
 #[path = "support/aptly.rs"]
 mod aptly;
+#[allow(dead_code)]
+#[path = "support/moto.rs"]
+mod moto;
 #[allow(dead_code)]
 #[path = "support/private_apt.rs"]
 mod private_apt;
@@ -24,7 +27,9 @@ use debpull::checksum::Algorithm;
 use debpull::index::Release;
 use debpull::repo::{Replace, Repository, RepositoryOptions};
 use debpull::sign::{KeyKind, SigningKey, TrustedKeys};
-use debpull::storage::{self, GetOptions, GetResult, Payload, PutMode, Storage};
+use debpull::storage::{
+    self, GetOptions, GetResult, Payload, PutMode, S3Credentials, S3Options, S3Storage, Storage,
+};
 use debpull::{ErrorKind, Version};
 use private_apt::PrivateApt;
 use test_debs::build_deb;
@@ -47,6 +52,41 @@ fn local_peer(dir: &Path) -> Peer {
         aptly: Aptly::new(dir, Endpoint::FileSystem { root: root.clone() }),
         // copy: rather than file:, so that apt puts what it downloads in its cache.
         apt_uri: format!("copy:{}", root.display()),
+    }
+}
+
+/// aptly publishing to a fresh bucket of moto under `debian/` with the
+/// public-read ACL, debpull's S3 storage on it writing the same way, apt
+/// reading anonymously over HTTP.
+fn s3_peer(dir: &Path) -> Peer {
+    let moto = moto::Moto::shared();
+    let bucket = moto.create_bucket("aptly");
+    let credentials = moto.credentials();
+    let mut options = S3Options::new(&bucket);
+    options.prefix = "debian".to_owned();
+    options.endpoint = Some(moto.endpoint());
+    options.region = Some(moto::REGION.to_owned());
+    options.force_path_style = true;
+    options.acl = Some("public-read".to_owned());
+    options.credentials = S3Credentials::Static {
+        access_key_id: credentials.access_key_id.clone(),
+        secret_access_key: credentials.secret_access_key.clone(),
+        session_token: None,
+    };
+    Peer {
+        storage: Arc::new(S3Storage::new(options).unwrap()),
+        aptly: Aptly::new(
+            dir,
+            Endpoint::S3 {
+                endpoint: moto.endpoint(),
+                region: moto::REGION.to_owned(),
+                bucket: bucket.clone(),
+                prefix: "debian".to_owned(),
+                access_key: credentials.access_key_id.clone(),
+                secret_key: credentials.secret_access_key.clone(),
+            },
+        ),
+        apt_uri: format!("{}/debian", moto.bucket_url(&bucket)),
     }
 }
 
@@ -477,6 +517,20 @@ async fn adopts_suites_aptly_published_with_acquire_by_hash() {
     adoption(&peer, temp.path(), Shape::ByHash).await;
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn adopts_suites_aptly_published_to_s3_without_by_hash() {
+    let temp = tempfile::tempdir().unwrap();
+    let peer = s3_peer(temp.path());
+    adoption(&peer, temp.path(), Shape::Plain).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn adopts_suites_aptly_published_to_s3_with_acquire_by_hash() {
+    let temp = tempfile::tempdir().unwrap();
+    let peer = s3_peer(temp.path());
+    adoption(&peer, temp.path(), Shape::ByHash).await;
+}
+
 /// aptly publishes `staging` (main: hello, data, legacy); then `index` of it
 /// is damaged by `damage`: reading the suite fails naming the object, and
 /// nothing is published.
@@ -838,5 +892,12 @@ async fn aptly_afterwards(peer: &Peer, dir: &Path) {
 async fn aptly_republishing_drops_what_debpull_added() {
     let temp = tempfile::tempdir().unwrap();
     let peer = local_peer(temp.path());
+    aptly_afterwards(&peer, temp.path()).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn aptly_republishing_to_s3_drops_what_debpull_added() {
+    let temp = tempfile::tempdir().unwrap();
+    let peer = s3_peer(temp.path());
     aptly_afterwards(&peer, temp.path()).await;
 }

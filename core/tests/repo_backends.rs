@@ -5,6 +5,7 @@
 
 #[path = "support/backends.rs"]
 mod backends;
+#[allow(dead_code)]
 #[path = "support/moto.rs"]
 mod moto;
 #[path = "support/test_debs.rs"]
@@ -30,11 +31,15 @@ struct Fixture {
 }
 
 fn fixture(backend: Backend) -> Fixture {
+    fixture_with(backend, RepositoryOptions::default())
+}
+
+fn fixture_with(backend: Backend, options: RepositoryOptions) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let key = SigningKey::generate("debpull tests <tests@example.org>", KeyKind::Ed25519).unwrap();
     let trusted = TrustedKeys::from_bytes(key.public_key_armored().unwrap().as_bytes()).unwrap();
     let store = new_store(backend, dir.path());
-    let repo = Repository::new(store.clone(), key, RepositoryOptions::default()).unwrap();
+    let repo = Repository::new(store.clone(), key, options).unwrap();
     Fixture {
         dir,
         store,
@@ -415,7 +420,12 @@ async fn gc_deletes_unreferenced_objects_only_after_the_grace_period(backend: Ba
 }
 
 async fn eight_concurrent_publishers_lose_nothing(backend: Backend) {
-    let f = fixture(backend);
+    // Commits as fast as they come (no wait for a new Last-Modified second).
+    let options = RepositoryOptions {
+        wait_for_new_second: false,
+        ..RepositoryOptions::default()
+    };
+    let f = fixture_with(backend, options);
     let repo = Arc::new(f.repo.clone());
     let mut tasks = Vec::new();
     for worker in 0..8 {

@@ -27,7 +27,13 @@ const SUITE: &str = "busy";
 
 fn repository(repo: &Path, key: SigningKey) -> Repository {
     let storage = storage::open(&format!("file://{}", repo.display())).unwrap();
-    Repository::new(storage, key, RepositoryOptions::default()).unwrap()
+    // Dozens of commits a second into one suite: no waiting for a new
+    // Last-Modified second (repo_apt tests that wait).
+    let options = RepositoryOptions {
+        wait_for_new_second: false,
+        ..RepositoryOptions::default()
+    };
+    Repository::new(storage, key, options).unwrap()
 }
 
 /// Publishes, one `.deb` at a time, the files listed in the file `$CHILD`.

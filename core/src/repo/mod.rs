@@ -125,6 +125,15 @@ pub struct RepositoryOptions {
     /// whose InRelease one of them signed is read and taken over (see "Adopting
     /// a suite" above). `None`: only the repository's own signatures are accepted.
     pub adopt_keys: Option<TrustedKeys>,
+    /// Give every InRelease a Last-Modified second of its own, waiting up to a
+    /// second before a commit that follows the previous one within the same
+    /// second. apt asks for InRelease with `If-Modified-Since` (whole seconds):
+    /// without the wait, a client that read the previous InRelease in that
+    /// second gets `304 Not Modified` and misses the change until the next one.
+    /// On by default; it limits one suite to about one snapshot per second
+    /// (publish many packages in one call). Turn it off only when no reader uses
+    /// `If-Modified-Since` (debpull's own client compares ETags).
+    pub wait_for_new_second: bool,
 }
 
 impl Default for RepositoryOptions {
@@ -138,6 +147,7 @@ impl Default for RepositoryOptions {
             default_architectures: vec!["amd64".into()],
             max_attempts: 64,
             adopt_keys: None,
+            wait_for_new_second: true,
         }
     }
 }
@@ -507,6 +517,7 @@ impl Repository {
                 valid_for: self.options.valid_for,
                 algorithms: self.options.algorithms,
                 now: SystemTime::now(),
+                wait_for_new_second: self.options.wait_for_new_second,
                 progress,
             };
             match snapshot

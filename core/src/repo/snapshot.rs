@@ -436,7 +436,9 @@ impl Snapshot {
         let release_gpg = settings.key.sign_detached(release_text.as_bytes())?;
 
         // The commit point.
-        wait_for_a_new_second(self.last_modified).await;
+        if settings.wait_for_new_second {
+            wait_for_a_new_second(self.last_modified).await;
+        }
         let key = Snapshot::inrelease_key(suite);
         let mode = match &self.etag {
             Some(etag) => PutMode::Update(etag.clone()),
@@ -660,6 +662,7 @@ pub(crate) struct CommitSettings<'a> {
     pub valid_for: Option<Duration>,
     pub algorithms: Algorithms,
     pub now: SystemTime,
+    pub wait_for_new_second: bool,
     pub progress: &'a (dyn Fn(Progress) + Send + Sync),
 }
 
