@@ -186,6 +186,14 @@ impl Checksums {
         })
     }
 
+    /// The strongest digest present, in hex, if one is strong (SHA512, else
+    /// SHA256): the one apt names a by-hash file after.
+    pub fn strongest(&self) -> Option<(Algorithm, String)> {
+        [Algorithm::Sha512, Algorithm::Sha256]
+            .into_iter()
+            .find_map(|a| self.hex(a).map(|hex| (a, hex)))
+    }
+
     /// The algorithms present.
     pub fn algorithms(&self) -> Algorithms {
         Algorithm::ALL

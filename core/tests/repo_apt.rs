@@ -263,3 +263,45 @@ async fn apt_reads_a_repository_in_s3_over_http_through_the_public_read_acl() {
         "{downloaded:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn apt_fetches_indexes_by_hash_under_the_strongest_hash_listed() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
+    let key = SigningKey::generate("debpull tests <tests@example.org>", KeyKind::Ed25519).unwrap();
+    let key_file = dir.join("repo-key.asc");
+    std::fs::write(&key_file, key.public_key_armored().unwrap()).unwrap();
+    let storage = storage::open(&format!("file://{}", dir.join("repo").display())).unwrap();
+    let options = RepositoryOptions {
+        algorithms: debpull::checksum::Algorithms::ALL,
+        ..RepositoryOptions::default()
+    };
+    let repo = Repository::new(storage, key, options).unwrap();
+    let deb = build_deb(dir, "app", "1.0", "amd64", "");
+    repo.publish("s", "main", &[deb], Replace::Never, &|_| {})
+        .await
+        .unwrap();
+    let apt = PrivateApt::new(
+        &dir.join("apt"),
+        &format!(
+            "deb [signed-by={}] copy:{} s main",
+            key_file.display(),
+            dir.join("repo").display()
+        ),
+    );
+    let out = apt.apt_get(&["-o", "Debug::pkgAcquire::Worker=1", "update"]);
+    let text =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("binary-amd64/by-hash/SHA512/"),
+        "apt asked for the SHA512 by-hash file: {text}"
+    );
+    // Found at once: no failed fetch, no fallback to the plain path.
+    assert!(
+        !text.contains("URI%20Failure") && !text.contains("\nIgn:"),
+        "{text}"
+    );
+    assert!(!text.contains("\nW:") && !text.contains("\nE:"), "{text}");
+    assert_eq!(apt.candidate("app").as_deref(), Some("1.0"));
+}

@@ -388,8 +388,12 @@ impl Snapshot {
                     let path = format!("{}{}", id.packages_path(), compression.extension());
                     let checksums =
                         checksum::of_bytes(&bytes, settings.algorithms.with(Algorithm::Sha256));
-                    let hex = checksums.hex(Algorithm::Sha256).unwrap_or_default();
-                    let by_hash = by_hash_key(suite, &path, Algorithm::Sha256, &hex);
+                    // apt asks by-hash for the strongest hash the Release lists.
+                    let (algorithm, hex) = checksums
+                        .restricted_to(settings.algorithms.with(Algorithm::Sha256))
+                        .strongest()
+                        .unwrap_or((Algorithm::Sha256, String::new()));
+                    let by_hash = by_hash_key(suite, &path, algorithm, &hex);
                     put_content_addressed(storage, &by_hash, &bytes, settings.progress, reused)
                         .await?;
                     files.push(ReleaseFile {
@@ -412,8 +416,8 @@ impl Snapshot {
                         let bytes = read_listed(storage, suite, &self.release, file).await?.ok_or_else(|| {
                             Error::new(ErrorKind::NotFound, format!("{storage}/dists/{suite}/{}: listed in the Release but missing", file.path))
                         })?;
-                        if let Some(hex) = file.checksums.hex(Algorithm::Sha256) {
-                            let by_hash = by_hash_key(suite, &file.path, Algorithm::Sha256, &hex);
+                        if let Some((algorithm, hex)) = file.checksums.strongest() {
+                            let by_hash = by_hash_key(suite, &file.path, algorithm, &hex);
                             put_content_addressed(
                                 storage,
                                 &by_hash,
@@ -556,10 +560,10 @@ impl Snapshot {
     pub async fn rewrite_plain_files(&self, storage: &dyn Storage, key: &SigningKey) -> Result<()> {
         let suite = &self.suite;
         for file in &self.release.files {
-            let Some(hex) = file.checksums.hex(Algorithm::Sha256) else {
+            let Some((algorithm, hex)) = file.checksums.strongest() else {
                 continue;
             };
-            let by_hash = by_hash_key(suite, &file.path, Algorithm::Sha256, &hex);
+            let by_hash = by_hash_key(suite, &file.path, algorithm, &hex);
             if let Ok(GetResult::Found { data, .. }) =
                 storage.get(&by_hash, GetOptions::default()).await
             {
@@ -885,9 +889,9 @@ async fn read_listed(
     file: &ReleaseFile,
 ) -> Result<Option<Vec<u8>>> {
     let plain_key = format!("dists/{suite}/{}", file.path);
-    let by_hash = match file.checksums.hex(Algorithm::Sha256) {
-        Some(hex) if release.acquire_by_hash => {
-            Some(by_hash_key(suite, &file.path, Algorithm::Sha256, &hex))
+    let by_hash = match file.checksums.strongest() {
+        Some((algorithm, hex)) if release.acquire_by_hash => {
+            Some(by_hash_key(suite, &file.path, algorithm, &hex))
         }
         _ => None,
     };

@@ -87,11 +87,10 @@ pub(super) async fn verify(
             }
         };
         check(&plain, &data, file, &mut report, &mut problems);
-        if let (true, Some(hex)) = (
-            snapshot.release.acquire_by_hash,
-            file.checksums.hex(checksum::Algorithm::Sha256),
-        ) {
-            let by_hash = by_hash_key(suite, &file.path, checksum::Algorithm::Sha256, &hex);
+        if let (true, Some((algorithm, hex))) =
+            (snapshot.release.acquire_by_hash, file.checksums.strongest())
+        {
+            let by_hash = by_hash_key(suite, &file.path, algorithm, &hex);
             match fetch(storage, &by_hash).await {
                 Ok(Some(data)) => check(&by_hash, &data, file, &mut report, &mut problems),
                 Ok(None) => {
