@@ -546,11 +546,12 @@ async fn damaged(peer: &Peer, dir: &Path, by_hash: bool) {
     let storage = &*peer.storage;
     let listed = release(storage, "staging").await;
     let file = listed.file("main/binary-amd64/Packages").unwrap();
-    // debpull reads the by-hash copy when the Release says so, else the plain path.
+        // debpull reads the by-hash copy under the strongest hash (as apt does)
+    // when the Release says so, else the plain path.
     let key = if by_hash {
         format!(
-            "dists/staging/main/binary-amd64/by-hash/SHA256/{}",
-            file.checksums.hex(Algorithm::Sha256).unwrap()
+            "dists/staging/main/binary-amd64/by-hash/SHA512/{}",
+            file.checksums.hex(Algorithm::Sha512).unwrap()
         )
     } else {
         "dists/staging/main/binary-amd64/Packages".to_owned()
