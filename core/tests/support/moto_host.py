@@ -15,6 +15,8 @@ and then reads commands from stdin, one per line, answering `ok [VALUE]` or
                                   (PREFIX "-" means the whole bucket)
     reset                         POST /moto-api/reset (wipes every bucket, user and key)
 
+Conditional writes are made atomic (see patch_atomic_writes).
+
 At EOF on stdin (the Rust handle dropped, or the test process died however it
 died) the process exits at once: the server never outlives its test binary.
 
@@ -62,6 +64,31 @@ EC2_TRUST = json.dumps(
 )
 
 
+def patch_atomic_writes():
+    """S3's conditional writes are atomic; moto's are not (PutObject checks
+    If-Match / If-None-Match, then writes, with other request threads free to
+    write in between: two concurrent create-only writers could both win). One
+    lock around every object write, completion of a multipart upload and delete
+    makes check-and-write one step, as on S3. Reads are not serialised."""
+    import functools
+    import threading
+
+    from moto.s3.responses import S3Response
+
+    lock = threading.RLock()
+
+    def serialised(method):
+        @functools.wraps(method)
+        def locked(*args, **kwargs):
+            with lock:
+                return method(*args, **kwargs)
+
+        return locked
+
+    for name in ("put_object", "_key_response_post", "delete_object"):
+        setattr(S3Response, name, serialised(getattr(S3Response, name)))
+
+
 def patch_anonymous_access():
     """Anonymous GET/HEAD of publicly readable objects on an auth-enabled server."""
     from moto import settings
@@ -103,6 +130,7 @@ def main():
     import boto3
     from moto.server import ThreadedMotoServer
 
+    patch_atomic_writes()
     patch_anonymous_access()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
