@@ -546,7 +546,7 @@ async fn damaged(peer: &Peer, dir: &Path, by_hash: bool) {
     let storage = &*peer.storage;
     let listed = release(storage, "staging").await;
     let file = listed.file("main/binary-amd64/Packages").unwrap();
-        // debpull reads the by-hash copy under the strongest hash (as apt does)
+    // debpull reads the by-hash copy under the strongest hash (as apt does)
     // when the Release says so, else the plain path.
     let key = if by_hash {
         format!(
