@@ -17,7 +17,7 @@ mod imds;
 #[path = "support/moto.rs"]
 mod moto;
 
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -647,6 +647,17 @@ fn proxy_in_front_of_moto_keeps_alive_and_agrees_with_direct_access() {
         .send("PUT", &format!("/{bucket}/expect"), &expect, b"continued")
         .unwrap();
     assert_eq!(head.status(), 200, "PUT with Expect: 100-continue");
+    assert!(
+        !head.has_token("Connection", "close"),
+        "the proxy keeps the connection"
+    );
+    let direct = Client::connect(&moto.endpoint())
+        .send("HEAD", &target, &[], b"")
+        .unwrap();
+    assert!(
+        direct.0.has_token("Connection", "close"),
+        "moto (werkzeug) closes every connection"
+    );
 
     for key in ["pool/big.deb", "chunked", "expect", "missing"] {
         let (head, body) = client
@@ -698,12 +709,22 @@ fn proxy_in_front_of_moto_keeps_alive_and_agrees_with_direct_access() {
         412,
         "moto's conditional PUT through the proxy"
     );
+    let (last, _) = client
+        .send("GET", &target, &[("Connection", "close")], b"")
+        .unwrap();
+    assert!(last.has_token("Connection", "close"));
+    let mut rest = Vec::new();
+    client.reader.read_to_end(&mut rest).unwrap();
+    assert!(
+        rest.is_empty(),
+        "closed after a request with Connection: close"
+    );
 
     let stats = proxy.stats();
     assert_eq!(stats.requests_of("PUT"), 4);
-    assert_eq!(stats.requests_of("GET"), 5);
+    assert_eq!(stats.requests_of("GET"), 6);
     assert_eq!(stats.requests_of("HEAD"), 4);
-    assert_eq!(stats.forwarded, 13);
+    assert_eq!(stats.forwarded, 14);
     let chunked_body =
         chunked.len() - chunked.windows(4).position(|w| w == b"\r\n\r\n").unwrap() - 4;
     let sent = content.len() + chunked_body + b"continued".len() + b"other".len();

@@ -395,12 +395,16 @@ fn serve(client: TcpStream, shared: &Shared) {
                 .or_default() += 1;
             state.stats.request_bytes += head.raw.len() as u64;
         }
-        if head.has_token("Expect", "100-continue") {
-            let interim = b"HTTP/1.1 100 Continue\r\n\r\n";
-            if writer.write_all(interim).is_err() {
-                return;
-            }
-            shared.state().stats.response_bytes += interim.len() as u64;
+        if head.has_token("Expect", "100-continue")
+            && !send(
+                &mut writer,
+                shared,
+                None,
+                b"HTTP/1.1 100 Continue\r\n\r\n",
+                0,
+            )
+        {
+            return;
         }
         let body =
             match http1::request_framing(&head).and_then(|f| http1::read_body(&mut reader, f)) {
@@ -440,36 +444,18 @@ fn serve(client: TcpStream, shared: &Shared) {
                     let delimited = http1::response_framing(&response, head.method())
                         .is_ok_and(|f| f != http1::Framing::UntilClose);
                     let stay_open = keep_alive && delimited && !truncate;
-                    let response_head = client_head(&response.raw, stay_open);
-                    let written = writer
-                        .write_all(&response_head)
-                        .and_then(|_| writer.write_all(&response_body.wire[..sent]))
-                        .and_then(|_| writer.flush());
-                    {
-                        let mut state = shared.state();
-                        *state.stats.statuses.entry(response.status()).or_default() += 1;
-                        state.stats.response_bytes += (response_head.len() + sent) as u64;
-                        state.stats.response_body_bytes += sent as u64;
-                    }
-                    written.is_ok() && stay_open
+                    let mut bytes = client_head(&response.raw, stay_open);
+                    bytes.extend_from_slice(&response_body.wire[..sent]);
+                    send(&mut writer, shared, Some(response.status()), &bytes, sent) && stay_open
                 }
                 Err(error) => {
                     let message = format!("fault proxy: upstream {}: {error}\n", shared.upstream);
-                    let written = http1::write_response(
-                        &mut writer,
-                        502,
-                        "Bad Gateway",
-                        &[("Content-Type", "text/plain"), ("Connection", "close")],
-                        message.as_bytes(),
-                        head.method(),
-                    );
-                    count_response(
-                        shared,
-                        502,
-                        written.unwrap_or(0),
-                        message.len(),
-                        head.method(),
-                    );
+                    let headers = [("Content-Type", "text/plain"), ("Connection", "close")];
+                    let method = head.method();
+                    let bytes =
+                        http1::response(502, "Bad Gateway", &headers, message.as_bytes(), method);
+                    let body_len = if method == "HEAD" { 0 } else { message.len() };
+                    send(&mut writer, shared, Some(502), &bytes, body_len);
                     false
                 }
             },
@@ -502,13 +488,25 @@ fn client_head(raw: &[u8], stay_open: bool) -> Vec<u8> {
     out
 }
 
-fn count_response(shared: &Shared, status: u16, written: usize, body_len: usize, method: &str) {
-    let mut state = shared.state();
-    *state.stats.statuses.entry(status).or_default() += 1;
-    state.stats.response_bytes += written as u64;
-    if written > 0 && !method.eq_ignore_ascii_case("HEAD") {
+/// Counts `bytes` (a response with `status`, its last `body_len` bytes the body)
+/// and writes them; whether that worked. Counting first means a client that has
+/// read a response finds it in the stats.
+fn send(
+    writer: &mut TcpStream,
+    shared: &Shared,
+    status: Option<u16>,
+    bytes: &[u8],
+    body_len: usize,
+) -> bool {
+    {
+        let mut state = shared.state();
+        if let Some(status) = status {
+            *state.stats.statuses.entry(status).or_default() += 1;
+        }
+        state.stats.response_bytes += bytes.len() as u64;
         state.stats.response_body_bytes += body_len as u64;
     }
+    writer.write_all(bytes).and_then(|_| writer.flush()).is_ok()
 }
 
 /// Writes S3's error response `code` with `status`; whether the connection is still usable.
@@ -539,22 +537,10 @@ fn inject_error(
     if !head.keep_alive() {
         headers.push(("Connection", "close"));
     }
-    let written = http1::write_response(
-        writer,
-        status,
-        reason,
-        &headers,
-        body.as_bytes(),
-        head.method(),
-    );
-    count_response(
-        shared,
-        status,
-        *written.as_ref().unwrap_or(&0),
-        body.len(),
-        head.method(),
-    );
-    written.is_ok()
+    let method = head.method();
+    let bytes = http1::response(status, reason, &headers, body.as_bytes(), method);
+    let body_len = if method == "HEAD" { 0 } else { body.len() };
+    send(writer, shared, Some(status), &bytes, body_len)
 }
 
 /// Sends the request upstream on a fresh connection and reads the whole response.

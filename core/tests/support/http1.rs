@@ -12,7 +12,7 @@
 //! as UTF-8 (lossy).
 
 use std::borrow::Cow;
-use std::io::{self, BufRead, Read, Write};
+use std::io::{self, BufRead, Read};
 
 /// The largest message head accepted (start line and headers).
 pub const MAX_HEAD: usize = 64 * 1024;
@@ -357,16 +357,15 @@ pub fn read_response(reader: &mut impl BufRead, method: &str) -> io::Result<(Hea
     }
 }
 
-/// Writes a complete response with `status`, `headers` and `body` (Content-Length
-/// set from `body`; no body bytes for `HEAD`).
-pub fn write_response(
-    out: &mut impl Write,
+/// A complete response with `status`, `headers` and `body` (Content-Length set
+/// from `body`; no body bytes for `HEAD`).
+pub fn response(
     status: u16,
     reason: &str,
     headers: &[(&str, &str)],
     body: &[u8],
     method: &str,
-) -> io::Result<usize> {
+) -> Vec<u8> {
     let mut message = format!("HTTP/1.1 {status} {reason}\r\n");
     for (name, value) in headers {
         message.push_str(&format!("{name}: {value}\r\n"));
@@ -376,7 +375,5 @@ pub fn write_response(
     if !method.eq_ignore_ascii_case("HEAD") {
         bytes.extend_from_slice(body);
     }
-    out.write_all(&bytes)?;
-    out.flush()?;
-    Ok(bytes.len())
+    bytes
 }

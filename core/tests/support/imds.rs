@@ -36,7 +36,7 @@
 #[path = "http1.rs"]
 mod http1;
 
-use std::io::BufReader;
+use std::io::{BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -198,17 +198,8 @@ fn serve(stream: TcpStream, shared: &Shared) {
             404 => "Not Found",
             _ => "Method Not Allowed",
         };
-        if http1::write_response(
-            &mut writer,
-            status,
-            reason,
-            &all,
-            body.as_bytes(),
-            head.method(),
-        )
-        .is_err()
-            || !head.keep_alive()
-        {
+        let response = http1::response(status, reason, &all, body.as_bytes(), head.method());
+        if writer.write_all(&response).is_err() || !head.keep_alive() {
             return;
         }
     }

@@ -49,7 +49,7 @@ use std::sync::{Mutex, OnceLock};
 
 /// What to install when the server can't start.
 pub const INSTALL_HINT: &str = "the S3 tests need moto in server mode for python3: \
-     python3 -m pip install 'moto[server]>=5,<6' (scripts/setup installs it)";
+     python3 -m pip install 'moto[server]>=5.2.5,<6' (scripts/setup installs it)";
 
 /// The region every bucket is created in.
 pub const REGION: &str = "us-east-1";
