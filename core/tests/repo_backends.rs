@@ -449,6 +449,36 @@ async fn eight_concurrent_publishers_lose_nothing(backend: Backend) {
     assert_eq!(report.pool_files, 24);
 }
 
+async fn each_snapshot_gets_a_last_modified_second_of_its_own(backend: Backend) {
+    // apt asks for InRelease with If-Modified-Since (whole seconds): two
+    // snapshots within one second would look unchanged to a client that read
+    // the first. Back-to-back publishes must land in different seconds.
+    let f = fixture(backend);
+    let mut seconds = Vec::new();
+    for i in 0..3 {
+        let deb = f.deb("app", &format!("1.{i}"), "amd64");
+        f.repo
+            .publish("s", "main", &[deb], Replace::Never, &|_| {})
+            .await
+            .unwrap();
+        let modified = f
+            .store
+            .head("dists/s/InRelease")
+            .await
+            .unwrap()
+            .last_modified;
+        let since_epoch = modified
+            .expect("the backend reports Last-Modified")
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap();
+        seconds.push(since_epoch.as_secs());
+    }
+    assert!(
+        seconds.windows(2).all(|w| w[0] < w[1]),
+        "Last-Modified seconds {seconds:?}"
+    );
+}
+
 async fn bad_input_gets_typed_errors_and_writes_nothing(backend: Backend) {
     let f = fixture(backend);
     let deb = f.deb("app", "1.0", "amd64");
@@ -523,5 +553,6 @@ backend_tests!(
     verify_notices_damaged_pool_files_and_indexes,
     gc_deletes_unreferenced_objects_only_after_the_grace_period,
     eight_concurrent_publishers_lose_nothing,
+    each_snapshot_gets_a_last_modified_second_of_its_own,
     bad_input_gets_typed_errors_and_writes_nothing,
 );

@@ -209,33 +209,154 @@ async fn a_missing_bucket_is_a_storage_error_not_a_missing_object() {
         "{message}"
     );
     let err = store
-        .put("x", Payload::Bytes(b"x".to_vec()), PutMode::Create)
+        .put("x", Payload::Bytes(b"x".to_vec()), PutMode::Overwrite)
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Storage, "{err}");
+    // HEAD answers carry no error code: the bucket is checked.
+    let errors = [
+        store.head("dists/staging/InRelease").await.unwrap_err(),
+        store.list("dists/").await.unwrap_err(),
+        store.delete("x").await.unwrap_err(),
+        store.get_stream("x").await.unwrap_err(),
+    ];
+    for err in errors {
+        assert_eq!(err.kind(), ErrorKind::Storage, "{err}");
+        assert!(err.to_string().contains("does not exist"), "{err}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_store_without_a_region_says_so() {
-    let mut options = S3Options::new("some-bucket");
-    options.credentials = S3Credentials::Anonymous;
-    options.endpoint = Some("http://127.0.0.1:9".to_owned());
-    // The region comes from the environment when not given; none is set in CI.
-    if std::env::var_os("AWS_REGION").is_some() || std::env::var_os("AWS_DEFAULT_REGION").is_some()
-    {
-        panic!("unset AWS_REGION and AWS_DEFAULT_REGION for this test");
+async fn a_store_that_ignores_conditions_is_refused_conditional_puts() {
+    // Some S3-compatible stores drop If-None-Match / If-Match: there a
+    // create-only or compare-and-swap put would silently overwrite.
+    let moto = Moto::start_ignoring_conditions();
+    let bucket = moto.create_bucket("unconditional");
+    let store = S3Storage::new(options(&moto, &bucket, moto.credentials())).unwrap();
+    store
+        .put("k", Payload::Bytes(b"first".to_vec()), PutMode::Overwrite)
+        .await
+        .unwrap();
+    for mode in [
+        PutMode::Create,
+        PutMode::Update(store.head("k").await.unwrap().etag),
+    ] {
+        let err = store
+            .put("k", Payload::Bytes(b"second".to_vec()), mode.clone())
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Unsupported, "{mode:?}: {err}");
+        assert!(err.to_string().contains("If-None-Match"), "{err}");
     }
-    let store = S3Storage::new(options).unwrap();
-    let err = store.head("k").await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
-    assert!(err.to_string().contains("no region"), "{err}");
+    let (data, _) = conformance::read(&(Arc::new(store.clone()) as Arc<dyn Storage>), "k").await;
+    assert_eq!(data, b"first", "nothing was overwritten");
+    let leftovers: Vec<String> = store
+        .list("")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.key)
+        .collect();
+    assert_eq!(leftovers, ["k"], "the probe object is gone");
+    // The same test passes on a store that honours them (the shared server).
+    let honest = fresh_store("");
+    honest
+        .put("k", Payload::Bytes(b"x".to_vec()), PutMode::Create)
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn listings_longer_than_a_page_are_whole() {
+    let store = fresh_store("paged");
+    let keys: Vec<String> = (0..1_010).map(|i| format!("pool/k{i:05}")).collect();
+    let mut puts = tokio::task::JoinSet::new();
+    for chunk in keys.chunks(101) {
+        let (store, chunk) = (store.clone(), chunk.to_vec());
+        puts.spawn(async move {
+            for key in chunk {
+                store
+                    .put(
+                        &key,
+                        Payload::Bytes(key.as_bytes().to_vec()),
+                        PutMode::Overwrite,
+                    )
+                    .await
+                    .unwrap();
+            }
+        });
+    }
+    puts.join_all().await;
+    let listed: Vec<String> = store
+        .list("pool/")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.key)
+        .collect();
+    assert_eq!(
+        listed, keys,
+        "1,010 keys over two pages, prefix stripped, sorted"
+    );
+}
+
+/// Set in the child process of [`a_store_without_a_region_says_so`].
+const NO_REGION_CHILD: &str = "DEBPULL_TEST_NO_REGION_CHILD";
+
+#[test]
+fn a_store_without_a_region_says_so() {
+    if std::env::var_os(NO_REGION_CHILD).is_some() {
+        let mut options = S3Options::new("some-bucket");
+        options.credentials = S3Credentials::Anonymous;
+        options.endpoint = Some(closed_port_endpoint());
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let store = S3Storage::new(options).unwrap();
+        let err = runtime.block_on(store.head("k")).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+        assert!(err.to_string().contains("no region"), "{err}");
+        return;
+    }
+    // A child with an environment of its own: no region anywhere (variables,
+    // profile files, instance metadata).
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command.args([
+        "--exact",
+        "a_store_without_a_region_says_so",
+        "--test-threads=1",
+    ]);
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("AWS_") {
+            command.env_remove(name);
+        }
+    }
+    let output = command
+        .env(NO_REGION_CHILD, "1")
+        .env("AWS_CONFIG_FILE", "/nonexistent/debpull-test")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/debpull-test")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// `http://127.0.0.1:PORT` with nothing listening on PORT (bound, then closed).
+fn closed_port_endpoint() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_endpoint_fails_with_a_clear_error() {
     let moto = Moto::shared();
     let mut options = options(moto, "some-bucket", moto.credentials());
-    options.endpoint = Some("http://127.0.0.1:9".to_owned());
+    options.endpoint = Some(closed_port_endpoint());
     options.max_attempts = 2;
     options.initial_backoff = std::time::Duration::from_millis(10);
     let store = S3Storage::new(options).unwrap();

@@ -145,7 +145,8 @@ pub struct S3Options {
     pub initial_backoff: Duration,
     /// How long connecting may take.
     pub connect_timeout: Duration,
-    /// How long a response may keep us waiting for its next bytes.
+    /// How long a request may wait for the first byte of its answer (a body
+    /// that stalls later is cut off by the SDK's stalled-stream protection).
     pub read_timeout: Duration,
 }
 
@@ -199,9 +200,21 @@ impl S3Options {
             check_key(&options.prefix)
                 .map_err(|_| invalid(format!("the prefix {:?} is not a clean path", prefix)))?;
         }
+        if uri.contains('#') {
+            return Err(invalid("a fragment (#) has no meaning here".to_owned()));
+        }
+        let mut seen = Vec::new();
+        let mut kms_key_id = None;
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
             let value = percent_decode(value).map_err(invalid)?;
+            if value.is_empty() {
+                return Err(invalid(format!("the option {name:?} has no value")));
+            }
+            if seen.contains(&name) {
+                return Err(invalid(format!("the option {name:?} is given twice")));
+            }
+            seen.push(name);
             let flag = || match value.as_str() {
                 "true" | "1" | "yes" => Ok(true),
                 "false" | "0" | "no" => Ok(false),
@@ -220,17 +233,27 @@ impl S3Options {
                         _ => return Err(invalid(format!("sse={value:?}: use AES256 or aws:kms"))),
                     })
                 }
-                "sse-kms-key-id" => {
-                    options.server_side_encryption = Some(ServerSideEncryption::Kms {
-                        key_id: Some(value),
-                    })
-                }
+                "sse-kms-key-id" => kms_key_id = Some(value),
                 "anonymous" => {
                     if flag()? {
                         options.credentials = S3Credentials::Anonymous;
                     }
                 }
                 _ => return Err(invalid(format!("unknown option {name:?}"))),
+            }
+        }
+        if let Some(key_id) = kms_key_id {
+            match options.server_side_encryption {
+                None | Some(ServerSideEncryption::Kms { .. }) => {
+                    options.server_side_encryption = Some(ServerSideEncryption::Kms {
+                        key_id: Some(key_id),
+                    });
+                }
+                Some(ServerSideEncryption::Aes256) => {
+                    return Err(invalid(
+                        "sse-kms-key-id goes with sse=aws:kms, not AES256".to_owned(),
+                    ));
+                }
             }
         }
         Ok(options)
@@ -251,6 +274,10 @@ pub struct S3Storage {
 struct Inner {
     options: S3Options,
     client: OnceCell<Client>,
+    /// Set once the bucket was seen to exist.
+    bucket_exists: OnceCell<()>,
+    /// Set once the store was seen to honour conditional writes.
+    conditional_writes: OnceCell<()>,
 }
 
 impl S3Storage {
@@ -284,6 +311,8 @@ impl S3Storage {
             inner: Arc::new(Inner {
                 options,
                 client: OnceCell::new(),
+                bucket_exists: OnceCell::new(),
+                conditional_writes: OnceCell::new(),
             }),
         })
     }
@@ -357,6 +386,9 @@ impl S3Storage {
                 )
             }
             (ErrorKind::NotFound, _) => format!("{operation}: no such object"),
+            (ErrorKind::ConcurrentUpdate, _) if status == Some(409) => {
+                format!("{operation}: another conditional write to the key was in flight ({what})")
+            }
             (ErrorKind::ConcurrentUpdate, _) => {
                 format!("{operation}: the condition failed, another writer changed it ({what})")
             }
@@ -374,7 +406,13 @@ impl S3Storage {
             ),
             _ => format!("{operation}: {what}"),
         };
-        self.error(kind, key, message).with_source(err)
+        // The modeled error only: the raw response of a refused signature echoes
+        // the canonical request, session token included.
+        let error = self.error(kind, key, message);
+        match err {
+            SdkError::ServiceError(service) => error.with_source(service.into_err()),
+            other => error.with_source(other),
+        }
     }
 
     async fn get_object(&self, key: &str, options: &GetOptions) -> Result<GetResult> {
@@ -395,16 +433,17 @@ impl S3Storage {
                 Err(err) if http_status(&err) == Some(304) => return Ok(GetResult::NotModified),
                 Err(err) => return Err(self.sdk_error("get", key, err)),
             };
-            let size = content_length(output.content_length);
-            let meta = ObjectMeta {
+            let announced = output.content_length.and_then(|l| u64::try_from(l).ok());
+            let mut meta = ObjectMeta {
                 key: key.to_owned(),
-                size,
+                size: announced.unwrap_or(0),
                 etag: self.etag_of(key, output.e_tag.as_deref())?,
                 last_modified: output.last_modified.and_then(to_system_time),
             };
             // The body may break off after the answer began: read it again.
             match output.body.collect().await.map(|d| d.to_vec()) {
-                Ok(data) if data.len() as u64 == size => {
+                Ok(data) if announced.is_none_or(|size| data.len() as u64 == size) => {
+                    meta.size = data.len() as u64;
                     return Ok(GetResult::Found { data, meta });
                 }
                 Ok(data) if attempt >= attempts => {
@@ -412,9 +451,10 @@ impl S3Storage {
                         ErrorKind::Storage,
                         key,
                         format_args!(
-                            "get: the body has {} bytes, its Content-Length said {size} \
+                            "get: the body has {} bytes, its Content-Length said {} \
                              ({attempts} attempts)",
-                            data.len()
+                            data.len(),
+                            meta.size
                         ),
                     ));
                 }
@@ -453,6 +493,93 @@ impl S3Storage {
         self.head_with_marker(key).await.map(|(meta, _)| meta)
     }
 
+    /// Fails with a [`ErrorKind::Storage`] error if the bucket does not exist
+    /// (checked once per store while it does).
+    async fn check_bucket_exists(&self, key: &str) -> Result<()> {
+        let client = self.client().await?;
+        self.inner
+            .bucket_exists
+            .get_or_try_init(|| async {
+                client
+                    .head_bucket()
+                    .bucket(&self.inner.options.bucket)
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(|e| match http_status(&e) {
+                        Some(404) => self.error(
+                            ErrorKind::Storage,
+                            key,
+                            format_args!(
+                                "the bucket {:?} does not exist",
+                                self.inner.options.bucket
+                            ),
+                        ),
+                        _ => self.sdk_error("checking the bucket", key, e),
+                    })
+            })
+            .await
+            .map(drop)
+    }
+
+    /// Refuses conditional puts, once and for all, on a store that ignores
+    /// `If-None-Match` or `If-Match` (some S3-compatible stores, older S3
+    /// clones): there they would silently overwrite. Probed once per store with
+    /// a scratch object (`.debpull-probe-<random>`, deleted again).
+    async fn check_conditional_writes(&self) -> Result<()> {
+        self.inner
+            .conditional_writes
+            .get_or_try_init(|| self.probe_conditional_writes())
+            .await
+            .map(drop)
+    }
+
+    async fn probe_conditional_writes(&self) -> Result<()> {
+        let key = format!(".debpull-probe-{}", new_marker());
+        let object_key = self.object_key(&key)?;
+        let marker = new_marker();
+        let put = |mode: PutMode| {
+            let (key, object_key, marker) = (&key, &object_key, &marker);
+            async move {
+                self.put_single(
+                    key,
+                    object_key,
+                    Payload::Bytes(b"probe".to_vec()),
+                    5,
+                    &mode,
+                    marker,
+                )
+                .await
+                .map_err(|(error, _)| error)
+            }
+        };
+        let first = put(PutMode::Create).await?;
+        let create_again = put(PutMode::Create).await;
+        let stale = ETag(format!("\"{}\"", new_marker()));
+        let update_stale = put(PutMode::Update(stale)).await;
+        let _ = self.delete_object(&key).await;
+        let ignored: Vec<&str> = [("If-None-Match", create_again), ("If-Match", update_stale)]
+            .into_iter()
+            .filter_map(|(header, result)| match result {
+                Err(e) if e.kind() == ErrorKind::ConcurrentUpdate => None,
+                _ => Some(header),
+            })
+            .collect();
+        if ignored.is_empty() {
+            return Ok(());
+        }
+        drop(first);
+        Err(self.error(
+            ErrorKind::Unsupported,
+            &key,
+            format_args!(
+                "the store ignored {} on a probe object: it cannot do conditional writes, \
+                 and publishing without them could lose concurrent updates",
+                ignored.join(" and ")
+            ),
+        ))
+    }
+
     /// The object's metadata and the marker of the put that wrote it.
     async fn head_with_marker(&self, key: &str) -> Result<(ObjectMeta, Option<String>)> {
         let client = self.client().await?;
@@ -461,8 +588,19 @@ impl S3Storage {
             .bucket(&self.inner.options.bucket)
             .key(self.object_key(key)?)
             .send()
-            .await
-            .map_err(|e| self.sdk_error("head", key, e))?;
+            .await;
+        let output = match output {
+            Ok(output) => output,
+            Err(e) => {
+                let error = self.sdk_error("head", key, e);
+                if error.kind() == ErrorKind::NotFound {
+                    // A HEAD answer has no error code: a missing bucket looks
+                    // like a missing object.
+                    self.check_bucket_exists(key).await?;
+                }
+                return Err(error);
+            }
+        };
         let meta = ObjectMeta {
             key: key.to_owned(),
             size: content_length(output.content_length),
@@ -477,33 +615,50 @@ impl S3Storage {
 
     async fn put_object(&self, key: &str, payload: Payload, mode: PutMode) -> Result<ObjectMeta> {
         let object_key = self.object_key(key)?;
+        if mode != PutMode::Overwrite {
+            self.check_conditional_writes().await?;
+        }
         let size = payload.size()?;
+        // One marker for every attempt: any of them may be the one that landed.
         let marker = new_marker();
         // Updates stay single PUTs (up to S3's 5 GiB): If-Match on completing a
         // multipart upload is newer S3 and some stores ignore it. Only small
         // objects (InRelease) are ever updated.
         let multipart =
             size >= self.inner.options.multipart_threshold && !matches!(mode, PutMode::Update(_));
-        let written = match &payload {
-            Payload::File(path) if multipart => {
-                let path = path.clone();
-                self.put_multipart(key, &object_key, &path, size, &mode, &marker)
-                    .await
-            }
-            _ => {
-                self.put_single(key, &object_key, payload, size, &mode, &marker)
-                    .await
-            }
-        };
-        match written {
-            Err(err) if err.kind() == ErrorKind::ConcurrentUpdate => {
-                // Ours, if the SDK retried a put whose first answer was lost.
-                match self.head_with_marker(key).await {
-                    Ok((meta, Some(found))) if found == marker => Ok(meta),
-                    _ => Err(err),
+        let attempts = self.inner.options.max_attempts;
+        let mut attempt = 1;
+        loop {
+            let written = match &payload {
+                Payload::File(path) if multipart => {
+                    self.put_multipart(key, &object_key, path, size, &mode, &marker)
+                        .await
                 }
+                _ => {
+                    self.put_single(key, &object_key, payload.clone(), size, &mode, &marker)
+                        .await
+                }
+            };
+            match written {
+                Ok(meta) => return Ok(meta),
+                // 409: another conditional write to the key is in flight; S3 asks to retry.
+                Err((_, true)) if attempt < attempts => {
+                    tokio::time::sleep(backoff(self.inner.options.initial_backoff, attempt)).await;
+                    attempt += 1;
+                }
+                // A failed condition, or (multipart) an upload that is gone: ours, if
+                // the SDK retried a request whose first answer was lost.
+                Err((err, _))
+                    if err.kind() == ErrorKind::ConcurrentUpdate
+                        || (multipart && err.kind() == ErrorKind::NotFound) =>
+                {
+                    return match self.head_with_marker(key).await {
+                        Ok((meta, Some(found))) if found == marker => Ok(meta),
+                        _ => Err(err),
+                    };
+                }
+                Err((err, _)) => return Err(err),
             }
-            other => other,
         }
     }
 
@@ -515,8 +670,8 @@ impl S3Storage {
         size: u64,
         mode: &PutMode,
         marker: &str,
-    ) -> Result<ObjectMeta> {
-        let client = self.client().await?;
+    ) -> std::result::Result<ObjectMeta, (Error, bool)> {
+        let client = self.client().await.map_err(|e| (e, false))?;
         let body = match payload {
             Payload::Bytes(bytes) => ByteStream::from(bytes),
             Payload::File(path) => ByteStream::read_from()
@@ -525,11 +680,11 @@ impl S3Storage {
                 .build()
                 .await
                 .map_err(|e| {
-                    Error::new(
+                    let error = Error::new(
                         ErrorKind::Io,
                         format!("{self}: {key}: reading {}: {e}", path.display()),
-                    )
-                    .with_source(e)
+                    );
+                    (error.with_source(e), false)
                 })?,
         };
         let settings = &self.inner.options;
@@ -566,7 +721,9 @@ impl S3Storage {
         Ok(ObjectMeta {
             key: key.to_owned(),
             size,
-            etag: self.etag_of(key, output.e_tag.as_deref())?,
+            etag: self
+                .etag_of(key, output.e_tag.as_deref())
+                .map_err(|e| (e, false))?,
             last_modified: None,
         })
     }
@@ -579,8 +736,25 @@ impl S3Storage {
         size: u64,
         mode: &PutMode,
         marker: &str,
-    ) -> Result<ObjectMeta> {
-        let client = self.client().await?;
+    ) -> std::result::Result<ObjectMeta, (Error, bool)> {
+        if *mode == PutMode::Create {
+            // Not gigabytes for nothing: the condition can only fail at the end.
+            match self.head_object(key).await {
+                Ok(_) => {
+                    return Err((
+                        self.error(
+                            ErrorKind::ConcurrentUpdate,
+                            key,
+                            "put if absent: the object exists",
+                        ),
+                        false,
+                    ));
+                }
+                Err(e) if e.kind() == ErrorKind::NotFound => {}
+                Err(e) => return Err((e, false)),
+            }
+        }
+        let client = self.client().await.map_err(|e| (e, false))?;
         let settings = &self.inner.options;
         let part_size = settings.part_size.max(size.div_ceil(MAX_PARTS));
         let mut create = client
@@ -606,20 +780,22 @@ impl S3Storage {
         let upload = create
             .send()
             .await
-            .map_err(|e| self.sdk_error("starting a multipart upload", key, e))?;
+            .map_err(|e| (self.sdk_error("starting a multipart upload", key, e), false))?;
         let upload_id = upload.upload_id.ok_or_else(|| {
-            self.error(
+            let error = self.error(
                 ErrorKind::Storage,
                 key,
                 "S3 started a multipart upload without an ID",
-            )
+            );
+            (error, false)
         })?;
         let result = self
             .upload_parts(key, object_key, path, size, part_size, &upload_id, mode)
             .await;
         if result.is_err() {
-            // Best effort: an unfinished upload costs storage until aborted (or a
-            // bucket lifecycle rule removes it).
+            // Best effort: an unfinished upload costs storage until aborted. A
+            // publisher killed or cancelled mid-upload cannot abort: give the bucket
+            // a lifecycle rule (AbortIncompleteMultipartUpload) for those.
             let _ = client
                 .abort_multipart_upload()
                 .bucket(&settings.bucket)
@@ -641,8 +817,8 @@ impl S3Storage {
         part_size: u64,
         upload_id: &str,
         mode: &PutMode,
-    ) -> Result<ObjectMeta> {
-        let client = self.client().await?;
+    ) -> std::result::Result<ObjectMeta, (Error, bool)> {
+        let client = self.client().await.map_err(|e| (e, false))?;
         let settings = &self.inner.options;
         let mut parts = Vec::new();
         let mut offset = 0;
@@ -656,11 +832,11 @@ impl S3Storage {
                 .build()
                 .await
                 .map_err(|e| {
-                    Error::new(
+                    let error = Error::new(
                         ErrorKind::Io,
                         format!("{self}: {key}: reading {}: {e}", path.display()),
-                    )
-                    .with_source(e)
+                    );
+                    (error.with_source(e), false)
                 })?;
             let part = client
                 .upload_part()
@@ -673,7 +849,12 @@ impl S3Storage {
                 .body(body)
                 .send()
                 .await
-                .map_err(|e| self.sdk_error(&format!("uploading part {number}"), key, e))?;
+                .map_err(|e| {
+                    (
+                        self.sdk_error(&format!("uploading part {number}"), key, e),
+                        false,
+                    )
+                })?;
             parts.push(
                 CompletedPart::builder()
                     .part_number(number)
@@ -705,26 +886,36 @@ impl S3Storage {
         Ok(ObjectMeta {
             key: key.to_owned(),
             size,
-            etag: self.etag_of(key, output.e_tag.as_deref())?,
+            etag: self
+                .etag_of(key, output.e_tag.as_deref())
+                .map_err(|e| (e, false))?,
             last_modified: None,
         })
     }
 
     /// A failed put: a failed condition (including S3's 404 for `If-Match` on a
-    /// key that is gone) is a concurrent update.
-    fn put_error<E>(&self, key: &str, mode: &PutMode, err: SdkError<E, HttpResponse>) -> Error
+    /// key that is gone) is a concurrent update; `true` if it was a 409 (another
+    /// conditional write in flight: worth retrying).
+    fn put_error<E>(
+        &self,
+        key: &str,
+        mode: &PutMode,
+        err: SdkError<E, HttpResponse>,
+    ) -> (Error, bool)
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
+        let in_flight = http_status(&err) == Some(409);
         let error = self.sdk_error("put", key, err);
-        match (mode, error.kind()) {
+        let error = match (mode, error.kind()) {
             (PutMode::Update(etag), ErrorKind::NotFound) => self.error(
                 ErrorKind::ConcurrentUpdate,
                 key,
                 format_args!("put if ETag is {etag}: the object was deleted by another writer"),
             ),
             _ => error,
-        }
+        };
+        (error, in_flight)
     }
 
     async fn delete_object(&self, key: &str) -> Result<()> {
@@ -1035,6 +1226,19 @@ mod tests {
                 key_id: Some("alias/k".to_owned())
             })
         );
+        // The key ID wins whatever the order.
+        for uri in [
+            "s3://b-1?sse-kms-key-id=k&sse=aws:kms",
+            "s3://b-1?sse=aws:kms&sse-kms-key-id=k",
+        ] {
+            assert_eq!(
+                S3Options::from_uri(uri).unwrap().server_side_encryption,
+                Some(ServerSideEncryption::Kms {
+                    key_id: Some("k".to_owned())
+                }),
+                "{uri}"
+            );
+        }
         let bare = S3Options::from_uri("s3://bucket").unwrap();
         assert_eq!((bare.bucket.as_str(), bare.prefix.as_str()), ("bucket", ""));
         assert_eq!(bare.credentials, S3Credentials::DefaultChain);
@@ -1051,6 +1255,10 @@ mod tests {
             ("s3://bucket?path-style=maybe", "not true or false"),
             ("s3://bucket?sse=rot13", "AES256 or aws:kms"),
             ("s3://bucket?region=%zz", "percent escape"),
+            ("s3://bucket?region=", "no value"),
+            ("s3://bucket?acl=private&acl=public-read", "twice"),
+            ("s3://bucket/p#frag", "fragment"),
+            ("s3://bucket?sse=AES256&sse-kms-key-id=k", "not AES256"),
             ("http://bucket", "scheme"),
         ] {
             let err = S3Options::from_uri(uri).unwrap_err();

@@ -107,12 +107,18 @@ static BUCKETS: AtomicU64 = AtomicU64::new(1);
 impl Moto {
     /// A new server without authentication.
     pub fn start() -> Moto {
-        Moto::launch(false)
+        Moto::launch(false, false)
     }
 
     /// A new server with authentication on (see the module docs).
     pub fn start_with_auth() -> Moto {
-        Moto::launch(true)
+        Moto::launch(true, false)
+    }
+
+    /// A new server without authentication that ignores If-Match and
+    /// If-None-Match on writes, as some S3-compatible stores do.
+    pub fn start_ignoring_conditions() -> Moto {
+        Moto::launch(false, true)
     }
 
     /// The no-auth server shared by the tests of this binary (started on first use).
@@ -127,11 +133,14 @@ impl Moto {
         SHARED.get_or_init(Moto::start_with_auth)
     }
 
-    fn launch(auth: bool) -> Moto {
+    fn launch(auth: bool, ignore_conditions: bool) -> Moto {
         let mut command = Command::new("python3");
         command.arg("-c").arg(HOST_SCRIPT);
         if auth {
             command.arg("--auth");
+        }
+        if ignore_conditions {
+            command.arg("--ignore-conditions");
         }
         let mut child = command
             .stdin(Stdio::piped())

@@ -1,6 +1,6 @@
 """moto in server mode for debpull's tests, driven by core/tests/support/moto.rs.
 
-Run as `python3 -c <this file's text> [--auth]`. It starts moto's ThreadedMotoServer
+Run as `python3 -c <this file's text> [--auth] [--ignore-conditions]`. It starts moto's ThreadedMotoServer
 on 127.0.0.1 with a port the kernel picks, prints one line
 
     ready PORT                                   (no-auth server)
@@ -15,7 +15,9 @@ and then reads commands from stdin, one per line, answering `ok [VALUE]` or
                                   (PREFIX "-" means the whole bucket)
     reset                         POST /moto-api/reset (wipes every bucket, user and key)
 
-Conditional writes are made atomic (see patch_atomic_writes).
+Conditional writes are made atomic (see patch_atomic_writes). With
+--ignore-conditions the server models an S3-compatible store without them: object
+writes drop If-Match and If-None-Match before moto sees them.
 
 At EOF on stdin (the Rust handle dropped, or the test process died however it
 died) the process exits at once: the server never outlives its test binary.
@@ -89,6 +91,25 @@ def patch_atomic_writes():
         setattr(S3Response, name, serialised(getattr(S3Response, name)))
 
 
+def patch_ignore_conditions():
+    """Object writes as a store without conditional writes does them."""
+    from moto.s3.responses import S3Response
+
+    for name in ("put_object", "_key_response_post"):
+        original = getattr(S3Response, name)
+
+        def unconditional(self, *args, _original=original, **kwargs):
+            from werkzeug.datastructures import Headers
+
+            headers = Headers(self.headers)
+            headers.remove("If-Match")
+            headers.remove("If-None-Match")
+            self.headers = headers
+            return _original(self, *args, **kwargs)
+
+        setattr(S3Response, name, unconditional)
+
+
 def patch_anonymous_access():
     """Anonymous GET/HEAD of publicly readable objects on an auth-enabled server."""
     from moto import settings
@@ -132,6 +153,8 @@ def main():
 
     patch_atomic_writes()
     patch_anonymous_access()
+    if "--ignore-conditions" in sys.argv[1:]:
+        patch_ignore_conditions()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     port = server.get_host_and_port()[1]
