@@ -975,8 +975,9 @@ fn round_to_seconds(time: SystemTime) -> SystemTime {
 /// (whole seconds in HTTP) later than `previous`: apt asks for InRelease with
 /// `If-Modified-Since`, and a server answers 304 to a rewrite within the same
 /// second, so a client that read the previous one would miss the new snapshot
-/// until the next change. Waits at most a little over a second (clocks are
-/// assumed synchronised to well under that).
+/// until the next change. Waits at most a little over a second. `previous` is
+/// the store's clock, the wait this machine's: they are assumed to agree to
+/// within the 100 ms margin (NTP or a cloud time service does far better).
 async fn wait_for_a_new_second(previous: Option<SystemTime>) {
     let Some(previous) = previous else {
         return;
@@ -986,8 +987,8 @@ async fn wait_for_a_new_second(previous: Option<SystemTime>) {
     };
     let next_second = SystemTime::UNIX_EPOCH
         + Duration::from_secs(since_epoch.as_secs() + 1)
-        + Duration::from_millis(20);
+        + Duration::from_millis(100);
     if let Ok(wait) = next_second.duration_since(SystemTime::now()) {
-        tokio::time::sleep(wait.min(Duration::from_millis(1100))).await;
+        tokio::time::sleep(wait.min(Duration::from_millis(1200))).await;
     }
 }
