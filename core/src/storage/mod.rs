@@ -6,9 +6,12 @@
 //! mix. Conditional writes ([`PutMode::Create`], [`PutMode::Update`]) are what the
 //! publisher builds its compare-and-swap on; a backend that cannot honour them says
 //! so in its [`Capabilities`] and refuses them ([`ErrorKind::Unsupported`]) rather
-//! than overwrite silently.
+//! than overwrite silently (the S3 backend finds out by probing the store once).
 //!
-//! Every backend passes the same conformance suite (`core/tests/storage_conformance.rs`).
+//! Backends: [`LocalStorage`] (`file://`, the embedded default) and, with the
+//! `s3` feature (on by default), `S3Storage` (`s3://`). Every backend passes the
+//! same conformance suite (`core/tests/support/storage_conformance.rs`, run by
+//! `storage_conformance.rs` and `storage_s3.rs`).
 
 use std::fmt;
 use std::future::Future;
