@@ -43,7 +43,7 @@
 //!   `-skip-signing`), or whose Release lists Sources or debian-installer
 //!   indexes: taking it over would drop packages debpull does not keep.
 //! * **Garbage collection** deletes only pool and by-hash objects that no
-//!   suite references, counting every hash a Release lists (see [`gc`]'s
+//!   suite references, counting every hash a Release lists (see `gc.rs`'s
 //!   module documentation for aptly's files).
 //! * **aptly afterwards.** aptly does not know what debpull published. If it
 //!   publishes the suite again (`publish update`, `switch`), it overwrites the
