@@ -6,6 +6,9 @@
 //! public-read ACL makes readable.
 
 #[allow(dead_code)]
+#[path = "support/backends.rs"]
+mod backends;
+#[allow(dead_code)]
 #[path = "support/moto.rs"]
 mod moto;
 #[allow(dead_code)]
@@ -17,7 +20,7 @@ mod test_debs;
 use debpull::Version;
 use debpull::repo::{Replace, Repository, RepositoryOptions};
 use debpull::sign::{KeyKind, SigningKey, TrustedKeys};
-use debpull::storage::{self, S3Credentials, S3Options, S3Storage};
+use debpull::storage::{self, S3Storage};
 use private_apt::PrivateApt;
 use std::sync::Arc;
 use test_debs::build_deb;
@@ -196,17 +199,9 @@ async fn apt_reads_a_repository_in_s3_over_http_through_the_public_read_acl() {
     let moto = moto::Moto::shared_with_auth();
     let bucket = moto.create_bucket("apt-http");
     let credentials = moto.credentials();
-    let mut options = S3Options::new(&bucket);
+    let mut options = backends::s3_options(moto, &bucket, credentials);
     options.prefix = "debian".to_owned();
-    options.endpoint = Some(moto.endpoint());
-    options.region = Some(moto::REGION.to_owned());
-    options.force_path_style = true;
     options.acl = Some("public-read".to_owned());
-    options.credentials = S3Credentials::Static {
-        access_key_id: credentials.access_key_id.clone(),
-        secret_access_key: credentials.secret_access_key.clone(),
-        session_token: None,
-    };
     let store = Arc::new(S3Storage::new(options).unwrap());
     let key = SigningKey::generate("debpull tests <tests@example.org>", KeyKind::Ed25519).unwrap();
     let key_file = dir.join("repo-key.asc");

@@ -10,6 +10,9 @@
 #[path = "support/aptly.rs"]
 mod aptly;
 #[allow(dead_code)]
+#[path = "support/backends.rs"]
+mod backends;
+#[allow(dead_code)]
 #[path = "support/moto.rs"]
 mod moto;
 #[allow(dead_code)]
@@ -27,9 +30,7 @@ use debpull::checksum::Algorithm;
 use debpull::index::Release;
 use debpull::repo::{Replace, Repository, RepositoryOptions};
 use debpull::sign::{KeyKind, SigningKey, TrustedKeys};
-use debpull::storage::{
-    self, GetOptions, GetResult, Payload, PutMode, S3Credentials, S3Options, S3Storage, Storage,
-};
+use debpull::storage::{self, GetOptions, GetResult, Payload, PutMode, S3Storage, Storage};
 use debpull::{ErrorKind, Version};
 use private_apt::PrivateApt;
 use test_debs::build_deb;
@@ -62,17 +63,9 @@ fn s3_peer(dir: &Path) -> Peer {
     let moto = moto::Moto::shared();
     let bucket = moto.create_bucket("aptly");
     let credentials = moto.credentials();
-    let mut options = S3Options::new(&bucket);
+    let mut options = backends::s3_options(moto, &bucket, credentials);
     options.prefix = "debian".to_owned();
-    options.endpoint = Some(moto.endpoint());
-    options.region = Some(moto::REGION.to_owned());
-    options.force_path_style = true;
     options.acl = Some("public-read".to_owned());
-    options.credentials = S3Credentials::Static {
-        access_key_id: credentials.access_key_id.clone(),
-        secret_access_key: credentials.secret_access_key.clone(),
-        session_token: None,
-    };
     Peer {
         storage: Arc::new(S3Storage::new(options).unwrap()),
         aptly: Aptly::new(

@@ -4,6 +4,9 @@
 //! settings (ACL, Cache-Control, storage class, encryption) as an anonymous HTTP
 //! client sees them, missing buckets, and credentials with authentication on.
 
+#[allow(dead_code)]
+#[path = "support/backends.rs"]
+mod backends;
 #[path = "support/storage_conformance.rs"]
 mod conformance;
 #[allow(dead_code)]
@@ -21,19 +24,7 @@ use debpull::storage::{
 use moto::{Moto, REGION};
 use tokio::io::AsyncReadExt as _;
 
-/// Options for a bucket of `moto` with `credentials`.
-fn options(moto: &Moto, bucket: &str, credentials: &moto::Credentials) -> S3Options {
-    let mut options = S3Options::new(bucket);
-    options.endpoint = Some(moto.endpoint());
-    options.region = Some(REGION.to_owned());
-    options.force_path_style = true;
-    options.credentials = S3Credentials::Static {
-        access_key_id: credentials.access_key_id.clone(),
-        secret_access_key: credentials.secret_access_key.clone(),
-        session_token: credentials.session_token.clone(),
-    };
-    options
-}
+use backends::s3_options as options;
 
 /// A store on a fresh bucket of the shared no-auth server.
 fn fresh_store(prefix: &str) -> Arc<dyn Storage> {

@@ -674,18 +674,10 @@ impl S3Storage {
         let client = self.client().await.map_err(|e| (e, false))?;
         let body = match payload {
             Payload::Bytes(bytes) => ByteStream::from(bytes),
-            Payload::File(path) => ByteStream::read_from()
-                .path(&path)
-                .length(Length::Exact(size))
-                .build()
+            Payload::File(path) => self
+                .file_body(key, &path, 0, size)
                 .await
-                .map_err(|e| {
-                    let error = Error::new(
-                        ErrorKind::Io,
-                        format!("{self}: {key}: reading {}: {e}", path.display()),
-                    );
-                    (error.with_source(e), false)
-                })?,
+                .map_err(|e| (e, false))?,
         };
         let settings = &self.inner.options;
         let mut request = client
@@ -697,18 +689,9 @@ impl S3Storage {
             .set_cache_control(self.cache_control(key))
             .set_acl(settings.acl.as_deref().map(ObjectCannedAcl::from))
             .set_storage_class(settings.storage_class.as_deref().map(StorageClass::from))
-            .metadata(MARKER_KEY, marker);
-        match &settings.server_side_encryption {
-            None => {}
-            Some(ServerSideEncryption::Aes256) => {
-                request = request.server_side_encryption(sse_aes256());
-            }
-            Some(ServerSideEncryption::Kms { key_id }) => {
-                request = request
-                    .server_side_encryption(sse_kms())
-                    .set_ssekms_key_id(key_id.clone());
-            }
-        }
+            .metadata(MARKER_KEY, marker)
+            .set_server_side_encryption(self.encryption())
+            .set_ssekms_key_id(self.kms_key_id());
         request = match mode {
             PutMode::Overwrite => request,
             PutMode::Create => request.if_none_match("*"),
@@ -757,7 +740,7 @@ impl S3Storage {
         let client = self.client().await.map_err(|e| (e, false))?;
         let settings = &self.inner.options;
         let part_size = settings.part_size.max(size.div_ceil(MAX_PARTS));
-        let mut create = client
+        let create = client
             .create_multipart_upload()
             .bucket(&settings.bucket)
             .key(object_key)
@@ -765,18 +748,9 @@ impl S3Storage {
             .set_cache_control(self.cache_control(key))
             .set_acl(settings.acl.as_deref().map(ObjectCannedAcl::from))
             .set_storage_class(settings.storage_class.as_deref().map(StorageClass::from))
-            .metadata(MARKER_KEY, marker);
-        match &settings.server_side_encryption {
-            None => {}
-            Some(ServerSideEncryption::Aes256) => {
-                create = create.server_side_encryption(sse_aes256());
-            }
-            Some(ServerSideEncryption::Kms { key_id }) => {
-                create = create
-                    .server_side_encryption(sse_kms())
-                    .set_ssekms_key_id(key_id.clone());
-            }
-        }
+            .metadata(MARKER_KEY, marker)
+            .set_server_side_encryption(self.encryption())
+            .set_ssekms_key_id(self.kms_key_id());
         let upload = create
             .send()
             .await
@@ -825,19 +799,10 @@ impl S3Storage {
         let mut number = 1;
         while offset < size {
             let length = part_size.min(size - offset);
-            let body = ByteStream::read_from()
-                .path(path)
-                .offset(offset)
-                .length(Length::Exact(length))
-                .build()
+            let body = self
+                .file_body(key, path, offset, length)
                 .await
-                .map_err(|e| {
-                    let error = Error::new(
-                        ErrorKind::Io,
-                        format!("{self}: {key}: reading {}: {e}", path.display()),
-                    );
-                    (error.with_source(e), false)
-                })?;
+                .map_err(|e| (e, false))?;
             let part = client
                 .upload_part()
                 .bucket(&settings.bucket)
@@ -966,6 +931,50 @@ impl S3Storage {
         }
         entries.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(entries)
+    }
+
+    /// `length` bytes of the file at `path` from `offset`, streamed from disk.
+    async fn file_body(
+        &self,
+        key: &str,
+        path: &std::path::Path,
+        offset: u64,
+        length: u64,
+    ) -> Result<ByteStream> {
+        ByteStream::read_from()
+            .path(path)
+            .offset(offset)
+            .length(Length::Exact(length))
+            .build()
+            .await
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::Io,
+                    format!("{self}: {key}: reading {}: {e}", path.display()),
+                )
+                .with_source(e)
+            })
+    }
+
+    /// The server-side encryption header of written objects.
+    fn encryption(&self) -> Option<aws_sdk_s3::types::ServerSideEncryption> {
+        use aws_sdk_s3::types::ServerSideEncryption as Sse;
+        self.inner
+            .options
+            .server_side_encryption
+            .as_ref()
+            .map(|sse| match sse {
+                ServerSideEncryption::Aes256 => Sse::Aes256,
+                ServerSideEncryption::Kms { .. } => Sse::AwsKms,
+            })
+    }
+
+    /// The KMS key of written objects, if one is named.
+    fn kms_key_id(&self) -> Option<String> {
+        match &self.inner.options.server_side_encryption {
+            Some(ServerSideEncryption::Kms { key_id }) => key_id.clone(),
+            _ => None,
+        }
     }
 
     fn cache_control(&self, key: &str) -> Option<String> {
@@ -1175,14 +1184,6 @@ fn content_length(length: Option<i64>) -> u64 {
 
 fn to_system_time(time: aws_smithy_types::DateTime) -> Option<SystemTime> {
     SystemTime::try_from(time).ok()
-}
-
-fn sse_aes256() -> aws_sdk_s3::types::ServerSideEncryption {
-    aws_sdk_s3::types::ServerSideEncryption::Aes256
-}
-
-fn sse_kms() -> aws_sdk_s3::types::ServerSideEncryption {
-    aws_sdk_s3::types::ServerSideEncryption::AwsKms
 }
 
 /// A random marker naming one put.

@@ -18,7 +18,7 @@ use debpull::storage::{
     Storage,
 };
 
-use crate::moto::{Moto, REGION};
+use crate::moto::{Credentials, Moto, REGION};
 
 /// Which backend a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,14 +35,14 @@ pub fn new_store(backend: Backend, dir: &Path) -> Arc<dyn Storage> {
         Backend::Local => Arc::new(LocalStorage::new(dir.join("repo")).expect("a local store")),
         Backend::S3 => {
             let moto = Moto::shared();
-            Arc::new(S3Storage::new(s3_options(moto, &moto.create_bucket("repo"))).unwrap())
+            let bucket = moto.create_bucket("repo");
+            Arc::new(S3Storage::new(s3_options(moto, &bucket, moto.credentials())).unwrap())
         }
     }
 }
 
-/// Options for `bucket` on `moto` with its all-powerful credentials.
-pub fn s3_options(moto: &Moto, bucket: &str) -> S3Options {
-    let credentials = moto.credentials();
+/// Options for `bucket` on `moto` (path-style, its region) with `credentials`.
+pub fn s3_options(moto: &Moto, bucket: &str, credentials: &Credentials) -> S3Options {
     let mut options = S3Options::new(bucket);
     options.endpoint = Some(moto.endpoint());
     options.region = Some(REGION.to_owned());
