@@ -369,6 +369,8 @@ async fn an_unreachable_endpoint_fails_with_a_clear_error() {
 fn anonymous_get(url: &str) -> (u16, Vec<(String, String)>, Vec<u8>) {
     let output = Command::new("curl")
         .args(["-sS", "-D", "/dev/stderr", "-o", "-", url])
+        // Asks S3 for the checksum it stored with the object, if any.
+        .args(["-H", "x-amz-checksum-mode: ENABLED"])
         .output()
         .expect("curl (apt-get install curl)");
     let head = String::from_utf8_lossy(&output.stderr);
@@ -446,6 +448,15 @@ async fn object_settings_reach_s3() {
         Some("AES256"),
         "{headers:?}"
     );
+    // The upload carried a checksum (the SDK's CRC32), which S3 checked and kept.
+    let crc = header(&headers, "x-amz-checksum-crc32").unwrap_or_else(|| panic!("{headers:?}"));
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(b"deb");
+    assert_eq!(
+        crc,
+        base64_of(&hasher.finalize().to_be_bytes()),
+        "{headers:?}"
+    );
     let (status, headers, _) =
         anonymous_get(&format!("{}/dists/s/InRelease", moto.bucket_url(&bucket)));
     assert_eq!(status, 200);
@@ -516,4 +527,21 @@ async fn wrong_credentials_are_refused_with_a_clear_error() {
     }
     let listed = good.list("").await.unwrap();
     assert_eq!(listed.len(), 1, "nothing was written with bad credentials");
+}
+
+/// Standard base64 with padding (what S3 uses for checksum headers).
+fn base64_of(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().fold(0u32, |n, &b| (n << 8) | u32::from(b)) << (8 * (3 - chunk.len()));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i)) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
