@@ -553,22 +553,24 @@ impl S3Storage {
                 .map_err(|(error, _)| error)
             }
         };
-        let first = put(PutMode::Create).await?;
-        let create_again = put(PutMode::Create).await;
-        let stale = ETag(format!("\"{}\"", new_marker()));
-        let update_stale = put(PutMode::Update(stale)).await;
+        // Written unconditionally: a retried write whose first answer was lost
+        // must not look like a failed condition.
+        let verdict = match put(PutMode::Overwrite).await {
+            Ok(_) => {
+                let create_again = put(PutMode::Create).await;
+                let stale = ETag(format!("\"{}\"", new_marker()));
+                let update_stale = put(PutMode::Update(stale)).await;
+                probe_verdict(create_again, update_stale)
+            }
+            Err(e) => Err(e),
+        };
         let _ = self.delete_object(&key).await;
-        let ignored: Vec<&str> = [("If-None-Match", create_again), ("If-Match", update_stale)]
-            .into_iter()
-            .filter_map(|(header, result)| match result {
-                Err(e) if e.kind() == ErrorKind::ConcurrentUpdate => None,
-                _ => Some(header),
-            })
-            .collect();
+        // A probe that failed on its way (a 500, a broken connection) says nothing
+        // about the store: that error, and another probe with the next put.
+        let ignored = verdict?;
         if ignored.is_empty() {
             return Ok(());
         }
-        drop(first);
         Err(self.error(
             ErrorKind::Unsupported,
             &key,
@@ -616,7 +618,11 @@ impl S3Storage {
     async fn put_object(&self, key: &str, payload: Payload, mode: PutMode) -> Result<ObjectMeta> {
         let object_key = self.object_key(key)?;
         if mode != PutMode::Overwrite {
-            self.check_conditional_writes().await?;
+            self.check_conditional_writes().await.map_err(|e| {
+                e.context(format_args!(
+                    "{self}: {key}: checking that the store honours conditional writes"
+                ))
+            })?;
         }
         let size = payload.size()?;
         // One marker for every attempt: any of them may be the one that landed.
@@ -1146,9 +1152,30 @@ where
             .to_owned()
         }
         SdkError::TimeoutError(_) => "timed out".to_owned(),
-        SdkError::DispatchFailure(_) => format!("the request could not be sent: {}", chain(err)),
+        SdkError::DispatchFailure(_) if not_connected(err) => {
+            format!("the request could not be sent: {}", chain(err))
+        }
+        // The request may have reached S3 and been carried out: a put's outcome is unknown.
+        SdkError::DispatchFailure(_) => {
+            format!("the connection failed before an answer: {}", chain(err))
+        }
         _ => chain(err),
     }
+}
+
+/// Whether a transport failure happened while connecting, before anything was sent.
+fn not_connected(err: &(dyn std::error::Error + 'static)) -> bool {
+    use std::io::ErrorKind::{
+        AddrNotAvailable, ConnectionRefused, HostUnreachable, NetworkUnreachable,
+    };
+    std::iter::successors(Some(err), |e| e.source()).any(|e| {
+        e.downcast_ref::<std::io::Error>().is_some_and(|io| {
+            matches!(
+                io.kind(),
+                ConnectionRefused | HostUnreachable | NetworkUnreachable | AddrNotAvailable
+            )
+        })
+    })
 }
 
 /// The error and its sources, joined.
@@ -1184,6 +1211,24 @@ fn content_length(length: Option<i64>) -> u64 {
 
 fn to_system_time(time: aws_smithy_types::DateTime) -> Option<SystemTime> {
     SystemTime::try_from(time).ok()
+}
+
+/// The conditional headers a store ignored, from the answers to a create-only
+/// and a stale update of an existing probe object: a refusal (412) means
+/// honoured, a success ignored; any other failure is the probe's error.
+fn probe_verdict(
+    create_again: Result<ObjectMeta>,
+    update_stale: Result<ObjectMeta>,
+) -> Result<Vec<&'static str>> {
+    let mut ignored = Vec::new();
+    for (header, result) in [("If-None-Match", create_again), ("If-Match", update_stale)] {
+        match result {
+            Err(e) if e.kind() == ErrorKind::ConcurrentUpdate => {}
+            Err(e) => return Err(e),
+            Ok(_) => ignored.push(header),
+        }
+    }
+    Ok(ignored)
 }
 
 /// A random marker naming one put.
@@ -1293,6 +1338,48 @@ mod tests {
             store.object_key("../x").unwrap_err().kind(),
             ErrorKind::InvalidInput
         );
+    }
+
+    #[test]
+    fn a_probe_that_fails_on_its_way_is_no_verdict() {
+        let error = |kind| Err(Error::new(kind, "put"));
+        let written = || {
+            Ok(ObjectMeta {
+                key: "k".to_owned(),
+                size: 5,
+                etag: ETag("\"e\"".to_owned()),
+                last_modified: None,
+            })
+        };
+        let refused = || error(ErrorKind::ConcurrentUpdate);
+        assert_eq!(
+            probe_verdict(refused(), refused()).unwrap(),
+            Vec::<&str>::new()
+        );
+        assert_eq!(
+            probe_verdict(written(), refused()).unwrap(),
+            ["If-None-Match"]
+        );
+        assert_eq!(probe_verdict(refused(), written()).unwrap(), ["If-Match"]);
+        for (create_again, update_stale) in [
+            (error(ErrorKind::Storage), refused()),
+            (refused(), error(ErrorKind::Storage)),
+            (written(), error(ErrorKind::Storage)),
+        ] {
+            let err = probe_verdict(create_again, update_stale).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Storage);
+        }
+    }
+
+    #[test]
+    fn only_connecting_failures_say_nothing_was_sent() {
+        use std::io::{Error as IoError, ErrorKind as Io};
+        let wrapped = |kind| Error::new(ErrorKind::Storage, "put").with_source(IoError::from(kind));
+        assert!(not_connected(&wrapped(Io::ConnectionRefused)));
+        assert!(not_connected(&wrapped(Io::NetworkUnreachable)));
+        // Reset or closed after the request went out: it may have been carried out.
+        assert!(!not_connected(&wrapped(Io::ConnectionReset)));
+        assert!(!not_connected(&wrapped(Io::UnexpectedEof)));
     }
 
     #[test]
