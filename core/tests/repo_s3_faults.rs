@@ -19,9 +19,9 @@
 //!   lists only whole packages of the snapshot before or after the call, the
 //!   real `apt-get` reads it over HTTP, and it verifies (but for plain-path
 //!   files after a failure that followed the commit); rerunning a failed call
-//!   completes it (a rerun remove leaves stale plain-path files to the next
-//!   publish: a known gap, pinned by its own test). Run with `--nocapture` for
-//!   the fault counts and outcomes.
+//!   completes it (a rerun remove that finds nothing left to remove still
+//!   repairs the plain-path files). Run with `--nocapture` for the fault counts
+//!   and outcomes.
 //!
 //! Each test's store has a region name of its own ([`isolated_region`]).
 
@@ -1072,7 +1072,7 @@ async fn repository_scenario(test: &str, seed: u64, attempts: u32) {
 
     let mut model = Model::new();
     let mut report = String::new();
-    let (mut failures, mut stale) = (0, 0);
+    let mut failures = 0;
     rig.rig.proxy.set_faults(Faults::new(RATE, &Fault::ALL));
     for (number, step) in scenario.iter().enumerate() {
         let suite = step.suite();
@@ -1104,20 +1104,10 @@ async fn repository_scenario(test: &str, seed: u64, attempts: u32) {
                     break;
                 }
                 // A rerun after a try whose change was committed finds nothing to
-                // remove. Known gap: remove then returns before repairing the
-                // plain-path files that try left stale (publish and promote repair
-                // them on a rerun); the next publish or promote does.
+                // remove; it repaired the plain-path files that try left stale.
                 Err(e) if e.kind() == ErrorKind::NotFound && tries > 1 && listed == after => {
-                    if let Err(problem) = verified {
-                        assert_plain_paths_only(&problem, suite);
-                        writeln!(
-                            report,
-                            "  step {number}: try {tries}: {e}; plain-path files stay stale: \
-                             {problem}"
-                        )
-                        .unwrap();
-                        stale += 1;
-                    }
+                    verified.unwrap_or_else(|p| panic!("step {number} {step:?}: rerun: {p:?}"));
+                    writeln!(report, "  step {number}: try {tries}: {e}").unwrap();
                     break;
                 }
                 Err(e) => e,
@@ -1164,8 +1154,8 @@ async fn repository_scenario(test: &str, seed: u64, attempts: u32) {
     rig.rig.proxy.clear_faults();
     let stats = rig.rig.proxy.stats();
     println!(
-        "{test}: {} calls, {failures} tries failed cleanly and were rerun, {stale} reruns left \
-         stale plain-path files; {} requests, faults {:?}\n{report}",
+        "{test}: {} calls, {failures} tries failed cleanly and were rerun; {} requests, faults \
+         {:?}\n{report}",
         scenario.len(),
         stats.total_requests(),
         stats.faults
@@ -1397,7 +1387,7 @@ async fn concurrent_publishers_through_faults_lose_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_remove_cut_off_after_its_commit_leaves_plain_paths_until_the_next_publish() {
+async fn a_remove_cut_off_after_its_commit_is_repaired_by_its_rerun() {
     let rig = RepoRig::new("repo-remove-cut", 2, 1);
     let dir = rig.dir.path().to_owned();
     Step::Publish(
@@ -1421,20 +1411,14 @@ async fn a_remove_cut_off_after_its_commit_leaves_plain_paths_until_the_next_pub
     let listed = rig.listed("staging").await;
     assert_eq!(listed, after);
     rig.apt_reads("staging", &listed).await;
-    // The rerun finds nothing to remove and says so, but returns before
-    // repairing the stale plain-path files, as publish and promote would on a
-    // rerun: verify reports them until the next publish. (When remove repairs
-    // them too, this test must expect a clean verify here.)
-    let rerun = remove.run(&rig.repo, &dir).await.expect_err("nothing left");
-    assert_eq!(rerun.kind(), ErrorKind::NotFound, "{rerun:?}");
+    // Stale plain-path files until a rerun.
     let problem = rig
         .verifies("staging", &listed)
         .await
-        .expect_err("remove now repairs plain-path files on a rerun: expect a clean verify");
+        .expect_err("the cut-off remove left its plain-path files stale");
     assert_plain_paths_only(&problem, "staging");
-    Step::Publish("staging", vec![("app", "1.1-1", "amd64")])
-        .run(&rig.repo, &dir)
-        .await
-        .unwrap();
+    // The rerun finds nothing to remove and says so, and repairs them first.
+    let rerun = remove.run(&rig.repo, &dir).await.expect_err("nothing left");
+    assert_eq!(rerun.kind(), ErrorKind::NotFound, "{rerun:?}");
     rig.verifies("staging", &listed).await.unwrap();
 }

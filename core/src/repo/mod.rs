@@ -505,9 +505,19 @@ impl Repository {
                 Some(snapshot) => snapshot,
                 None => Snapshot::load(&*self.storage, &self.trust, suite).await?,
             };
-            if !apply(&mut snapshot)? {
-                self.repair_plain_files(snapshot).await?;
-                return Ok(0);
+            match apply(&mut snapshot) {
+                Ok(true) => {}
+                Ok(false) => {
+                    self.repair_plain_files(snapshot).await?;
+                    return Ok(0);
+                }
+                // Nothing to change (a rerun of a remove that was committed before
+                // its answer got lost): still repair what that run left stale.
+                Err(e) if e.kind() == ErrorKind::NotFound => {
+                    self.repair_plain_files(snapshot).await?;
+                    return Err(e);
+                }
+                Err(e) => return Err(e),
             }
             let settings = CommitSettings {
                 key: &self.key,

@@ -453,20 +453,27 @@ impl Snapshot {
             .await
         {
             Ok(meta) => meta.etag,
-            // A retried request may have landed before its answer was lost: if what
-            // is stored is our InRelease, the commit happened.
-            Err(e) if e.kind() == ErrorKind::ConcurrentUpdate => match storage
-                .get(&key, GetOptions::default())
-                .await
+            // A retried request may have landed before its answer was lost (then
+            // its retry sees 412), or the last answer was lost outright: if what is
+            // stored is our InRelease, the commit happened.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::ConcurrentUpdate | ErrorKind::Storage | ErrorKind::Io
+                ) =>
             {
-                Ok(GetResult::Found { data, meta }) if data == inrelease.as_bytes() => meta.etag,
-                Ok(_) => return Err(e),
-                Err(read) => {
-                    return Err(read.context(format_args!(
-                        "{key}: the conditional write failed and reading it back failed too, so whether this change was committed is unknown"
-                    )));
+                match storage.get(&key, GetOptions::default()).await {
+                    Ok(GetResult::Found { data, meta }) if data == inrelease.as_bytes() => {
+                        meta.etag
+                    }
+                    Ok(_) => return Err(e),
+                    Err(read) => {
+                        return Err(read.context(format_args!(
+                            "{key}: the conditional write failed ({e}) and reading it back failed too, so whether this change was committed is unknown"
+                        )));
+                    }
                 }
-            },
+            }
             Err(e) => return Err(e),
         };
         (settings.progress)(Progress::Uploaded {

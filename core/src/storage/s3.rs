@@ -140,6 +140,9 @@ pub struct S3Options {
     /// The size of each part (at least 5 MiB).
     pub part_size: u64,
     /// Attempts per request (the first one included), for retryable failures.
+    /// The SDK also keeps a retry budget per region and process (a token bucket:
+    /// under sustained failures it stops retrying before this many attempts, so
+    /// that a struggling service is not flooded).
     pub max_attempts: u32,
     /// The first retry's backoff (doubling, with jitter, up to 20 s).
     pub initial_backoff: Duration,
