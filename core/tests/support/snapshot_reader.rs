@@ -8,7 +8,7 @@
 //!
 //! ```ignore
 //! let reader = SnapshotReader::new(store, "staging", "main", "amd64", trusted, 7);
-//! let running = reader.only_additions().start();   // a thread reading in a loop
+//! let running = reader.only_additions().start(Duration::from_millis(20)); // reads in a loop
 //! // ... publishers work ...
 //! let stats = running.finish();                     // stop after the current read
 //! assert!(stats.failures.is_empty(), "{stats}");
@@ -24,7 +24,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use debpull::checksum::{self, Algorithms};
 use debpull::compress::{Bounds, Compression};
@@ -154,8 +154,9 @@ impl SnapshotReader {
     }
 
     /// Reads in a loop on a thread of its own (with its own Tokio runtime) until
-    /// [`Running::finish`].
-    pub fn start(mut self) -> Running {
+    /// [`Running::finish`], pausing `pause` after each read (so that a server
+    /// sharing the machine's cores keeps time for the publishers).
+    pub fn start(mut self, pause: Duration) -> Running {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let thread = std::thread::spawn(move || {
@@ -166,6 +167,7 @@ impl SnapshotReader {
             runtime.block_on(async {
                 while !flag.load(Ordering::Relaxed) {
                     let _ = self.read().await;
+                    tokio::time::sleep(pause).await;
                 }
             });
             self.stats
@@ -183,7 +185,8 @@ impl SnapshotReader {
                 self.stats.empty += 1;
                 return Ok(());
             }
-            Err(e) => return Err(format!("{inrelease_key}: {e}")),
+            // Storage errors name the store and the key.
+            Err(e) => return Err(e.to_string()),
         };
         self.stats.bytes += inrelease.len() as u64;
         let text =
@@ -315,7 +318,7 @@ impl SnapshotReader {
                 Ok(data)
             }
             Ok(GetResult::NotModified) => Err(format!("{key}: 304 unasked")),
-            Err(e) => Err(format!("{key}: {e}")),
+            Err(e) => Err(e.to_string()),
         }
     }
 
