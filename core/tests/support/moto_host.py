@@ -70,8 +70,9 @@ def patch_atomic_writes():
     """S3's conditional writes are atomic; moto's are not (PutObject checks
     If-Match / If-None-Match, then writes, with other request threads free to
     write in between: two concurrent create-only writers could both win). One
-    lock around every object write, completion of a multipart upload and delete
-    makes check-and-write one step, as on S3. Reads are not serialised."""
+    lock around every request on an object (reads included: moto stores a new
+    object before setting its ACL and metadata, so an unlocked anonymous read
+    could see it private for an instant) makes each one step, as on S3."""
     import functools
     import threading
 
@@ -87,7 +88,7 @@ def patch_atomic_writes():
 
         return locked
 
-    for name in ("put_object", "_key_response_post", "delete_object"):
+    for name in ("_key_response", "put_object", "_key_response_post", "delete_object"):
         setattr(S3Response, name, serialised(getattr(S3Response, name)))
 
 
