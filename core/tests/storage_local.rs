@@ -555,7 +555,7 @@ fn file_uris() {
     );
 
     for (uri, kind, named) in [
-        ("s3://bucket/prefix", ErrorKind::Unsupported, "\"s3\""),
+        ("s3://Not_A_Bucket/prefix", ErrorKind::InvalidInput, "bucket name"),
         (
             "https://example.org/repo",
             ErrorKind::Unsupported,
