@@ -555,7 +555,11 @@ fn file_uris() {
     );
 
     for (uri, kind, named) in [
-        ("s3://Not_A_Bucket/prefix", ErrorKind::InvalidInput, "bucket name"),
+        (
+            "s3://Not_A_Bucket/prefix",
+            ErrorKind::InvalidInput,
+            "bucket name",
+        ),
         (
             "https://example.org/repo",
             ErrorKind::Unsupported,
