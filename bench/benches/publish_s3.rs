@@ -1,0 +1,796 @@
+//! Publishing one new `.deb` into a suite of 10,000 packages on S3: debpull's
+//! `Repository::publish` against aptly's `repo add` + `publish update` of the same
+//! change, both against one moto server on loopback, in one run; and what one
+//! debpull publish sends (requests per method, bytes), counted by a proxy in front
+//! of moto, at suite sizes 100, 1,000 and 10,000, with aptly's for comparison.
+//!
+//! Setup (not timed): the cached packages of `publish.rs` (`support/corpus.rs`);
+//! one moto (`core/tests/support/moto.rs`) and one counting proxy in front of it
+//! (`core/tests/support/fault_proxy.rs`, never given faults). debpull publishes the
+//! 10,000 packages into suite `bench` of one bucket in batches of 1,000; aptly
+//! imports them into a local repository and publishes it (`publish repo`) to
+//! another bucket of the same moto. Both sign with the same Ed25519 key (aptly
+//! through gpg) and write objects with the public-read ACL. Before anything is
+//! timed, both published indexes must list the same packages (name, version,
+//! SHA256), and again at the end.
+//!
+//! Measured, one new package per round:
+//! 1. interleaved rounds: aptly `repo add` and `publish update` (two processes, as
+//!    a CI job would run them, timed apart), then debpull `publish` in-process with
+//!    `wait_for_new_second` off; then rounds with it on (the default), where the
+//!    previous commit is seconds old and there is nothing to wait for;
+//! 2. back-to-back debpull publishes: a fresh S3 client per publish (what a
+//!    one-shot CI process pays), then at once one with the default on, which waits
+//!    for the next second (apt's `If-Modified-Since` has whole seconds);
+//! 3. counted: one publish through the proxy at each suite size, debpull's and
+//!    aptly's `publish update` (`repo add` makes no request).
+//!
+//! Run: `cargo bench -p debpull-bench --bench publish_s3` (needs aptly, gpg and
+//! moto for python3; about 10 minutes, most of it the setup).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use debpull::index::Packages;
+use debpull::repo::{Progress, Replace, Repository, RepositoryOptions};
+use debpull::sign::{KeyKind, SigningKey};
+use debpull::storage::{GetOptions, GetResult, S3Credentials, S3Options, S3Storage, Storage};
+
+#[path = "support/corpus.rs"]
+mod corpus;
+#[allow(dead_code)]
+#[path = "../../core/tests/support/fault_proxy.rs"]
+mod fault_proxy;
+#[allow(dead_code)]
+#[path = "../../core/tests/support/moto.rs"]
+mod moto;
+
+use corpus::run;
+use fault_proxy::{FaultProxy, Stats};
+use moto::Moto;
+
+/// Packages in the suite before the measured publishes.
+const EXISTING: usize = 10_000;
+/// Packages per setup publish.
+const BATCH: usize = 1_000;
+/// Interleaved rounds with `wait_for_new_second` off, then on.
+const ROUNDS_OFF: usize = 9;
+const ROUNDS_ON: usize = 5;
+/// Back-to-back pairs: fresh client (wait off), then default (wait on).
+const PAIRS: usize = 5;
+/// Suite sizes of the counted publishes.
+const SIZES: [usize; 3] = [100, 1_000, 10_000];
+/// New packages used: one per timed publish, and one for the counted publishes.
+const NEW: usize = ROUNDS_OFF + ROUNDS_ON + 2 * PAIRS + 1;
+/// The suite, distribution and component everywhere.
+const SUITE: &str = "bench";
+const COMPONENT: &str = "main";
+const INDEX: &str = "dists/bench/main/binary-amd64/Packages";
+
+fn main() {
+    // `cargo bench` passes --bench; anything else (cargo test --benches) only checks it builds.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("publish_s3: run with `cargo bench -p debpull-bench --bench publish_s3`");
+        return;
+    }
+    let debs = corpus::packages(&corpus::cache_dir(), EXISTING, NEW);
+    let (existing, new) = debs.split_at(EXISTING);
+    let mut new = new.iter();
+    let work = tempfile::tempdir().expect("a temporary directory");
+    let work = work.path();
+
+    let key = SigningKey::generate("debpull bench <bench@example.org>", KeyKind::Ed25519).unwrap();
+    let gnupg = work.join("gnupg");
+    corpus::import_into_gpg(&key, &gnupg);
+    let moto = Moto::start();
+    // Never given faults: it only counts what passes through.
+    let proxy = FaultProxy::start(&moto.endpoint(), 0);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let s3 = S3::new(&moto, &proxy, key);
+    let aptly = Aptly::new(
+        &work.join("aptly"),
+        &gnupg,
+        &s3.key.fingerprint(),
+        moto.credentials(),
+    );
+
+    // Setup, not timed (but reported).
+    println!("setup: {EXISTING} packages into debpull and into aptly on one moto (not timed)...");
+    let ours = s3.bucket(&moto, "debpull");
+    let started = Instant::now();
+    for batch in existing.chunks(BATCH) {
+        runtime
+            .block_on(
+                ours.fast
+                    .publish(SUITE, COMPONENT, batch, Replace::Never, &|_| {}),
+            )
+            .unwrap();
+    }
+    let setup_ours = started.elapsed();
+    let theirs = aptly.endpoint(&moto, "aptly");
+    aptly.point_at(&moto.endpoint());
+    let started = Instant::now();
+    aptly.create(&theirs, existing);
+    let setup_theirs_add = started.elapsed();
+    let started = Instant::now();
+    aptly.publish(&theirs);
+    let setup_theirs_publish = started.elapsed();
+    let theirs_store = s3.store(&moto.endpoint(), &theirs.bucket);
+    let same = runtime.block_on(same_packages(&ours.fast, &*theirs_store));
+    assert_eq!(same, EXISTING, "packages in both suites");
+    println!(
+        "  debpull: {:.1} s in {} publishes; aptly: repo add {:.1} s, publish repo {:.1} s; both list the same {same} packages",
+        setup_ours.as_secs_f64(),
+        EXISTING.div_ceil(BATCH),
+        setup_theirs_add.as_secs_f64(),
+        setup_theirs_publish.as_secs_f64()
+    );
+
+    println!("load average before the timed rounds: {}", load());
+
+    // 1. Interleaved rounds.
+    let mut off = Interleaved::default();
+    let mut on = Interleaved::default();
+    for round in 0..ROUNDS_OFF + ROUNDS_ON {
+        let deb = new.next().unwrap();
+        let (repo, times) = if round < ROUNDS_OFF {
+            (&ours.fast, &mut off)
+        } else {
+            (&ours.waiting, &mut on)
+        };
+        times.add.push(aptly.add(&theirs, deb));
+        times.update.push(aptly.update(&theirs));
+        times.ours.push(timed_publish(&runtime, repo, deb));
+    }
+
+    // 2. Back to back: a fresh client, then at once the default.
+    let mut fresh = Vec::new();
+    let mut waiting = Vec::new();
+    let mut published = Vec::new();
+    for _ in 0..PAIRS {
+        let deb = new.next().unwrap();
+        let started = Instant::now();
+        let repo = s3.repository(&moto.endpoint(), &ours.bucket, false);
+        runtime
+            .block_on(repo.publish(
+                SUITE,
+                COMPONENT,
+                std::slice::from_ref(deb),
+                Replace::Never,
+                &|_| {},
+            ))
+            .unwrap();
+        fresh.push(started.elapsed());
+        published.push(deb.clone());
+        let deb = new.next().unwrap();
+        waiting.push(timed_publish(&runtime, &ours.waiting, deb));
+        published.push(deb.clone());
+    }
+    // aptly gets the same packages (not timed), so that both suites stay equal.
+    aptly.add_all(&theirs, &published);
+    aptly.update(&theirs);
+    let timed = ROUNDS_OFF + ROUNDS_ON + 2 * PAIRS;
+    let same = runtime.block_on(same_packages(&ours.fast, &*theirs_store));
+    assert_eq!(same, EXISTING + timed, "packages in both suites");
+
+    // 3. Counted publishes at each suite size.
+    let counted_deb = new.next().unwrap();
+    let deb_size = std::fs::metadata(counted_deb).unwrap().len();
+    let mut counts = Vec::new();
+    for size in SIZES {
+        let (bucket, endpoint, expected) = if size == EXISTING {
+            (ours.bucket.clone(), theirs.clone(), EXISTING + timed)
+        } else {
+            let mine = s3.bucket(&moto, &format!("debpull-{size}"));
+            runtime
+                .block_on(mine.fast.publish(
+                    SUITE,
+                    COMPONENT,
+                    &existing[..size],
+                    Replace::Never,
+                    &|_| {},
+                ))
+                .unwrap();
+            let endpoint = aptly.endpoint(&moto, &format!("aptly-{size}"));
+            aptly.point_at(&moto.endpoint());
+            aptly.create(&endpoint, &existing[..size]);
+            aptly.publish(&endpoint);
+            (mine.bucket, endpoint, size)
+        };
+        let counted = s3.repository(&proxy.endpoint(), &bucket, false);
+        let direct = s3.store(&moto.endpoint(), &bucket);
+        let uploads = Mutex::new(Vec::new());
+        let note = |event: Progress| {
+            if let Progress::Uploaded { key, bytes } = event {
+                uploads.lock().unwrap().push((key, bytes));
+            }
+        };
+        proxy.reset_stats();
+        let started = Instant::now();
+        runtime
+            .block_on(counted.publish(
+                SUITE,
+                COMPONENT,
+                std::slice::from_ref(counted_deb),
+                Replace::Never,
+                &note,
+            ))
+            .unwrap();
+        let ours_time = started.elapsed();
+        let ours_stats = proxy.stats();
+        // The sizes of the objects written, as stored (not as debpull reports them).
+        let written: Vec<(String, u64)> = uploads
+            .into_inner()
+            .unwrap()
+            .into_iter()
+            .map(|(key, reported)| {
+                let stored = runtime.block_on(direct.head(&key)).unwrap().size;
+                assert_eq!(stored, reported, "{key}: stored size");
+                (key, stored)
+            })
+            .collect();
+
+        aptly.add(&endpoint, counted_deb);
+        aptly.point_at(&proxy.endpoint());
+        proxy.reset_stats();
+        let theirs_time = aptly.update(&endpoint);
+        let theirs_stats = proxy.stats();
+        aptly.point_at(&moto.endpoint());
+        let theirs_store = s3.store(&moto.endpoint(), &endpoint.bucket);
+        let mine = s3.repository(&moto.endpoint(), &bucket, false);
+        let same = runtime.block_on(same_packages(&mine, &*theirs_store));
+        assert_eq!(same, expected + 1, "packages in both suites of {size}");
+        counts.push(Counted {
+            size,
+            ours: ours_stats,
+            ours_time,
+            written,
+            theirs: theirs_stats,
+            theirs_time,
+        });
+    }
+
+    report(&off, &on, &fresh, &waiting, &counts, deb_size);
+}
+
+/// The times of interleaved rounds.
+#[derive(Default)]
+struct Interleaved {
+    /// aptly `repo add`.
+    add: Vec<Duration>,
+    /// aptly `publish update`.
+    update: Vec<Duration>,
+    /// debpull `publish`.
+    ours: Vec<Duration>,
+}
+
+/// One counted publish of each side into a suite of `size` packages.
+struct Counted {
+    size: usize,
+    ours: Stats,
+    ours_time: Duration,
+    /// The objects debpull wrote, with their stored sizes.
+    written: Vec<(String, u64)>,
+    theirs: Stats,
+    theirs_time: Duration,
+}
+
+fn timed_publish(runtime: &tokio::runtime::Runtime, repo: &Repository, deb: &Path) -> Duration {
+    let started = Instant::now();
+    runtime
+        .block_on(repo.publish(SUITE, COMPONENT, &[deb.to_owned()], Replace::Never, &|_| {}))
+        .unwrap();
+    started.elapsed()
+}
+
+/// The packages of debpull's suite and of aptly's published index, as
+/// (name, version, SHA256); they must be the same. Returns how many.
+async fn same_packages(ours: &Repository, theirs: &dyn Storage) -> usize {
+    let ours: Vec<(String, String, String)> = ours
+        .list(SUITE)
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p.name().to_owned(),
+                p.version().to_string(),
+                p.sha256_hex().unwrap(),
+            )
+        })
+        .collect();
+    let text = match theirs.get(INDEX, GetOptions::default()).await.unwrap() {
+        GetResult::Found { data, .. } => String::from_utf8(data).unwrap(),
+        GetResult::NotModified => unreachable!("an unconditional get"),
+    };
+    let mut theirs: Vec<(String, String, String)> = Packages::parse(&text)
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p.name().to_owned(),
+                p.version().to_string(),
+                p.sha256_hex().unwrap(),
+            )
+        })
+        .collect();
+    theirs.sort();
+    let mut sorted = ours;
+    sorted.sort();
+    assert!(
+        sorted == theirs,
+        "debpull's suite ({} packages) and aptly's ({}) differ",
+        sorted.len(),
+        theirs.len()
+    );
+    sorted.len()
+}
+
+/// debpull's side: S3 storages and repositories on moto, directly or through the proxy.
+struct S3 {
+    moto: String,
+    proxy: String,
+    key: SigningKey,
+    credentials: S3Credentials,
+}
+
+/// A bucket of debpull's and two repositories on it.
+struct Bucket {
+    bucket: String,
+    /// `wait_for_new_second` off: the work of a publish.
+    fast: Repository,
+    /// The default options (wait on).
+    waiting: Repository,
+}
+
+impl S3 {
+    fn new(moto: &Moto, proxy: &FaultProxy, key: SigningKey) -> S3 {
+        let credentials = moto.credentials();
+        S3 {
+            moto: moto.endpoint(),
+            proxy: proxy.endpoint(),
+            key,
+            credentials: S3Credentials::Static {
+                access_key_id: credentials.access_key_id.clone(),
+                secret_access_key: credentials.secret_access_key.clone(),
+                session_token: credentials.session_token.clone(),
+            },
+        }
+    }
+
+    /// A store on `bucket` reached at `endpoint` (moto's or the proxy's).
+    fn store(&self, endpoint: &str, bucket: &str) -> Arc<dyn Storage> {
+        assert!(endpoint == self.moto || endpoint == self.proxy);
+        let mut options = S3Options::new(bucket);
+        options.endpoint = Some(endpoint.to_owned());
+        options.region = Some(moto::REGION.to_owned());
+        options.force_path_style = true;
+        options.credentials = self.credentials.clone();
+        // As aptly writes them: readable by apt without credentials.
+        options.acl = Some("public-read".to_owned());
+        Arc::new(S3Storage::new(options).unwrap())
+    }
+
+    /// A repository on `bucket` at `endpoint`, waiting for a new second or not.
+    fn repository(&self, endpoint: &str, bucket: &str, wait_for_new_second: bool) -> Repository {
+        let options = RepositoryOptions {
+            wait_for_new_second,
+            ..RepositoryOptions::default()
+        };
+        Repository::new(self.store(endpoint, bucket), self.key.clone(), options).unwrap()
+    }
+
+    /// A new bucket (`PREFIX-N`) on moto, with its two direct repositories.
+    fn bucket(&self, moto: &Moto, prefix: &str) -> Bucket {
+        let bucket = moto.create_bucket(prefix);
+        Bucket {
+            fast: self.repository(&self.moto, &bucket, false),
+            waiting: self.repository(&self.moto, &bucket, true),
+            bucket,
+        }
+    }
+}
+
+/// An aptly S3 publish endpoint: its name in aptly's configuration, its bucket,
+/// and the local repository published there.
+#[derive(Clone)]
+struct AptlyEndpoint {
+    name: String,
+    bucket: String,
+}
+
+/// aptly with a configuration and a root of its own; every S3 endpoint it knows
+/// is reached at one URL (moto's, or the proxy's while counting).
+struct Aptly {
+    root: PathBuf,
+    config: PathBuf,
+    gnupg: PathBuf,
+    key: String,
+    credentials: moto::Credentials,
+    endpoints: Mutex<Vec<AptlyEndpoint>>,
+}
+
+impl Aptly {
+    fn new(root: &Path, gnupg: &Path, key: &str, credentials: &moto::Credentials) -> Aptly {
+        std::fs::create_dir_all(root).unwrap();
+        Aptly {
+            root: root.to_owned(),
+            config: root.join("aptly.conf"),
+            gnupg: gnupg.to_owned(),
+            key: key.to_owned(),
+            credentials: credentials.clone(),
+            endpoints: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// A new bucket on moto, known to aptly as an endpoint of the same name
+    /// (call [`Aptly::point_at`] to write the configuration).
+    fn endpoint(&self, moto: &Moto, prefix: &str) -> AptlyEndpoint {
+        let bucket = moto.create_bucket(prefix);
+        let endpoint = AptlyEndpoint {
+            name: bucket.clone(),
+            bucket,
+        };
+        self.endpoints.lock().unwrap().push(endpoint.clone());
+        endpoint
+    }
+
+    /// Writes the configuration with every endpoint at `url`. The keys are aptly
+    /// 1.5's (see core/tests/support/aptly.rs); with `endpoint` set it makes
+    /// path-style requests, as moto needs.
+    fn point_at(&self, url: &str) {
+        let endpoints: Vec<String> = self
+            .endpoints
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                format!(
+                    "\"{}\": {{\"region\": \"{}\", \"bucket\": \"{}\", \"endpoint\": \"{url}\", \
+                     \"awsAccessKeyID\": \"{}\", \"awsSecretAccessKey\": \"{}\", \"prefix\": \"\", \
+                     \"acl\": \"public-read\", \"disableMultiDel\": false, \"forceSigV2\": false}}",
+                    e.name,
+                    moto::REGION,
+                    e.bucket,
+                    self.credentials.access_key_id,
+                    self.credentials.secret_access_key,
+                )
+            })
+            .collect();
+        std::fs::write(
+            &self.config,
+            format!(
+                "{{\"rootDir\": \"{}\", \"architectures\": [\"amd64\"], \"gpgProvider\": \"gpg\", \
+                 \"S3PublishEndpoints\": {{{}}}}}\n",
+                self.root.display(),
+                endpoints.join(", ")
+            ),
+        )
+        .unwrap();
+    }
+
+    fn aptly(&self, args: &[&str]) -> Command {
+        let mut command = Command::new("aptly");
+        command
+            .arg(format!("-config={}", self.config.display()))
+            .args(args)
+            .env("GNUPGHOME", &self.gnupg)
+            .env("LC_ALL", "C");
+        command
+    }
+
+    /// A local repository named after `endpoint`, holding `debs`.
+    fn create(&self, endpoint: &AptlyEndpoint, debs: &[PathBuf]) {
+        run(&mut self.aptly(&[
+            "repo",
+            "create",
+            &format!("-distribution={SUITE}"),
+            &format!("-component={COMPONENT}"),
+            &endpoint.name,
+        ]));
+        self.add_all(endpoint, debs);
+    }
+
+    fn add_all(&self, endpoint: &AptlyEndpoint, debs: &[PathBuf]) {
+        for chunk in debs.chunks(2_000) {
+            run(self.aptly(&["repo", "add", &endpoint.name]).args(chunk));
+        }
+    }
+
+    /// `aptly publish repo` of the endpoint's repository to its bucket.
+    fn publish(&self, endpoint: &AptlyEndpoint) {
+        let key = format!("-gpg-key={}", self.key);
+        let target = format!("s3:{}:.", endpoint.name);
+        run(&mut self.aptly(&["publish", "repo", &key, "-batch", &endpoint.name, &target]));
+    }
+
+    /// `aptly repo add` of one package, timed.
+    fn add(&self, endpoint: &AptlyEndpoint, deb: &Path) -> Duration {
+        let started = Instant::now();
+        run(self.aptly(&["repo", "add", &endpoint.name]).arg(deb));
+        started.elapsed()
+    }
+
+    /// `aptly publish update` of the endpoint's suite, timed.
+    fn update(&self, endpoint: &AptlyEndpoint) -> Duration {
+        let key = format!("-gpg-key={}", self.key);
+        let target = format!("s3:{}:.", endpoint.name);
+        let started = Instant::now();
+        run(&mut self.aptly(&["publish", "update", &key, "-batch", SUITE, &target]));
+        started.elapsed()
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// The 1-, 5- and 15-minute load averages: how busy the shared machine was.
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// Median, minimum and maximum.
+fn spread(times: &[Duration]) -> (Duration, Duration, Duration) {
+    let mut sorted = times.to_vec();
+    sorted.sort_unstable();
+    (
+        sorted[sorted.len() / 2],
+        sorted[0],
+        sorted[sorted.len() - 1],
+    )
+}
+
+/// Prints the median [min .. max] of `times`; returns the median.
+fn row(what: &str, times: &[Duration]) -> Duration {
+    let (median, min, max) = spread(times);
+    println!(
+        "  {what:<50} {:8.1} ms  [{:.1} .. {:.1}]",
+        ms(median),
+        ms(min),
+        ms(max)
+    );
+    median
+}
+
+fn sum(a: &[Duration], b: &[Duration]) -> Vec<Duration> {
+    a.iter().zip(b).map(|(a, b)| *a + *b).collect()
+}
+
+const METHODS: [&str; 5] = ["GET", "HEAD", "PUT", "POST", "DELETE"];
+
+/// Requests per method, in [`METHODS`] order, then any other method by name.
+fn methods(stats: &Stats) -> String {
+    let mut out: Vec<String> = METHODS
+        .iter()
+        .map(|m| format!("{:>4}", stats.requests_of(m)))
+        .collect();
+    out.extend(
+        stats
+            .requests
+            .iter()
+            .filter(|(m, _)| !METHODS.contains(&m.as_str()))
+            .map(|(m, n)| format!("{m} {n}")),
+    );
+    out.join(" ")
+}
+
+/// One line per suite size: requests per method, bytes, time.
+fn counted_rows(who: &str, counts: &[Counted], pick: fn(&Counted) -> (&Stats, Duration)) {
+    println!(
+        "  {who:<22} {:>6}  {:<24} {:>5} {:>11} {:>11} {:>11} {:>8}",
+        "suite", "requests", "all", "sent", "body sent", "received", "time"
+    );
+    for c in counts {
+        let (stats, time) = pick(c);
+        println!(
+            "  {:<22} {:>6}  {:<24} {:>5} {:>11} {:>11} {:>11} {:>5.0} ms",
+            "",
+            c.size,
+            methods(stats),
+            stats.total_requests(),
+            stats.request_bytes,
+            stats.request_body_bytes,
+            stats.response_bytes,
+            ms(time)
+        );
+    }
+}
+
+fn report(
+    off: &Interleaved,
+    on: &Interleaved,
+    fresh: &[Duration],
+    waiting: &[Duration],
+    counts: &[Counted],
+    deb_size: u64,
+) {
+    println!();
+    println!(
+        "one new .deb into a suite of {EXISTING} packages on S3 (one moto), median [min .. max]:"
+    );
+    println!("interleaved, {ROUNDS_OFF} rounds, debpull with wait_for_new_second off:");
+    row("aptly repo add", &off.add);
+    let update_off = row("aptly publish update", &off.update);
+    let both_off = row(
+        "aptly repo add + publish update",
+        &sum(&off.add, &off.update),
+    );
+    let ours_off = row("debpull publish (wait off)", &off.ours);
+    println!(
+        "interleaved, {ROUNDS_ON} rounds, debpull with the default (wait on, nothing to wait for):"
+    );
+    row("aptly repo add", &on.add);
+    let update_on = row("aptly publish update", &on.update);
+    let both_on = row("aptly repo add + publish update", &sum(&on.add, &on.update));
+    let ours_on = row("debpull publish (default)", &on.ours);
+    println!("back to back, {PAIRS} pairs (debpull only):");
+    let fresh = row("debpull publish, new S3 client (wait off)", fresh);
+    let waiting = row("debpull publish right after it (default)", waiting);
+
+    println!();
+    println!(
+        "one publish through the counting proxy (bytes; requests per method: GET HEAD PUT POST DELETE):"
+    );
+    counted_rows("debpull publish", counts, |c| (&c.ours, c.ours_time));
+    counted_rows("aptly publish update", counts, |c| {
+        (&c.theirs, c.theirs_time)
+    });
+    let constant = counts
+        .iter()
+        .all(|c| c.ours.requests == counts[0].ours.requests);
+    println!(
+        "  debpull's requests per method are {} at every suite size",
+        if constant { "the same" } else { "NOT the same" }
+    );
+
+    println!();
+    println!(
+        "what debpull wrote in the counted publish (stored sizes, bytes; the .deb: {deb_size}):"
+    );
+    let mut kinds: Vec<String> = Vec::new();
+    let mut table: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for (i, c) in counts.iter().enumerate() {
+        for (key, size) in &c.written {
+            let kind = kind_of(key, *size, &c.written);
+            if !kinds.contains(&kind) {
+                kinds.push(kind.clone());
+            }
+            table.entry(kind).or_insert_with(|| vec![0; counts.len()])[i] += size;
+        }
+    }
+    let line = |label: &str, cells: Vec<String>| {
+        println!(
+            "  {label:<44}{}",
+            cells
+                .iter()
+                .map(|c| format!(" {c:>11}"))
+                .collect::<String>()
+        );
+    };
+    line("suite", counts.iter().map(|c| c.size.to_string()).collect());
+    for kind in &kinds {
+        line(kind, table[kind].iter().map(u64::to_string).collect());
+    }
+    let written: Vec<u64> = counts
+        .iter()
+        .map(|c| c.written.iter().map(|(_, s)| s).sum())
+        .collect();
+    line(
+        "objects written, in all",
+        written.iter().map(u64::to_string).collect(),
+    );
+    line(
+        "request bodies sent",
+        counts
+            .iter()
+            .map(|c| c.ours.request_body_bytes.to_string())
+            .collect(),
+    );
+    line(
+        "all bytes sent (heads + bodies)",
+        counts
+            .iter()
+            .map(|c| c.ours.request_bytes.to_string())
+            .collect(),
+    );
+    line(
+        "sent / objects written",
+        counts
+            .iter()
+            .zip(&written)
+            .map(|(c, w)| format!("{:.3}", c.ours.request_bytes as f64 / *w as f64))
+            .collect(),
+    );
+
+    let big = counts.last().unwrap();
+    let requests = |pick: fn(&Counted) -> &Stats| {
+        counts
+            .iter()
+            .map(|c| pick(c).total_requests().to_string())
+            .collect::<Vec<_>>()
+            .join(" / ")
+    };
+    let sizes = SIZES.map(|s| s.to_string()).join(" / ");
+    println!();
+    println!("summary (load average at the end: {}):", load());
+    println!(
+        "  {:<50} {:>16} {:>16} {:>9}",
+        "", "debpull", "aptly", "ratio"
+    );
+    let timing = |what: &str, ours: Duration, theirs: Duration| {
+        println!(
+            "  {what:<50} {:>13.1} ms {:>13.1} ms {:>8.1}x",
+            ms(ours),
+            ms(theirs),
+            theirs.as_secs_f64() / ours.as_secs_f64()
+        );
+    };
+    timing(
+        "1 .deb into 10,000, wait off vs publish update",
+        ours_off,
+        update_off,
+    );
+    timing(
+        "1 .deb into 10,000, wait off vs repo add + update",
+        ours_off,
+        both_off,
+    );
+    timing(
+        "1 .deb into 10,000, default vs publish update",
+        ours_on,
+        update_on,
+    );
+    timing(
+        "1 .deb into 10,000, default vs repo add + update",
+        ours_on,
+        both_on,
+    );
+    timing(
+        "back to back: new S3 client vs publish update",
+        fresh,
+        update_off,
+    );
+    timing(
+        "back to back: default (waits) vs publish update",
+        waiting,
+        update_off,
+    );
+    println!(
+        "  {:<50} {:>16} {:>16}",
+        format!("requests at {sizes}"),
+        requests(|c| &c.ours),
+        requests(|c| &c.theirs)
+    );
+    println!(
+        "  {:<50} {:>16} {:>16}",
+        format!("bytes sent at {}", big.size),
+        big.ours.request_bytes,
+        big.theirs.request_bytes
+    );
+}
+
+/// What a written key is, for the table: its path under the suite, and for a
+/// by-hash object the plain-path index written in the same publish with the same
+/// size (its copy), since its name changes from one publish to the next.
+fn kind_of(key: &str, size: u64, written: &[(String, u64)]) -> String {
+    if key.starts_with("pool/") {
+        return "pool/.../<new>.deb".to_owned();
+    }
+    let key = key.strip_prefix("dists/bench/").unwrap_or(key);
+    if let Some((dir, rest)) = key.split_once("/by-hash/") {
+        let algorithm = rest.split('/').next().unwrap_or("?");
+        let copy_of = written
+            .iter()
+            .filter(|(k, s)| *s == size && !k.contains("/by-hash/"))
+            .find_map(|(k, _)| k.rsplit_once('/').map(|(_, name)| name))
+            .unwrap_or("?");
+        return format!("{dir}/by-hash/{algorithm}/<{copy_of}>");
+    }
+    key.to_owned()
+}
