@@ -16,9 +16,9 @@
 //!
 //! Measured, one new package per round:
 //! 1. interleaved rounds: aptly `repo add` and `publish update` (two processes, as
-//!    a CI job would run them, timed apart), then debpull `publish` in-process with
-//!    `wait_for_new_second` off; then rounds with it on (the default), where the
-//!    previous commit is seconds old and there is nothing to wait for;
+//!    a CI job would run them, timed apart), then debpull `publish` in-process,
+//!    alternately with `wait_for_new_second` off and on (the default; the previous
+//!    commit is seconds old then, so there is nothing to wait for);
 //! 2. back-to-back debpull publishes: a fresh S3 client per publish (what a
 //!    one-shot CI process pays), then at once one with the default on, which waits
 //!    for the next second (apt's `If-Modified-Since` has whole seconds);
@@ -26,7 +26,7 @@
 //!    aptly's `publish update` (`repo add` makes no request).
 //!
 //! Run: `cargo bench -p debpull-bench --bench publish_s3` (needs aptly, gpg and
-//! moto for python3; about 10 minutes, most of it the setup).
+//! moto for python3; about 5 minutes, most of it the setup).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -56,15 +56,14 @@ use moto::Moto;
 const EXISTING: usize = 10_000;
 /// Packages per setup publish.
 const BATCH: usize = 1_000;
-/// Interleaved rounds with `wait_for_new_second` off, then on.
-const ROUNDS_OFF: usize = 9;
-const ROUNDS_ON: usize = 5;
+/// Interleaved rounds, alternately with `wait_for_new_second` off and on.
+const ROUNDS: usize = 16;
 /// Back-to-back pairs: fresh client (wait off), then default (wait on).
 const PAIRS: usize = 5;
 /// Suite sizes of the counted publishes.
 const SIZES: [usize; 3] = [100, 1_000, 10_000];
 /// New packages used: one per timed publish, and one for the counted publishes.
-const NEW: usize = ROUNDS_OFF + ROUNDS_ON + 2 * PAIRS + 1;
+const NEW: usize = ROUNDS + 2 * PAIRS + 1;
 /// The suite, distribution and component everywhere.
 const SUITE: &str = "bench";
 const COMPONENT: &str = "main";
@@ -134,9 +133,10 @@ fn main() {
     // 1. Interleaved rounds.
     let mut off = Interleaved::default();
     let mut on = Interleaved::default();
-    for round in 0..ROUNDS_OFF + ROUNDS_ON {
+    // Alternating, so that whatever else the machine does weighs on both kinds alike.
+    for round in 0..ROUNDS {
         let deb = new.next().unwrap();
-        let (repo, times) = if round < ROUNDS_OFF {
+        let (repo, times) = if round % 2 == 0 {
             (&ours.fast, &mut off)
         } else {
             (&ours.waiting, &mut on)
@@ -172,7 +172,7 @@ fn main() {
     // aptly gets the same packages (not timed), so that both suites stay equal.
     aptly.add_all(&theirs, &published);
     aptly.update(&theirs);
-    let timed = ROUNDS_OFF + ROUNDS_ON + 2 * PAIRS;
+    let timed = ROUNDS + 2 * PAIRS;
     let same = runtime.block_on(same_packages(&ours.fast, &*theirs_store));
     assert_eq!(same, EXISTING + timed, "packages in both suites");
 
@@ -546,8 +546,9 @@ fn spread(times: &[Duration]) -> (Duration, Duration, Duration) {
     )
 }
 
-/// Prints the median [min .. max] of `times`; returns the median.
-fn row(what: &str, times: &[Duration]) -> Duration {
+/// Prints the median [min .. max] of `times`, then every time in the order
+/// measured (with `verbose`); returns the median.
+fn row(what: &str, times: &[Duration], verbose: bool) -> Duration {
     let (median, min, max) = spread(times);
     println!(
         "  {what:<50} {:8.1} ms  [{:.1} .. {:.1}]",
@@ -555,6 +556,10 @@ fn row(what: &str, times: &[Duration]) -> Duration {
         ms(min),
         ms(max)
     );
+    if verbose {
+        let all: Vec<String> = times.iter().map(|t| format!("{:.0}", ms(*t))).collect();
+        println!("  {:<50} rounds: {}", "", all.join(" "));
+    }
     median
 }
 
@@ -614,24 +619,31 @@ fn report(
     println!(
         "one new .deb into a suite of {EXISTING} packages on S3 (one moto), median [min .. max]:"
     );
-    println!("interleaved, {ROUNDS_OFF} rounds, debpull with wait_for_new_second off:");
-    row("aptly repo add", &off.add);
-    let update_off = row("aptly publish update", &off.update);
+    let half = ROUNDS / 2;
+    println!("interleaved, {half} rounds of each kind, alternately:");
+    println!(" rounds with debpull's wait_for_new_second off:");
+    row("aptly repo add", &off.add, false);
+    let update_off = row("aptly publish update", &off.update, true);
     let both_off = row(
         "aptly repo add + publish update",
         &sum(&off.add, &off.update),
+        false,
     );
-    let ours_off = row("debpull publish (wait off)", &off.ours);
-    println!(
-        "interleaved, {ROUNDS_ON} rounds, debpull with the default (wait on, nothing to wait for):"
+    let ours_off = row("debpull publish (wait off)", &off.ours, true);
+    println!(" rounds with the default, wait on (the previous commit is seconds old):");
+    row("aptly repo add", &on.add, false);
+    let update_on = row("aptly publish update", &on.update, true);
+    let both_on = row(
+        "aptly repo add + publish update",
+        &sum(&on.add, &on.update),
+        false,
     );
-    row("aptly repo add", &on.add);
-    let update_on = row("aptly publish update", &on.update);
-    let both_on = row("aptly repo add + publish update", &sum(&on.add, &on.update));
-    let ours_on = row("debpull publish (default)", &on.ours);
+    let ours_on = row("debpull publish (default)", &on.ours, true);
+    let all_updates: Vec<Duration> = off.update.iter().chain(&on.update).copied().collect();
+    let update_all = spread(&all_updates).0;
     println!("back to back, {PAIRS} pairs (debpull only):");
-    let fresh = row("debpull publish, new S3 client (wait off)", fresh);
-    let waiting = row("debpull publish right after it (default)", waiting);
+    let fresh = row("debpull publish, new S3 client (wait off)", fresh, true);
+    let waiting = row("debpull publish right after it (default)", waiting, true);
 
     println!();
     println!(
@@ -751,15 +763,16 @@ fn report(
         ours_on,
         both_on,
     );
+    // Against every interleaved publish update: these rounds have no aptly of their own.
     timing(
-        "back to back: new S3 client vs publish update",
+        "back to back: new S3 client vs all publish updates",
         fresh,
-        update_off,
+        update_all,
     );
     timing(
-        "back to back: default (waits) vs publish update",
+        "back to back: default (waits) vs all publish updates",
         waiting,
-        update_off,
+        update_all,
     );
     println!(
         "  {:<50} {:>16} {:>16}",
