@@ -16,14 +16,16 @@
 //!
 //! Measured, one new package per round:
 //! 1. interleaved rounds: aptly `repo add` and `publish update` (two processes, as
-//!    a CI job would run them, timed apart), then debpull `publish` in-process,
-//!    alternately with `wait_for_new_second` off and on (the default; the previous
-//!    commit is seconds old then, so there is nothing to wait for);
+//!    a CI job would run them, timed apart), with aptly's defaults or lean
+//!    (`-skip-contents -skip-bz2 -skip-cleanup`: the least aptly can do for the
+//!    change), then debpull `publish` in-process, alternately with
+//!    `wait_for_new_second` off and on (the default; the previous commit is
+//!    seconds old then, so there is nothing to wait for);
 //! 2. back-to-back debpull publishes: a fresh S3 client per publish (what a
 //!    one-shot CI process pays), then at once one with the default on, which waits
 //!    for the next second (apt's `If-Modified-Since` has whole seconds);
-//! 3. counted: one publish through the proxy at each suite size, debpull's and
-//!    aptly's `publish update` (`repo add` makes no request).
+//! 3. counted: two publishes through the proxy at each suite size, debpull's,
+//!    and aptly's `publish update` each way (`repo add` makes no request).
 //!
 //! Run: `cargo bench -p debpull-bench --bench publish_s3` (needs aptly, gpg and
 //! moto for python3; about 5 minutes, most of it the setup).
@@ -34,7 +36,7 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use debpull::index::Packages;
+use debpull::index::{Package, Packages};
 use debpull::repo::{Progress, Replace, Repository, RepositoryOptions};
 use debpull::sign::{KeyKind, SigningKey};
 use debpull::storage::{GetOptions, GetResult, S3Credentials, S3Options, S3Storage, Storage};
@@ -56,14 +58,15 @@ use moto::Moto;
 const EXISTING: usize = 10_000;
 /// Packages per setup publish.
 const BATCH: usize = 1_000;
-/// Interleaved rounds, alternately with `wait_for_new_second` off and on.
+/// Interleaved rounds: debpull alternately with `wait_for_new_second` off and
+/// on, aptly in turns of two with its defaults and lean ([`AptlyMode`]).
 const ROUNDS: usize = 16;
 /// Back-to-back pairs: fresh client (wait off), then default (wait on).
 const PAIRS: usize = 5;
 /// Suite sizes of the counted publishes.
 const SIZES: [usize; 3] = [100, 1_000, 10_000];
-/// New packages used: one per timed publish, and one for the counted publishes.
-const NEW: usize = ROUNDS + 2 * PAIRS + 1;
+/// New packages used: one per timed publish, and two for the counted publishes.
+const NEW: usize = ROUNDS + 2 * PAIRS + 2;
 /// The suite, distribution and component everywhere.
 const SUITE: &str = "bench";
 const COMPONENT: &str = "main";
@@ -130,20 +133,29 @@ fn main() {
 
     println!("load average before the timed rounds: {}", load());
 
-    // 1. Interleaved rounds.
-    let mut off = Interleaved::default();
-    let mut on = Interleaved::default();
-    // Alternating, so that whatever else the machine does weighs on both kinds alike.
+    // 1. Interleaved rounds: debpull alternately without and with the wait, aptly
+    // in turns of two with its defaults and lean, so that whatever else the
+    // machine does weighs on every kind alike.
+    let mut rounds = Vec::new();
     for round in 0..ROUNDS {
         let deb = new.next().unwrap();
-        let (repo, times) = if round % 2 == 0 {
-            (&ours.fast, &mut off)
+        let wait = round % 2 == 1;
+        let mode = if (round / 2) % 2 == 0 {
+            AptlyMode::Default
         } else {
-            (&ours.waiting, &mut on)
+            AptlyMode::Lean
         };
-        times.add.push(aptly.add(&theirs, deb));
-        times.update.push(aptly.update(&theirs));
-        times.ours.push(timed_publish(&runtime, repo, deb));
+        let add = aptly.add(&theirs, deb);
+        let update = aptly.update(&theirs, mode);
+        let repo = if wait { &ours.waiting } else { &ours.fast };
+        let publish = timed_publish(&runtime, repo, deb);
+        rounds.push(Round {
+            add,
+            update,
+            mode,
+            ours: publish,
+            wait,
+        });
     }
 
     // 2. Back to back: a fresh client, then at once the default.
@@ -171,14 +183,15 @@ fn main() {
     }
     // aptly gets the same packages (not timed), so that both suites stay equal.
     aptly.add_all(&theirs, &published);
-    aptly.update(&theirs);
+    aptly.update(&theirs, AptlyMode::Default);
     let timed = ROUNDS + 2 * PAIRS;
     let same = runtime.block_on(same_packages(&ours.fast, &*theirs_store));
     assert_eq!(same, EXISTING + timed, "packages in both suites");
 
-    // 3. Counted publishes at each suite size.
-    let counted_deb = new.next().unwrap();
-    let deb_size = std::fs::metadata(counted_deb).unwrap().len();
+    // 3. Counted publishes at each suite size: two new packages each, one for
+    // each way aptly publishes (debpull's two show its count does not vary).
+    let counted_debs = [new.next().unwrap(), new.next().unwrap()];
+    let deb_size = std::fs::metadata(counted_debs[0]).unwrap().len();
     let mut counts = Vec::new();
     for size in SIZES {
         let (bucket, endpoint, expected) = if size == EXISTING {
@@ -202,80 +215,118 @@ fn main() {
         };
         let counted = s3.repository(&proxy.endpoint(), &bucket, false);
         let direct = s3.store(&moto.endpoint(), &bucket);
-        let uploads = Mutex::new(Vec::new());
-        let note = |event: Progress| {
-            if let Progress::Uploaded { key, bytes } = event {
-                uploads.lock().unwrap().push((key, bytes));
+        let mut ours_counts = Vec::new();
+        let mut theirs_counts = Vec::new();
+        let mut written = Vec::new();
+        for (deb, mode) in counted_debs
+            .iter()
+            .zip([AptlyMode::Default, AptlyMode::Lean])
+        {
+            let uploads = Mutex::new(Vec::new());
+            let note = |event: Progress| {
+                if let Progress::Uploaded { key, bytes } = event {
+                    uploads.lock().unwrap().push((key, bytes));
+                }
+            };
+            proxy.reset_stats();
+            let started = Instant::now();
+            runtime
+                .block_on(counted.publish(
+                    SUITE,
+                    COMPONENT,
+                    std::slice::from_ref(*deb),
+                    Replace::Never,
+                    &note,
+                ))
+                .unwrap();
+            ours_counts.push((proxy.stats(), started.elapsed()));
+            // The sizes of the objects written, as stored (not as debpull reports them).
+            let stored: Vec<(String, u64)> = uploads
+                .into_inner()
+                .unwrap()
+                .into_iter()
+                .map(|(key, reported)| {
+                    let stored = runtime.block_on(direct.head(&key)).unwrap().size;
+                    assert_eq!(stored, reported, "{key}: stored size");
+                    (key, stored)
+                })
+                .collect();
+            if written.is_empty() {
+                written = stored;
             }
-        };
-        proxy.reset_stats();
-        let started = Instant::now();
-        runtime
-            .block_on(counted.publish(
-                SUITE,
-                COMPONENT,
-                std::slice::from_ref(counted_deb),
-                Replace::Never,
-                &note,
-            ))
-            .unwrap();
-        let ours_time = started.elapsed();
-        let ours_stats = proxy.stats();
-        // The sizes of the objects written, as stored (not as debpull reports them).
-        let written: Vec<(String, u64)> = uploads
-            .into_inner()
-            .unwrap()
-            .into_iter()
-            .map(|(key, reported)| {
-                let stored = runtime.block_on(direct.head(&key)).unwrap().size;
-                assert_eq!(stored, reported, "{key}: stored size");
-                (key, stored)
-            })
-            .collect();
 
-        aptly.add(&endpoint, counted_deb);
-        aptly.point_at(&proxy.endpoint());
-        proxy.reset_stats();
-        let theirs_time = aptly.update(&endpoint);
-        let theirs_stats = proxy.stats();
-        aptly.point_at(&moto.endpoint());
+            aptly.add(&endpoint, deb);
+            aptly.point_at(&proxy.endpoint());
+            proxy.reset_stats();
+            let time = aptly.update(&endpoint, mode);
+            theirs_counts.push((mode, proxy.stats(), time));
+            aptly.point_at(&moto.endpoint());
+        }
         let theirs_store = s3.store(&moto.endpoint(), &endpoint.bucket);
         let mine = s3.repository(&moto.endpoint(), &bucket, false);
         let same = runtime.block_on(same_packages(&mine, &*theirs_store));
-        assert_eq!(same, expected + 1, "packages in both suites of {size}");
+        assert_eq!(same, expected + 2, "packages in both suites of {size}");
         counts.push(Counted {
             size,
-            ours: ours_stats,
-            ours_time,
+            ours: ours_counts,
             written,
-            theirs: theirs_stats,
-            theirs_time,
+            theirs: theirs_counts,
         });
     }
 
-    report(&off, &on, &fresh, &waiting, &counts, deb_size);
+    report(&rounds, &fresh, &waiting, &counts, deb_size);
 }
 
-/// The times of interleaved rounds.
-#[derive(Default)]
-struct Interleaved {
+/// How aptly publishes: with its defaults, or doing the least it can for the
+/// change (no Contents indexes, no bzip2, no cleanup of the pool, which
+/// debpull leaves to its separate garbage collection too).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AptlyMode {
+    Default,
+    Lean,
+}
+
+impl AptlyMode {
+    /// The options of `publish update`. Spelled out both ways: aptly keeps a
+    /// suite's -skip-contents and -skip-bz2 from one publish to the next.
+    fn flags(self) -> &'static [&'static str] {
+        match self {
+            AptlyMode::Default => &["-skip-contents=false", "-skip-bz2=false"],
+            AptlyMode::Lean => &["-skip-contents", "-skip-bz2", "-skip-cleanup"],
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            AptlyMode::Default => "aptly publish update",
+            AptlyMode::Lean => "aptly publish update, lean",
+        }
+    }
+}
+
+/// One interleaved round.
+struct Round {
     /// aptly `repo add`.
-    add: Vec<Duration>,
+    add: Duration,
     /// aptly `publish update`.
-    update: Vec<Duration>,
+    update: Duration,
+    /// How aptly published.
+    mode: AptlyMode,
     /// debpull `publish`.
-    ours: Vec<Duration>,
+    ours: Duration,
+    /// Whether debpull had `wait_for_new_second` on.
+    wait: bool,
 }
 
-/// One counted publish of each side into a suite of `size` packages.
+/// The counted publishes into a suite of `size` packages.
 struct Counted {
     size: usize,
-    ours: Stats,
-    ours_time: Duration,
-    /// The objects debpull wrote, with their stored sizes.
+    /// debpull's two publishes: what went through the proxy, how long it took.
+    ours: Vec<(Stats, Duration)>,
+    /// The objects debpull's first publish wrote, with their stored sizes.
     written: Vec<(String, u64)>,
-    theirs: Stats,
-    theirs_time: Duration,
+    /// aptly's `publish update`, each way.
+    theirs: Vec<(AptlyMode, Stats, Duration)>,
 }
 
 fn timed_publish(runtime: &tokio::runtime::Runtime, repo: &Repository, deb: &Path) -> Duration {
@@ -289,44 +340,31 @@ fn timed_publish(runtime: &tokio::runtime::Runtime, repo: &Repository, deb: &Pat
 /// The packages of debpull's suite and of aptly's published index, as
 /// (name, version, SHA256); they must be the same. Returns how many.
 async fn same_packages(ours: &Repository, theirs: &dyn Storage) -> usize {
-    let ours: Vec<(String, String, String)> = ours
-        .list(SUITE)
-        .await
-        .unwrap()
-        .iter()
-        .map(|p| {
-            (
-                p.name().to_owned(),
-                p.version().to_string(),
-                p.sha256_hex().unwrap(),
-            )
-        })
-        .collect();
+    let ours = identities(ours.list(SUITE).await.unwrap().iter());
     let text = match theirs.get(INDEX, GetOptions::default()).await.unwrap() {
         GetResult::Found { data, .. } => String::from_utf8(data).unwrap(),
         GetResult::NotModified => unreachable!("an unconditional get"),
     };
-    let mut theirs: Vec<(String, String, String)> = Packages::parse(&text)
-        .unwrap()
-        .iter()
-        .map(|p| {
-            (
-                p.name().to_owned(),
-                p.version().to_string(),
-                p.sha256_hex().unwrap(),
-            )
-        })
-        .collect();
-    theirs.sort();
-    let mut sorted = ours;
-    sorted.sort();
+    let theirs = identities(Packages::parse(&text).unwrap().iter());
     assert!(
-        sorted == theirs,
+        ours == theirs,
         "debpull's suite ({} packages) and aptly's ({}) differ",
-        sorted.len(),
+        ours.len(),
         theirs.len()
     );
-    sorted.len()
+    ours.len()
+}
+
+/// (name, version, SHA256) of each package, sorted.
+fn identities<'a>(packages: impl Iterator<Item = &'a Package>) -> Vec<(String, String, String)> {
+    let mut out: Vec<_> = packages
+        .map(|p| {
+            let sha256 = p.sha256_hex().expect("a SHA256 in the index");
+            (p.name().to_owned(), p.version().to_string(), sha256)
+        })
+        .collect();
+    out.sort();
+    out
 }
 
 /// debpull's side: S3 storages and repositories on moto, directly or through the proxy.
@@ -394,8 +432,8 @@ impl S3 {
     }
 }
 
-/// An aptly S3 publish endpoint: its name in aptly's configuration, its bucket,
-/// and the local repository published there.
+/// An aptly S3 publish endpoint: its name in aptly's configuration (also the
+/// name of the local repository published there) and its bucket.
 #[derive(Clone)]
 struct AptlyEndpoint {
     name: String,
@@ -515,11 +553,13 @@ impl Aptly {
     }
 
     /// `aptly publish update` of the endpoint's suite, timed.
-    fn update(&self, endpoint: &AptlyEndpoint) -> Duration {
+    fn update(&self, endpoint: &AptlyEndpoint, mode: AptlyMode) -> Duration {
         let key = format!("-gpg-key={}", self.key);
         let target = format!("s3:{}:.", endpoint.name);
+        let mut command = self.aptly(&["publish", "update", &key, "-batch"]);
+        command.args(mode.flags()).args([SUITE, &target]);
         let started = Instant::now();
-        run(&mut self.aptly(&["publish", "update", &key, "-batch", SUITE, &target]));
+        run(&mut command);
         started.elapsed()
     }
 }
@@ -563,10 +603,6 @@ fn row(what: &str, times: &[Duration], verbose: bool) -> Duration {
     median
 }
 
-fn sum(a: &[Duration], b: &[Duration]) -> Vec<Duration> {
-    a.iter().zip(b).map(|(a, b)| *a + *b).collect()
-}
-
 const METHODS: [&str; 5] = ["GET", "HEAD", "PUT", "POST", "DELETE"];
 
 /// Requests per method, in [`METHODS`] order, then any other method by name.
@@ -586,17 +622,16 @@ fn methods(stats: &Stats) -> String {
 }
 
 /// One line per suite size: requests per method, bytes, time.
-fn counted_rows(who: &str, counts: &[Counted], pick: fn(&Counted) -> (&Stats, Duration)) {
+fn counted_rows<'a>(who: &str, rows: impl Iterator<Item = (usize, &'a Stats, Duration)>) {
     println!(
-        "  {who:<22} {:>6}  {:<24} {:>5} {:>11} {:>11} {:>11} {:>8}",
+        "  {who:<28} {:>6}  {:<24} {:>5} {:>11} {:>11} {:>11} {:>8}",
         "suite", "requests", "all", "sent", "body sent", "received", "time"
     );
-    for c in counts {
-        let (stats, time) = pick(c);
+    for (size, stats, time) in rows {
         println!(
-            "  {:<22} {:>6}  {:<24} {:>5} {:>11} {:>11} {:>11} {:>5.0} ms",
+            "  {:<28} {:>6}  {:<24} {:>5} {:>11} {:>11} {:>11} {:>5.0} ms",
             "",
-            c.size,
+            size,
             methods(stats),
             stats.total_requests(),
             stats.request_bytes,
@@ -608,39 +643,48 @@ fn counted_rows(who: &str, counts: &[Counted], pick: fn(&Counted) -> (&Stats, Du
 }
 
 fn report(
-    off: &Interleaved,
-    on: &Interleaved,
+    rounds: &[Round],
     fresh: &[Duration],
     waiting: &[Duration],
     counts: &[Counted],
     deb_size: u64,
 ) {
+    let pick = |keep: &dyn Fn(&Round) -> bool,
+                time: &dyn Fn(&Round) -> Duration|
+     -> Vec<Duration> { rounds.iter().filter(|r| keep(r)).map(time).collect() };
+    let of = |mode: AptlyMode| move |r: &Round| r.mode == mode;
     println!();
     println!(
         "one new .deb into a suite of {EXISTING} packages on S3 (one moto), median [min .. max]:"
     );
-    let half = ROUNDS / 2;
-    println!("interleaved, {half} rounds of each kind, alternately:");
-    println!(" rounds with debpull's wait_for_new_second off:");
-    row("aptly repo add", &off.add, false);
-    let update_off = row("aptly publish update", &off.update, true);
-    let both_off = row(
-        "aptly repo add + publish update",
-        &sum(&off.add, &off.update),
-        false,
+    println!(
+        "interleaved, {ROUNDS} rounds: debpull alternately without and with the wait, aptly in turns of two"
     );
-    let ours_off = row("debpull publish (wait off)", &off.ours, true);
-    println!(" rounds with the default, wait on (the previous commit is seconds old):");
-    row("aptly repo add", &on.add, false);
-    let update_on = row("aptly publish update", &on.update, true);
-    let both_on = row(
-        "aptly repo add + publish update",
-        &sum(&on.add, &on.update),
-        false,
+    println!(
+        "with its defaults and lean ({}):",
+        AptlyMode::Lean.flags().join(" ")
     );
-    let ours_on = row("debpull publish (default)", &on.ours, true);
-    let all_updates: Vec<Duration> = off.update.iter().chain(&on.update).copied().collect();
-    let update_all = spread(&all_updates).0;
+    row("aptly repo add", &pick(&|_| true, &|r| r.add), false);
+    let mut update = Vec::new();
+    let mut both = Vec::new();
+    for mode in [AptlyMode::Default, AptlyMode::Lean] {
+        update.push(row(mode.describe(), &pick(&of(mode), &|r| r.update), true));
+        both.push(row(
+            &format!("aptly repo add + {}", &mode.describe()["aptly ".len()..]),
+            &pick(&of(mode), &|r| r.add + r.update),
+            false,
+        ));
+    }
+    let ours_off = row(
+        "debpull publish, wait off",
+        &pick(&|r| !r.wait, &|r| r.ours),
+        true,
+    );
+    let ours_on = row(
+        "debpull publish, default (wait on, nothing to wait for)",
+        &pick(&|r| r.wait, &|r| r.ours),
+        true,
+    );
     println!("back to back, {PAIRS} pairs (debpull only):");
     let fresh = row("debpull publish, new S3 client (wait off)", fresh, true);
     let waiting = row("debpull publish right after it (default)", waiting, true);
@@ -649,21 +693,33 @@ fn report(
     println!(
         "one publish through the counting proxy (bytes; requests per method: GET HEAD PUT POST DELETE):"
     );
-    counted_rows("debpull publish", counts, |c| (&c.ours, c.ours_time));
-    counted_rows("aptly publish update", counts, |c| {
-        (&c.theirs, c.theirs_time)
-    });
+    for i in 0..2 {
+        counted_rows(
+            &format!("debpull publish ({})", ["1st", "2nd"][i]),
+            counts.iter().map(|c| (c.size, &c.ours[i].0, c.ours[i].1)),
+        );
+    }
+    for i in 0..2 {
+        counted_rows(
+            counts[0].theirs[i].0.describe(),
+            counts
+                .iter()
+                .map(|c| (c.size, &c.theirs[i].1, c.theirs[i].2)),
+        );
+    }
+    let first = &counts[0].ours[0].0.requests;
     let constant = counts
         .iter()
-        .all(|c| c.ours.requests == counts[0].ours.requests);
+        .all(|c| c.ours.iter().all(|(s, _)| &s.requests == first));
     println!(
-        "  debpull's requests per method are {} at every suite size",
-        if constant { "the same" } else { "NOT the same" }
+        "  debpull's requests per method are {} in all {} publishes",
+        if constant { "the same" } else { "NOT the same" },
+        2 * counts.len()
     );
 
     println!();
     println!(
-        "what debpull wrote in the counted publish (stored sizes, bytes; the .deb: {deb_size}):"
+        "what debpull's first counted publish wrote (stored sizes, bytes; the .deb: {deb_size}):"
     );
     let mut kinds: Vec<String> = Vec::new();
     let mut table: BTreeMap<String, Vec<u64>> = BTreeMap::new();
@@ -701,14 +757,14 @@ fn report(
         "request bodies sent",
         counts
             .iter()
-            .map(|c| c.ours.request_body_bytes.to_string())
+            .map(|c| c.ours[0].0.request_body_bytes.to_string())
             .collect(),
     );
     line(
         "all bytes sent (heads + bodies)",
         counts
             .iter()
-            .map(|c| c.ours.request_bytes.to_string())
+            .map(|c| c.ours[0].0.request_bytes.to_string())
             .collect(),
     );
     line(
@@ -716,75 +772,77 @@ fn report(
         counts
             .iter()
             .zip(&written)
-            .map(|(c, w)| format!("{:.3}", c.ours.request_bytes as f64 / *w as f64))
+            .map(|(c, w)| format!("{:.3}", c.ours[0].0.request_bytes as f64 / *w as f64))
             .collect(),
     );
 
-    let big = counts.last().unwrap();
-    let requests = |pick: fn(&Counted) -> &Stats| {
+    let requests = |stats: &dyn Fn(&Counted) -> &Stats| {
         counts
             .iter()
-            .map(|c| pick(c).total_requests().to_string())
+            .map(|c| stats(c).total_requests().to_string())
             .collect::<Vec<_>>()
             .join(" / ")
     };
     let sizes = SIZES.map(|s| s.to_string()).join(" / ");
+    let big = counts.last().unwrap();
     println!();
     println!("summary (load average at the end: {}):", load());
     println!(
-        "  {:<50} {:>16} {:>16} {:>9}",
+        "  {:<54} {:>12} {:>13} {:>7}",
         "", "debpull", "aptly", "ratio"
     );
     let timing = |what: &str, ours: Duration, theirs: Duration| {
         println!(
-            "  {what:<50} {:>13.1} ms {:>13.1} ms {:>8.1}x",
+            "  {what:<54} {:>9.1} ms {:>10.1} ms {:>6.1}x",
             ms(ours),
             ms(theirs),
             theirs.as_secs_f64() / ours.as_secs_f64()
         );
     };
+    for (name, ours) in [("wait off", ours_off), ("default", ours_on)] {
+        timing(
+            &format!("1 .deb into 10,000, {name} vs publish update"),
+            ours,
+            update[0],
+        );
+        timing(
+            &format!("1 .deb into 10,000, {name} vs lean publish update"),
+            ours,
+            update[1],
+        );
+        timing(
+            &format!("1 .deb into 10,000, {name} vs repo add + update"),
+            ours,
+            both[0],
+        );
+    }
     timing(
-        "1 .deb into 10,000, wait off vs publish update",
-        ours_off,
-        update_off,
-    );
-    timing(
-        "1 .deb into 10,000, wait off vs repo add + update",
-        ours_off,
-        both_off,
-    );
-    timing(
-        "1 .deb into 10,000, default vs publish update",
-        ours_on,
-        update_on,
-    );
-    timing(
-        "1 .deb into 10,000, default vs repo add + update",
-        ours_on,
-        both_on,
-    );
-    // Against every interleaved publish update: these rounds have no aptly of their own.
-    timing(
-        "back to back: new S3 client vs all publish updates",
+        "back to back: new S3 client vs publish update",
         fresh,
-        update_all,
+        update[0],
     );
     timing(
-        "back to back: default (waits) vs all publish updates",
+        "back to back: default (waits) vs publish update",
         waiting,
-        update_all,
+        update[0],
     );
     println!(
-        "  {:<50} {:>16} {:>16}",
+        "  {:<54} {:>12} {:>13}",
         format!("requests at {sizes}"),
-        requests(|c| &c.ours),
-        requests(|c| &c.theirs)
+        requests(&|c| &c.ours[0].0),
+        requests(&|c| &c.theirs[0].1)
     );
     println!(
-        "  {:<50} {:>16} {:>16}",
+        "  {:<54} {:>12} {:>13}",
+        format!("requests at {sizes}, aptly lean"),
+        "",
+        requests(&|c| &c.theirs[1].1)
+    );
+    println!(
+        "  {:<54} {:>12} {:>13}",
         format!("bytes sent at {}", big.size),
-        big.ours.request_bytes,
-        big.theirs.request_bytes
+        big.ours[0].0.request_bytes,
+        big.theirs[0].1.request_bytes
     );
 }
 
