@@ -16,10 +16,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use debpull::deb::Builder;
 use debpull::repo::{Progress, Replace, Repository, RepositoryOptions};
 use debpull::sign::{KeyKind, SigningKey};
 use debpull::storage;
+
+#[path = "support/corpus.rs"]
+mod corpus;
+use corpus::{import_into_gpg, run};
 
 const EXISTING: usize = 10_000;
 const ROUNDS: usize = 9;
@@ -30,11 +33,7 @@ fn main() {
         println!("publish: run with `cargo bench -p debpull-bench --bench publish`");
         return;
     }
-    let cache = PathBuf::from(
-        std::env::var("DEBPULL_BENCH_CACHE").unwrap_or_else(|_| "/var/cache/debpull-bench".into()),
-    )
-    .join("publish");
-    let debs = build_packages(&cache.join("debs"));
+    let debs = corpus::packages(&corpus::cache_dir(), EXISTING, ROUNDS);
     let (existing, new) = debs.split_at(EXISTING);
     let work = tempfile::tempdir().expect("a temporary directory");
     let work = work.path();
@@ -111,68 +110,6 @@ fn main() {
 fn median(times: &mut [Duration]) -> Duration {
     times.sort_unstable();
     times[times.len() / 2]
-}
-
-/// The packages: `pkg00000`…`pkg09999` then `new00`…, each a small file tree.
-fn build_packages(dir: &Path) -> Vec<PathBuf> {
-    std::fs::create_dir_all(dir).unwrap();
-    let tree = dir.join("tree");
-    let names: Vec<String> = (0..EXISTING)
-        .map(|i| format!("pkg{i:05}"))
-        .chain((0..ROUNDS).map(|i| format!("new{i:02}")))
-        .collect();
-    names
-        .iter()
-        .map(|name| {
-            let deb = dir.join(format!("{name}_1.0-1_amd64.deb"));
-            if !deb.exists() {
-                let share = tree.join("usr/share").join(name);
-                std::fs::create_dir_all(&share).unwrap();
-                std::fs::write(share.join("README"), format!("{name}: a package of the publish benchmark\n")).unwrap();
-                let partial = deb.with_extension("partial");
-                Builder::new(&tree)
-                    .field("Package", name)
-                    .field("Version", "1.0-1")
-                    .field("Architecture", "amd64")
-                    .field("Maintainer", "debpull bench <bench@example.org>")
-                    .field("Depends", "libc6 (>= 2.36)")
-                    .field("Section", "misc")
-                    .field("Priority", "optional")
-                    .field("Description", format!("benchmark package {name}\n One of the packages of debpull's publish benchmark."))
-                    .mtime(1_700_000_000)
-                    .write_file(&partial)
-                    .unwrap();
-                std::fs::rename(&partial, &deb).unwrap();
-                std::fs::remove_dir_all(&share).unwrap();
-            }
-            deb
-        })
-        .collect()
-}
-
-/// Gives gpg (for aptly) the same secret key.
-fn import_into_gpg(key: &SigningKey, gnupg: &Path) {
-    std::fs::create_dir_all(gnupg).unwrap();
-    std::fs::set_permissions(gnupg, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
-    let secret = gnupg.join("secret.asc");
-    std::fs::write(&secret, key.to_armored_secret(None).unwrap()).unwrap();
-    run(Command::new("gpg")
-        .args(["--batch", "--import"])
-        .arg(&secret)
-        .env("GNUPGHOME", gnupg));
-}
-
-fn run(command: &mut Command) -> String {
-    let out = command
-        .output()
-        .unwrap_or_else(|e| panic!("{command:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{command:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// aptly with a configuration and a root of its own.
