@@ -723,23 +723,7 @@ fn path_from_uri(uri: &str) -> Result<PathBuf> {
             "a query or fragment is not part of a directory path",
         ));
     }
-    let mut bytes = Vec::with_capacity(path.len());
-    let mut rest = path.as_bytes();
-    while let Some((&byte, tail)) = rest.split_first() {
-        if byte == b'%' {
-            let digits = tail
-                .get(..2)
-                .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
-                .ok_or_else(|| invalid("a % is not followed by two hex digits"))?;
-            let hex = |d: u8| (d as char).to_digit(16).unwrap_or(0) as u8;
-            bytes.push(hex(digits[0]) << 4 | hex(digits[1]));
-            rest = &tail[2..];
-        } else {
-            bytes.push(byte);
-            rest = tail;
-        }
-    }
-    let path = String::from_utf8(bytes).map_err(|_| invalid("the decoded path is not UTF-8"))?;
+    let path = super::percent_decode(path).map_err(invalid)?;
     if path.contains('\0') {
         return Err(invalid("the decoded path contains a NUL byte"));
     }

@@ -228,6 +228,28 @@ fn open_s3(uri: &str) -> Result<Arc<dyn Storage>> {
     ))
 }
 
+/// Decodes `%XX` escapes (a URI's path or query value); the error says what is
+/// wrong, for the caller to put in context.
+pub(crate) fn percent_decode(text: &str) -> std::result::Result<String, &'static str> {
+    let mut bytes = Vec::with_capacity(text.len());
+    let mut rest = text.as_bytes();
+    while let Some((&byte, tail)) = rest.split_first() {
+        if byte == b'%' {
+            let digits = tail
+                .get(..2)
+                .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
+                .ok_or("a % is not followed by two hex digits")?;
+            let hex = |d: u8| (d as char).to_digit(16).unwrap_or(0) as u8;
+            bytes.push(hex(digits[0]) << 4 | hex(digits[1]));
+            rest = &tail[2..];
+        } else {
+            bytes.push(byte);
+            rest = tail;
+        }
+    }
+    String::from_utf8(bytes).map_err(|_| "the decoded text is not UTF-8")
+}
+
 /// Checks that `key` is a clean relative path: not empty, no leading or trailing
 /// `/`, no empty, `.` or `..` segment, no backslash or control character.
 pub fn check_key(key: &str) -> Result<()> {

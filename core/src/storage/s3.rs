@@ -52,7 +52,7 @@ use tokio::sync::OnceCell;
 
 use super::{
     BoxFuture, Capabilities, ETag, GetOptions, GetResult, ListEntry, ObjectMeta, ObjectStream,
-    Payload, PutMode, Storage, check_key,
+    Payload, PutMode, Storage, check_key, percent_decode,
 };
 use crate::error::{Error, ErrorKind, Result};
 
@@ -198,7 +198,8 @@ impl S3Options {
         let (bucket, prefix) = location.split_once('/').unwrap_or((location, ""));
         check_bucket(bucket).map_err(invalid)?;
         let mut options = S3Options::new(bucket);
-        options.prefix = percent_decode(prefix.trim_matches('/')).map_err(invalid)?;
+        options.prefix =
+            percent_decode(prefix.trim_matches('/')).map_err(|why| invalid(why.to_owned()))?;
         if !options.prefix.is_empty() {
             check_key(&options.prefix)
                 .map_err(|_| invalid(format!("the prefix {:?} is not a clean path", prefix)))?;
@@ -210,7 +211,7 @@ impl S3Options {
         let mut kms_key_id = None;
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let value = percent_decode(value).map_err(invalid)?;
+            let value = percent_decode(value).map_err(|why| invalid(why.to_owned()))?;
             if value.is_empty() {
                 return Err(invalid(format!("the option {name:?} has no value")));
             }
@@ -710,12 +711,20 @@ impl S3Storage {
             .send()
             .await
             .map_err(|e| self.put_error(key, mode, e))?;
+        self.written(key, size, output.e_tag.as_deref())
+    }
+
+    /// What a put answered: the new object's metadata.
+    fn written(
+        &self,
+        key: &str,
+        size: u64,
+        etag: Option<&str>,
+    ) -> std::result::Result<ObjectMeta, (Error, bool)> {
         Ok(ObjectMeta {
             key: key.to_owned(),
             size,
-            etag: self
-                .etag_of(key, output.e_tag.as_deref())
-                .map_err(|e| (e, false))?,
+            etag: self.etag_of(key, etag).map_err(|e| (e, false))?,
             last_modified: None,
         })
     }
@@ -857,14 +866,7 @@ impl S3Storage {
             .send()
             .await
             .map_err(|e| self.put_error(key, mode, e))?;
-        Ok(ObjectMeta {
-            key: key.to_owned(),
-            size,
-            etag: self
-                .etag_of(key, output.e_tag.as_deref())
-                .map_err(|e| (e, false))?,
-            last_modified: None,
-        })
+        self.written(key, size, output.e_tag.as_deref())
     }
 
     /// A failed put: a failed condition (including S3's 404 for `If-Match` on a
@@ -1113,27 +1115,6 @@ fn check_bucket(bucket: &str) -> std::result::Result<(), String> {
     }
 }
 
-fn percent_decode(text: &str) -> std::result::Result<String, String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes
-                .get(i + 1..i + 3)
-                .and_then(|h| std::str::from_utf8(h).ok())
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| format!("bad percent escape in {text:?}"))?;
-            out.push(hex);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).map_err(|_| format!("{text:?} is not UTF-8 once decoded"))
-}
-
 fn http_status<E>(err: &SdkError<E, HttpResponse>) -> Option<u16> {
     err.raw_response().map(|r| r.status().as_u16())
 }
@@ -1303,7 +1284,7 @@ mod tests {
             ("s3://bucket?colour=red", "unknown option \"colour\""),
             ("s3://bucket?path-style=maybe", "not true or false"),
             ("s3://bucket?sse=rot13", "AES256 or aws:kms"),
-            ("s3://bucket?region=%zz", "percent escape"),
+            ("s3://bucket?region=%zz", "two hex digits"),
             ("s3://bucket?region=", "no value"),
             ("s3://bucket?acl=private&acl=public-read", "twice"),
             ("s3://bucket/p#frag", "fragment"),
