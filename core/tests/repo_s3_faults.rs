@@ -655,6 +655,51 @@ async fn a_lost_answer_to_a_conditional_put_is_recognised_as_our_own_write() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conditional_write_in_flight_409_is_retried_then_reported() {
+    // S3 answers 409 ConditionalRequestConflict while another conditional write
+    // to the key is in flight, and asks to retry; the SDK does not retry it.
+    let rig = Rig::new("conflict-409", 9, |_| {});
+    rig.probe_first().await;
+    let key = "pool/main/a/app/app_1.0_amd64.deb";
+    let conflict = |n| {
+        Faults::new(1.0, &[Fault::ConditionalConflict])
+            .methods(&["PUT"])
+            .at_most(n)
+    };
+    rig.proxy.set_faults(conflict(2));
+    let created = rig
+        .faulty
+        .put(key, Payload::Bytes(b"deb".to_vec()), PutMode::Create)
+        .await
+        .unwrap_or_else(|e| panic!("two 409s, then the write: {e:?}"));
+    let (content, etag) = rig.stored(key).await.unwrap();
+    assert_eq!(content, b"deb");
+    assert_meta(&created, key, 3, &etag);
+    let stats = rig.proxy.stats();
+    assert_eq!(stats.faults_of(Fault::ConditionalConflict), 2, "{stats:?}");
+    assert_eq!(stats.requests_of("PUT"), 3, "{stats:?}");
+
+    // Conflicts that do not end within the attempts: a concurrent update,
+    // saying why, and nothing written.
+    rig.proxy.reset_stats();
+    rig.proxy.set_faults(conflict(1_000));
+    let err = rig
+        .faulty
+        .put(
+            key,
+            Payload::Bytes(b"other".to_vec()),
+            PutMode::Update(etag.clone()),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ConcurrentUpdate, "{err}");
+    assert!(err.to_string().contains("in flight"), "{err}");
+    let stats = rig.proxy.stats();
+    assert_eq!(stats.requests_of("PUT"), u64::from(ATTEMPTS), "{stats:?}");
+    assert_eq!(rig.stored(key).await.unwrap(), (b"deb".to_vec(), etag));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_real_concurrent_writer_stays_a_concurrent_update_after_retries() {
     let rig = Rig::new("other-412", 8, |_| {});
     rig.probe_first().await;

@@ -65,6 +65,10 @@ pub enum Fault {
     ResetAfterForward,
     /// Forwarded; the response head and half its body are sent, then the connection closed.
     TruncateBody,
+    /// 409 with S3's `ConditionalRequestConflict` XML body (another conditional
+    /// write to the key is in flight); not forwarded. Not in [`Fault::ALL`]:
+    /// only conditional writes get it from S3.
+    ConditionalConflict,
 }
 
 impl Fault {
@@ -423,6 +427,13 @@ fn serve(client: TcpStream, shared: &Shared) {
                 inject_error(&mut writer, shared, &head, 500, "InternalError")
             }
             Some(Fault::SlowDown) => inject_error(&mut writer, shared, &head, 503, "SlowDown"),
+            Some(Fault::ConditionalConflict) => inject_error(
+                &mut writer,
+                shared,
+                &head,
+                409,
+                "ConditionalRequestConflict",
+            ),
             Some(Fault::ResetBeforeForward) => {
                 reset(&writer);
                 return;
@@ -519,6 +530,11 @@ fn inject_error(
 ) -> bool {
     let (reason, message) = match status {
         503 => ("Slow Down", "Please reduce your request rate."),
+        409 => (
+            "Conflict",
+            "A conflicting conditional operation is currently in progress against this \
+             resource. Please try again.",
+        ),
         _ => (
             "Internal Server Error",
             "We encountered an internal error. Please try again.",
