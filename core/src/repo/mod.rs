@@ -515,6 +515,12 @@ impl Repository {
                 // its answer got lost): still repair what that run left stale.
                 Err(e) if e.kind() == ErrorKind::NotFound => {
                     self.repair_plain_files(snapshot).await?;
+                    if attempt > 1 {
+                        return Err(e.context(format_args!(
+                            "after {} attempt(s) of this change (an earlier one may have been committed with its answer lost, or another publisher made the change)",
+                            attempt - 1
+                        )));
+                    }
                     return Err(e);
                 }
                 Err(e) => return Err(e),

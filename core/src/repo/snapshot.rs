@@ -467,6 +467,8 @@ impl Snapshot {
                         meta.etag
                     }
                     Ok(_) => return Err(e),
+                    // Nothing stored: certainly not committed.
+                    Err(read) if read.kind() == ErrorKind::NotFound => return Err(e),
                     Err(read) => {
                         return Err(read.context(format_args!(
                             "{key}: the conditional write failed ({e}) and reading it back failed too, so whether this change was committed is unknown"

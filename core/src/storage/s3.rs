@@ -10,11 +10,16 @@
 //!   not built in.
 //! - **Conditional writes**: [`PutMode::Create`] sends `If-None-Match: *`,
 //!   [`PutMode::Update`] `If-Match: <etag>`; S3 answers 412 when the condition
-//!   fails and 409 when another conditional write to the key is in flight. Both
-//!   become [`ErrorKind::ConcurrentUpdate`] — after one check: every put carries
-//!   a random marker in its metadata (`x-amz-meta-debpull-write`), and a failed
-//!   condition whose key now holds our own marker was our own write, retried by
-//!   the SDK after its answer was lost, so it is a success.
+//!   fails, which becomes [`ErrorKind::ConcurrentUpdate`] after one check: every
+//!   put carries a random marker in its metadata (`x-amz-meta-debpull-write`), and
+//!   a failed condition whose key now holds our own marker was our own write,
+//!   retried by the SDK after its answer was lost, so it is a success. A 409
+//!   `ConditionalRequestConflict` (another conditional write to the key in
+//!   flight) is retried with backoff. Before its first conditional put, a store
+//!   probes once that the service honours the conditions (on PUT and on
+//!   completing a multipart upload, on the object `.debpull-probe`); if it does
+//!   not, conditional puts are refused ([`ErrorKind::Unsupported`]) rather than
+//!   silently overwriting.
 //! - **Retries**: the SDK's standard mode (exponential backoff with jitter) for
 //!   5xx, throttling (`SlowDown`), timeouts and broken connections; reading a
 //!   body that breaks off is retried here. [`S3Options::max_attempts`] bounds both.
@@ -56,6 +61,8 @@ use super::{
 };
 use crate::error::{Error, ErrorKind, Result};
 
+/// The object the conditional-write probe writes, under the prefix.
+const PROBE_KEY: &str = ".debpull-probe";
 /// The user-metadata key carrying each put's marker (`x-amz-meta-debpull-write`).
 const MARKER_KEY: &str = "debpull-write";
 /// The longest key S3 accepts, in bytes.
@@ -376,9 +383,9 @@ impl S3Storage {
             .and_then(|e| e.code())
             .map(str::to_owned);
         let kind = match (status, code.as_deref()) {
-            (_, Some("NoSuchBucket")) => ErrorKind::Storage,
+            (_, Some("NoSuchBucket" | "NoSuchUpload")) => ErrorKind::Storage,
             (Some(404), _) | (_, Some("NoSuchKey" | "NotFound")) => ErrorKind::NotFound,
-            (Some(412 | 409), _) => ErrorKind::ConcurrentUpdate,
+            (Some(412), _) | (_, Some("ConditionalRequestConflict")) => ErrorKind::ConcurrentUpdate,
             _ => ErrorKind::Storage,
         };
         let what = describe(&err, status, code.as_deref());
@@ -390,7 +397,10 @@ impl S3Storage {
                 )
             }
             (ErrorKind::NotFound, _) => format!("{operation}: no such object"),
-            (ErrorKind::ConcurrentUpdate, _) if status == Some(409) => {
+            (_, Some("NoSuchUpload")) => {
+                format!("{operation}: the multipart upload was aborted ({what})")
+            }
+            (_, Some("ConditionalRequestConflict")) => {
                 format!("{operation}: another conditional write to the key was in flight ({what})")
             }
             (ErrorKind::ConcurrentUpdate, _) => {
@@ -510,16 +520,18 @@ impl S3Storage {
                     .send()
                     .await
                     .map(drop)
-                    .map_err(|e| match http_status(&e) {
-                        Some(404) => self.error(
+                    .or_else(|e| match http_status(&e) {
+                        Some(404) => Err(self.error(
                             ErrorKind::Storage,
                             key,
                             format_args!(
                                 "the bucket {:?} does not exist",
                                 self.inner.options.bucket
                             ),
-                        ),
-                        _ => self.sdk_error("checking the bucket", key, e),
+                        )),
+                        // HeadBucket needs s3:ListBucket, which a reader may lack:
+                        // then the object's own 404 stands.
+                        _ => Ok(()),
                     })
             })
             .await
@@ -528,8 +540,11 @@ impl S3Storage {
 
     /// Refuses conditional puts, once and for all, on a store that ignores
     /// `If-None-Match` or `If-Match` (some S3-compatible stores, older S3
-    /// clones): there they would silently overwrite. Probed once per store with
-    /// a scratch object (`.debpull-probe-<random>`, deleted again).
+    /// clones) on a PUT or on completing a multipart upload: there they would
+    /// silently overwrite. Probed once per store on one small object,
+    /// `<prefix>/.debpull-probe`, rewritten by every probe and never deleted (a
+    /// publisher may have no delete permission, and deleting would race with
+    /// another process's probe).
     async fn check_conditional_writes(&self) -> Result<()> {
         self.inner
             .conditional_writes
@@ -539,7 +554,7 @@ impl S3Storage {
     }
 
     async fn probe_conditional_writes(&self) -> Result<()> {
-        let key = format!(".debpull-probe-{}", new_marker());
+        let key = PROBE_KEY.to_owned();
         let object_key = self.object_key(&key)?;
         let marker = new_marker();
         let put = |mode: PutMode| {
@@ -564,11 +579,20 @@ impl S3Storage {
                 let create_again = put(PutMode::Create).await;
                 let stale = ETag(format!("\"{}\"", new_marker()));
                 let update_stale = put(PutMode::Update(stale)).await;
-                probe_verdict(create_again, update_stale)
+                let complete_again = self
+                    .probe_multipart_create(&key, &object_key, &marker)
+                    .await;
+                probe_verdict([
+                    ("If-None-Match", create_again),
+                    ("If-Match", update_stale),
+                    (
+                        "If-None-Match on completing a multipart upload",
+                        complete_again,
+                    ),
+                ])
             }
             Err(e) => Err(e),
         };
-        let _ = self.delete_object(&key).await;
         // A probe that failed on its way (a 500, a broken connection) says nothing
         // about the store: that error, and another probe with the next put.
         let ignored = verdict?;
@@ -584,6 +608,70 @@ impl S3Storage {
                 ignored.join(" and ")
             ),
         ))
+    }
+
+    /// A one-part multipart upload onto the existing probe object, completed
+    /// with `If-None-Match: *`: a store that honours it answers 412.
+    async fn probe_multipart_create(
+        &self,
+        key: &str,
+        object_key: &str,
+        marker: &str,
+    ) -> Result<ObjectMeta> {
+        let client = self.client().await?;
+        let bucket = &self.inner.options.bucket;
+        let upload = client
+            .create_multipart_upload()
+            .bucket(bucket)
+            .key(object_key)
+            .metadata(MARKER_KEY, marker)
+            .send()
+            .await
+            .map_err(|e| self.sdk_error("probing a multipart upload", key, e))?;
+        let upload_id = upload.upload_id.unwrap_or_default();
+        let completed = async {
+            let part = client
+                .upload_part()
+                .bucket(bucket)
+                .key(object_key)
+                .upload_id(&upload_id)
+                .part_number(1)
+                .body(ByteStream::from_static(b"probe"))
+                .send()
+                .await
+                .map_err(|e| self.sdk_error("probing a multipart upload", key, e))?;
+            let parts = CompletedMultipartUpload::builder()
+                .parts(
+                    CompletedPart::builder()
+                        .part_number(1)
+                        .set_e_tag(part.e_tag)
+                        .build(),
+                )
+                .build();
+            let output = client
+                .complete_multipart_upload()
+                .bucket(bucket)
+                .key(object_key)
+                .upload_id(&upload_id)
+                .multipart_upload(parts)
+                .if_none_match("*")
+                .send()
+                .await
+                .map_err(|e| self.put_error(key, &PutMode::Create, e).0)?;
+            self.written(key, 5, output.e_tag.as_deref())
+                .map_err(|(e, _)| e)
+        }
+        .await;
+        if completed.is_err() {
+            let _ = client
+                .abort_multipart_upload()
+                .bucket(bucket)
+                .key(object_key)
+                .upload_id(&upload_id)
+                .send()
+                .await;
+        }
+        completed
     }
 
     /// The object's metadata and the marker of the put that wrote it.
@@ -660,7 +748,7 @@ impl S3Storage {
                 // the SDK retried a request whose first answer was lost.
                 Err((err, _))
                     if err.kind() == ErrorKind::ConcurrentUpdate
-                        || (multipart && err.kind() == ErrorKind::NotFound) =>
+                        || (multipart && err.kind() == ErrorKind::Storage) =>
                 {
                     return match self.head_with_marker(key).await {
                         Ok((meta, Some(found))) if found == marker => Ok(meta),
@@ -881,7 +969,10 @@ impl S3Storage {
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        let in_flight = http_status(&err) == Some(409);
+        let in_flight = err
+            .as_service_error()
+            .and_then(|e| e.code())
+            .is_some_and(|code| code == "ConditionalRequestConflict");
         let error = self.sdk_error("put", key, err);
         let error = match (mode, error.kind()) {
             (PutMode::Update(etag), ErrorKind::NotFound) => self.error(
@@ -1197,15 +1288,15 @@ fn to_system_time(time: aws_smithy_types::DateTime) -> Option<SystemTime> {
     SystemTime::try_from(time).ok()
 }
 
-/// The conditional headers a store ignored, from the answers to a create-only
-/// and a stale update of an existing probe object: a refusal (412) means
-/// honoured, a success ignored; any other failure is the probe's error.
-fn probe_verdict(
-    create_again: Result<ObjectMeta>,
-    update_stale: Result<ObjectMeta>,
+/// The conditions a store ignored, from the answers to conditional writes onto
+/// an existing probe object (a create-only PUT, a stale update, a create-only
+/// multipart completion): a refusal (412) means honoured, a success ignored;
+/// any other failure is the probe's error.
+fn probe_verdict<const N: usize>(
+    checks: [(&'static str, Result<ObjectMeta>); N],
 ) -> Result<Vec<&'static str>> {
     let mut ignored = Vec::new();
-    for (header, result) in [("If-None-Match", create_again), ("If-Match", update_stale)] {
+    for (header, result) in checks {
         match result {
             Err(e) if e.kind() == ErrorKind::ConcurrentUpdate => {}
             Err(e) => return Err(e),
@@ -1336,21 +1427,21 @@ mod tests {
             })
         };
         let refused = || error(ErrorKind::ConcurrentUpdate);
+        let verdict = |a, b, c| probe_verdict([("A", a), ("B", b), ("C", c)]);
         assert_eq!(
-            probe_verdict(refused(), refused()).unwrap(),
+            verdict(refused(), refused(), refused()).unwrap(),
             Vec::<&str>::new()
         );
-        assert_eq!(
-            probe_verdict(written(), refused()).unwrap(),
-            ["If-None-Match"]
-        );
-        assert_eq!(probe_verdict(refused(), written()).unwrap(), ["If-Match"]);
-        for (create_again, update_stale) in [
-            (error(ErrorKind::Storage), refused()),
-            (refused(), error(ErrorKind::Storage)),
-            (written(), error(ErrorKind::Storage)),
+        assert_eq!(verdict(written(), refused(), refused()).unwrap(), ["A"]);
+        assert_eq!(verdict(refused(), written(), refused()).unwrap(), ["B"]);
+        assert_eq!(verdict(refused(), refused(), written()).unwrap(), ["C"]);
+        for (a, b, c) in [
+            (error(ErrorKind::Storage), refused(), refused()),
+            (refused(), error(ErrorKind::Storage), refused()),
+            (written(), error(ErrorKind::Storage), refused()),
+            (refused(), refused(), error(ErrorKind::Storage)),
         ] {
-            let err = probe_verdict(create_again, update_stale).unwrap_err();
+            let err = verdict(a, b, c).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::Storage);
         }
     }
