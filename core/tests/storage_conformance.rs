@@ -17,32 +17,7 @@ fn local_store() -> (tempfile::TempDir, Arc<dyn Storage>) {
     (dir, Arc::new(store))
 }
 
-macro_rules! conformance_tests {
-    ($($name:ident),* $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $name() {
-                let (_dir, store) = local_store();
-                conformance::$name(&store).await;
-            }
-        )*
-    };
-}
-
-conformance_tests!(
-    round_trip,
-    etags,
-    create_only,
-    update_if_etag,
-    conditional_get,
-    missing_keys,
-    delete,
-    list_prefixes,
-    debian_keys,
-    invalid_keys,
-    concurrent_updates,
-    concurrent_creates,
-);
+conformance_tests!(local_store());
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn run_all_on_one_store_opened_by_uri() {
@@ -64,18 +39,5 @@ async fn run_all_on_one_store_opened_by_uri() {
 async fn all_at_once_on_one_store() {
     // The functions keep to their own prefixes: they can share a store concurrently.
     let (_dir, store) = local_store();
-    tokio::join!(
-        conformance::round_trip(&store),
-        conformance::etags(&store),
-        conformance::create_only(&store),
-        conformance::update_if_etag(&store),
-        conformance::conditional_get(&store),
-        conformance::missing_keys(&store),
-        conformance::delete(&store),
-        conformance::list_prefixes(&store),
-        conformance::debian_keys(&store),
-        conformance::invalid_keys(&store),
-        conformance::concurrent_updates(&store),
-        conformance::concurrent_creates(&store),
-    );
+    conformance::run_all_at_once(store).await;
 }

@@ -43,6 +43,47 @@ pub async fn run_all(store: Arc<dyn Storage>) {
     concurrent_creates(&store).await;
 }
 
+/// Runs every conformance test against `store` at once (they keep to their
+/// own prefixes, so they can share a store).
+pub async fn run_all_at_once(store: Arc<dyn Storage>) {
+    tokio::join!(
+        round_trip(&store),
+        etags(&store),
+        create_only(&store),
+        update_if_etag(&store),
+        conditional_get(&store),
+        missing_keys(&store),
+        delete(&store),
+        list_prefixes(&store),
+        debian_keys(&store),
+        invalid_keys(&store),
+        concurrent_updates(&store),
+        concurrent_creates(&store),
+    );
+}
+
+/// Defines one `#[tokio::test]` per conformance function, each on a fresh
+/// store from `$fresh` (an expression giving `(guard, Arc<dyn Storage>)`; the
+/// guard lives as long as the test). The including file names this module
+/// `conformance`.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($fresh:expr) => {
+        $crate::conformance_tests!(@each $fresh; round_trip, etags, create_only,
+            update_if_etag, conditional_get, missing_keys, delete, list_prefixes,
+            debian_keys, invalid_keys, concurrent_updates, concurrent_creates);
+    };
+    (@each $fresh:expr; $($name:ident),*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() {
+                let (_guard, store) = $fresh;
+                $crate::conformance::$name(&store).await;
+            }
+        )*
+    };
+}
+
 /// Deterministic pseudo-random bytes (xorshift64*), different for each seed.
 pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
     let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
