@@ -701,11 +701,7 @@ fn path_from_uri(uri: &str) -> Result<PathBuf> {
             format!("storage URI {uri:?}: {why} (expected file:///absolute/path)"),
         )
     };
-    let rest = uri
-        .get(..7)
-        .filter(|scheme| scheme.eq_ignore_ascii_case("file://"))
-        .map(|_| &uri[7..])
-        .ok_or_else(|| invalid("not a file:// URI"))?;
+    let rest = super::strip_scheme(uri, "file://").ok_or_else(|| invalid("not a file:// URI"))?;
     let path = if rest.starts_with('/') {
         rest
     } else if let Some(path) = rest

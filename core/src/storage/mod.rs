@@ -228,6 +228,14 @@ fn open_s3(uri: &str) -> Result<Arc<dyn Storage>> {
     ))
 }
 
+/// What follows `prefix` (a scheme with its `://`, matched case-insensitively)
+/// at the start of `uri`.
+pub(crate) fn strip_scheme<'a>(uri: &'a str, prefix: &str) -> Option<&'a str> {
+    uri.get(..prefix.len())
+        .filter(|head| head.eq_ignore_ascii_case(prefix))
+        .map(|_| &uri[prefix.len()..])
+}
+
 /// Decodes `%XX` escapes (a URI's path or query value); the error says what is
 /// wrong, for the caller to put in context.
 pub(crate) fn percent_decode(text: &str) -> std::result::Result<String, &'static str> {

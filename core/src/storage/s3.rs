@@ -57,7 +57,7 @@ use tokio::sync::OnceCell;
 
 use super::{
     BoxFuture, Capabilities, ETag, GetOptions, GetResult, ListEntry, ObjectMeta, ObjectStream,
-    Payload, PutMode, Storage, check_key, percent_decode,
+    Payload, PutMode, Storage, check_key, percent_decode, strip_scheme,
 };
 use crate::error::{Error, ErrorKind, Result};
 
@@ -196,11 +196,8 @@ impl S3Options {
                 format!("S3 URI {uri:?}: {why} (expected s3://bucket/prefix?region=...)"),
             )
         };
-        let rest = uri
-            .get(..5)
-            .filter(|scheme| scheme.eq_ignore_ascii_case("s3://"))
-            .map(|_| &uri[5..])
-            .ok_or_else(|| invalid("the scheme is not s3".to_owned()))?;
+        let rest =
+            strip_scheme(uri, "s3://").ok_or_else(|| invalid("the scheme is not s3".to_owned()))?;
         let (location, query) = rest.split_once('?').unwrap_or((rest, ""));
         let (bucket, prefix) = location.split_once('/').unwrap_or((location, ""));
         check_bucket(bucket).map_err(invalid)?;
