@@ -8,6 +8,7 @@
 //! [`ErrorKind`] is a small closed set that the C and Ruby bindings map one to one.
 
 pub mod checksum;
+pub mod client;
 pub mod compress;
 pub mod control;
 pub mod deb;

@@ -1,0 +1,270 @@
+//! The puller: what every server runs every minute. It asks a repository
+//! whether a newer version of its application exists, and installs it.
+//!
+//! A [`Source`] is one suite/component/architecture of a repository (`s3://`,
+//! `file://`, `http(s)://`), the keys it must be signed with, and a state
+//! directory. [`Source::check`] follows the update-check protocol of DESIGN.md:
+//! a conditional GET of `InRelease` (a `304` answers from the state directory:
+//! one request, nothing parsed); on a change the signature, `Date` (no
+//! rollback), `Valid-Until` (no freeze) and Suite/Codename are checked and the
+//! one Packages index needed is fetched by hash, its size and hash checked. The
+//! [`Status`] it returns says what is installed ([`installed_version`], dpkg's
+//! status file) and what the candidate is.
+//!
+//! An [`Updater`] acts on it: downloads the candidate (streamed, size-capped,
+//! SHA256 checked while streaming), installs it with the configured
+//! [`Installer`], confirms the installed version, runs the health check and
+//! rolls back to the previous version on failure, under a lock, after an
+//! optional random delay. Every run ends in an outcome, also emitted as an
+//! event.
+
+mod dpkg;
+
+pub use dpkg::{DEFAULT_ADMIN_DIR, installed_version, status_path};
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::index::Package;
+use crate::sign::TrustedKeys;
+use crate::storage::Storage;
+use crate::version::Version;
+
+/// Which signatures a [`Source`] accepts.
+#[derive(Debug, Clone)]
+pub enum SourceTrust {
+    /// InRelease must carry a good signature by one of these keys (what apt's
+    /// `signed-by=` says).
+    Keys(TrustedKeys),
+    /// No signature is checked. Anyone who can write to the repository or sit on
+    /// the network path can then install anything on the machine: only for
+    /// repositories on a trusted local disk in tests. Every check using it emits
+    /// a warning.
+    InsecureUnsigned,
+}
+
+/// Where a [`Source`] reads from and what it accepts.
+#[derive(Debug, Clone)]
+pub struct SourceOptions {
+    /// The suite (`production`); the Release's `Suite` or `Codename` must be it.
+    pub suite: String,
+    /// The component (`main`).
+    pub component: String,
+    /// The architecture; `None`: the machine's (`dpkg --print-architecture`).
+    pub architecture: Option<String>,
+    /// Which signatures are accepted (required: there is no default).
+    pub trust: SourceTrust,
+    /// The state directory: last accepted InRelease (ETag, Date), the verified
+    /// Packages index, downloaded `.deb`s.
+    pub state_dir: PathBuf,
+    /// dpkg's administrative directory (default [`DEFAULT_ADMIN_DIR`]).
+    pub admin_dir: PathBuf,
+}
+
+impl SourceOptions {
+    /// Options for `suite`, component `main`, the machine's architecture and
+    /// dpkg's default admin directory.
+    pub fn new(
+        suite: impl Into<String>,
+        trust: SourceTrust,
+        state_dir: impl Into<PathBuf>,
+    ) -> Self {
+        SourceOptions {
+            suite: suite.into(),
+            component: "main".into(),
+            architecture: None,
+            trust,
+            state_dir: state_dir.into(),
+            admin_dir: PathBuf::from(DEFAULT_ADMIN_DIR),
+        }
+    }
+}
+
+/// A suite of a repository that a machine pulls from.
+#[derive(Debug, Clone)]
+pub struct Source {
+    storage: Arc<dyn Storage>,
+    options: SourceOptions,
+    /// The architecture in effect (given, or the machine's).
+    architecture: String,
+}
+
+/// What [`Source::check`] found for one package.
+#[derive(Debug, Clone)]
+pub struct Status {
+    /// The package asked about.
+    pub package: String,
+    /// The version dpkg has installed, if any.
+    pub installed: Option<Version>,
+    /// The candidate: the highest version in the suite for this architecture
+    /// or `all` (or the pinned version), if the suite has the package.
+    pub candidate: Option<Package>,
+    /// Whether the suite changed since the previous check (`false`: the
+    /// conditional GET was answered `304 Not Modified`).
+    pub repository_changed: bool,
+}
+
+/// Which candidates an [`Updater`] installs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Policy {
+    /// Only a candidate higher than the installed version.
+    #[default]
+    UpgradeOnly,
+    /// Whatever the suite's candidate is, lower versions included: a suite
+    /// rolled back (the previous version promoted again) rolls servers back.
+    FollowRepository,
+}
+
+/// How a downloaded `.deb` is installed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Installer {
+    /// `dpkg -i <file>` (dependencies must already be installed).
+    Dpkg,
+    /// `apt-get install -y ./<file>` (apt resolves dependencies).
+    Apt,
+    /// A command (program and arguments); the `.deb`'s path is appended.
+    Command(Vec<String>),
+}
+
+/// What an [`Updater`] does when another run holds the lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockMode {
+    /// Wait up to this long, then give up.
+    Wait(Duration),
+    /// Give up at once.
+    Skip,
+}
+
+/// The configuration of an [`Updater`].
+#[derive(Debug, Clone)]
+pub struct UpdaterOptions {
+    /// The package kept up to date.
+    pub package: String,
+    /// How it is installed.
+    pub installer: Installer,
+    /// Which candidates are installed.
+    pub policy: Policy,
+    /// Install exactly this version instead of the highest.
+    pub pin: Option<Version>,
+    /// A command run after an install; failing (non-zero exit or timeout)
+    /// means the previous version is reinstalled.
+    pub health_check: Option<Vec<String>>,
+    /// How long the health check may run.
+    pub health_timeout: Duration,
+    /// What to do when another run holds the lock.
+    pub lock: LockMode,
+    /// Wait a random time up to this before checking, so that a fleet does not
+    /// hit the repository in the same second.
+    pub jitter: Duration,
+}
+
+impl UpdaterOptions {
+    /// Options for `package`: `dpkg -i`, upgrade only, no health check, skip
+    /// when locked, no jitter.
+    pub fn new(package: impl Into<String>) -> Self {
+        UpdaterOptions {
+            package: package.into(),
+            installer: Installer::Dpkg,
+            policy: Policy::UpgradeOnly,
+            pin: None,
+            health_check: None,
+            health_timeout: Duration::from_secs(60),
+            lock: LockMode::Skip,
+            jitter: Duration::ZERO,
+        }
+    }
+}
+
+/// Keeps one package of a machine at a [`Source`]'s candidate.
+#[derive(Debug, Clone)]
+pub struct Updater {
+    source: Source,
+    options: UpdaterOptions,
+}
+
+impl Source {
+    /// A source reading `storage`. Without an architecture in `options`, asks
+    /// `dpkg --print-architecture`.
+    pub fn new(storage: Arc<dyn Storage>, options: SourceOptions) -> Result<Source> {
+        let architecture = match &options.architecture {
+            Some(arch) => arch.clone(),
+            None => machine_architecture()?,
+        };
+        for (what, value) in [
+            ("suite", options.suite.as_str()),
+            ("component", options.component.as_str()),
+            ("architecture", architecture.as_str()),
+        ] {
+            if value.is_empty()
+                || value.contains(['/', '\\'])
+                || value.chars().any(|c| c.is_whitespace() || c.is_control())
+                || value == "."
+                || value == ".."
+            {
+                return Err(Error::new(
+                    ErrorKind::InvalidInput,
+                    format!("source {what} {value:?} is not a plain name"),
+                ));
+            }
+        }
+        Ok(Source {
+            storage,
+            options,
+            architecture,
+        })
+    }
+
+    /// The storage read.
+    pub fn storage(&self) -> &Arc<dyn Storage> {
+        &self.storage
+    }
+
+    /// The options given.
+    pub fn options(&self) -> &SourceOptions {
+        &self.options
+    }
+
+    /// The architecture in effect.
+    pub fn architecture(&self) -> &str {
+        &self.architecture
+    }
+}
+
+impl Updater {
+    /// An updater of `options.package` from `source`.
+    pub fn new(source: Source, options: UpdaterOptions) -> Updater {
+        Updater { source, options }
+    }
+
+    /// The source.
+    pub fn source(&self) -> &Source {
+        &self.source
+    }
+
+    /// The options given.
+    pub fn options(&self) -> &UpdaterOptions {
+        &self.options
+    }
+}
+
+/// The machine's architecture, as `dpkg --print-architecture` prints it.
+pub fn machine_architecture() -> Result<String> {
+    let output = std::process::Command::new("dpkg")
+        .arg("--print-architecture")
+        .output()
+        .map_err(|e| Error::io("dpkg --print-architecture", e))?;
+    let arch = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    if !output.status.success() || arch.is_empty() {
+        return Err(Error::new(
+            ErrorKind::Io,
+            format!(
+                "dpkg --print-architecture failed ({}): {}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr).trim()
+            ),
+        ));
+    }
+    Ok(arch)
+}
