@@ -397,6 +397,7 @@ async fn storage_workload<'a>(rig: &'a Rig, dir: &Path) -> Ledger<'a> {
         if let Some((_, etag)) = expected {
             let options = GetOptions {
                 if_none_match: Some(etag.clone()),
+                ..GetOptions::default()
             };
             let outcome = match rig.faulty.get(key, options).await {
                 Ok(GetResult::NotModified) => Outcome::Right,

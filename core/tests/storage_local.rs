@@ -312,6 +312,7 @@ fn reader_child(root: &Path) {
     assert_eq!(data, conformance::pattern(70_000, 3));
     let again = GetOptions {
         if_none_match: Some(block_on(store.head(key)).expect("head").etag),
+        ..GetOptions::default()
     };
     let get = block_on(store.get(key, again)).expect("conditional get");
     assert_eq!(get, GetResult::NotModified);
@@ -627,6 +628,7 @@ fn works_without_a_tokio_runtime() {
     assert_eq!(ready(store.head("k")).unwrap(), meta);
     let again = GetOptions {
         if_none_match: Some(meta.etag.clone()),
+        ..GetOptions::default()
     };
     assert_eq!(
         ready(store.get("k", again)).unwrap(),

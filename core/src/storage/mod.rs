@@ -105,6 +105,13 @@ impl Payload {
 pub struct GetOptions {
     /// Answer [`GetResult::NotModified`] if the object's ETag is still this one.
     pub if_none_match: Option<ETag>,
+    /// Answer [`GetResult::NotModified`] if the object was not modified after
+    /// this time (whole seconds, HTTP's `If-Modified-Since`); for stores that
+    /// give no ETag. Ignored when `if_none_match` is given.
+    pub if_modified_since: Option<SystemTime>,
+    /// Refuse ([`ErrorKind::LimitExceeded`]) an object larger than this many
+    /// bytes, cutting the transfer off instead of buffering it.
+    pub max_size: Option<u64>,
 }
 
 /// The answer to a read.

@@ -434,6 +434,7 @@ pub async fn conditional_get(store: &Arc<dyn Storage>) {
     .await;
     let conditional = |etag: &ETag| GetOptions {
         if_none_match: Some(etag.clone()),
+        ..GetOptions::default()
     };
     let same = store
         .get(key, conditional(&first.etag))
