@@ -18,9 +18,14 @@
 //! optional random delay. Every run ends in an outcome, also emitted as an
 //! event.
 
+mod download;
 mod dpkg;
+mod install;
+mod lock;
+mod update;
 
 pub use dpkg::{DEFAULT_ADMIN_DIR, installed_version, status_path};
+pub use update::{Event, Outcome};
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -122,9 +127,13 @@ pub enum Policy {
 pub enum Installer {
     /// `dpkg -i <file>` (dependencies must already be installed).
     Dpkg,
-    /// `apt-get install -y ./<file>` (apt resolves dependencies).
+    /// `apt-get install -y ./<file>` (apt resolves dependencies), with
+    /// `--allow-downgrades` when the version goes down.
     Apt,
-    /// A command (program and arguments); the `.deb`'s path is appended.
+    /// A command (program and arguments); the `.deb`'s absolute path is
+    /// appended. It gets `DEBPULL_PACKAGE`, `DEBPULL_VERSION`,
+    /// `DEBPULL_ADMIN_DIR` and (with [`UpdaterOptions::root`]) `DEBPULL_ROOT`
+    /// in its environment; the version in dpkg's status file is checked after it.
     Command(Vec<String>),
 }
 
@@ -144,9 +153,16 @@ pub struct UpdaterOptions {
     pub package: String,
     /// How it is installed.
     pub installer: Installer,
+    /// The root directory packages are installed under (dpkg's `--root`, also
+    /// passed to dpkg by apt); `None`: `/`. dpkg's admin directory is the
+    /// source's `admin_dir` either way (`--admindir`).
+    pub root: Option<PathBuf>,
+    /// The apt configuration file (`APT_CONFIG`) of [`Installer::Apt`]; `None`: apt's own.
+    pub apt_config: Option<PathBuf>,
     /// Which candidates are installed.
     pub policy: Policy,
-    /// Install exactly this version instead of the highest.
+    /// Install exactly this version instead of the highest, whether it is
+    /// higher or lower than the installed one (whatever the policy).
     pub pin: Option<Version>,
     /// A command run after an install; failing (non-zero exit or timeout)
     /// means the previous version is reinstalled.
@@ -167,6 +183,8 @@ impl UpdaterOptions {
         UpdaterOptions {
             package: package.into(),
             installer: Installer::Dpkg,
+            root: None,
+            apt_config: None,
             policy: Policy::UpgradeOnly,
             pin: None,
             health_check: None,
