@@ -1,0 +1,646 @@
+//! `Updater::update` with real parts: repositories published with `Repository`
+//! on a local directory and on S3 (moto on loopback), packages installed by the
+//! real dpkg (and apt-get) into a temporary root, the status file read back
+//! with dpkg-query after every run. Every run goes through
+//! `update_with_events`, and its event is checked against its outcome.
+
+#[allow(dead_code)]
+#[path = "support/backends.rs"]
+mod backends;
+#[path = "support/dpkg_root.rs"]
+mod dpkg_root;
+#[allow(dead_code)]
+#[path = "support/fault_proxy.rs"]
+mod fault_proxy;
+#[allow(dead_code)]
+#[path = "support/moto.rs"]
+mod moto;
+#[allow(dead_code)]
+#[path = "support/private_apt.rs"]
+mod private_apt;
+#[path = "support/test_debs.rs"]
+mod test_debs;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use backends::{Backend, new_store, s3_options, write};
+use debpull::client::{
+    Event, Installer, LockMode, Outcome, Policy, Source, SourceOptions, SourceTrust, Updater,
+    UpdaterOptions,
+};
+use debpull::repo::{Repository, RepositoryOptions};
+use debpull::sign::{KeyKind, SigningKey, TrustedKeys};
+use debpull::storage::{S3Storage, Storage};
+use debpull::{ErrorKind, Version};
+use dpkg_root::DpkgRoot;
+use fault_proxy::{Fault, FaultProxy, Faults};
+use test_debs::build_deb;
+
+const SUITE: &str = "production";
+const APP: &str = "app";
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    store: Arc<dyn Storage>,
+    repo: Repository,
+    trusted: TrustedKeys,
+    system: DpkgRoot,
+    state: PathBuf,
+}
+
+fn fixture(backend: Backend) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let key = SigningKey::generate("debpull tests <tests@example.org>", KeyKind::Ed25519).unwrap();
+    let trusted = TrustedKeys::from_bytes(key.public_key_armored().unwrap().as_bytes()).unwrap();
+    let store = new_store(backend, dir.path());
+    let options = RepositoryOptions {
+        wait_for_new_second: false,
+        ..RepositoryOptions::default()
+    };
+    let repo = Repository::new(store.clone(), key, options).unwrap();
+    let system = DpkgRoot::new(&dir.path().join("system"));
+    let state = dir.path().join("state");
+    Fixture {
+        dir,
+        store,
+        repo,
+        trusted,
+        system,
+        state,
+    }
+}
+
+impl Fixture {
+    fn deb(&self, version: &str) -> PathBuf {
+        build_deb(self.dir.path(), APP, version, "amd64", "")
+    }
+
+    /// Publishes `versions` of the app into `suite`.
+    async fn publish(&self, suite: &str, versions: &[&str]) {
+        let debs: Vec<PathBuf> = versions.iter().map(|v| self.deb(v)).collect();
+        self.repo
+            .publish(suite, "main", &debs, Default::default(), &|_| {})
+            .await
+            .unwrap();
+    }
+
+    /// The pool key of the app at `version` in `suite`.
+    async fn pool_key(&self, suite: &str, version: &str) -> String {
+        let packages = self.repo.list(suite).await.unwrap();
+        let package = packages
+            .iter()
+            .find(|p| p.version().as_str() == version)
+            .unwrap_or_else(|| panic!("{version} not in {suite}"));
+        package.filename().unwrap().to_owned()
+    }
+
+    fn source_on(&self, store: Arc<dyn Storage>) -> Source {
+        let mut options =
+            SourceOptions::new(SUITE, SourceTrust::Keys(self.trusted.clone()), &self.state);
+        options.architecture = Some("amd64".into());
+        options.admin_dir = self.system.admin.clone();
+        Source::new(store, options).unwrap()
+    }
+
+    fn options(&self) -> UpdaterOptions {
+        let mut options = UpdaterOptions::new(APP);
+        options.root = Some(self.system.root.clone());
+        options
+    }
+
+    fn updater(&self, options: UpdaterOptions) -> Updater {
+        Updater::new(self.source_on(self.store.clone()), options)
+    }
+
+    fn installed(&self) -> Option<String> {
+        self.system.installed(APP)
+    }
+
+    /// The files in the `.deb` cache.
+    fn cache(&self) -> Vec<String> {
+        let mut files: Vec<String> = std::fs::read_dir(self.state.join("debs"))
+            .map(|d| {
+                d.map(|e| e.unwrap().file_name().into_string().unwrap())
+                    .collect()
+            })
+            .unwrap_or_default();
+        files.sort();
+        files
+    }
+}
+
+fn v(s: &str) -> Version {
+    Version::parse(s).unwrap()
+}
+
+fn sh(script: &str) -> Vec<String> {
+    vec!["sh".into(), "-c".into(), script.into(), "sh".into()]
+}
+
+/// Runs `updater` once, checks that its one event carries the same outcome and
+/// the run's context, and returns the outcome.
+async fn run(updater: &Updater) -> Outcome {
+    let events: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let record = |event: &Event| {
+        assert_eq!(event.package, updater.options().package);
+        assert_eq!(event.outcome.package(), event.package);
+        assert_eq!(event.suite, SUITE);
+        assert!(!event.hostname.is_empty());
+        assert!(event.jitter <= updater.options().jitter, "{event:?}");
+        assert!(event.duration >= event.jitter, "{event:?}");
+        assert!(event.started <= std::time::SystemTime::now());
+        events.lock().unwrap().push(format!("{:?}", event.outcome));
+    };
+    let outcome = updater.update_with_events(&record).await;
+    let events = events.into_inner().unwrap();
+    assert_eq!(events, [format!("{outcome:?}")], "one event, the outcome's");
+    outcome
+}
+
+/// A short form of an outcome for assertions.
+fn short(outcome: &Outcome) -> String {
+    let ver = |v: &Option<Version>| v.as_ref().map_or("-".to_owned(), |v| v.to_string());
+    match outcome {
+        Outcome::UpToDate {
+            installed,
+            candidate,
+            ..
+        } => format!(
+            "up to date {} (candidate {})",
+            ver(installed),
+            ver(candidate)
+        ),
+        Outcome::Updated { from, to, .. } => format!("updated {} -> {to}", ver(from)),
+        Outcome::RolledBack {
+            from,
+            attempted,
+            rollback_error,
+            ..
+        } => format!(
+            "rolled back {attempted} -> {from}{}",
+            rollback_error
+                .as_ref()
+                .map_or(String::new(), |e| format!(" (rollback failed: {e})"))
+        ),
+        Outcome::Failed {
+            installed,
+            attempted,
+            error,
+            ..
+        } => format!(
+            "failed {} (installed {}): {:?}",
+            ver(attempted),
+            ver(installed),
+            error.kind()
+        ),
+        Outcome::Skipped { .. } => "skipped".into(),
+    }
+}
+
+async fn first_install_upgrade_and_up_to_date(backend: Backend) {
+    let f = fixture(backend);
+    f.publish(SUITE, &["1.0"]).await;
+    let updater = f.updater(f.options());
+    assert_eq!(short(&run(&updater).await), "updated - -> 1.0");
+    assert_eq!(f.installed().as_deref(), Some("1.0"));
+    assert_eq!(
+        f.system.file("usr/share/app/VERSION").as_deref(),
+        Some("app 1.0 \n")
+    );
+
+    f.publish(SUITE, &["1.1"]).await;
+    assert_eq!(short(&run(&updater).await), "updated 1.0 -> 1.1");
+    assert_eq!(f.installed().as_deref(), Some("1.1"));
+    assert_eq!(
+        f.system.file("usr/share/app/VERSION").as_deref(),
+        Some("app 1.1 \n")
+    );
+    assert_eq!(f.cache(), ["app_1.0_amd64.deb", "app_1.1_amd64.deb"]);
+
+    // Up to date: nothing is downloaded (the pool file is gone, and not missed).
+    let key = f.pool_key(SUITE, "1.1").await;
+    f.store.delete(&key).await.unwrap();
+    assert_eq!(
+        short(&run(&updater).await),
+        "up to date 1.1 (candidate 1.1)"
+    );
+    assert_eq!(f.installed().as_deref(), Some("1.1"));
+
+    // The cache keeps the installed version and the previous one.
+    f.publish(SUITE, &["1.2"]).await;
+    assert_eq!(short(&run(&updater).await), "updated 1.1 -> 1.2");
+    assert_eq!(f.cache(), ["app_1.1_amd64.deb", "app_1.2_amd64.deb"]);
+}
+
+async fn follow_repository_downgrades_after_a_suite_rollback(backend: Backend) {
+    let f = fixture(backend);
+    f.publish("staging", &["1.0", "1.1"]).await;
+    f.repo
+        .promote(APP, &v("1.0"), "staging", SUITE)
+        .await
+        .unwrap();
+    let mut follow = f.options();
+    follow.policy = Policy::FollowRepository;
+    let follow = f.updater(follow);
+    let upgrade_only = f.updater(f.options());
+    assert_eq!(short(&run(&follow).await), "updated - -> 1.0");
+    f.repo
+        .promote(APP, &v("1.1"), "staging", SUITE)
+        .await
+        .unwrap();
+    assert_eq!(short(&run(&follow).await), "updated 1.0 -> 1.1");
+
+    // The suite is rolled back: 1.1 removed from production.
+    f.repo.remove(SUITE, APP, Some(&v("1.1"))).await.unwrap();
+    assert_eq!(
+        short(&run(&upgrade_only).await),
+        "up to date 1.1 (candidate 1.0)"
+    );
+    assert_eq!(f.installed().as_deref(), Some("1.1"));
+    assert_eq!(short(&run(&follow).await), "updated 1.1 -> 1.0");
+    assert_eq!(f.installed().as_deref(), Some("1.0"));
+    assert_eq!(short(&run(&follow).await), "up to date 1.0 (candidate 1.0)");
+}
+
+async fn a_pin_installs_that_version(backend: Backend) {
+    let f = fixture(backend);
+    f.publish(SUITE, &["1.0", "1.1", "1.2"]).await;
+    let mut options = f.options();
+    options.pin = Some(v("1.1"));
+    assert_eq!(
+        short(&run(&f.updater(options.clone())).await),
+        "updated - -> 1.1"
+    );
+    assert_eq!(f.installed().as_deref(), Some("1.1"));
+    // A pin below the installed version is installed too (upgrade only or not).
+    options.pin = Some(v("1.0"));
+    assert_eq!(
+        short(&run(&f.updater(options.clone())).await),
+        "updated 1.1 -> 1.0"
+    );
+    options.pin = Some(v("1.5"));
+    let outcome = run(&f.updater(options)).await;
+    assert_eq!(short(&outcome), "failed 1.5 (installed 1.0): NotFound");
+    assert!(outcome.error().unwrap().to_string().contains("1.5"));
+    assert_eq!(f.installed().as_deref(), Some("1.0"));
+}
+
+async fn a_failing_health_check_rolls_back(backend: Backend) {
+    let f = fixture(backend);
+    f.publish(SUITE, &["1.0"]).await;
+    let version_file = f.system.root.join("usr/share/app/VERSION");
+    let mut options = f.options();
+    // Healthy: anything but 1.1.
+    options.health_check = Some(sh(&format!(
+        "if grep -q 1.1 '{}'; then echo 'unhealthy 1.1' >&2; exit 1; fi",
+        version_file.display()
+    )));
+    let updater = f.updater(options);
+    assert_eq!(short(&run(&updater).await), "updated - -> 1.0");
+    f.publish(SUITE, &["1.1"]).await;
+    let outcome = run(&updater).await;
+    assert_eq!(short(&outcome), "rolled back 1.1 -> 1.0");
+    let reason = outcome.error().unwrap().to_string();
+    assert!(reason.contains("unhealthy 1.1"), "{reason}");
+    assert_eq!(f.installed().as_deref(), Some("1.0"));
+    assert_eq!(
+        f.system.file("usr/share/app/VERSION").as_deref(),
+        Some("app 1.0 \n")
+    );
+}
+
+async fn a_rollback_downloads_the_previous_version_again(backend: Backend) {
+    let f = fixture(backend);
+    f.publish(SUITE, &["1.0", "1.1"]).await;
+    // 1.0 installed by hand: not in the cache.
+    f.system.dpkg_install(&f.deb("1.0"));
+    let mut options = f.options();
+    options.health_check = Some(sh("exit 7"));
+    let outcome = run(&f.updater(options.clone())).await;
+    assert_eq!(short(&outcome), "rolled back 1.1 -> 1.0");
+    assert_eq!(f.installed().as_deref(), Some("1.0"));
+    assert!(f.cache().contains(&"app_1.0_amd64.deb".to_owned()));
+
+    // Neither cached nor listed: the rollback fails, and says so.
+    let g = fixture(backend);
+    g.publish(SUITE, &["2.0"]).await;
+    g.system.dpkg_install(&g.deb("1.0"));
+    let outcome = run(&g.updater(g.options_with_health(sh("exit 7")))).await;
+    let text = short(&outcome);
+    assert!(
+        text.starts_with("rolled back 2.0 -> 1.0 (rollback failed: "),
+        "{text}"
+    );
+    assert!(text.contains("neither cached"), "{text}");
+    assert_eq!(g.installed().as_deref(), Some("2.0"));
+}
+
+impl Fixture {
+    fn options_with_health(&self, health: Vec<String>) -> UpdaterOptions {
+        let mut options = self.options();
+        options.health_check = Some(health);
+        options
+    }
+}
+
+async fn a_tampered_deb_is_refused(backend: Backend) {
+    let f = fixture(backend);
+    f.publish(SUITE, &["1.0", "1.1"]).await;
+    f.system.dpkg_install(&f.deb("1.0"));
+    let key = f.pool_key(SUITE, "1.1").await;
+    let good = std::fs::read(f.deb("1.1")).unwrap();
+    let mut bad = good.clone();
+    let last = bad.len() - 1;
+    bad[last] ^= 1;
+    write(&f.store, &key, &bad).await;
+    let updater = f.updater(f.options());
+    let outcome = run(&updater).await;
+    assert_eq!(short(&outcome), "failed 1.1 (installed 1.0): Verification");
+    let message = outcome.error().unwrap().to_string();
+    assert!(
+        message.contains(&key) && message.contains("SHA256"),
+        "{message}"
+    );
+    assert_eq!(f.cache(), Vec::<String>::new(), "nothing kept");
+    assert_eq!(f.installed().as_deref(), Some("1.0"));
+
+    // Larger than its Size: cut off.
+    let mut long = good.clone();
+    long.extend_from_slice(&[0; 100_000]);
+    write(&f.store, &key, &long).await;
+    let outcome = run(&updater).await;
+    assert_eq!(short(&outcome), "failed 1.1 (installed 1.0): LimitExceeded");
+    assert!(outcome.error().unwrap().to_string().contains(&key));
+    assert_eq!(f.cache(), Vec::<String>::new());
+    assert_eq!(f.installed().as_deref(), Some("1.0"));
+
+    // Repaired: the next run installs it.
+    write(&f.store, &key, &good).await;
+    assert_eq!(short(&run(&updater).await), "updated 1.0 -> 1.1");
+}
+
+async fn a_command_installer_gets_the_file(backend: Backend) {
+    let f = fixture(backend);
+    f.publish(SUITE, &["1.0", "1.1"]).await;
+    let log = f.dir.path().join("installer.log");
+    let mut options = f.options();
+    options.installer = Installer::Command(sh(&format!(
+        "echo \"$DEBPULL_PACKAGE $DEBPULL_VERSION $(basename \"$1\")\" >> '{}'; \
+         exec dpkg --root=\"$DEBPULL_ROOT\" --admindir=\"$DEBPULL_ADMIN_DIR\" -i \"$1\"",
+        log.display()
+    )));
+    assert_eq!(short(&run(&f.updater(options)).await), "updated - -> 1.1");
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        "app 1.1 app_1.1_amd64.deb\n"
+    );
+    assert_eq!(f.installed().as_deref(), Some("1.1"));
+
+    // A command that fails: its output is in the error.
+    f.publish(SUITE, &["1.2"]).await;
+    let mut options = f.options();
+    options.installer = Installer::Command(sh("echo 'no room on device' >&2; exit 2"));
+    let outcome = run(&f.updater(options)).await;
+    assert_eq!(short(&outcome), "failed 1.2 (installed 1.1): Io");
+    assert!(
+        outcome
+            .error()
+            .unwrap()
+            .to_string()
+            .contains("no room on device")
+    );
+
+    // A command that succeeds without installing: the confirmation catches it.
+    let mut options = f.options();
+    options.installer = Installer::Command(sh("true"));
+    let outcome = run(&f.updater(options)).await;
+    assert_eq!(short(&outcome), "failed 1.2 (installed 1.1): Verification");
+    assert!(
+        outcome
+            .error()
+            .unwrap()
+            .to_string()
+            .contains("1.1 is installed")
+    );
+}
+
+backend_tests!(
+    first_install_upgrade_and_up_to_date,
+    follow_repository_downgrades_after_a_suite_rollback,
+    a_pin_installs_that_version,
+    a_failing_health_check_rolls_back,
+    a_rollback_downloads_the_previous_version_again,
+    a_tampered_deb_is_refused,
+    a_command_installer_gets_the_file,
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_install_failing_its_health_check_has_nothing_to_roll_back_to() {
+    let f = fixture(Backend::Local);
+    f.publish(SUITE, &["1.0"]).await;
+    let mut options = f.options_with_health(vec!["sleep".into(), "30".into()]);
+    options.health_timeout = Duration::from_millis(200);
+    let outcome = run(&f.updater(options)).await;
+    assert_eq!(short(&outcome), "failed 1.0 (installed 1.0): Verification");
+    let message = outcome.error().unwrap().to_string();
+    assert!(
+        message.contains("no previous version") && message.contains("did not finish"),
+        "{message}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_apt_installer_upgrades_and_downgrades() {
+    let f = fixture(Backend::Local);
+    f.publish("staging", &["1.0", "1.1"]).await;
+    f.repo
+        .promote(APP, &v("1.1"), "staging", SUITE)
+        .await
+        .unwrap();
+    // apt's own state in a private configuration; dpkg's status file is the root's.
+    let apt = private_apt::PrivateApt::new(&f.dir.path().join("apt"), "");
+    let mut options = f.options();
+    options.installer = Installer::Apt;
+    options.apt_config = Some(apt.dir.join("apt.conf"));
+    options.policy = Policy::FollowRepository;
+    let updater = f.updater(options);
+    assert_eq!(short(&run(&updater).await), "updated - -> 1.1");
+    assert_eq!(f.installed().as_deref(), Some("1.1"));
+    f.repo
+        .promote(APP, &v("1.0"), "staging", SUITE)
+        .await
+        .unwrap();
+    f.repo.remove(SUITE, APP, Some(&v("1.1"))).await.unwrap();
+    assert_eq!(short(&run(&updater).await), "updated 1.1 -> 1.0");
+    assert_eq!(f.installed().as_deref(), Some("1.0"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_breaking_off_leaves_the_machine_alone_and_the_next_run_succeeds() {
+    let f = fixture(Backend::S3);
+    f.publish(SUITE, &["1.0", "1.1"]).await;
+    f.system.dpkg_install(&f.deb("1.0"));
+    let moto = moto::Moto::shared();
+    let proxy = FaultProxy::start(&moto.endpoint(), 7);
+    // The client reads the repository's bucket through the proxy.
+    let bucket = f.store.to_string();
+    let bucket = bucket
+        .strip_prefix("s3://")
+        .and_then(|b| b.split('/').next())
+        .unwrap_or_else(|| panic!("bucket of {bucket}"))
+        .to_owned();
+    let mut s3 = s3_options(moto, &bucket, moto.credentials());
+    s3.endpoint = Some(proxy.endpoint());
+    let proxied: Arc<dyn Storage> = Arc::new(S3Storage::new(s3).unwrap());
+    let updater = Updater::new(f.source_on(proxied), f.options());
+
+    // A connection reset before the answer is retried by the S3 backend: a
+    // body breaking off midway is what reaches the download.
+    for fault in [Fault::TruncateBody, Fault::TruncateBody] {
+        proxy.reset_stats();
+        proxy.set_faults(
+            Faults::new(1.0, &[fault])
+                .methods(&["GET"])
+                .path_contains("/pool/")
+                .at_most(1),
+        );
+        let outcome = run(&updater).await;
+        let text = short(&outcome);
+        assert!(
+            text.starts_with("failed 1.1 (installed 1.0): "),
+            "{fault:?}: {text}"
+        );
+        let kind = outcome.error().unwrap().kind();
+        assert_eq!(kind, ErrorKind::Storage, "{:?}", outcome.error());
+        let message = outcome.error().unwrap().to_string();
+        assert!(
+            message.contains("pool/main/a/app/app_1.1_amd64.deb") && message.contains("broke off"),
+            "{message}"
+        );
+        assert_eq!(proxy.stats().faults_of(fault), 1, "{fault:?}: {text}");
+        assert_eq!(
+            f.cache(),
+            Vec::<String>::new(),
+            "{fault:?}: no partial file left"
+        );
+        assert_eq!(f.installed().as_deref(), Some("1.0"));
+    }
+    proxy.clear_faults();
+    assert_eq!(short(&run(&updater).await), "updated 1.0 -> 1.1");
+}
+
+/// Waits until `path` exists (a child signalling it got somewhere).
+async fn wait_for(path: &Path) {
+    for _ in 0..600 {
+        if path.exists() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{} never appeared", path.display());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overlapping_runs_wait_or_skip_and_never_interleave() {
+    let f = fixture(Backend::Local);
+    f.publish(SUITE, &["1.0"]).await;
+    let log = f.dir.path().join("runs.log");
+    let go = f.dir.path().join("go");
+    let started = f.dir.path().join("started");
+    let mut options = f.options();
+    // The installer logs its start, waits for the test's go, installs, logs its end.
+    options.installer = Installer::Command(sh(&format!(
+        "echo start >> '{log}'; touch '{started}'; \
+         while [ ! -e '{go}' ]; do sleep 0.05; done; \
+         dpkg --root=\"$DEBPULL_ROOT\" --admindir=\"$DEBPULL_ADMIN_DIR\" -i \"$1\" >/dev/null; \
+         echo end >> '{log}'",
+        log = log.display(),
+        started = started.display(),
+        go = go.display()
+    )));
+    options.lock = LockMode::Wait(Duration::from_secs(60));
+    let first = Arc::new(f.updater(options.clone()));
+    let running = {
+        let first = first.clone();
+        tokio::spawn(async move { short(&first.update().await) })
+    };
+    wait_for(&started).await;
+
+    // While the first run installs: a skipping run gives up at once, a run
+    // waiting briefly gives up too, a run waiting long enough goes after it.
+    options.lock = LockMode::Skip;
+    assert_eq!(short(&run(&f.updater(options.clone())).await), "skipped");
+    options.lock = LockMode::Wait(Duration::from_millis(200));
+    assert_eq!(short(&run(&f.updater(options.clone())).await), "skipped");
+    options.lock = LockMode::Wait(Duration::from_secs(60));
+    let second = Arc::new(f.updater(options.clone()));
+    let waiting = {
+        let second = second.clone();
+        tokio::spawn(async move { short(&second.update().await) })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    std::fs::write(&go, "").unwrap();
+    assert_eq!(running.await.unwrap(), "updated - -> 1.0");
+    assert_eq!(waiting.await.unwrap(), "up to date 1.0 (candidate 1.0)");
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "start\nend\n");
+    assert_eq!(f.installed().as_deref(), Some("1.0"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_process_holding_the_lock_makes_runs_skip() {
+    let f = fixture(Backend::Local);
+    f.publish(SUITE, &["1.0"]).await;
+    std::fs::create_dir_all(&f.state).unwrap();
+    let held = f.dir.path().join("held");
+    let release = f.dir.path().join("release");
+    // util-linux flock(1) takes the same kind of lock (flock(2)) in another process.
+    let mut child = std::process::Command::new("flock")
+        .arg(f.state.join("lock"))
+        .args([
+            "-c",
+            &format!(
+                "touch '{}'; while [ ! -e '{}' ]; do sleep 0.05; done",
+                held.display(),
+                release.display()
+            ),
+        ])
+        .spawn()
+        .expect("run flock (package util-linux)");
+    wait_for(&held).await;
+    let mut options = f.options();
+    assert_eq!(short(&run(&f.updater(options.clone())).await), "skipped");
+    options.lock = LockMode::Wait(Duration::from_millis(200));
+    assert_eq!(short(&run(&f.updater(options.clone())).await), "skipped");
+    assert_eq!(f.installed(), None);
+    std::fs::write(&release, "").unwrap();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(short(&run(&f.updater(options)).await), "updated - -> 1.0");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jitter_is_waited_and_bounded() {
+    let f = fixture(Backend::Local);
+    f.publish(SUITE, &["1.0"]).await;
+    let mut options = f.options();
+    options.jitter = Duration::from_millis(150);
+    let updater = f.updater(options);
+    let jitters: Arc<Mutex<Vec<Duration>>> = Arc::default();
+    for _ in 0..6 {
+        let jitters = jitters.clone();
+        updater
+            .update_with_events(&move |event: &Event| {
+                assert!(event.duration >= event.jitter);
+                jitters.lock().unwrap().push(event.jitter);
+            })
+            .await;
+    }
+    let jitters = jitters.lock().unwrap();
+    assert_eq!(jitters.len(), 6);
+    assert!(
+        jitters.iter().all(|j| *j <= Duration::from_millis(150)),
+        "{jitters:?}"
+    );
+    assert!(jitters.iter().any(|j| *j != jitters[0]), "{jitters:?}");
+}
