@@ -195,6 +195,11 @@ fn short(outcome: &Outcome) -> String {
             ver(installed),
             error.kind()
         ),
+        Outcome::Held {
+            installed,
+            candidate,
+            ..
+        } => format!("held {candidate} (installed {})", ver(installed)),
         Outcome::Skipped { .. } => "skipped".into(),
     }
 }
@@ -309,6 +314,20 @@ async fn a_failing_health_check_rolls_back(backend: Backend) {
         f.system.file("usr/share/app/VERSION").as_deref(),
         Some("app 1.0 \n")
     );
+
+    // The failed version is not tried again every minute...
+    let outcome = run(&updater).await;
+    assert_eq!(short(&outcome), "held 1.1 (installed 1.0)");
+    let Outcome::Held { reason, record, .. } = &outcome else {
+        unreachable!()
+    };
+    assert!(reason.contains("unhealthy 1.1"), "{reason}");
+    assert!(record.exists());
+    assert_eq!(f.installed().as_deref(), Some("1.0"));
+    // ...but the next version is, and the record goes with the old files.
+    f.publish(SUITE, &["1.2"]).await;
+    assert_eq!(short(&run(&updater).await), "updated 1.0 -> 1.2");
+    assert_eq!(f.cache(), ["app_1.0_amd64.deb", "app_1.2_amd64.deb"]);
 }
 
 async fn a_rollback_downloads_the_previous_version_again(backend: Backend) {

@@ -92,7 +92,7 @@ pub(crate) fn cached(dir: &Path, name: &str, version: &Version, arch: &str) -> O
         .find(|p| p.is_file())
 }
 
-/// Deletes the cached files of `name` (`.deb`s and leftover `.deb.part`s)
+/// Deletes the cached files of `name` (`.deb`s, leftover `.deb.part`s, failure records)
 /// except those of the versions in `keep`. Best effort: the cache is only a cache.
 pub(crate) fn prune(dir: &Path, name: &str, keep: &[&Version]) {
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -103,13 +103,48 @@ pub(crate) fn prune(dir: &Path, name: &str, keep: &[&Version]) {
     for entry in entries.flatten() {
         let file = entry.file_name();
         let Some(file) = file.to_str() else { continue };
-        let is_deb = file.ends_with(".deb") || file.ends_with(".deb.part");
+        let is_deb = [".deb", ".deb.part", FAILED]
+            .iter()
+            .any(|x| file.ends_with(x));
         // `name_` could start another package's name only if that name had a
         // `_`, which package names cannot have.
         if is_deb && file.starts_with(&ours) && !kept.iter().any(|k| file.starts_with(k)) {
             remove(&entry.path());
         }
     }
+}
+
+/// The suffix of a failure record.
+const FAILED: &str = ".deb.failed";
+
+/// Records that `package` failed its health check (and was rolled back), so
+/// that it is not installed again: `<file>.deb.failed`, holding its SHA256 (the
+/// record applies to that content only) and the reason.
+pub(crate) fn record_failure(dir: &Path, package: &Package, reason: &str) -> Result<PathBuf> {
+    let path = failure_path(dir, package);
+    let sha256 = package.sha256_hex().unwrap_or_default();
+    let reason = reason.replace('\n', " ");
+    std::fs::write(&path, format!("SHA256: {sha256}\nReason: {reason}\n"))
+        .map_err(|e| Error::io(path.display(), e))?;
+    Ok(path)
+}
+
+/// The failure record of `package` (this content), if there is one: its path and reason.
+pub(crate) fn recorded_failure(dir: &Path, package: &Package) -> Option<(PathBuf, String)> {
+    let path = failure_path(dir, package);
+    let text = std::fs::read_to_string(&path).ok()?;
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|v| v.trim().to_owned())
+    };
+    let sha256 = field("SHA256:")?;
+    (Some(sha256) == package.sha256_hex()).then(|| (path, field("Reason:").unwrap_or_default()))
+}
+
+fn failure_path(dir: &Path, package: &Package) -> PathBuf {
+    let name = file_name(package.name(), package.version(), package.architecture());
+    dir.join(format!("{name}.failed"))
 }
 
 /// The strong checksums (SHA256, SHA512) of the stanza; none is an error.
@@ -242,8 +277,100 @@ fn remove(path: &Path) {
 mod tests {
     use super::*;
 
+    use crate::storage::{LocalStorage, Payload, PutMode};
+
     fn v(s: &str) -> Version {
         Version::parse(s).unwrap()
+    }
+
+    /// A store holding `content` at `key`, and the stanza for it with `hashes`.
+    async fn stored(dir: &Path, content: &[u8], hashes: &str) -> (LocalStorage, Package) {
+        let store = LocalStorage::new(dir.join("repo")).unwrap();
+        let key = "pool/main/a/app/app_1.0_amd64.deb";
+        let put = Payload::Bytes(content.to_vec());
+        store.put(key, put, PutMode::Overwrite).await.unwrap();
+        let text = format!(
+            "Package: app\nVersion: 1.0\nArchitecture: amd64\nFilename: {key}\nSize: {}\n{hashes}",
+            content.len()
+        );
+        let paragraph = crate::control::paragraphs(&text).next().unwrap().unwrap();
+        (store, Package::from_paragraph(&paragraph).unwrap())
+    }
+
+    fn sha256_field(content: &[u8]) -> String {
+        let sums = checksum::of_bytes(content, Algorithms::NONE.with(Algorithm::Sha256));
+        format!("SHA256: {}\n", sums.hex(Algorithm::Sha256).unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_stanza_without_a_strong_checksum_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let content = b"not really a deb";
+        let md5 = checksum::of_bytes(content, Algorithms::NONE.with(Algorithm::Md5));
+        let field = format!("MD5sum: {}\n", md5.hex(Algorithm::Md5).unwrap());
+        let (store, package) = stored(dir.path(), content, &field).await;
+        let err = fetch(&store, &package, &dir.path().join("debs"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Verification, "{err}");
+        assert!(err.to_string().contains("no SHA256 or SHA512"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_verified_cached_file_is_reused_and_a_damaged_one_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let content = b"the content of a package";
+        let (store, package) = stored(dir.path(), content, &sha256_field(content)).await;
+        let debs = dir.path().join("debs");
+        let path = fetch(&store, &package, &debs).await.unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), content);
+        // Gone from the store: the cached copy is used.
+        store.delete(package.filename().unwrap()).await.unwrap();
+        assert_eq!(fetch(&store, &package, &debs).await.unwrap(), path);
+        // A damaged cached copy is not used (and here not replaceable).
+        std::fs::write(&path, b"the content of a pickage").unwrap();
+        let err = fetch(&store, &package, &debs).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+        assert!(!path.exists());
+    }
+
+    #[tokio::test]
+    async fn a_short_object_is_a_size_mismatch() {
+        let dir = tempfile::tempdir().unwrap();
+        let content = b"the content of a package";
+        let (store, package) = stored(dir.path(), content, &sha256_field(content)).await;
+        let key = package.filename().unwrap();
+        let short = Payload::Bytes(content[..10].to_vec());
+        store.put(key, short, PutMode::Overwrite).await.unwrap();
+        let err = fetch(&store, &package, &dir.path().join("debs"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Verification, "{err}");
+        assert!(
+            err.to_string()
+                .contains("10 bytes where the Packages index says 24"),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("debs")).unwrap().count(),
+            0
+        );
+    }
+
+    #[tokio::test]
+    async fn failure_records_apply_to_the_same_content_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let content = b"the content of a package";
+        let (_store, package) = stored(dir.path(), content, &sha256_field(content)).await;
+        std::fs::create_dir_all(dir.path().join("debs")).unwrap();
+        let debs = dir.path().join("debs");
+        assert!(recorded_failure(&debs, &package).is_none());
+        record_failure(&debs, &package, "health check\nfailed").unwrap();
+        let (_, reason) = recorded_failure(&debs, &package).unwrap();
+        assert_eq!(reason, "health check failed");
+        let other = b"other content, same version";
+        let (_store, rebuilt) = stored(&dir.path().join("b"), other, &sha256_field(other)).await;
+        assert!(recorded_failure(&debs, &rebuilt).is_none());
     }
 
     #[test]

@@ -49,7 +49,8 @@ pub enum Outcome {
         /// Why it failed.
         reason: Error,
         /// Why reinstalling `from` failed, if it did (then `attempted`, or
-        /// whatever dpkg left, stays installed).
+        /// whatever dpkg left, stays installed), or why recording `attempted`
+        /// as failed did (then it is tried again by the next run).
         rollback_error: Option<Error>,
     },
     /// The run failed. Failures before the installer ran leave the installed
@@ -64,6 +65,21 @@ pub enum Outcome {
         attempted: Option<Version>,
         /// What went wrong.
         error: Error,
+    },
+    /// The candidate failed its health check before and was rolled back: it is
+    /// not installed again until the suite's candidate changes (or its failure
+    /// record, `record`, is deleted).
+    Held {
+        /// The package.
+        package: String,
+        /// The version installed.
+        installed: Option<Version>,
+        /// The candidate held back.
+        candidate: Version,
+        /// Why it failed before.
+        reason: String,
+        /// The failure record.
+        record: PathBuf,
     },
     /// Another run held the lock (and did not let go in time): nothing was done.
     Skipped {
@@ -80,6 +96,7 @@ impl Outcome {
             | Outcome::Updated { package, .. }
             | Outcome::RolledBack { package, .. }
             | Outcome::Failed { package, .. }
+            | Outcome::Held { package, .. }
             | Outcome::Skipped { package } => package,
         }
     }
@@ -208,7 +225,11 @@ impl Updater {
             let error = reason.context("no previous version to roll back to");
             return self.failed(Some(to), error);
         };
-        let rollback_error = self.reinstall(&from).await.err();
+        let record = download::record_failure(&self.debs_dir(), &candidate, &reason.to_string());
+        let mut rollback_error = self.reinstall(&from).await.err();
+        if let (Err(e), None) = (record, &rollback_error) {
+            rollback_error = Some(e.context("recording the failed version"));
+        }
         self.prune_cache(&from, Some(&to));
         Outcome::RolledBack {
             package,
@@ -251,7 +272,19 @@ impl Updater {
                         || self.options.policy == Policy::FollowRepository)
             }
         };
-        if wanted {
+        let held = match &status.installed {
+            Some(_) if wanted => download::recorded_failure(&self.debs_dir(), &candidate),
+            _ => None,
+        };
+        if let Some((record, reason)) = held {
+            Plan::Nothing(Outcome::Held {
+                package,
+                installed: status.installed,
+                candidate: candidate.version().clone(),
+                reason,
+                record,
+            })
+        } else if wanted {
             Plan::Install(candidate)
         } else {
             Plan::Nothing(Outcome::UpToDate {
