@@ -70,7 +70,7 @@ use crate::version::Version;
 
 mod gc;
 mod pool;
-mod snapshot;
+pub(crate) mod snapshot;
 mod verify;
 
 pub use gc::GcReport;
