@@ -66,6 +66,7 @@ enum Fetched {
         signature: Option<Vec<u8>>,
         text: String,
         meta: ObjectMeta,
+        signer: Option<String>,
     },
 }
 
@@ -92,7 +93,11 @@ impl Source {
             warnings.push(warning);
         }
         let state = self.state()?;
-        let accepted = state.load()?;
+        // A snapshot accepted under other trust (unsigned, or a key no longer
+        // trusted) is verified afresh.
+        let accepted = state
+            .load()?
+            .filter(|a| self.trusts(a.signed_by.as_deref()));
         let installed = installed_version(&self.options.admin_dir, package)?;
         let now = SystemTime::now();
         let (candidate, changed) = match self.fetch_signed(accepted.as_ref(), now).await? {
@@ -133,6 +138,7 @@ impl Source {
                 signature,
                 text,
                 meta,
+                signer,
             } => {
                 let key = self.suite_key(file.name());
                 let at = |e: Error| e.context(format_args!("{}/{key}", self.storage));
@@ -158,6 +164,7 @@ impl Source {
                     index: listed.path.clone(),
                     index_sha256: sha256_hex(index.as_bytes()),
                     signed_sha256: sha256_hex(&raw),
+                    signed_by: signer,
                 };
                 let mut signed: Vec<(&str, &[u8])> = vec![(file.name(), &raw)];
                 if let Some(signature) = &signature {
@@ -226,13 +233,14 @@ impl Source {
             Ok(GetResult::NotModified) => return Ok(Fetched::Unchanged),
             Ok(GetResult::Found { data, meta }) => {
                 let text = control::from_utf8(&data).map_err(at(&key))?;
-                let text = self.verify_cleartext(text, now).map_err(at(&key))?;
+                let (text, signer) = self.verify_cleartext(text, now).map_err(at(&key))?;
                 return Ok(Fetched::Changed {
                     file: SignedFile::InRelease,
                     text,
                     raw: data,
                     signature: None,
                     meta,
+                    signer,
                 });
             }
             Err(e) if e.kind() == ErrorKind::NotFound => {}
@@ -259,7 +267,7 @@ impl Source {
             }
             Err(e) => return Err(e),
         };
-        let (text, signature) = match &self.options.trust {
+        let (text, signature, signer) = match &self.options.trust {
             SourceTrust::Keys(keys) => {
                 let sig_key = self.suite_key("Release.gpg");
                 let options = GetOptions {
@@ -288,11 +296,11 @@ impl Source {
                 let verified = keys
                     .verify_detached(&data, &signature, now)
                     .map_err(at(&sig_key))?;
-                (verified.text, Some(signature))
+                (verified.text, Some(signature), Some(verified.signer))
             }
             SourceTrust::InsecureUnsigned => {
                 let text = control::from_utf8(&data).map_err(at(&key))?.to_owned();
-                (text, None)
+                (text, None, None)
             }
         };
         Ok(Fetched::Changed {
@@ -301,19 +309,35 @@ impl Source {
             signature,
             text,
             meta,
+            signer,
         })
     }
 
-    /// The signed text of a clearsigned InRelease, verified as the trust says.
-    fn verify_cleartext(&self, text: &str, now: SystemTime) -> Result<String> {
+    /// Whether a snapshot signed by `signer` (`None`: not checked) is trusted now.
+    fn trusts(&self, signer: Option<&str>) -> bool {
+        match (&self.options.trust, signer) {
+            (SourceTrust::InsecureUnsigned, _) => true,
+            (SourceTrust::Keys(keys), Some(signer)) => {
+                keys.fingerprints().iter().any(|f| f == signer)
+            }
+            (SourceTrust::Keys(_), None) => false,
+        }
+    }
+
+    /// The signed text of a clearsigned InRelease, verified as the trust says,
+    /// and the fingerprint of the trusted key that signed.
+    fn verify_cleartext(&self, text: &str, now: SystemTime) -> Result<(String, Option<String>)> {
         match &self.options.trust {
-            SourceTrust::Keys(keys) => Ok(keys.verify_cleartext(text, now)?.text),
+            SourceTrust::Keys(keys) => {
+                let verified = keys.verify_cleartext(text, now)?;
+                Ok((verified.text, Some(verified.signer)))
+            }
             SourceTrust::InsecureUnsigned => {
                 if !text
                     .trim_start()
                     .starts_with("-----BEGIN PGP SIGNED MESSAGE-----")
                 {
-                    return Ok(text.to_owned());
+                    return Ok((text.to_owned(), None));
                 }
                 let (message, _) = CleartextSignedMessage::from_string(text).map_err(|e| {
                     Error::new(
@@ -325,7 +349,7 @@ impl Source {
                 if !signed.is_empty() {
                     signed.push('\n');
                 }
-                Ok(signed)
+                Ok((signed, None))
             }
         }
     }

@@ -16,7 +16,10 @@
 //! and `Last-Modified` of that file as the store gave them (either may be
 //! absent), the Release's `Date` and `Valid-Until` (Release date format),
 //! `Index` (the index read, relative to the suite), `Index-SHA256` (of the
-//! stored `Packages-<sha256>`) and `Signed-SHA256` (of the signed file).
+//! stored `Packages-<sha256>`), `Signed-SHA256` (of the signed file) and
+//! `Signed-By` (the fingerprint of the trusted key that signed it, or
+//! `unchecked` under `SourceTrust::InsecureUnsigned`: a source whose trusted
+//! keys do not include it ignores that state and verifies afresh).
 //!
 //! Writes are atomic: a temporary file in the same directory, fsynced, renamed
 //! over the old one, the directory fsynced. A commit writes the index, the
@@ -45,6 +48,8 @@ use crate::storage::ETag;
 
 /// The version of the `state` file's format.
 const FORMAT: &str = "1";
+/// `Signed-By` of a snapshot accepted without a signature check.
+const UNCHECKED: &str = "unchecked";
 
 /// Which signed file of the suite was accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +81,9 @@ pub(crate) struct Accepted {
     pub index: String,
     pub index_sha256: String,
     pub signed_sha256: String,
+    /// The fingerprint of the trusted key that signed; `None`: accepted
+    /// without a signature check (`SourceTrust::InsecureUnsigned`).
+    pub signed_by: Option<String>,
 }
 
 /// One source's check state directory.
@@ -88,6 +96,13 @@ impl StateDir {
     /// The directory of `suite`/`component`/`arch` under `root` (created if
     /// needed). A file where one of its directories should be is moved aside.
     pub fn open(root: &Path, suite: &str, component: &str, arch: &str) -> Result<StateDir> {
+        if !root.is_dir() {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(root)
+                .map_err(|e| Error::io(root.display(), e))?;
+        }
         let mut dir = root.to_path_buf();
         let binary = format!("binary-{arch}");
         for part in ["check", suite, component, &binary] {
@@ -246,8 +261,11 @@ fn render_accepted(a: &Accepted) -> String {
         out.push_str(&format!("Valid-Until: {}\n", format_date(time)));
     }
     out.push_str(&format!(
-        "Index: {}\nIndex-SHA256: {}\nSigned-SHA256: {}\n",
-        a.index, a.index_sha256, a.signed_sha256
+        "Index: {}\nIndex-SHA256: {}\nSigned-SHA256: {}\nSigned-By: {}\n",
+        a.index,
+        a.index_sha256,
+        a.signed_sha256,
+        a.signed_by.as_deref().unwrap_or(UNCHECKED)
     ));
     out
 }
@@ -343,6 +361,9 @@ fn parse_accepted(text: &str) -> Result<Accepted> {
         index: required("Index")?.value().to_owned(),
         index_sha256: hex("Index-SHA256")?,
         signed_sha256: hex("Signed-SHA256")?,
+        signed_by: Some(required("Signed-By")?.value())
+            .filter(|v| *v != UNCHECKED)
+            .map(str::to_owned),
     })
 }
 
@@ -509,6 +530,7 @@ mod tests {
             index: "main/binary-amd64/Packages.xz".into(),
             index_sha256: sha256_hex(b"index"),
             signed_sha256: sha256_hex(b"signed"),
+            signed_by: Some("ABCD".into()),
         }
     }
 
