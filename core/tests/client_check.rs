@@ -25,6 +25,9 @@ mod gpg;
 #[allow(dead_code)]
 #[path = "support/moto.rs"]
 mod moto;
+#[allow(dead_code)]
+#[path = "support/private_apt.rs"]
+mod private_apt;
 #[path = "support/test_debs.rs"]
 mod test_debs;
 
@@ -374,6 +377,22 @@ async fn packages_larger_than_signed_is_cut_off() {
     assert_eq!(version(&source.check("app", None).await.unwrap()), "1.1");
 }
 
+/// Depends on the backends honouring `GetOptions::max_size`, like the test above.
+#[tokio::test]
+async fn an_inrelease_larger_than_the_cap_is_cut_off() {
+    let f = fixture(Backend::Local);
+    f.publish("app", "1.0", "amd64").await;
+    let source = f.source();
+    source.check("app", None).await.unwrap();
+    let good = read(&f.store, INRELEASE).await;
+    let mut endless = good.clone();
+    endless.resize(debpull::client::MAX_RELEASE_SIZE as usize + 1, b'x');
+    write(&f.store, INRELEASE, &endless).await;
+    refused(&f, &source, ErrorKind::LimitExceeded, "InRelease").await;
+    write(&f.store, INRELEASE, &good).await;
+    source.check("app", None).await.unwrap();
+}
+
 #[tokio::test]
 async fn a_missing_by_hash_index_falls_back_to_the_plain_path() {
     let f = fixture(Backend::Local);
@@ -588,6 +607,50 @@ async fn a_no_change_check_is_one_request_and_a_change_at_most_three() {
     eprintln!(
         "requests: no change 1 (304), after a publish {}",
         stats.total_requests()
+    );
+}
+
+/// Measures (prints, asserts nothing about time) a no-change check against
+/// `apt-get update` with a private configuration, both over HTTP to the same
+/// bucket in moto.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn measure_a_no_change_check_against_apt_get_update() {
+    let f = fixture(Backend::S3);
+    f.publish("app", "1.0", "amd64").await;
+    let bucket = f.store.to_string();
+    let bucket = bucket.trim_start_matches("s3://").to_owned();
+    let moto = moto::Moto::shared();
+    moto.public_read(&bucket, "");
+    let key = f.dir.path().join("key.asc");
+    std::fs::write(&key, f.key.public_key_armored().unwrap()).unwrap();
+    let apt = private_apt::PrivateApt::new(
+        &f.dir.path().join("apt"),
+        &format!(
+            "deb [signed-by={}] {} {SUITE} main",
+            key.display(),
+            moto.bucket_url(&bucket)
+        ),
+    );
+    apt.update().unwrap();
+    assert_eq!(apt.candidate("app").as_deref(), Some("1.0"));
+    let source = f.source();
+    source.check("app", None).await.unwrap();
+
+    let rounds = 5;
+    let started = std::time::Instant::now();
+    for _ in 0..rounds {
+        apt.update().unwrap();
+    }
+    let apt_time = started.elapsed() / rounds;
+    let started = std::time::Instant::now();
+    for _ in 0..rounds * 4 {
+        let status = source.check("app", None).await.unwrap();
+        assert!(!status.repository_changed);
+    }
+    let check_time = started.elapsed() / (rounds * 4);
+    eprintln!(
+        "no-change: debpull check {check_time:?}, apt-get update {apt_time:?}: {:.1}x faster",
+        apt_time.as_secs_f64() / check_time.as_secs_f64()
     );
 }
 
