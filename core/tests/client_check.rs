@@ -423,6 +423,20 @@ async fn insecure_unsigned_sources_warn_every_check() {
 }
 
 #[tokio::test]
+async fn an_absent_pin_still_accepts_a_good_snapshot() {
+    let f = fixture(Backend::Local);
+    f.publish("app", "1.0", "amd64").await;
+    let source = f.source();
+    let pin = Version::parse("2.0").unwrap();
+    let err = source.check("app", Some(&pin)).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    assert!(err.to_string().contains("2.0"), "{err}");
+    let status = source.check("app", None).await.unwrap();
+    assert!(!status.repository_changed, "the snapshot was accepted");
+    assert_eq!(version(&status), "1.0");
+}
+
+#[tokio::test]
 async fn bad_package_names_are_invalid_input() {
     let f = fixture(Backend::Local);
     for name in ["", "../x", "A", "a/b"] {

@@ -58,16 +58,24 @@ const READABLE: [Compression; 4] = [
 enum Fetched {
     /// Not modified since the accepted snapshot.
     Unchanged,
-    /// A new signed file: which one, its bytes as fetched (and the detached
-    /// signature), the signed text, and its metadata.
-    Changed {
-        file: SignedFile,
-        raw: Vec<u8>,
-        signature: Option<Vec<u8>>,
-        text: String,
-        meta: ObjectMeta,
-        signer: Option<String>,
-    },
+    /// A new signed file, its signature verified.
+    Changed(Change),
+}
+
+/// A new signed file.
+struct Change {
+    /// Which one.
+    file: SignedFile,
+    /// Its bytes as fetched.
+    raw: Vec<u8>,
+    /// The detached signature (Release.gpg), if that is how it was signed.
+    signature: Option<Vec<u8>>,
+    /// The signed text.
+    text: String,
+    /// Its metadata (ETag, Last-Modified).
+    meta: ObjectMeta,
+    /// The fingerprint of the trusted key that signed (`None`: not checked).
+    signer: Option<String>,
 }
 
 impl Source {
@@ -102,75 +110,15 @@ impl Source {
         let now = SystemTime::now();
         let (candidate, changed) = match self.fetch_signed(accepted.as_ref(), now).await? {
             Fetched::Unchanged => {
-                let Some(accepted) = accepted else {
-                    return Err(Error::new(
-                        ErrorKind::Storage,
-                        format!("{}: 'not modified' without a condition", self.describe()),
-                    ));
-                };
-                check_valid_until(accepted.valid_until, now).map_err(|e| {
-                    e.context(format_args!(
-                        "{} (the accepted snapshot, not modified since)",
-                        self.describe()
-                    ))
-                })?;
-                let stanzas = match state.record(package, &accepted.index_sha256)? {
-                    Some(stanzas) => stanzas,
-                    None => {
-                        let index = state.read_index(&accepted.index_sha256)?;
-                        let stanzas = stanzas_of(&index, package, &self.architecture)
-                            .map_err(|e| e.context(state.path().display()))?;
-                        state.write_record(package, &accepted.index_sha256, &stanzas)?;
-                        stanzas
-                    }
-                };
-                let at = |e: Error| {
-                    e.context(format_args!(
-                        "{}/packages/{package}",
-                        state.path().display()
-                    ))
-                };
-                (choose(&stanzas, pin).map_err(at)?, false)
+                let candidate = self
+                    .answer_from_state(&state, accepted, package, pin, now)
+                    .await?;
+                (candidate, false)
             }
-            Fetched::Changed {
-                file,
-                raw,
-                signature,
-                text,
-                meta,
-                signer,
-            } => {
-                let key = self.suite_key(file.name());
-                let at = |e: Error| e.context(format_args!("{}/{key}", self.storage));
-                let release = Release::parse(&text).map_err(at)?;
-                self.check_release(&release, accepted.as_ref(), now)
-                    .map_err(at)?;
-                let (listed, index) = self.fetch_index(&release).await?;
-                let index_at = |e: Error| {
-                    e.context(format_args!(
-                        "{}/{}",
-                        self.storage,
-                        self.suite_key(&listed.path)
-                    ))
-                };
-                let stanzas = stanzas_of(&index, package, &self.architecture).map_err(index_at)?;
-                let candidate = choose(&stanzas, pin).map_err(index_at)?;
-                let new = Accepted {
-                    signed_file: file,
-                    etag: Some(meta.etag.clone()).filter(|e| !e.0.is_empty()),
-                    last_modified: meta.last_modified,
-                    date: release.date.unwrap_or(now),
-                    valid_until: release.valid_until,
-                    index: listed.path.clone(),
-                    index_sha256: sha256_hex(index.as_bytes()),
-                    signed_sha256: sha256_hex(&raw),
-                    signed_by: signer,
-                };
-                let mut signed: Vec<(&str, &[u8])> = vec![(file.name(), &raw)];
-                if let Some(signature) = &signature {
-                    signed.push(("Release.gpg", signature));
-                }
-                state.commit(&new, &signed, &index, (package, &stanzas))?;
+            Fetched::Changed(change) => {
+                let candidate = self
+                    .accept(&state, accepted.as_ref(), change, package, pin, now)
+                    .await?;
                 (candidate, true)
             }
         };
@@ -181,6 +129,104 @@ impl Source {
             repository_changed: changed,
             warnings,
         })
+    }
+
+    /// The candidate when the signed file was not modified: from the package's
+    /// record, else from the stored index (then recorded).
+    async fn answer_from_state(
+        &self,
+        state: &StateDir,
+        accepted: Option<Accepted>,
+        package: &str,
+        pin: Option<&Version>,
+        now: SystemTime,
+    ) -> Result<Option<Package>> {
+        let Some(accepted) = accepted else {
+            return Err(Error::new(
+                ErrorKind::Storage,
+                format!("{}: 'not modified' without a condition", self.describe()),
+            ));
+        };
+        check_valid_until(accepted.valid_until, now).map_err(|e| {
+            e.context(format_args!(
+                "{} (the accepted snapshot, not modified since)",
+                self.describe()
+            ))
+        })?;
+        let stanzas = match state.record(package, &accepted.index_sha256)? {
+            Some(stanzas) => stanzas,
+            None => {
+                let index = state.read_index(&accepted.index_sha256)?;
+                let stanzas = stanzas_of(&index, package, &self.architecture)
+                    .map_err(|e| e.context(state.path().display()))?;
+                state.write_record(package, &accepted.index_sha256, &stanzas)?;
+                stanzas
+            }
+        };
+        choose(&stanzas, pin).map_err(|e| {
+            e.context(format_args!(
+                "{}/packages/{package}",
+                state.path().display()
+            ))
+        })
+    }
+
+    /// Verifies a changed signed file and its index, and commits the state.
+    /// A pinned version absent from a good snapshot is [`ErrorKind::NotFound`]
+    /// after the commit; any other failure leaves the state alone.
+    async fn accept(
+        &self,
+        state: &StateDir,
+        accepted: Option<&Accepted>,
+        change: Change,
+        package: &str,
+        pin: Option<&Version>,
+        now: SystemTime,
+    ) -> Result<Option<Package>> {
+        let Change {
+            file,
+            raw,
+            signature,
+            text,
+            meta,
+            signer,
+        } = change;
+        let key = self.suite_key(file.name());
+        let at = |e: Error| e.context(format_args!("{}/{key}", self.storage));
+        let release = Release::parse(&text).map_err(at)?;
+        self.check_release(&release, accepted, now).map_err(at)?;
+        let (listed, index) = self.fetch_index(&release).await?;
+        let index_at = |e: Error| {
+            e.context(format_args!(
+                "{}/{}",
+                self.storage,
+                self.suite_key(&listed.path)
+            ))
+        };
+        let stanzas = stanzas_of(&index, package, &self.architecture).map_err(index_at)?;
+        let candidate = choose(&stanzas, pin).map_err(index_at);
+        if let Err(e) = &candidate
+            && e.kind() != ErrorKind::NotFound
+        {
+            return candidate;
+        }
+        let new = Accepted {
+            signed_file: file,
+            etag: Some(meta.etag.clone()).filter(|e| !e.0.is_empty()),
+            last_modified: meta.last_modified,
+            date: release.date.unwrap_or(now),
+            valid_until: release.valid_until,
+            index: listed.path.clone(),
+            index_sha256: sha256_hex(index.as_bytes()),
+            signed_sha256: sha256_hex(&raw),
+            signed_by: signer,
+        };
+        let mut signed: Vec<(&str, &[u8])> = vec![(file.name(), &raw)];
+        if let Some(signature) = &signature {
+            signed.push(("Release.gpg", signature));
+        }
+        state.commit(&new, &signed, &index, (package, &stanzas))?;
+        candidate
     }
 
     /// The check state directory of this source.
@@ -234,14 +280,14 @@ impl Source {
             Ok(GetResult::Found { data, meta }) => {
                 let text = control::from_utf8(&data).map_err(at(&key))?;
                 let (text, signer) = self.verify_cleartext(text, now).map_err(at(&key))?;
-                return Ok(Fetched::Changed {
+                return Ok(Fetched::Changed(Change {
                     file: SignedFile::InRelease,
                     text,
                     raw: data,
                     signature: None,
                     meta,
                     signer,
-                });
+                }));
             }
             Err(e) if e.kind() == ErrorKind::NotFound => {}
             Err(e) => return Err(e),
@@ -303,14 +349,14 @@ impl Source {
                 (text, None, None)
             }
         };
-        Ok(Fetched::Changed {
+        Ok(Fetched::Changed(Change {
             file: SignedFile::Release,
             raw: data,
             signature,
             text,
             meta,
             signer,
-        })
+        }))
     }
 
     /// Whether a snapshot signed by `signer` (`None`: not checked) is trusted now.

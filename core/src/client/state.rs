@@ -28,6 +28,11 @@
 //! removes them. A package record names the index it was cut from, so a record
 //! left from an older snapshot is never used for a newer one.
 //!
+//! Two checks of one source running at once never tear the state (each
+//! commit is whole), but the loser may remove the index the winner's `state`
+//! names, costing the next check a refetch: the `Updater` serialises runs with
+//! its lock.
+//!
 //! A state file that cannot be read or parsed, or that is writable by group or
 //! others, or a file where a directory should be, is moved aside
 //! (`<name>.corrupt.<unix seconds>`) and reported as a typed error naming it:
@@ -227,7 +232,14 @@ impl StateDir {
                 let stale_index = name.starts_with("Packages-") && name != index_name;
                 let stale_signed = ["InRelease", "Release", "Release.gpg"].contains(&name)
                     && !keep_signed.contains(&name);
-                let temporary = name.starts_with(".tmp-");
+                // Another check's temporary file may be in flight: only old ones go.
+                let temporary = name.starts_with(".tmp-")
+                    && entry
+                        .metadata()
+                        .and_then(|m| m.modified())
+                        .ok()
+                        .and_then(|t| t.elapsed().ok())
+                        .is_some_and(|age| age.as_secs() > 600);
                 if stale_index || stale_signed || temporary {
                     let _ = fs::remove_file(entry.path());
                 }
