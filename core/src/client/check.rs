@@ -86,7 +86,8 @@ impl Source {
     /// Errors: a refused repository is [`ErrorKind::Verification`] (signature,
     /// rollback, freeze, suite, hashes, a candidate whose Filename, Size or
     /// SHA256 is unusable) or [`ErrorKind::LimitExceeded`] (a file larger than
-    /// allowed); a `pin` absent from the suite is [`ErrorKind::NotFound`]; a
+    /// allowed); a `pin` absent from the suite, or a component or architecture
+    /// the Release does not list, is [`ErrorKind::NotFound`]; a
     /// damaged state directory is a [`ErrorKind::Parse`] or [`ErrorKind::Io`]
     /// error naming the file, which is moved aside. None changes the state.
     pub async fn check(&self, package: &str, pin: Option<&Version>) -> Result<Status> {

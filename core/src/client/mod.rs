@@ -60,7 +60,8 @@ pub struct SourceOptions {
     /// Which signatures are accepted (required: there is no default).
     pub trust: SourceTrust,
     /// The state directory: last accepted InRelease (ETag, Date), the verified
-    /// Packages index, downloaded `.deb`s.
+    /// Packages index (under `check/`, see [`Source::check_state_dir`]),
+    /// downloaded `.deb`s. It must not be writable by group or others.
     pub state_dir: PathBuf,
     /// dpkg's administrative directory (default [`DEFAULT_ADMIN_DIR`]).
     pub admin_dir: PathBuf,
