@@ -18,12 +18,15 @@
 //! optional random delay. Every run ends in an outcome, also emitted as an
 //! event.
 
+mod check;
 mod download;
 mod dpkg;
 mod install;
 mod lock;
+mod state;
 mod update;
 
+pub use check::MAX_RELEASE_SIZE;
 pub use dpkg::{DEFAULT_ADMIN_DIR, installed_version, status_path};
 pub use update::{Event, Outcome};
 
@@ -62,7 +65,8 @@ pub struct SourceOptions {
     /// Which signatures are accepted (required: there is no default).
     pub trust: SourceTrust,
     /// The state directory: last accepted InRelease (ETag, Date), the verified
-    /// Packages index, downloaded `.deb`s.
+    /// Packages index (under `check/`, see [`Source::check_state_dir`]),
+    /// downloaded `.deb`s. It must not be writable by group or others.
     pub state_dir: PathBuf,
     /// dpkg's administrative directory (default [`DEFAULT_ADMIN_DIR`]).
     pub admin_dir: PathBuf,
@@ -109,6 +113,49 @@ pub struct Status {
     /// Whether the suite changed since the previous check (`false`: the
     /// conditional GET was answered `304 Not Modified`).
     pub repository_changed: bool,
+    /// Warnings of this check (e.g. signatures not checked because of
+    /// [`SourceTrust::InsecureUnsigned`]; also printed on stderr).
+    pub warnings: Vec<String>,
+}
+
+/// What a [`Status`] calls for under a [`Policy`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Nothing is installed and the suite has a candidate.
+    Install,
+    /// The candidate is higher than the installed version.
+    Upgrade,
+    /// The candidate is lower than the installed version, and the policy
+    /// follows the repository.
+    Downgrade,
+    /// Nothing to do: up to date, no candidate, or a lower candidate under
+    /// [`Policy::UpgradeOnly`].
+    Nothing,
+}
+
+impl Status {
+    /// Whether the candidate is higher than the installed version (or nothing
+    /// is installed).
+    pub fn update_available(&self) -> bool {
+        self.action(Policy::UpgradeOnly) != Action::Nothing
+    }
+
+    /// What to do under `policy`.
+    pub fn action(&self, policy: Policy) -> Action {
+        let Some(candidate) = &self.candidate else {
+            return Action::Nothing;
+        };
+        match &self.installed {
+            None => Action::Install,
+            Some(installed) if candidate.version() > installed => Action::Upgrade,
+            Some(installed)
+                if candidate.version() < installed && policy == Policy::FollowRepository =>
+            {
+                Action::Downgrade
+            }
+            Some(_) => Action::Nothing,
+        }
+    }
 }
 
 /// Which candidates an [`Updater`] installs.
@@ -232,6 +279,23 @@ impl Source {
             options,
             architecture,
         })
+    }
+
+    /// A source reading the store `uri` names (`file://`, `s3://`; see
+    /// [`crate::storage::open`]).
+    pub fn open(uri: &str, options: SourceOptions) -> Result<Source> {
+        Source::new(crate::storage::open(uri)?, options)
+    }
+
+    /// The directory of this source's check state (see the layout in
+    /// `client/state.rs`): `<state_dir>/check/<suite>/<component>/binary-<arch>`.
+    pub fn check_state_dir(&self) -> PathBuf {
+        self.options
+            .state_dir
+            .join("check")
+            .join(&self.options.suite)
+            .join(&self.options.component)
+            .join(format!("binary-{}", self.architecture))
     }
 
     /// The storage read.

@@ -10,7 +10,7 @@ use rand::Rng;
 use super::download::{self, debs_dir};
 use super::install::{self, Target};
 use super::lock::RunLock;
-use super::{Policy, Status, Updater, installed_version};
+use super::{Action, Status, Updater, installed_version};
 use crate::error::{Error, ErrorKind, Result};
 use crate::index::Package;
 use crate::version::Version;
@@ -128,6 +128,8 @@ pub struct Event {
     pub duration: Duration,
     /// The random delay waited before the check.
     pub jitter: Duration,
+    /// Warnings of the check (signatures not checked, ...).
+    pub warnings: Vec<String>,
 }
 
 /// A random delay in `0..=max`.
@@ -171,9 +173,11 @@ impl Updater {
         let clock = Instant::now();
         let jitter = jitter_delay(self.options.jitter);
         tokio::time::sleep(jitter).await;
-        let outcome = self.run().await;
+        let mut warnings = Vec::new();
+        let outcome = self.run(&mut warnings).await;
         let event = Event {
             outcome,
+            warnings,
             package: self.options.package.clone(),
             suite: self.source.options.suite.clone(),
             hostname: hostname(),
@@ -185,7 +189,7 @@ impl Updater {
         event.outcome
     }
 
-    async fn run(&self) -> Outcome {
+    async fn run(&self, warnings: &mut Vec<String>) -> Outcome {
         let package = self.options.package.clone();
         let state_dir = &self.source.options.state_dir;
         let _lock = match RunLock::acquire(state_dir, self.options.lock).await {
@@ -193,10 +197,12 @@ impl Updater {
             Ok(None) => return Outcome::Skipped { package },
             Err(error) => return self.failed(None, error),
         };
-        let status = match self.check().await {
+        let pin = self.options.pin.as_ref();
+        let status = match self.source.check(&package, pin).await {
             Ok(status) => status,
-            Err(error) => return self.failed(None, error),
+            Err(error) => return self.failed(pin.cloned(), error),
         };
+        warnings.extend(status.warnings.iter().cloned());
         let candidate = match self.plan(status) {
             Plan::Nothing(outcome) => return outcome,
             Plan::Install(candidate) => candidate,
@@ -243,7 +249,7 @@ impl Updater {
     /// Decides by the policy and the pin.
     fn plan(&self, status: Status) -> Plan {
         let package = self.options.package.clone();
-        let Some(candidate) = status.candidate else {
+        let Some(candidate) = status.candidate.clone() else {
             return Plan::Nothing(match &self.options.pin {
                 Some(pin) => self.failed(
                     Some(pin.clone()),
@@ -262,16 +268,9 @@ impl Updater {
                 },
             });
         };
-        let wanted = match &status.installed {
-            None => true,
-            Some(installed) => {
-                let version = candidate.version();
-                version != installed
-                    && (version > installed
-                        || self.options.pin.is_some()
-                        || self.options.policy == Policy::FollowRepository)
-            }
-        };
+        let pinned_elsewhere =
+            self.options.pin.is_some() && status.installed.as_ref() != Some(candidate.version());
+        let wanted = status.action(self.options.policy) != Action::Nothing || pinned_elsewhere;
         let held = match &status.installed {
             Some(_) if wanted => download::recorded_failure(&self.debs_dir(), &candidate),
             _ => None,
@@ -327,7 +326,11 @@ impl Updater {
     /// cached file.
     async fn reinstall(&self, version: &Version) -> Result<()> {
         let name = &self.options.package;
-        let listed = self.listed(version).await.ok().flatten();
+        // A check pinned to the version: its stanza if the suite still lists it.
+        let listed = match self.source.check(name, Some(version)).await {
+            Ok(status) => status.candidate,
+            Err(_) => None,
+        };
         let deb = match listed {
             Some(package) => {
                 download::fetch(&**self.source.storage(), &package, &self.debs_dir()).await?
@@ -369,66 +372,6 @@ impl Updater {
             attempted,
             error,
         }
-    }
-
-    /// The source's status for the package.
-    // Interim, until `Source::check` lands: reads the suite the publisher's way.
-    async fn check(&self) -> Result<Status> {
-        let name = &self.options.package;
-        let installed = installed_version(&self.source.options.admin_dir, name)?;
-        let listed = self.listed_all().await?;
-        let candidate = listed
-            .into_iter()
-            .filter(|p| {
-                self.options
-                    .pin
-                    .as_ref()
-                    .is_none_or(|pin| p.version() == pin)
-            })
-            .max_by(|a, b| a.version().cmp(b.version()));
-        Ok(Status {
-            package: name.clone(),
-            installed,
-            candidate,
-            repository_changed: true,
-        })
-    }
-
-    /// The suite's stanza of the package at `version`, for this architecture or `all`.
-    async fn listed(&self, version: &Version) -> Result<Option<Package>> {
-        Ok(self
-            .listed_all()
-            .await?
-            .into_iter()
-            .find(|p| p.version() == version))
-    }
-
-    // Interim, until `Source::check` lands.
-    async fn listed_all(&self) -> Result<Vec<Package>> {
-        use crate::repo::snapshot::{Snapshot, Trust};
-        let super::SourceTrust::Keys(keys) = &self.source.options.trust else {
-            return Err(Error::new(
-                ErrorKind::Unsupported,
-                "unsigned sources: not yet",
-            ));
-        };
-        let snapshot = Snapshot::load(
-            &**self.source.storage(),
-            &Trust::only(keys.clone()),
-            &self.source.options.suite,
-        )
-        .await?;
-        let arch = &self.source.architecture;
-        Ok(snapshot
-            .indexes()
-            .filter(|(id, _)| id.component == self.source.options.component && id.arch == *arch)
-            .flat_map(|(_, packages)| packages.iter())
-            .filter(|p| {
-                p.name() == self.options.package
-                    && (p.architecture() == arch || p.architecture() == "all")
-            })
-            .cloned()
-            .collect())
     }
 }
 

@@ -692,18 +692,25 @@ fn read_inrelease(data: &[u8], trust: &Trust, suite: &str) -> Result<(Release, S
     let text = control::from_utf8(data)?;
     let verified = trust.verify_cleartext(text, SystemTime::now())?;
     let release = Release::parse(&verified.text)?;
-    let names = [release.suite.as_deref(), release.codename.as_deref()];
-    if !names.contains(&Some(suite)) {
-        return Err(Error::new(
-            ErrorKind::Verification,
-            format!(
-                "it describes suite {:?} (codename {:?}), not {suite:?}",
-                release.suite.as_deref().unwrap_or(""),
-                release.codename.as_deref().unwrap_or("")
-            ),
-        ));
-    }
+    check_suite(&release, suite)?;
     Ok((release, verified.text))
+}
+
+/// Checks that `release` describes `suite`: its `Suite` or its `Codename` is
+/// that name (what apt checks too). The publisher and the client share it.
+pub(crate) fn check_suite(release: &Release, suite: &str) -> Result<()> {
+    let names = [release.suite.as_deref(), release.codename.as_deref()];
+    if names.contains(&Some(suite)) {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorKind::Verification,
+        format!(
+            "it describes suite {:?} (codename {:?}), not {suite:?}",
+            release.suite.as_deref().unwrap_or(""),
+            release.codename.as_deref().unwrap_or("")
+        ),
+    ))
 }
 
 /// Reads and parses one index the Release lists: the first form of
@@ -890,8 +897,10 @@ async fn plain_files_match(
 }
 
 /// A file the Release lists, by hash if the Release says so, else at its plain
-/// path; its size and checksums checked against the Release. `None` if missing.
-async fn read_listed(
+/// path (also when its by-hash copy is missing, as apt does); its size capped
+/// at the listed size while reading and its checksums checked against the
+/// Release. `None` if missing. At most two reads.
+pub(crate) async fn read_listed(
     storage: &dyn Storage,
     suite: &str,
     release: &Release,
@@ -905,7 +914,11 @@ async fn read_listed(
         _ => None,
     };
     for key in by_hash.iter().chain([&plain_key]) {
-        let bytes = match storage.get(key, GetOptions::default()).await {
+        let options = GetOptions {
+            max_size: Some(file.size),
+            ..GetOptions::default()
+        };
+        let bytes = match storage.get(key, options).await {
             Ok(GetResult::Found { data, .. }) => data,
             Err(e) if e.kind() == ErrorKind::NotFound => continue,
             Ok(GetResult::NotModified) => continue,

@@ -1,0 +1,665 @@
+//! [`Source::check`]: the update check of DESIGN.md, cheap enough for every
+//! server every minute.
+//!
+//! 1. A conditional GET of `dists/<suite>/InRelease` with the ETag accepted last
+//!    (or `If-Modified-Since` its Last-Modified, for stores without ETags). A
+//!    `304` answers from the state directory ([`super::state`]): one request,
+//!    nothing parsed but the small record of the package asked (the stored
+//!    Valid-Until is still checked: a store answering `304` forever cannot
+//!    freeze the machine past it).
+//! 2. Anything else is verified fully: size cap, signature by a trusted key,
+//!    `Date` present and not older than the last accepted one (rollback; an
+//!    equal `Date` is accepted whatever the content, as apt does, because a
+//!    publisher may commit twice within one second: replaying a snapshot signed
+//!    in the same second as the accepted one is the window left), `Valid-Until`
+//!    not passed (freeze), `Suite` or `Codename` the suite asked, the component
+//!    and the architecture listed (when the Release lists them at all).
+//! 3. The one Packages index: the smallest compression listed that debpull
+//!    reads, by hash (strongest hash) when `Acquire-By-Hash`, else or when the
+//!    by-hash copy is missing at its plain path; read with the listed size as
+//!    the cap, its hash checked, decompressed within a bound. Only the stanzas
+//!    of the package asked are parsed. A change costs at most three requests.
+//! 4. A suite without `InRelease` is read through `Release` (conditional GET
+//!    too) and `Release.gpg` (apt-ftparchive + `gpg -abs`).
+//!
+//! The state is written only after everything was verified: a refused snapshot
+//! leaves it as it was.
+
+use std::time::SystemTime;
+
+use pgp::composed::CleartextSignedMessage;
+
+use super::state::{Accepted, SignedFile, StateDir, sha256_hex};
+use super::{Source, SourceTrust, Status, installed_version};
+use crate::compress::{Bounds, Compression};
+use crate::control;
+use crate::error::{Error, ErrorKind, Result};
+use crate::index::{Package, Release, ReleaseFile};
+use crate::repo::snapshot::{check_suite, read_listed};
+use crate::storage::{GetOptions, GetResult, ObjectMeta, check_key};
+use crate::version::Version;
+
+/// The largest InRelease or Release accepted (Debian's own are ~150 kB).
+pub const MAX_RELEASE_SIZE: u64 = 16 << 20;
+/// The largest Release.gpg accepted.
+const MAX_SIGNATURE_SIZE: u64 = 1 << 20;
+/// The largest Packages index accepted once decompressed (1 GiB).
+const MAX_INDEX: u64 = 1 << 30;
+
+/// The compressions debpull reads, in the order preferred on equal sizes.
+const READABLE: [Compression; 4] = [
+    Compression::Xz,
+    Compression::Zstd,
+    Compression::Gzip,
+    Compression::None,
+];
+
+/// What a fetch of the signed file found.
+enum Fetched {
+    /// Not modified since the accepted snapshot.
+    Unchanged,
+    /// A new signed file, its signature verified.
+    Changed(Change),
+}
+
+/// A new signed file.
+struct Change {
+    /// Which one.
+    file: SignedFile,
+    /// Its bytes as fetched.
+    raw: Vec<u8>,
+    /// The detached signature (Release.gpg), if that is how it was signed.
+    signature: Option<Vec<u8>>,
+    /// The signed text.
+    text: String,
+    /// Its metadata (ETag, Last-Modified).
+    meta: ObjectMeta,
+    /// The fingerprint of the trusted key that signed (`None`: not checked).
+    signer: Option<String>,
+}
+
+impl Source {
+    /// Checks `package`: what is installed, and the suite's candidate (the
+    /// highest version for this architecture or `all`, or exactly `pin`). See
+    /// the [module documentation](self) for what is verified.
+    ///
+    /// Errors: a refused repository is [`ErrorKind::Verification`] (signature,
+    /// rollback, freeze, suite, hashes, a candidate whose Filename, Size or
+    /// SHA256 is unusable) or [`ErrorKind::LimitExceeded`] (a file larger than
+    /// allowed); a `pin` absent from the suite, or a component or architecture
+    /// the Release does not list, is [`ErrorKind::NotFound`]; a
+    /// damaged state directory is a [`ErrorKind::Parse`] or [`ErrorKind::Io`]
+    /// error naming the file, which is moved aside. None changes the state.
+    pub async fn check(&self, package: &str, pin: Option<&Version>) -> Result<Status> {
+        check_package_name(package)?;
+        let mut warnings = Vec::new();
+        if matches!(self.options.trust, SourceTrust::InsecureUnsigned) {
+            let warning = format!(
+                "{}: signatures are NOT checked (SourceTrust::InsecureUnsigned): whoever can write to the repository or the network path can install anything here",
+                self.describe()
+            );
+            eprintln!("debpull: warning: {warning}");
+            warnings.push(warning);
+        }
+        let state = self.state()?;
+        // A snapshot accepted under other trust (unsigned, or a key no longer
+        // trusted) is verified afresh.
+        let accepted = state
+            .load()?
+            .filter(|a| self.trusts(a.signed_by.as_deref()));
+        let installed = installed_version(&self.options.admin_dir, package)?;
+        let now = SystemTime::now();
+        let (candidate, changed) = match self.fetch_signed(accepted.as_ref(), now).await? {
+            Fetched::Unchanged => {
+                let candidate = self
+                    .answer_from_state(&state, accepted, package, pin, now)
+                    .await?;
+                (candidate, false)
+            }
+            Fetched::Changed(change) => {
+                let candidate = self
+                    .accept(&state, accepted.as_ref(), change, package, pin, now)
+                    .await?;
+                (candidate, true)
+            }
+        };
+        Ok(Status {
+            package: package.to_owned(),
+            installed,
+            candidate,
+            repository_changed: changed,
+            warnings,
+        })
+    }
+
+    /// The candidate when the signed file was not modified: from the package's
+    /// record, else from the stored index (then recorded).
+    async fn answer_from_state(
+        &self,
+        state: &StateDir,
+        accepted: Option<Accepted>,
+        package: &str,
+        pin: Option<&Version>,
+        now: SystemTime,
+    ) -> Result<Option<Package>> {
+        let Some(accepted) = accepted else {
+            return Err(Error::new(
+                ErrorKind::Storage,
+                format!("{}: 'not modified' without a condition", self.describe()),
+            ));
+        };
+        check_valid_until(accepted.valid_until, now).map_err(|e| {
+            e.context(format_args!(
+                "{} (the accepted snapshot, not modified since)",
+                self.describe()
+            ))
+        })?;
+        let stanzas = match state.record(package, &accepted.index_sha256)? {
+            Some(stanzas) => stanzas,
+            None => {
+                let index = state.read_index(&accepted.index_sha256)?;
+                let stanzas = stanzas_of(&index, package, &self.architecture)
+                    .map_err(|e| e.context(state.path().display()))?;
+                state.write_record(package, &accepted.index_sha256, &stanzas)?;
+                stanzas
+            }
+        };
+        choose(&stanzas, pin).map_err(|e| {
+            e.context(format_args!(
+                "{}/packages/{package}",
+                state.path().display()
+            ))
+        })
+    }
+
+    /// Verifies a changed signed file and its index, and commits the state.
+    /// A pinned version absent from a good snapshot is [`ErrorKind::NotFound`]
+    /// after the commit; any other failure leaves the state alone.
+    async fn accept(
+        &self,
+        state: &StateDir,
+        accepted: Option<&Accepted>,
+        change: Change,
+        package: &str,
+        pin: Option<&Version>,
+        now: SystemTime,
+    ) -> Result<Option<Package>> {
+        let Change {
+            file,
+            raw,
+            signature,
+            text,
+            meta,
+            signer,
+        } = change;
+        let key = self.suite_key(file.name());
+        let at = |e: Error| e.context(format_args!("{}/{key}", self.storage));
+        let release = Release::parse(&text).map_err(at)?;
+        self.check_release(&release, accepted, now).map_err(at)?;
+        let (listed, index) = self.fetch_index(&release).await?;
+        let index_at = |e: Error| {
+            e.context(format_args!(
+                "{}/{}",
+                self.storage,
+                self.suite_key(&listed.path)
+            ))
+        };
+        let stanzas = stanzas_of(&index, package, &self.architecture).map_err(index_at)?;
+        let candidate = choose(&stanzas, pin).map_err(index_at);
+        if let Err(e) = &candidate
+            && e.kind() != ErrorKind::NotFound
+        {
+            return candidate;
+        }
+        let new = Accepted {
+            signed_file: file,
+            etag: Some(meta.etag.clone()).filter(|e| !e.0.is_empty()),
+            last_modified: meta.last_modified,
+            date: release.date.unwrap_or(now),
+            valid_until: release.valid_until,
+            index: listed.path.clone(),
+            index_sha256: sha256_hex(index.as_bytes()),
+            signed_sha256: sha256_hex(&raw),
+            signed_by: signer,
+        };
+        let mut signed: Vec<(&str, &[u8])> = vec![(file.name(), &raw)];
+        if let Some(signature) = &signature {
+            signed.push(("Release.gpg", signature));
+        }
+        state.commit(&new, &signed, &index, (package, &stanzas))?;
+        candidate
+    }
+
+    /// The check state directory of this source.
+    fn state(&self) -> Result<StateDir> {
+        StateDir::open(
+            &self.options.state_dir,
+            &self.options.suite,
+            &self.options.component,
+            &self.architecture,
+        )
+    }
+
+    /// `dists/<suite>/<path>`.
+    fn suite_key(&self, path: &str) -> String {
+        format!("dists/{}/{path}", self.options.suite)
+    }
+
+    /// `<store> suite <suite>`, for messages.
+    fn describe(&self) -> String {
+        format!("{} suite {}", self.storage, self.options.suite)
+    }
+
+    /// The conditional GET of InRelease, or of Release (+ Release.gpg) for a
+    /// suite without InRelease; the signed text verified.
+    async fn fetch_signed(&self, accepted: Option<&Accepted>, now: SystemTime) -> Result<Fetched> {
+        let conditions = |file: SignedFile| {
+            let mut options = GetOptions {
+                max_size: Some(MAX_RELEASE_SIZE),
+                ..GetOptions::default()
+            };
+            if let Some(a) = accepted.filter(|a| a.signed_file == file) {
+                options.if_none_match = a.etag.clone();
+                if a.etag.is_none() {
+                    options.if_modified_since = a.last_modified;
+                }
+            }
+            options
+        };
+        let key = self.suite_key("InRelease");
+        let at = |key: &str| {
+            let store = self.storage.to_string();
+            let key = key.to_owned();
+            move |e: Error| e.context(format_args!("{store}/{key}"))
+        };
+        match self
+            .storage
+            .get(&key, conditions(SignedFile::InRelease))
+            .await
+        {
+            Ok(GetResult::NotModified) => return Ok(Fetched::Unchanged),
+            Ok(GetResult::Found { data, meta }) => {
+                let text = control::from_utf8(&data).map_err(at(&key))?;
+                let (text, signer) = self.verify_cleartext(text, now).map_err(at(&key))?;
+                return Ok(Fetched::Changed(Change {
+                    file: SignedFile::InRelease,
+                    text,
+                    raw: data,
+                    signature: None,
+                    meta,
+                    signer,
+                }));
+            }
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        // No InRelease: Release and its detached signature (apt does the same).
+        let key = self.suite_key("Release");
+        let (data, meta) = match self
+            .storage
+            .get(&key, conditions(SignedFile::Release))
+            .await
+        {
+            Ok(GetResult::NotModified) => return Ok(Fetched::Unchanged),
+            Ok(GetResult::Found { data, meta }) => (data, meta),
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                return Err(Error::new(
+                    ErrorKind::NotFound,
+                    format!(
+                        "{}: neither dists/{suite}/InRelease nor dists/{suite}/Release exists",
+                        self.storage,
+                        suite = self.options.suite
+                    ),
+                ));
+            }
+            Err(e) => return Err(e),
+        };
+        let (text, signature, signer) = match &self.options.trust {
+            SourceTrust::Keys(keys) => {
+                let sig_key = self.suite_key("Release.gpg");
+                let options = GetOptions {
+                    max_size: Some(MAX_SIGNATURE_SIZE),
+                    ..GetOptions::default()
+                };
+                let signature = match self.storage.get(&sig_key, options).await {
+                    Ok(GetResult::Found { data, .. }) => data,
+                    Ok(GetResult::NotModified) => {
+                        return Err(Error::new(
+                            ErrorKind::Storage,
+                            format!("{}/{sig_key}: unexpected 'not modified'", self.storage),
+                        ));
+                    }
+                    Err(e) if e.kind() == ErrorKind::NotFound => {
+                        return Err(Error::new(
+                            ErrorKind::Verification,
+                            format!(
+                                "{}/dists/{}: no InRelease and no Release.gpg: the suite is not signed",
+                                self.storage, self.options.suite
+                            ),
+                        ));
+                    }
+                    Err(e) => return Err(e),
+                };
+                let verified = keys
+                    .verify_detached(&data, &signature, now)
+                    .map_err(at(&sig_key))?;
+                (verified.text, Some(signature), Some(verified.signer))
+            }
+            SourceTrust::InsecureUnsigned => {
+                let text = control::from_utf8(&data).map_err(at(&key))?.to_owned();
+                (text, None, None)
+            }
+        };
+        Ok(Fetched::Changed(Change {
+            file: SignedFile::Release,
+            raw: data,
+            signature,
+            text,
+            meta,
+            signer,
+        }))
+    }
+
+    /// Whether a snapshot signed by `signer` (`None`: not checked) is trusted now.
+    fn trusts(&self, signer: Option<&str>) -> bool {
+        match (&self.options.trust, signer) {
+            (SourceTrust::InsecureUnsigned, _) => true,
+            (SourceTrust::Keys(keys), Some(signer)) => {
+                keys.fingerprints().iter().any(|f| f == signer)
+            }
+            (SourceTrust::Keys(_), None) => false,
+        }
+    }
+
+    /// The signed text of a clearsigned InRelease, verified as the trust says,
+    /// and the fingerprint of the trusted key that signed.
+    fn verify_cleartext(&self, text: &str, now: SystemTime) -> Result<(String, Option<String>)> {
+        match &self.options.trust {
+            SourceTrust::Keys(keys) => {
+                let verified = keys.verify_cleartext(text, now)?;
+                Ok((verified.text, Some(verified.signer)))
+            }
+            SourceTrust::InsecureUnsigned => {
+                if !text
+                    .trim_start()
+                    .starts_with("-----BEGIN PGP SIGNED MESSAGE-----")
+                {
+                    return Ok((text.to_owned(), None));
+                }
+                let (message, _) = CleartextSignedMessage::from_string(text).map_err(|e| {
+                    Error::new(
+                        ErrorKind::Parse,
+                        format!("not a clearsigned OpenPGP message: {e}"),
+                    )
+                })?;
+                let mut signed = message.signed_text().replace("\r\n", "\n");
+                if !signed.is_empty() {
+                    signed.push('\n');
+                }
+                Ok((signed, None))
+            }
+        }
+    }
+
+    /// Rollback, freeze, suite, component and architecture checks.
+    fn check_release(
+        &self,
+        release: &Release,
+        accepted: Option<&Accepted>,
+        now: SystemTime,
+    ) -> Result<()> {
+        check_suite(release, &self.options.suite)?;
+        let Some(date) = release.date else {
+            return Err(Error::new(
+                ErrorKind::Verification,
+                "field Date is missing: a rollback could not be detected",
+            ));
+        };
+        if let Some(previous) = accepted.map(|a| a.date)
+            && date < previous
+        {
+            return Err(Error::new(
+                ErrorKind::Verification,
+                format!(
+                    "field Date {} is older than the last accepted {}: a replayed older snapshot (rollback) is refused",
+                    crate::index::release::format_date(date),
+                    crate::index::release::format_date(previous)
+                ),
+            ));
+        }
+        check_valid_until(release.valid_until, now)?;
+        let component = &self.options.component;
+        if !release.components.is_empty() && !release.components.contains(component) {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!(
+                    "field Components does not list {component:?} ({})",
+                    release.components.join(" ")
+                ),
+            ));
+        }
+        let arch = &self.architecture;
+        if !release.architectures.is_empty() && !release.architectures.contains(arch) {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!(
+                    "field Architectures does not list {arch:?} ({})",
+                    release.architectures.join(" ")
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The one Packages index: the smallest readable form listed, verified,
+    /// decompressed. Returns the form read and the text.
+    async fn fetch_index<'r>(&self, release: &'r Release) -> Result<(&'r ReleaseFile, String)> {
+        let base = format!(
+            "{}/binary-{}/Packages",
+            self.options.component, self.architecture
+        );
+        let release_key = self.suite_key("InRelease");
+        let chosen = READABLE
+            .iter()
+            .filter_map(|&c| {
+                release
+                    .file(&format!("{base}{}", c.extension()))
+                    .map(|f| (f, c))
+            })
+            .min_by_key(|(f, _)| f.size);
+        let Some((file, compression)) = chosen else {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!(
+                    "{}/{release_key}: the Release lists no {base} that debpull reads (uncompressed, gzip, xz, zstd)",
+                    self.storage
+                ),
+            ));
+        };
+        let key = self.suite_key(&file.path);
+        let at = |e: Error| e.context(format_args!("{}/{key}", self.storage));
+        let Some(bytes) = read_listed(&*self.storage, &self.options.suite, release, file).await?
+        else {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!(
+                    "{}/{key}: listed in the Release but missing (by hash and at its path)",
+                    self.storage
+                ),
+            ));
+        };
+        let limit = release
+            .file(&base)
+            .map_or(MAX_INDEX, |f| f.size.min(MAX_INDEX));
+        let text = match compression {
+            Compression::None => bytes,
+            c => c
+                .decompress(&bytes[..], Bounds::output(limit))
+                .map_err(at)?,
+        };
+        let text = String::from_utf8(text).map_err(|e| {
+            at(Error::new(
+                ErrorKind::Parse,
+                format!("invalid UTF-8 after byte {}", e.utf8_error().valid_up_to()),
+            ))
+        })?;
+        Ok((file, text))
+    }
+}
+
+/// The stanzas of `package` for `arch` or `all` in a Packages index, as
+/// written there (each followed by a blank line). Other stanzas are only split
+/// into fields, not checked.
+fn stanzas_of(index: &str, package: &str, arch: &str) -> Result<String> {
+    let mut out = String::new();
+    for paragraph in control::paragraphs(index) {
+        let paragraph = paragraph?;
+        if paragraph.get("Package") != Some(package) {
+            continue;
+        }
+        let a = paragraph.get("Architecture").unwrap_or_default();
+        if a == arch || a == "all" {
+            out.push_str(&paragraph.to_string());
+            out.push('\n');
+        }
+    }
+    Ok(out)
+}
+
+/// The candidate among `stanzas`: the highest version, or `pin`. Its Filename,
+/// Size and SHA256 are checked ([`ErrorKind::Verification`] naming the field).
+fn choose(stanzas: &str, pin: Option<&Version>) -> Result<Option<Package>> {
+    let mut best: Option<(Version, control::Paragraph<'_>)> = None;
+    for paragraph in control::paragraphs(stanzas) {
+        let paragraph = paragraph?;
+        let Some(field) = paragraph.field("Version") else {
+            return Err(Error::new(
+                ErrorKind::Parse,
+                format!("line {}: missing field Version", paragraph.line()),
+            ));
+        };
+        let version = Version::parse(field.value())
+            .map_err(|e| e.context(format_args!("line {}: field Version", field.line())))?;
+        let take = match pin {
+            Some(pin) => version == *pin && best.is_none(),
+            None => best.as_ref().is_none_or(|(b, _)| version > *b),
+        };
+        if take {
+            best = Some((version, paragraph));
+        }
+    }
+    let Some((version, paragraph)) = best else {
+        return match pin {
+            Some(pin) => Err(Error::new(
+                ErrorKind::NotFound,
+                format!("version {pin} is not in the suite for this architecture"),
+            )),
+            None => Ok(None),
+        };
+    };
+    let line = paragraph.line();
+    let bad = |field: &str, why: String| {
+        Error::new(
+            ErrorKind::Verification,
+            format!("line {line}: candidate {version}: field {field}: {why}"),
+        )
+    };
+    let filename = paragraph
+        .get("Filename")
+        .ok_or_else(|| bad("Filename", "missing".into()))?;
+    check_key(filename).map_err(|_| {
+        bad(
+            "Filename",
+            format!("{filename:?} is not a clean relative path inside the repository"),
+        )
+    })?;
+    let size = paragraph
+        .get("Size")
+        .ok_or_else(|| bad("Size", "missing".into()))?;
+    if size.parse::<u64>().is_err() {
+        return Err(bad("Size", format!("{size:?} is not a size in bytes")));
+    }
+    let sha256 = paragraph
+        .get("SHA256")
+        .ok_or_else(|| bad("SHA256", "missing".into()))?;
+    if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(bad("SHA256", format!("{sha256:?} is not a SHA256")));
+    }
+    Package::from_paragraph(&paragraph).map(Some)
+}
+
+/// Refuses a snapshot whose `Valid-Until` has passed.
+fn check_valid_until(valid_until: Option<SystemTime>, now: SystemTime) -> Result<()> {
+    match valid_until {
+        Some(until) if until < now => Err(Error::new(
+            ErrorKind::Verification,
+            format!(
+                "field Valid-Until {} has passed: the repository is frozen or replayed",
+                crate::index::release::format_date(until)
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A package name as Debian Policy allows (it becomes a file name in the state).
+fn check_package_name(name: &str) -> Result<()> {
+    let valid = name.len() >= 2
+        && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+-.".contains(&b));
+    if valid {
+        Ok(())
+    } else {
+        Err(Error::new(
+            ErrorKind::InvalidInput,
+            format!("{name:?} is not a valid package name"),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STANZAS: &str = "Package: app\nVersion: 1.0\nArchitecture: amd64\nFilename: pool/a/app_1.0.deb\nSize: 10\nSHA256: 0000000000000000000000000000000000000000000000000000000000000000\n\n\
+        Package: app\nVersion: 2.0\nArchitecture: all\nFilename: pool/a/app_2.0.deb\nSize: 10\nSHA256: 1111111111111111111111111111111111111111111111111111111111111111\n\n";
+
+    #[test]
+    fn the_candidate_is_the_highest_or_the_pinned() {
+        let best = choose(STANZAS, None).unwrap().unwrap();
+        assert_eq!(best.version().as_str(), "2.0");
+        let pin = Version::parse("1.0").unwrap();
+        let pinned = choose(STANZAS, Some(&pin)).unwrap().unwrap();
+        assert_eq!(pinned.version().as_str(), "1.0");
+        let absent = Version::parse("3").unwrap();
+        let err = choose(STANZAS, Some(&absent)).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+        assert!(choose("", None).unwrap().is_none());
+    }
+
+    #[test]
+    fn unusable_candidates_name_the_field() {
+        for (from, to, field) in [
+            ("pool/a/app_2.0.deb", "../../etc/passwd", "Filename"),
+            ("pool/a/app_2.0.deb", "/etc/passwd", "Filename"),
+            ("Size: 10\nSHA256: 1", "SHA256: 1", "Size"),
+            ("SHA256: 1111", "SHA1: 1111", "SHA256"),
+        ] {
+            let text = STANZAS.replace(from, to);
+            let err = choose(&text, None).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Verification, "{err}");
+            assert!(err.to_string().contains(field), "{err}");
+        }
+    }
+
+    #[test]
+    fn stanzas_are_those_of_the_package_and_architecture() {
+        let index = format!(
+            "{STANZAS}Package: app\nVersion: 9\nArchitecture: arm64\n\nPackage: other\nVersion: 9\nArchitecture: all\n\n"
+        );
+        let got = stanzas_of(&index, "app", "amd64").unwrap();
+        assert_eq!(got, STANZAS);
+    }
+}

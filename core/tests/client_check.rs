@@ -1,0 +1,824 @@
+//! `Source::check` against real repositories: published by debpull's own
+//! `Repository` (on a local directory and on S3 in moto), by aptly (with and
+//! without `-acquire-by-hash`) and by apt-ftparchive + gpg (InRelease, or only
+//! Release + Release.gpg). Requests are counted through the fault proxy: a
+//! no-change check is one request answered 304, a check after a publish at
+//! most three. Attacks, each its own test: a typed error, the state directory
+//! unchanged, the next good check works.
+
+#[allow(dead_code)]
+#[path = "support/aptly.rs"]
+mod aptly;
+#[allow(dead_code)]
+#[path = "support/backends.rs"]
+mod backends;
+#[allow(dead_code)]
+#[path = "support/fault_proxy.rs"]
+mod fault_proxy;
+#[allow(dead_code)]
+#[path = "support/ftparchive.rs"]
+mod ftparchive;
+// aptly.rs has its own copy.
+#[allow(dead_code, clippy::duplicate_mod)]
+#[path = "support/gpg.rs"]
+mod gpg;
+#[allow(dead_code)]
+#[path = "support/moto.rs"]
+mod moto;
+#[allow(dead_code)]
+#[path = "support/private_apt.rs"]
+mod private_apt;
+#[path = "support/test_debs.rs"]
+mod test_debs;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use backends::{Backend, new_store, read, write};
+use debpull::checksum::{self, Algorithm, Algorithms};
+use debpull::client::{Action, Policy, Source, SourceOptions, SourceTrust, Status};
+use debpull::index::release::format_date;
+use debpull::repo::{Replace, Repository, RepositoryOptions};
+use debpull::sign::{KeyKind, SigningKey, TrustedKeys};
+use debpull::storage::{LocalStorage, S3Storage, Storage};
+use debpull::{Error, ErrorKind, Version};
+use test_debs::build_deb;
+
+const SUITE: &str = "staging";
+const INRELEASE: &str = "dists/staging/InRelease";
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    store: Arc<dyn Storage>,
+    repo: Repository,
+    key: SigningKey,
+    trusted: TrustedKeys,
+}
+
+fn fixture(backend: Backend) -> Fixture {
+    fixture_with(backend, RepositoryOptions::default())
+}
+
+fn fixture_with(backend: Backend, mut options: RepositoryOptions) -> Fixture {
+    // debpull's client compares ETags: no need to wait for a new second.
+    options.wait_for_new_second = false;
+    let dir = tempfile::tempdir().unwrap();
+    let key = SigningKey::generate("debpull tests <tests@example.org>", KeyKind::Ed25519).unwrap();
+    let trusted = trust_of(&key);
+    let store = new_store(backend, dir.path());
+    let repo = Repository::new(store.clone(), key.clone(), options).unwrap();
+    write_status(dir.path(), None);
+    Fixture {
+        dir,
+        store,
+        repo,
+        key,
+        trusted,
+    }
+}
+
+fn trust_of(key: &SigningKey) -> TrustedKeys {
+    TrustedKeys::from_bytes(key.public_key_armored().unwrap().as_bytes()).unwrap()
+}
+
+/// dpkg's status file in `<dir>/admin`, with `app` installed at `version`.
+fn write_status(dir: &Path, version: Option<&str>) {
+    let admin = dir.join("admin");
+    std::fs::create_dir_all(&admin).unwrap();
+    let mut text = String::from(
+        "Package: other\nStatus: install ok installed\nArchitecture: amd64\nVersion: 7\n\n",
+    );
+    if let Some(version) = version {
+        text.push_str(&format!(
+            "Package: app\nStatus: install ok installed\nArchitecture: amd64\nVersion: {version}\n\n"
+        ));
+    }
+    std::fs::write(admin.join("status"), text).unwrap();
+}
+
+fn options(dir: &Path, trust: SourceTrust) -> SourceOptions {
+    let mut options = SourceOptions::new(SUITE, trust, dir.join("state"));
+    options.architecture = Some("amd64".into());
+    options.admin_dir = dir.join("admin");
+    options
+}
+
+impl Fixture {
+    fn source(&self) -> Source {
+        self.source_on(self.store.clone())
+    }
+
+    fn source_on(&self, store: Arc<dyn Storage>) -> Source {
+        let options = options(self.dir.path(), SourceTrust::Keys(self.trusted.clone()));
+        Source::new(store, options).unwrap()
+    }
+
+    async fn publish(&self, name: &str, version: &str, arch: &str) {
+        let deb = build_deb(self.dir.path(), name, version, arch, "");
+        self.repo
+            .publish(SUITE, "main", &[deb], Replace::Never, &|_| {})
+            .await
+            .unwrap();
+    }
+
+    fn state_dir(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+}
+
+/// Every file under `dir` and its content.
+fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                todo.push(path);
+            } else {
+                out.insert(path.clone(), std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    out
+}
+
+fn version(status: &Status) -> String {
+    status
+        .candidate
+        .as_ref()
+        .map(|c| c.version().as_str().to_owned())
+        .unwrap_or_default()
+}
+
+/// `check` must fail with `kind` and a message containing `needle`, leaving
+/// the state directory as it was.
+async fn refused(f: &Fixture, source: &Source, kind: ErrorKind, needle: &str) -> Error {
+    let before = files(&f.state_dir());
+    let err = source.check("app", None).await.unwrap_err();
+    assert_eq!(err.kind(), kind, "{err}");
+    assert!(err.to_string().contains(needle), "{needle:?} not in: {err}");
+    assert_eq!(files(&f.state_dir()), before, "the state changed: {err}");
+    err
+}
+
+// ---- The protocol on both backends -------------------------------------------
+
+async fn finds_the_candidate_then_answers_from_state(backend: Backend) {
+    let f = fixture(backend);
+    f.publish("app", "1.0", "amd64").await;
+    f.publish("app", "1.1", "all").await;
+    f.publish("app", "9.0", "arm64").await;
+    write_status(f.dir.path(), Some("1.0"));
+    let source = f.source();
+    let first = source.check("app", None).await.unwrap();
+    assert!(first.repository_changed);
+    assert_eq!(version(&first), "1.1");
+    assert_eq!(first.installed.as_ref().unwrap().as_str(), "1.0");
+    assert!(first.update_available());
+    assert_eq!(first.action(Policy::UpgradeOnly), Action::Upgrade);
+    assert!(first.warnings.is_empty());
+
+    let again = source.check("app", None).await.unwrap();
+    assert!(!again.repository_changed);
+    assert_eq!(version(&again), "1.1");
+    // A package never asked before: from the stored index.
+    let other = source.check("other", None).await.unwrap();
+    assert!(!other.repository_changed);
+    assert!(other.candidate.is_none());
+    assert_eq!(other.action(Policy::FollowRepository), Action::Nothing);
+
+    f.publish("app", "1.2", "amd64").await;
+    let changed = source.check("app", None).await.unwrap();
+    assert!(changed.repository_changed);
+    assert_eq!(version(&changed), "1.2");
+    let pin = Version::parse("1.0").unwrap();
+    let pinned = source.check("app", Some(&pin)).await.unwrap();
+    assert_eq!(version(&pinned), "1.0");
+    assert_eq!(pinned.action(Policy::UpgradeOnly), Action::Nothing);
+    let absent = Version::parse("5").unwrap();
+    let err = source.check("app", Some(&absent)).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+
+    // The suite rolled back (1.2 removed): a newer snapshot, a lower candidate.
+    write_status(f.dir.path(), Some("1.2"));
+    f.repo
+        .remove(SUITE, "app", Some(&Version::parse("1.2").unwrap()))
+        .await
+        .unwrap();
+    let down = source.check("app", None).await.unwrap();
+    assert_eq!(version(&down), "1.1");
+    assert_eq!(down.action(Policy::UpgradeOnly), Action::Nothing);
+    assert_eq!(down.action(Policy::FollowRepository), Action::Downgrade);
+}
+
+async fn unsigned_inrelease_is_refused(backend: Backend) {
+    let f = fixture(backend);
+    f.publish("app", "1.0", "amd64").await;
+    let source = f.source();
+    source.check("app", None).await.unwrap();
+    let good = read(&f.store, INRELEASE).await;
+    f.publish("app", "1.1", "amd64").await;
+    let release = read(&f.store, "dists/staging/Release").await;
+    write(&f.store, INRELEASE, &release).await;
+    refused(&f, &source, ErrorKind::Verification, "InRelease").await;
+    write(&f.store, INRELEASE, &good).await;
+    assert_eq!(version(&source.check("app", None).await.unwrap()), "1.0");
+}
+
+async fn wrong_key_is_refused(backend: Backend) {
+    let f = fixture(backend);
+    f.publish("app", "1.0", "amd64").await;
+    let source = f.source();
+    source.check("app", None).await.unwrap();
+    let good = read(&f.store, INRELEASE).await;
+    let release = String::from_utf8(read(&f.store, "dists/staging/Release").await).unwrap();
+    let other = SigningKey::generate("mallory <m@example.org>", KeyKind::Ed25519).unwrap();
+    write(
+        &f.store,
+        INRELEASE,
+        other.clearsign(&release).unwrap().as_bytes(),
+    )
+    .await;
+    refused(&f, &source, ErrorKind::Verification, "InRelease").await;
+    write(&f.store, INRELEASE, &good).await;
+    source.check("app", None).await.unwrap();
+}
+
+async fn replayed_older_inrelease_is_refused(backend: Backend) {
+    let f = fixture(backend);
+    f.publish("app", "1.0", "amd64").await;
+    let old = read(&f.store, INRELEASE).await;
+    wait_for_next_second();
+    f.publish("app", "1.1", "amd64").await;
+    let source = f.source();
+    assert_eq!(version(&source.check("app", None).await.unwrap()), "1.1");
+    // The old InRelease, still validly signed, its by-hash index still there.
+    write(&f.store, INRELEASE, &old).await;
+    refused(&f, &source, ErrorKind::Verification, "rollback").await;
+    wait_for_next_second();
+    f.publish("app", "1.2", "amd64").await;
+    assert_eq!(version(&source.check("app", None).await.unwrap()), "1.2");
+}
+
+async fn packages_hash_mismatch_is_refused(backend: Backend) {
+    let f = fixture(backend);
+    f.publish("app", "1.0", "amd64").await;
+    let source = f.source();
+    source.check("app", None).await.unwrap();
+    f.publish("app", "1.1", "amd64").await;
+    let (key, good) = by_hash_index(&f.store).await;
+    let mut bad = good.clone();
+    let last = bad.len() - 1;
+    bad[last] ^= 0x55;
+    write(&f.store, &key, &bad).await;
+    refused(&f, &source, ErrorKind::Verification, "by-hash").await;
+    write(&f.store, &key, &good).await;
+    assert_eq!(version(&source.check("app", None).await.unwrap()), "1.1");
+}
+
+async fn filename_escaping_the_pool_is_refused(backend: Backend) {
+    let f = fixture(backend);
+    let source = f.source();
+    let now = SystemTime::now();
+    craft(
+        &f,
+        SUITE,
+        now - Duration::from_secs(60),
+        None,
+        "pool/main/a/app/app_1.0_amd64.deb",
+    )
+    .await;
+    source.check("app", None).await.unwrap();
+    craft(&f, SUITE, now, None, "pool/../../etc/shadow").await;
+    refused(&f, &source, ErrorKind::Verification, "field Filename").await;
+    craft(&f, SUITE, now, None, "pool/main/a/app/app_1.0_amd64.deb").await;
+    source.check("app", None).await.unwrap();
+}
+
+async fn another_suite_is_refused(backend: Backend) {
+    let f = fixture(backend);
+    let source = f.source();
+    let now = SystemTime::now();
+    craft(&f, SUITE, now - Duration::from_secs(60), None, "pool/a.deb").await;
+    source.check("app", None).await.unwrap();
+    // production's signed files, served as staging's.
+    craft(&f, "production", now, None, "pool/a.deb").await;
+    refused(&f, &source, ErrorKind::Verification, "not \"staging\"").await;
+    craft(&f, SUITE, now, None, "pool/a.deb").await;
+    source.check("app", None).await.unwrap();
+}
+
+backend_tests!(
+    finds_the_candidate_then_answers_from_state,
+    unsigned_inrelease_is_refused,
+    wrong_key_is_refused,
+    replayed_older_inrelease_is_refused,
+    packages_hash_mismatch_is_refused,
+    filename_escaping_the_pool_is_refused,
+    another_suite_is_refused,
+);
+
+// ---- Local storage only ------------------------------------------------------
+
+#[tokio::test]
+async fn expired_valid_until_is_refused() {
+    let f = fixture(Backend::Local);
+    let source = f.source();
+    let now = SystemTime::now();
+    let day = Duration::from_secs(86_400);
+    craft(&f, SUITE, now - 2 * day, Some(now + day), "pool/a.deb").await;
+    source.check("app", None).await.unwrap();
+    craft(&f, SUITE, now - day, Some(now - day / 2), "pool/a.deb").await;
+    refused(&f, &source, ErrorKind::Verification, "Valid-Until").await;
+    craft(&f, SUITE, now - day, Some(now + day), "pool/a.deb").await;
+    source.check("app", None).await.unwrap();
+}
+
+#[tokio::test]
+async fn an_accepted_snapshot_that_expires_is_refused_even_when_not_modified() {
+    let f = fixture(Backend::Local);
+    let source = f.source();
+    let now = SystemTime::now();
+    // Valid for two seconds: then the unchanged InRelease (a 304) is refused.
+    craft(
+        &f,
+        SUITE,
+        now,
+        Some(now + Duration::from_secs(2)),
+        "pool/a.deb",
+    )
+    .await;
+    source.check("app", None).await.unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    let err = refused(&f, &source, ErrorKind::Verification, "Valid-Until").await;
+    assert!(err.to_string().contains("not modified"), "{err}");
+}
+
+/// Depends on the backends honouring `GetOptions::max_size` (cut off with
+/// `LimitExceeded`); before that, the oversized body is read whole and refused
+/// as a size mismatch (`Verification`).
+#[tokio::test]
+async fn packages_larger_than_signed_is_cut_off() {
+    let f = fixture(Backend::Local);
+    f.publish("app", "1.0", "amd64").await;
+    let source = f.source();
+    source.check("app", None).await.unwrap();
+    f.publish("app", "1.1", "amd64").await;
+    let (key, good) = by_hash_index(&f.store).await;
+    // Far larger than the signed size: the first bytes of the real index, then zeros.
+    let mut endless = good.clone();
+    endless.resize(64 << 20, 0);
+    write(&f.store, &key, &endless).await;
+    refused(&f, &source, ErrorKind::LimitExceeded, "by-hash").await;
+    write(&f.store, &key, &good).await;
+    assert_eq!(version(&source.check("app", None).await.unwrap()), "1.1");
+}
+
+/// Depends on the backends honouring `GetOptions::max_size`, like the test above.
+#[tokio::test]
+async fn an_inrelease_larger_than_the_cap_is_cut_off() {
+    let f = fixture(Backend::Local);
+    f.publish("app", "1.0", "amd64").await;
+    let source = f.source();
+    source.check("app", None).await.unwrap();
+    let good = read(&f.store, INRELEASE).await;
+    let mut endless = good.clone();
+    endless.resize(debpull::client::MAX_RELEASE_SIZE as usize + 1, b'x');
+    write(&f.store, INRELEASE, &endless).await;
+    refused(&f, &source, ErrorKind::LimitExceeded, "InRelease").await;
+    write(&f.store, INRELEASE, &good).await;
+    source.check("app", None).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_missing_by_hash_index_falls_back_to_the_plain_path() {
+    let f = fixture(Backend::Local);
+    f.publish("app", "1.0", "amd64").await;
+    let (key, _) = by_hash_index(&f.store).await;
+    f.store.delete(&key).await.unwrap();
+    let status = f.source().check("app", None).await.unwrap();
+    assert_eq!(version(&status), "1.0");
+}
+
+#[tokio::test]
+async fn insecure_unsigned_sources_warn_every_check() {
+    let f = fixture(Backend::Local);
+    f.publish("app", "1.0", "amd64").await;
+    // An unsigned Release only: no InRelease, no Release.gpg.
+    f.store.delete(INRELEASE).await.unwrap();
+    f.store.delete("dists/staging/Release.gpg").await.unwrap();
+    let options = options(f.dir.path(), SourceTrust::InsecureUnsigned);
+    let source = Source::new(f.store.clone(), options).unwrap();
+    for _ in 0..2 {
+        let status = source.check("app", None).await.unwrap();
+        assert_eq!(version(&status), "1.0");
+        assert_eq!(status.warnings.len(), 1);
+        assert!(status.warnings[0].contains("NOT checked"));
+    }
+    // With keys, the same suite is refused.
+    refused(&f, &f.source(), ErrorKind::Verification, "not signed").await;
+}
+
+#[tokio::test]
+async fn an_absent_pin_still_accepts_a_good_snapshot() {
+    let f = fixture(Backend::Local);
+    f.publish("app", "1.0", "amd64").await;
+    let source = f.source();
+    let pin = Version::parse("2.0").unwrap();
+    let err = source.check("app", Some(&pin)).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    assert!(err.to_string().contains("2.0"), "{err}");
+    let status = source.check("app", None).await.unwrap();
+    assert!(!status.repository_changed, "the snapshot was accepted");
+    assert_eq!(version(&status), "1.0");
+}
+
+#[tokio::test]
+async fn bad_package_names_are_invalid_input() {
+    let f = fixture(Backend::Local);
+    for name in ["", "../x", "A", "a/b"] {
+        let err = f.source().check(name, None).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{name:?}: {err}");
+    }
+}
+
+// ---- A corrupt state directory -------------------------------------------------
+
+/// A good check, then `damage` to the state directory: the next check fails
+/// with `kind` naming `file`, moves the bad file aside, and the one after works.
+async fn corrupt_state(damage: impl FnOnce(&Path), kind: ErrorKind, file: &str, needle: &str) {
+    let f = fixture(Backend::Local);
+    f.publish("app", "1.0", "amd64").await;
+    let source = f.source();
+    source.check("app", None).await.unwrap();
+    let dir = source.check_state_dir();
+    damage(&dir);
+    let err = source.check("other", None).await.unwrap_err();
+    assert_eq!(err.kind(), kind, "{err}");
+    let message = err.to_string();
+    assert!(message.contains(file), "{file:?} not in: {message}");
+    assert!(message.contains(needle), "{needle:?} not in: {message}");
+    assert!(message.contains("moved aside"), "{message}");
+    let status = source.check("app", None).await.unwrap();
+    assert_eq!(version(&status), "1.0");
+    assert!(source.check("other", None).await.is_ok());
+}
+
+#[tokio::test]
+async fn garbage_state_file() {
+    corrupt_state(
+        |dir| std::fs::write(dir.join("state"), "Format: 1\nETag \"x\"\n").unwrap(),
+        ErrorKind::Parse,
+        "state",
+        "line 2",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn truncated_state_file() {
+    corrupt_state(
+        |dir| {
+            let text = std::fs::read(dir.join("state")).unwrap();
+            std::fs::write(dir.join("state"), &text[..text.len() / 2]).unwrap();
+        },
+        ErrorKind::Parse,
+        "state",
+        "line",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn binary_garbage_state_file() {
+    corrupt_state(
+        |dir| std::fs::write(dir.join("state"), [0xff, 0xfe, 0, 1, 2]).unwrap(),
+        ErrorKind::Parse,
+        "state",
+        "line 1",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_file_where_a_directory_should_be() {
+    corrupt_state(
+        |dir| {
+            std::fs::remove_dir_all(dir.join("packages")).unwrap();
+            std::fs::write(dir.join("packages"), "oops").unwrap();
+        },
+        ErrorKind::Io,
+        "packages",
+        "not a directory",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_directory_where_the_state_file_should_be() {
+    corrupt_state(
+        |dir| {
+            std::fs::remove_file(dir.join("state")).unwrap();
+            std::fs::create_dir(dir.join("state")).unwrap();
+        },
+        ErrorKind::Io,
+        "state",
+        "not a regular file",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_state_file_others_may_write() {
+    use std::os::unix::fs::PermissionsExt;
+    corrupt_state(
+        |dir| {
+            let perms = std::fs::Permissions::from_mode(0o666);
+            std::fs::set_permissions(dir.join("state"), perms).unwrap();
+        },
+        ErrorKind::Io,
+        "state",
+        "writable by group or others",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_damaged_stored_index() {
+    corrupt_state(
+        |dir| {
+            let index = std::fs::read_dir(dir)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .find(|p| {
+                    p.file_name()
+                        .unwrap()
+                        .to_str()
+                        .unwrap()
+                        .starts_with("Packages-")
+                })
+                .unwrap();
+            let mut text = std::fs::read(&index).unwrap();
+            text.truncate(text.len() / 2);
+            std::fs::write(&index, text).unwrap();
+        },
+        ErrorKind::Verification,
+        "Packages-",
+        "SHA256",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_torn_package_record() {
+    corrupt_state(
+        |dir| std::fs::write(dir.join("packages/other"), "Index-SHA256 nothing\n").unwrap(),
+        ErrorKind::Parse,
+        "packages/other",
+        "line 1",
+    )
+    .await;
+}
+
+// ---- Requests counted (S3 on moto through the counting proxy) ------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_no_change_check_is_one_request_and_a_change_at_most_three() {
+    let f = fixture(Backend::S3);
+    f.publish("app", "1.0", "amd64").await;
+    let moto = moto::Moto::shared();
+    let proxy = fault_proxy::FaultProxy::start(&moto.endpoint(), 1);
+    let bucket = f.store.to_string();
+    let bucket = bucket
+        .trim_start_matches("s3://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let mut s3 = backends::s3_options(moto, &bucket, moto.credentials());
+    s3.endpoint = Some(proxy.endpoint());
+    let counted: Arc<dyn Storage> = Arc::new(S3Storage::new(s3).unwrap());
+    let source = f.source_on(counted);
+
+    source.check("app", None).await.unwrap();
+    proxy.reset_stats();
+    let same = source.check("app", None).await.unwrap();
+    let stats = proxy.stats();
+    assert!(!same.repository_changed);
+    assert_eq!(stats.total_requests(), 1, "{stats:?}");
+    assert_eq!(stats.statuses.get(&304), Some(&1), "{stats:?}");
+
+    f.publish("app", "1.1", "amd64").await;
+    proxy.reset_stats();
+    let changed = source.check("app", None).await.unwrap();
+    let stats = proxy.stats();
+    assert!(changed.repository_changed);
+    assert_eq!(version(&changed), "1.1");
+    assert!(stats.total_requests() <= 3, "{stats:?}");
+    eprintln!(
+        "requests: no change 1 (304), after a publish {}",
+        stats.total_requests()
+    );
+}
+
+/// Measures (prints, asserts nothing about time) a no-change check against
+/// `apt-get update` with a private configuration, both over HTTP to the same
+/// bucket in moto.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn measure_a_no_change_check_against_apt_get_update() {
+    let f = fixture(Backend::S3);
+    f.publish("app", "1.0", "amd64").await;
+    let bucket = f.store.to_string();
+    let bucket = bucket.trim_start_matches("s3://").to_owned();
+    let moto = moto::Moto::shared();
+    moto.public_read(&bucket, "");
+    let key = f.dir.path().join("key.asc");
+    std::fs::write(&key, f.key.public_key_armored().unwrap()).unwrap();
+    let apt = private_apt::PrivateApt::new(
+        &f.dir.path().join("apt"),
+        &format!(
+            "deb [signed-by={}] {} {SUITE} main",
+            key.display(),
+            moto.bucket_url(&bucket)
+        ),
+    );
+    apt.update().unwrap();
+    assert_eq!(apt.candidate("app").as_deref(), Some("1.0"));
+    let source = f.source();
+    source.check("app", None).await.unwrap();
+
+    let rounds = 5;
+    let started = std::time::Instant::now();
+    for _ in 0..rounds {
+        apt.update().unwrap();
+    }
+    let apt_time = started.elapsed() / rounds;
+    let started = std::time::Instant::now();
+    for _ in 0..rounds * 4 {
+        let status = source.check("app", None).await.unwrap();
+        assert!(!status.repository_changed);
+    }
+    let check_time = started.elapsed() / (rounds * 4);
+    eprintln!(
+        "no-change: debpull check {check_time:?}, apt-get update {apt_time:?}: {:.1}x faster",
+        apt_time.as_secs_f64() / check_time.as_secs_f64()
+    );
+}
+
+// ---- Other publishers ------------------------------------------------------------
+
+fn aptly_suite(by_hash: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("published");
+    let aptly = aptly::Aptly::new(
+        &dir.path().join("aptly"),
+        aptly::Endpoint::FileSystem { root: root.clone() },
+    );
+    let debs = vec![
+        build_deb(dir.path(), "app", "1.0", "amd64", ""),
+        build_deb(dir.path(), "app", "1.3~rc1", "all", ""),
+    ];
+    aptly.repo("apps", &debs);
+    aptly.publish(&aptly::Publish {
+        distribution: SUITE,
+        components: &[("main", "apps")],
+        acquire_by_hash: by_hash,
+        architectures: &["amd64"],
+        ..aptly::Publish::default()
+    });
+    write_status(dir.path(), Some("1.0"));
+    let trusted = TrustedKeys::from_bytes(aptly.public_key().as_bytes()).unwrap();
+    let store: Arc<dyn Storage> = Arc::new(LocalStorage::new(&root).unwrap());
+    let source = Source::new(store, options(dir.path(), SourceTrust::Keys(trusted))).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let status = runtime.block_on(source.check("app", None)).unwrap();
+    assert_eq!(version(&status), "1.3~rc1");
+    assert_eq!(status.action(Policy::UpgradeOnly), Action::Upgrade);
+    let again = runtime.block_on(source.check("app", None)).unwrap();
+    assert!(!again.repository_changed);
+}
+
+#[test]
+fn aptly_suite_with_acquire_by_hash() {
+    aptly_suite(true);
+}
+
+#[test]
+fn aptly_suite_without_acquire_by_hash() {
+    aptly_suite(false);
+}
+
+fn ftparchive_suite(signing: ftparchive::Signing) {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = ftparchive::FtpArchive::new(&dir.path().join("repo"));
+    let debs = vec![build_deb(dir.path(), "app", "2.0", "amd64", "")];
+    archive.publish(SUITE, &debs, signing);
+    write_status(dir.path(), None);
+    let trusted = TrustedKeys::from_bytes(&archive.public_key()).unwrap();
+    let store: Arc<dyn Storage> = Arc::new(LocalStorage::new(archive.root()).unwrap());
+    let source = Source::new(store, options(dir.path(), SourceTrust::Keys(trusted))).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let status = runtime.block_on(source.check("app", None)).unwrap();
+    assert_eq!(version(&status), "2.0");
+    assert_eq!(status.action(Policy::UpgradeOnly), Action::Install);
+    assert!(
+        !runtime
+            .block_on(source.check("app", None))
+            .unwrap()
+            .repository_changed
+    );
+    wait_for_next_second();
+    let debs = vec![build_deb(dir.path(), "app", "2.1", "amd64", "")];
+    archive.publish(SUITE, &debs, signing);
+    let status = runtime.block_on(source.check("app", None)).unwrap();
+    assert!(status.repository_changed);
+    assert_eq!(version(&status), "2.1");
+}
+
+#[test]
+fn ftparchive_suite_with_inrelease() {
+    ftparchive_suite(ftparchive::Signing::Both);
+}
+
+#[test]
+fn ftparchive_suite_with_release_gpg_only() {
+    ftparchive_suite(ftparchive::Signing::DetachedOnly);
+}
+
+// ---- Helpers -------------------------------------------------------------------
+
+/// The by-hash amd64 index the current InRelease's smallest form points at.
+async fn by_hash_index(store: &Arc<dyn Storage>) -> (String, Vec<u8>) {
+    let text = String::from_utf8(read(store, "dists/staging/Release").await).unwrap();
+    let release = debpull::index::Release::parse(&text).unwrap();
+    let file = release
+        .files
+        .iter()
+        .filter(|f| f.path.starts_with("main/binary-amd64/Packages"))
+        .min_by_key(|f| f.size)
+        .unwrap();
+    let hex = file.checksums.hex(Algorithm::Sha256).unwrap();
+    let key = format!("dists/staging/main/binary-amd64/by-hash/SHA256/{hex}");
+    let data = read(store, &key).await;
+    (key, data)
+}
+
+/// Writes a suite by hand at `dists/staging/`: one plain Packages index with
+/// one `app` 1.0 stanza whose Filename is `filename`, and an InRelease signed
+/// by the fixture's key that says `Suite: suite`, `Date: date`.
+async fn craft(
+    f: &Fixture,
+    suite: &str,
+    date: SystemTime,
+    valid_until: Option<SystemTime>,
+    filename: &str,
+) {
+    let packages = format!(
+        "Package: app\nVersion: 1.0\nArchitecture: amd64\nMaintainer: t <t@example.org>\n\
+         Filename: {filename}\nSize: 1234\n\
+         SHA256: 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n\
+         Description: app\n\n"
+    );
+    let sums = checksum::of_bytes(
+        packages.as_bytes(),
+        Algorithms::NONE.with(Algorithm::Sha256),
+    );
+    let mut release = format!(
+        "Origin: crafted\nSuite: {suite}\nCodename: {suite}\nDate: {}\n",
+        format_date(date)
+    );
+    if let Some(until) = valid_until {
+        release.push_str(&format!("Valid-Until: {}\n", format_date(until)));
+    }
+    release.push_str(&format!(
+        "Architectures: amd64\nComponents: main\nSHA256:\n {} {} main/binary-amd64/Packages\n",
+        sums.hex(Algorithm::Sha256).unwrap(),
+        packages.len()
+    ));
+    write(
+        &f.store,
+        "dists/staging/main/binary-amd64/Packages",
+        packages.as_bytes(),
+    )
+    .await;
+    write(
+        &f.store,
+        INRELEASE,
+        f.key.clearsign(&release).unwrap().as_bytes(),
+    )
+    .await;
+}
+
+/// Waits until the clock has passed into the next whole second (Release dates
+/// have whole seconds: the next publish then gets a later Date).
+fn wait_for_next_second() {
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap();
+    std::thread::sleep(Duration::from_nanos(
+        1_000_000_000 - u64::from(now.subsec_nanos()) + 10_000_000,
+    ));
+}
