@@ -548,6 +548,16 @@ async fn a_download_breaking_off_leaves_the_machine_alone_and_the_next_run_succe
     }
     proxy.clear_faults();
     assert_eq!(short(&run(&updater).await), "updated 1.0 -> 1.1");
+
+    // Up to date: one request (InRelease, answered 304), no download.
+    proxy.reset_stats();
+    assert_eq!(
+        short(&run(&updater).await),
+        "up to date 1.1 (candidate 1.1)"
+    );
+    let stats = proxy.stats();
+    assert_eq!(stats.total_requests(), 1, "{stats:?}");
+    assert_eq!(stats.statuses.get(&304), Some(&1), "{stats:?}");
 }
 
 /// Waits until `path` exists (a child signalling it got somewhere).
@@ -662,4 +672,29 @@ async fn jitter_is_waited_and_bounded() {
         "{jitters:?}"
     );
     assert!(jitters.iter().any(|j| *j != jitters[0]), "{jitters:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_carry_the_checks_warnings() {
+    let f = fixture(Backend::Local);
+    f.publish(SUITE, &["1.0"]).await;
+    let mut options = SourceOptions::new(SUITE, SourceTrust::InsecureUnsigned, &f.state);
+    options.architecture = Some("amd64".into());
+    options.admin_dir = f.system.admin.clone();
+    let updater = Updater::new(Source::new(f.store.clone(), options).unwrap(), f.options());
+    let warnings = Mutex::new(Vec::new());
+    let outcome = updater
+        .update_with_events(&|event: &Event| {
+            warnings
+                .lock()
+                .unwrap()
+                .extend(event.warnings.iter().cloned())
+        })
+        .await;
+    assert_eq!(short(&outcome), "updated - -> 1.0");
+    let warnings = warnings.into_inner().unwrap();
+    assert!(
+        warnings.iter().any(|w| w.contains("NOT checked")),
+        "{warnings:?}"
+    );
 }
