@@ -965,10 +965,42 @@ fn resolve(current: &Uri, location: &str) -> std::result::Result<Uri, String> {
         format!("{scheme}://{authority}{dir}{location}")
     };
     let uri: Uri = absolute.parse().map_err(|e| format!("not a URL ({e})"))?;
+    let path = remove_dot_segments(uri.path());
+    let uri = if path == uri.path() {
+        uri
+    } else {
+        let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
+        let authority = uri.authority().map_or("", |a| a.as_str());
+        let scheme = uri.scheme_str().unwrap_or("http");
+        format!("{scheme}://{authority}{path}{query}")
+            .parse()
+            .map_err(|e| format!("not a URL ({e})"))?
+    };
     match uri.scheme_str() {
         Some("http" | "https") if uri.authority().is_some() => Ok(uri),
         _ => Err("not an http(s) URL".to_owned()),
     }
+}
+
+/// `path` without `.` and `..` segments (RFC 3986 §5.2.4).
+fn remove_dot_segments(path: &str) -> String {
+    let segments: Vec<&str> = path.split('/').skip(1).collect();
+    let mut out: Vec<&str> = Vec::new();
+    for (i, segment) in segments.iter().enumerate() {
+        let last = i + 1 == segments.len();
+        match *segment {
+            "." | ".." => {
+                if *segment == ".." {
+                    out.pop();
+                }
+                if last {
+                    out.push("");
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    format!("/{}", out.join("/"))
 }
 
 fn content_length(headers: &HeaderMap) -> Option<u64> {
@@ -1175,6 +1207,9 @@ mod tests {
             ("/root/k", "https://a.example/root/k"),
             ("Release", "https://a.example/repo/dists/x/Release"),
             ("http://d.example/w", "http://d.example/w"),
+            ("../y/Release", "https://a.example/repo/dists/y/Release"),
+            ("./../../../../z", "https://a.example/z"),
+            ("/a/./b/../c/", "https://a.example/a/c/"),
         ];
         for (location, want) in cases {
             assert_eq!(resolve(&current, location).unwrap().to_string(), want);
