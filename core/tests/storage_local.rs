@@ -562,9 +562,9 @@ fn file_uris() {
             "bucket name",
         ),
         (
-            "https://example.org/repo",
+            "ftp://example.org/repo",
             ErrorKind::Unsupported,
-            "\"https\"",
+            "\"ftp\"",
         ),
         ("/srv/repo", ErrorKind::InvalidInput, "/srv/repo"),
         (
