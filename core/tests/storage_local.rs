@@ -561,11 +561,7 @@ fn file_uris() {
             ErrorKind::InvalidInput,
             "bucket name",
         ),
-        (
-            "https://example.org/repo",
-            ErrorKind::Unsupported,
-            "\"https\"",
-        ),
+        ("ftp://example.org/repo", ErrorKind::Unsupported, "\"ftp\""),
         ("/srv/repo", ErrorKind::InvalidInput, "/srv/repo"),
         (
             "file:relative/path",

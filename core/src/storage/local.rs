@@ -34,7 +34,7 @@
 
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -42,7 +42,7 @@ use std::time::SystemTime;
 
 use super::{
     BoxFuture, Capabilities, ETag, GetOptions, GetResult, ListEntry, ObjectMeta, ObjectStream,
-    Payload, PutMode, Storage, check_key,
+    Payload, PutMode, Storage, check_key, not_modified_since, past_the_end, too_large,
 };
 use crate::checksum::{self, Algorithm, Algorithms, Hasher};
 use crate::error::{Error, ErrorKind, Result};
@@ -177,12 +177,36 @@ impl LocalStorage {
 
     fn get_blocking(&self, key: &str, options: GetOptions) -> Result<GetResult> {
         let path = self.path(key)?;
-        let Some((mut file, modified)) = self.open_object(key, &path)? else {
+        let Some((file, modified)) = self.open_object(key, &path)? else {
             return Err(self.not_found(key));
         };
+        let by_etag = options.if_none_match.as_ref().filter(|e| !e.0.is_empty());
+        if by_etag.is_none()
+            && let (Some(since), Some(modified)) = (options.if_modified_since, modified)
+            && not_modified_since(modified, since)
+        {
+            return Ok(GetResult::NotModified);
+        }
         let mut data = Vec::new();
-        file.read_to_end(&mut data)
+        if let Some(limit) = options.max_size {
+            let size = file
+                .metadata()
+                .map_err(|e| self.io_error(key, "reading", e))?
+                .len();
+            if size > limit {
+                return Err(too_large(self, key, limit, Some(size)));
+            }
+        }
+        // Bounded even if the file grows meanwhile.
+        let bound = options
+            .max_size
+            .map_or(u64::MAX, |limit| limit.saturating_add(1));
+        file.take(bound)
+            .read_to_end(&mut data)
             .map_err(|e| self.io_error(key, "reading", e))?;
+        if let Some(limit) = options.max_size.filter(|&l| data.len() as u64 > l) {
+            return Err(too_large(self, key, limit, None));
+        }
         let etag = etag_of(&data);
         if options.if_none_match.as_ref() == Some(&etag) {
             return Ok(GetResult::NotModified);
@@ -196,17 +220,23 @@ impl LocalStorage {
         Ok(GetResult::Found { data, meta })
     }
 
-    fn open_stream_blocking(&self, key: &str) -> Result<ObjectStream> {
+    fn open_stream_blocking(&self, key: &str, offset: u64) -> Result<ObjectStream> {
         let path = self.path(key)?;
-        let Some((file, _)) = self.open_object(key, &path)? else {
+        let Some((mut file, _)) = self.open_object(key, &path)? else {
             return Err(self.not_found(key));
         };
         let size = file
             .metadata()
             .map_err(|e| self.io_error(key, "reading", e))?
             .len();
+        if offset > size {
+            return Err(past_the_end(self, key, offset, size));
+        }
+        file.seek(SeekFrom::Start(offset))
+            .map_err(|e| self.io_error(key, "seeking", e))?;
         Ok(ObjectStream {
             size,
+            offset,
             reader: Box::pin(tokio::fs::File::from_std(file)),
         })
     }
@@ -581,8 +611,16 @@ impl Storage for LocalStorage {
     }
 
     fn get_stream<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<ObjectStream>> {
+        self.get_stream_from(key, 0)
+    }
+
+    fn get_stream_from<'a>(
+        &'a self,
+        key: &'a str,
+        offset: u64,
+    ) -> BoxFuture<'a, Result<ObjectStream>> {
         let owned = key.to_owned();
-        Box::pin(self.blocking(key, move |s| s.open_stream_blocking(&owned)))
+        Box::pin(self.blocking(key, move |s| s.open_stream_blocking(&owned, offset)))
     }
 
     fn head<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<ObjectMeta>> {
@@ -614,6 +652,7 @@ impl Storage for LocalStorage {
         Capabilities {
             conditional_put: true,
             conditional_get: true,
+            writable: true,
         }
     }
 }

@@ -8,10 +8,12 @@
 //! so in its [`Capabilities`] and refuses them ([`ErrorKind::Unsupported`]) rather
 //! than overwrite silently (the S3 backend finds out by probing the store once).
 //!
-//! Backends: [`LocalStorage`] (`file://`, the embedded default) and, with the
-//! `s3` feature (on by default), `S3Storage` (`s3://`). Every backend passes the
-//! same conformance suite (`core/tests/support/storage_conformance.rs`, run by
-//! `storage_conformance.rs` and `storage_s3.rs`).
+//! Backends: [`LocalStorage`] (`file://`, the embedded default); with the
+//! `s3` feature (on by default), `S3Storage` (`s3://`); with the `http` feature
+//! (on by default), the read-only `HttpStorage` (`http://`, `https://`: a
+//! public bucket, CloudFront, any apt mirror). Every backend passes the same
+//! conformance suite (`core/tests/support/storage_conformance.rs`, run by
+//! `storage_conformance.rs`, `storage_s3.rs` and `storage_http.rs`).
 
 use std::fmt;
 use std::future::Future;
@@ -22,10 +24,14 @@ use std::time::SystemTime;
 
 use crate::error::{Error, ErrorKind, Result};
 
+#[cfg(feature = "http")]
+pub mod http;
 pub mod local;
 #[cfg(feature = "s3")]
 pub mod s3;
 
+#[cfg(feature = "http")]
+pub use http::{HttpOptions, HttpStorage};
 pub use local::LocalStorage;
 #[cfg(feature = "s3")]
 pub use s3::{S3Credentials, S3Options, S3Storage, ServerSideEncryption};
@@ -34,6 +40,10 @@ pub use s3::{S3Credentials, S3Options, S3Storage, ServerSideEncryption};
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// An opaque tag that changes whenever an object's content changes.
+///
+/// Empty when the store gives none: many HTTP servers (`python3 -m
+/// http.server`, plain mirrors) send no `ETag`; then [`ObjectMeta::last_modified`]
+/// is what a conditional read can go by ([`GetOptions::if_modified_since`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ETag(pub String);
 
@@ -50,9 +60,11 @@ pub struct ObjectMeta {
     pub key: String,
     /// Its size in bytes.
     pub size: u64,
-    /// Its current ETag.
+    /// Its current ETag; empty if the store gives none (see [`ETag`]).
     pub etag: ETag,
-    /// When it was last written, if the backend knows.
+    /// When it was last written, if the backend knows (HTTP: `Last-Modified`,
+    /// whole seconds). Pass it as [`GetOptions::if_modified_since`] when the
+    /// ETag is empty.
     pub last_modified: Option<SystemTime>,
 }
 
@@ -104,13 +116,18 @@ impl Payload {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GetOptions {
     /// Answer [`GetResult::NotModified`] if the object's ETag is still this one.
+    /// An empty ETag (a store that gives none) is no condition.
     pub if_none_match: Option<ETag>,
     /// Answer [`GetResult::NotModified`] if the object was not modified after
-    /// this time (whole seconds, HTTP's `If-Modified-Since`); for stores that
-    /// give no ETag. Ignored when `if_none_match` is given.
+    /// this time, compared in whole seconds (HTTP's `If-Modified-Since`; the
+    /// local backend compares the file's modification time); for stores that
+    /// give no ETag. Ignored when a non-empty `if_none_match` is given. Like
+    /// HTTP's, it cannot see two writes within one second.
     pub if_modified_since: Option<SystemTime>,
-    /// Refuse ([`ErrorKind::LimitExceeded`]) an object larger than this many
-    /// bytes, cutting the transfer off instead of buffering it.
+    /// Refuse ([`ErrorKind::LimitExceeded`], naming the key and the limit) an
+    /// object larger than this many bytes: at once when its announced size is
+    /// larger, otherwise as soon as more arrives, never buffering more than
+    /// the limit (and one read's worth).
     pub max_size: Option<u64>,
 }
 
@@ -130,11 +147,16 @@ pub enum GetResult {
 
 /// An object's content as a stream, for objects too large to hold in memory
 /// (`.deb`s). Read errors (a connection lost mid-body) surface as
-/// [`std::io::Error`]s from the reader; the caller names the key.
+/// [`std::io::Error`]s from the reader; the caller names the key. A body that
+/// ends before `size - offset` bytes is such an error, never a short object;
+/// resume with [`Storage::get_stream_from`] at the offset reached.
 pub struct ObjectStream {
-    /// The object's size in bytes, as the backend announced it.
+    /// The whole object's size in bytes, as the backend announced it.
     pub size: u64,
-    /// The content.
+    /// Where the reader starts in the object (0 but for
+    /// [`Storage::get_stream_from`]); it yields `size - offset` bytes.
+    pub offset: u64,
+    /// The content from `offset` on.
     pub reader: Pin<Box<dyn tokio::io::AsyncRead + Send>>,
 }
 
@@ -142,6 +164,7 @@ impl fmt::Debug for ObjectStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ObjectStream")
             .field("size", &self.size)
+            .field("offset", &self.offset)
             .finish_non_exhaustive()
     }
 }
@@ -153,6 +176,9 @@ pub struct Capabilities {
     pub conditional_put: bool,
     /// [`GetOptions::if_none_match`] is honoured.
     pub conditional_get: bool,
+    /// [`Storage::put`] and [`Storage::delete`] work (false: a read-only store,
+    /// which refuses them and [`Storage::list`] with [`ErrorKind::Unsupported`]).
+    pub writable: bool,
 }
 
 /// An object store holding a repository.
@@ -168,6 +194,32 @@ pub trait Storage: Send + Sync + fmt::Debug + fmt::Display {
 
     /// Reads the object at `key` as a stream, without holding it in memory.
     fn get_stream<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<ObjectStream>>;
+
+    /// Reads the object at `key` as a stream from byte `offset` on (to resume a
+    /// download that broke off). `offset == size` gives an empty stream; an
+    /// offset past the end is [`ErrorKind::InvalidInput`]. Nothing guarantees
+    /// that the object did not change since an earlier stream: check the
+    /// content's hash (pool files never change).
+    ///
+    /// The provided method reads from the start and skips `offset` bytes; the
+    /// backends here start where asked (a seek, an HTTP `Range`).
+    fn get_stream_from<'a>(
+        &'a self,
+        key: &'a str,
+        offset: u64,
+    ) -> BoxFuture<'a, Result<ObjectStream>> {
+        Box::pin(async move {
+            let stream = self.get_stream(key).await?;
+            if offset > stream.size {
+                return Err(past_the_end(self, key, offset, stream.size));
+            }
+            Ok(ObjectStream {
+                size: stream.size,
+                offset,
+                reader: Box::pin(Skip::new(stream.reader, offset)),
+            })
+        })
+    }
 
     /// The metadata of the object at `key`.
     fn head<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<ObjectMeta>>;
@@ -192,7 +244,9 @@ pub trait Storage: Send + Sync + fmt::Debug + fmt::Display {
 
 /// Opens the store a URI names: `file:///abs/path` is a [`LocalStorage`],
 /// `s3://bucket/prefix?region=...` an `S3Storage` (feature `s3`, see
-/// `S3Options::from_uri`); any other scheme is [`ErrorKind::Unsupported`], naming it.
+/// `S3Options::from_uri`), `http(s)://host/path` a read-only `HttpStorage`
+/// (feature `http`, see `HttpOptions::from_uri`); any other scheme is
+/// [`ErrorKind::Unsupported`], naming it.
 pub fn open(uri: &str) -> Result<Arc<dyn Storage>> {
     let scheme = uri
         .split_once(':')
@@ -210,16 +264,32 @@ pub fn open(uri: &str) -> Result<Arc<dyn Storage>> {
         })?;
     if scheme.eq_ignore_ascii_case("file") {
         Ok(Arc::new(LocalStorage::from_uri(uri)?))
-    } else if scheme.eq_ignore_ascii_case("s3") && cfg!(feature = "s3") {
+    } else if scheme.eq_ignore_ascii_case("s3") {
         open_s3(uri)
+    } else if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https") {
+        open_http(uri)
     } else {
         Err(Error::new(
             ErrorKind::Unsupported,
             format!(
-                "storage URI {uri:?}: the scheme {scheme:?} is not supported (supported: file, s3)"
+                "storage URI {uri:?}: the scheme {scheme:?} is not supported \
+                 (supported: file, s3, http, https)"
             ),
         ))
     }
+}
+
+#[cfg(feature = "http")]
+fn open_http(uri: &str) -> Result<Arc<dyn Storage>> {
+    Ok(Arc::new(HttpStorage::from_uri(uri)?))
+}
+
+#[cfg(not(feature = "http"))]
+fn open_http(uri: &str) -> Result<Arc<dyn Storage>> {
+    Err(Error::new(
+        ErrorKind::Unsupported,
+        format!("storage URI {uri:?}: debpull was built without the \"http\" feature"),
+    ))
 }
 
 #[cfg(feature = "s3")]
@@ -233,6 +303,103 @@ fn open_s3(uri: &str) -> Result<Arc<dyn Storage>> {
         ErrorKind::Unsupported,
         format!("storage URI {uri:?}: debpull was built without the \"s3\" feature"),
     ))
+}
+
+/// The wait before retry number `attempt` (1-based): doubling from `initial`,
+/// up to 20 s, with jitter (half to all of it).
+#[cfg_attr(not(any(feature = "s3", feature = "http")), allow(dead_code))]
+pub(crate) fn backoff(initial: std::time::Duration, attempt: u32) -> std::time::Duration {
+    use rand::Rng as _;
+    let ceiling = initial
+        .saturating_mul(1 << attempt.min(8))
+        .min(std::time::Duration::from_secs(20));
+    ceiling.mul_f64(rand::thread_rng().gen_range(0.5..1.0))
+}
+
+/// The error of a stream asked to start past the end of its object.
+pub(crate) fn past_the_end<S: fmt::Display + ?Sized>(
+    store: &S,
+    key: &str,
+    offset: u64,
+    size: u64,
+) -> Error {
+    Error::new(
+        ErrorKind::InvalidInput,
+        format!("{store}: {key}: cannot read from byte {offset}: the object has {size} bytes"),
+    )
+}
+
+/// The error of a read refused by [`GetOptions::max_size`].
+pub(crate) fn too_large<S: fmt::Display + ?Sized>(
+    store: &S,
+    key: &str,
+    limit: u64,
+    size: Option<u64>,
+) -> Error {
+    let what = match size {
+        Some(size) => format!("{size} bytes"),
+        None => "more".to_owned(),
+    };
+    Error::new(
+        ErrorKind::LimitExceeded,
+        format!("{store}: {key}: the object has {what}, over the limit of {limit} bytes"),
+    )
+}
+
+/// Whether an object last modified at `modified` counts as not modified since
+/// `since`, in whole seconds as HTTP's `If-Modified-Since` compares.
+pub(crate) fn not_modified_since(modified: SystemTime, since: SystemTime) -> bool {
+    let seconds = |t: SystemTime| {
+        t.duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    };
+    seconds(modified) <= seconds(since)
+}
+
+/// A reader that discards its first bytes.
+pub(crate) struct Skip<R> {
+    inner: R,
+    remaining: u64,
+}
+
+impl<R> Skip<R> {
+    pub(crate) fn new(inner: R, skip: u64) -> Skip<R> {
+        Skip {
+            inner,
+            remaining: skip,
+        }
+    }
+}
+
+impl<R: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for Skip<R> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        use std::task::Poll;
+        while self.remaining > 0 {
+            let mut scratch = [0u8; 8192];
+            let want = scratch
+                .len()
+                .min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
+            let mut skipped = tokio::io::ReadBuf::new(&mut scratch[..want]);
+            match Pin::new(&mut self.inner).poll_read(cx, &mut skipped) {
+                Poll::Ready(Ok(())) if skipped.filled().is_empty() => {
+                    return Poll::Ready(Err(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        format!(
+                            "the body ended {} bytes before the offset asked for",
+                            self.remaining
+                        ),
+                    )));
+                }
+                Poll::Ready(Ok(())) => self.remaining -= skipped.filled().len() as u64,
+                other => return other,
+            }
+        }
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
 }
 
 /// What follows `prefix` (a scheme with its `://`, matched case-insensitively)

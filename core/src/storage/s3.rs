@@ -57,7 +57,8 @@ use tokio::sync::OnceCell;
 
 use super::{
     BoxFuture, Capabilities, ETag, GetOptions, GetResult, ListEntry, ObjectMeta, ObjectStream,
-    Payload, PutMode, Storage, check_key, percent_decode, strip_scheme,
+    Payload, PutMode, Storage, backoff, check_key, past_the_end, percent_decode, strip_scheme,
+    too_large,
 };
 use crate::error::{Error, ErrorKind, Result};
 
@@ -436,8 +437,14 @@ impl S3Storage {
                 .get_object()
                 .bucket(&self.inner.options.bucket)
                 .key(&object_key);
-            if let Some(etag) = &options.if_none_match {
-                request = request.if_none_match(&etag.0);
+            match options.if_none_match.as_ref().filter(|e| !e.0.is_empty()) {
+                Some(etag) => request = request.if_none_match(&etag.0),
+                None => {
+                    if let Some(since) = options.if_modified_since {
+                        request =
+                            request.if_modified_since(aws_smithy_types::DateTime::from(since));
+                    }
+                }
             }
             let output = match request.send().await {
                 Ok(output) => output,
@@ -445,6 +452,11 @@ impl S3Storage {
                 Err(err) => return Err(self.sdk_error("get", key, err)),
             };
             let announced = output.content_length.and_then(|l| u64::try_from(l).ok());
+            if let (Some(limit), Some(size)) = (options.max_size, announced)
+                && size > limit
+            {
+                return Err(too_large(self, key, limit, Some(size)));
+            }
             let mut meta = ObjectMeta {
                 key: key.to_owned(),
                 size: announced.unwrap_or(0),
@@ -452,7 +464,10 @@ impl S3Storage {
                 last_modified: output.last_modified.and_then(to_system_time),
             };
             // The body may break off after the answer began: read it again.
-            match output.body.collect().await.map(|d| d.to_vec()) {
+            match read_body(output.body, options.max_size).await {
+                Err(BodyError::TooLarge(limit)) => {
+                    return Err(too_large(self, key, limit, None));
+                }
                 Ok(data) if announced.is_none_or(|size| data.len() as u64 == size) => {
                     meta.size = data.len() as u64;
                     return Ok(GetResult::Found { data, meta });
@@ -469,7 +484,7 @@ impl S3Storage {
                         ),
                     ));
                 }
-                Err(e) if attempt >= attempts => {
+                Err(BodyError::Broken(e)) if attempt >= attempts => {
                     return Err(self
                         .error(
                             ErrorKind::Storage,
@@ -485,17 +500,34 @@ impl S3Storage {
         }
     }
 
-    async fn get_object_stream(&self, key: &str) -> Result<ObjectStream> {
+    async fn get_object_stream(&self, key: &str, offset: u64) -> Result<ObjectStream> {
         let client = self.client().await?;
         let output = client
             .get_object()
             .bucket(&self.inner.options.bucket)
             .key(self.object_key(key)?)
+            .set_range((offset > 0).then(|| format!("bytes={offset}-")))
             .send()
-            .await
-            .map_err(|e| self.sdk_error("get", key, e))?;
+            .await;
+        let output = match output {
+            Ok(output) => output,
+            // 416: nothing from the offset on; an empty stream at the very end.
+            Err(err) if http_status(&err) == Some(416) => {
+                let size = self.head_object(key).await?.size;
+                if offset != size {
+                    return Err(past_the_end(self, key, offset, size));
+                }
+                return Ok(ObjectStream {
+                    size,
+                    offset,
+                    reader: Box::pin(tokio::io::empty()),
+                });
+            }
+            Err(err) => return Err(self.sdk_error("get", key, err)),
+        };
         Ok(ObjectStream {
-            size: content_length(output.content_length),
+            size: offset + content_length(output.content_length),
+            offset,
             reader: Box::pin(output.body.into_async_read()),
         })
     }
@@ -1110,7 +1142,15 @@ impl Storage for S3Storage {
     }
 
     fn get_stream<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<ObjectStream>> {
-        Box::pin(self.get_object_stream(key))
+        Box::pin(self.get_object_stream(key, 0))
+    }
+
+    fn get_stream_from<'a>(
+        &'a self,
+        key: &'a str,
+        offset: u64,
+    ) -> BoxFuture<'a, Result<ObjectStream>> {
+        Box::pin(self.get_object_stream(key, offset))
     }
 
     fn head<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<ObjectMeta>> {
@@ -1138,6 +1178,7 @@ impl Storage for S3Storage {
         Capabilities {
             conditional_put: true,
             conditional_get: true,
+            writable: true,
         }
     }
 }
@@ -1277,6 +1318,30 @@ fn is_credentials_error(code: &str) -> bool {
     )
 }
 
+/// Why a body could not be read whole.
+enum BodyError {
+    /// More than this many bytes arrived.
+    TooLarge(u64),
+    /// The connection broke off.
+    Broken(aws_smithy_types::byte_stream::error::Error),
+}
+
+/// Reads a body whole, stopping as soon as more than `limit` bytes arrived.
+async fn read_body(
+    mut body: ByteStream,
+    limit: Option<u64>,
+) -> std::result::Result<Vec<u8>, BodyError> {
+    let mut data = Vec::new();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(BodyError::Broken)?;
+        data.extend_from_slice(&chunk);
+        if let Some(limit) = limit.filter(|&l| data.len() as u64 > l) {
+            return Err(BodyError::TooLarge(limit));
+        }
+    }
+    Ok(data)
+}
+
 fn content_length(length: Option<i64>) -> u64 {
     length.and_then(|l| u64::try_from(l).ok()).unwrap_or(0)
 }
@@ -1309,15 +1374,6 @@ fn new_marker() -> String {
     let mut bytes = [0u8; 16];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     crate::checksum::to_hex(&bytes)
-}
-
-/// The wait before retry number `attempt` (1-based): doubling, with full jitter.
-fn backoff(initial: Duration, attempt: u32) -> Duration {
-    use rand::Rng as _;
-    let ceiling = initial
-        .saturating_mul(1 << attempt.min(8))
-        .min(Duration::from_secs(20));
-    ceiling.mul_f64(rand::thread_rng().gen_range(0.5..1.0))
 }
 
 #[cfg(test)]

@@ -11,13 +11,21 @@
 //! A backend without conditional puts (`capabilities().conditional_put ==
 //! false`) must refuse Create and Update with `Unsupported` and write nothing;
 //! without conditional gets it must answer every get with the object.
+//!
+//! The read functions ([`max_size`], [`if_modified_since`], [`stream_from`])
+//! take a `writer` and a `reader`: the same store for a writable backend, or a
+//! writable store and a read-only one that serves the same objects (the HTTP
+//! backend in front of a directory or a bucket).
 
 use std::fmt::Debug;
 use std::io::Write as _;
 use std::sync::Arc;
 
+use std::time::{Duration, SystemTime};
+
 use debpull::storage::{ETag, GetOptions, GetResult, ObjectMeta, Payload, PutMode, Storage};
 use debpull::{Error, ErrorKind, Result};
+use tokio::io::AsyncReadExt as _;
 use tokio::sync::Barrier;
 
 /// How many concurrent tasks the concurrency tests start.
@@ -41,6 +49,9 @@ pub async fn run_all(store: Arc<dyn Storage>) {
     invalid_keys(&store).await;
     concurrent_updates(&store).await;
     concurrent_creates(&store).await;
+    max_size(&store, &store).await;
+    if_modified_since(&store, &store).await;
+    stream_from(&store, &store).await;
 }
 
 /// Runs every conformance test against `store` at once (they keep to their
@@ -59,6 +70,9 @@ pub async fn run_all_at_once(store: Arc<dyn Storage>) {
         invalid_keys(&store),
         concurrent_updates(&store),
         concurrent_creates(&store),
+        max_size(&store, &store),
+        if_modified_since(&store, &store),
+        stream_from(&store, &store),
     );
 }
 
@@ -72,6 +86,16 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!(@each $fresh; round_trip, etags, create_only,
             update_if_etag, conditional_get, missing_keys, delete, list_prefixes,
             debian_keys, invalid_keys, concurrent_updates, concurrent_creates);
+        $crate::conformance_tests!(@read $fresh; max_size, if_modified_since, stream_from);
+    };
+    (@read $fresh:expr; $($name:ident),*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() {
+                let (_guard, store) = $fresh;
+                $crate::conformance::$name(&store, &store).await;
+            }
+        )*
     };
     (@each $fresh:expr; $($name:ident),*) => {
         $(
@@ -821,4 +845,214 @@ pub async fn concurrent_creates(store: &Arc<dyn Storage>) {
         let (data, meta) = &winners[0];
         assert_stored(store, &key, data, &meta.etag).await;
     }
+}
+
+/// A get with `max_size` returns objects up to the limit and refuses larger
+/// ones with LimitExceeded naming the key and the limit.
+pub async fn max_size(writer: &Arc<dyn Storage>, reader: &Arc<dyn Storage>) {
+    let key = "conformance-max-size/pool/main/a/app/app_1.0_all.deb";
+    let data = pattern(100_000, 41);
+    put(writer, key, &data, PutMode::Overwrite).await;
+    let empty = "conformance-max-size/empty";
+    put(writer, empty, b"", PutMode::Overwrite).await;
+    let limited = |limit| GetOptions {
+        max_size: Some(limit),
+        ..GetOptions::default()
+    };
+    for limit in [100_000, 100_001, u64::MAX] {
+        match reader.get(key, limited(limit)).await {
+            Ok(GetResult::Found { data: got, meta }) => {
+                assert!(got == data, "max_size {limit}: other content");
+                assert_eq!(meta.size, 100_000);
+            }
+            other => panic!("{reader}: get {key:?} with max_size {limit}: {other:?}"),
+        }
+    }
+    for limit in [99_999, 1_000, 0] {
+        let err = expect_error(
+            reader,
+            reader.get(key, limited(limit)).await,
+            ErrorKind::LimitExceeded,
+            key,
+            "get over max_size",
+        );
+        assert!(
+            err.to_string().contains(&limit.to_string()),
+            "the error names the limit {limit}: {err}"
+        );
+    }
+    assert!(
+        matches!(reader.get(empty, limited(0)).await, Ok(GetResult::Found { data, .. }) if data.is_empty()),
+        "an empty object fits max_size 0"
+    );
+    let missing = "conformance-max-size/missing";
+    let result = reader.get(missing, limited(10)).await;
+    expect_error(
+        reader,
+        result,
+        ErrorKind::NotFound,
+        missing,
+        "missing with max_size",
+    );
+}
+
+/// A get with `if_modified_since` (and no ETag condition) is NotModified at or
+/// after the object's modification time (whole seconds), the object before;
+/// head reports that time. An ETag condition that fails wins over the date.
+pub async fn if_modified_since(writer: &Arc<dyn Storage>, reader: &Arc<dyn Storage>) {
+    let key = "conformance-ims/dists/staging/InRelease";
+    put(writer, key, b"Suite: staging\n", PutMode::Overwrite).await;
+    let head = reader
+        .head(key)
+        .await
+        .unwrap_or_else(|e| panic!("{reader}: head {key:?}: {e:?}"));
+    let modified = head
+        .last_modified
+        .unwrap_or_else(|| panic!("{reader}: head {key:?} gives no modification time"));
+    let since = |time: SystemTime| GetOptions {
+        if_modified_since: Some(time),
+        ..GetOptions::default()
+    };
+    for time in [modified, modified + Duration::from_secs(3600)] {
+        assert_eq!(
+            reader.get(key, since(time)).await.expect("get"),
+            GetResult::NotModified,
+            "{reader}: if_modified_since {time:?}, modified {modified:?}"
+        );
+    }
+    let whole_second = SystemTime::UNIX_EPOCH
+        + Duration::from_secs(
+            modified
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .expect("after 1970")
+                .as_secs(),
+        );
+    for time in [
+        whole_second - Duration::from_secs(1),
+        whole_second - Duration::from_secs(86_400),
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1),
+    ] {
+        match reader.get(key, since(time)).await.expect("get") {
+            GetResult::Found { data, meta } => {
+                assert_eq!(data, b"Suite: staging\n");
+                assert!(meta.last_modified.is_some(), "get gives the time too");
+            }
+            GetResult::NotModified => {
+                panic!("{reader}: NotModified since {time:?}, modified {modified:?}")
+            }
+        }
+    }
+    if !head.etag.0.is_empty() {
+        let stale = GetOptions {
+            if_none_match: Some(ETag("\"not-the-current-etag\"".to_owned())),
+            if_modified_since: Some(modified),
+            ..GetOptions::default()
+        };
+        assert!(
+            matches!(reader.get(key, stale).await, Ok(GetResult::Found { .. })),
+            "{reader}: a failing ETag condition wins over the date"
+        );
+    }
+    let missing = "conformance-ims/missing";
+    let result = reader.get(missing, since(modified)).await;
+    expect_error(
+        reader,
+        result,
+        ErrorKind::NotFound,
+        missing,
+        "if_modified_since of a missing key",
+    );
+}
+
+/// Reads a whole stream, checking its announced size and offset.
+pub async fn read_stream_from(
+    store: &Arc<dyn Storage>,
+    key: &str,
+    offset: u64,
+) -> Result<(u64, Vec<u8>)> {
+    let mut stream = store.get_stream_from(key, offset).await?;
+    assert_eq!(
+        stream.offset, offset,
+        "{store}: {key:?}: the stream's offset"
+    );
+    let mut data = Vec::new();
+    stream
+        .reader
+        .read_to_end(&mut data)
+        .await
+        .map_err(|e| Error::new(ErrorKind::Io, format!("{store}: {key}: reading: {e}")))?;
+    Ok((stream.size, data))
+}
+
+/// get_stream and get_stream_from at offsets from 0 to the size: the object's
+/// size and the bytes from the offset on; past the end is InvalidInput; a
+/// missing key NotFound.
+pub async fn stream_from(writer: &Arc<dyn Storage>, reader: &Arc<dyn Storage>) {
+    let key = "conformance-stream/pool/main/a/app/app_1:2.0+b1~rc1_amd64.deb";
+    let data = pattern(300_007, 43);
+    let len = data.len() as u64;
+    put(writer, key, &data, PutMode::Overwrite).await;
+    let mut whole = reader
+        .get_stream(key)
+        .await
+        .unwrap_or_else(|e| panic!("{reader}: get_stream {key:?}: {e:?}"));
+    assert_eq!(
+        (whole.size, whole.offset),
+        (len, 0),
+        "get_stream: size and offset"
+    );
+    let mut got = Vec::new();
+    whole
+        .reader
+        .read_to_end(&mut got)
+        .await
+        .expect("reading the stream");
+    assert!(
+        got == data,
+        "get_stream: other content ({} bytes)",
+        got.len()
+    );
+    for offset in [0, 1, 65_536, 150_000, len - 1, len] {
+        let (size, got) = read_stream_from(reader, key, offset)
+            .await
+            .unwrap_or_else(|e| panic!("get_stream_from {offset}: {e:?}"));
+        assert_eq!(size, len, "get_stream_from {offset}: the object's size");
+        assert!(
+            got == data[offset as usize..],
+            "get_stream_from {offset}: {} bytes, not the {} from the offset on",
+            got.len(),
+            len - offset
+        );
+    }
+    for offset in [len + 1, len + 1_000_000] {
+        let err = expect_error(
+            reader,
+            reader.get_stream_from(key, offset).await,
+            ErrorKind::InvalidInput,
+            key,
+            "get_stream_from past the end",
+        );
+        assert!(err.to_string().contains(&offset.to_string()), "{err}");
+    }
+    let empty = "conformance-stream/empty";
+    put(writer, empty, b"", PutMode::Overwrite).await;
+    let (size, got) = read_stream_from(reader, empty, 0)
+        .await
+        .expect("an empty stream");
+    assert_eq!((size, got.len()), (0, 0));
+    let missing = "conformance-stream/missing";
+    expect_error(
+        reader,
+        reader.get_stream_from(missing, 10).await,
+        ErrorKind::NotFound,
+        missing,
+        "get_stream_from of a missing key",
+    );
+    expect_error(
+        reader,
+        reader.get_stream(missing).await,
+        ErrorKind::NotFound,
+        missing,
+        "get_stream of a missing key",
+    );
 }
