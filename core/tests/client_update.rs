@@ -26,6 +26,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use backends::{Backend, new_store, s3_options, write};
+use debpull::Version;
 use debpull::client::{
     Event, Installer, LockMode, Outcome, Policy, Source, SourceOptions, SourceTrust, Updater,
     UpdaterOptions,
@@ -33,7 +34,6 @@ use debpull::client::{
 use debpull::repo::{Repository, RepositoryOptions};
 use debpull::sign::{KeyKind, SigningKey, TrustedKeys};
 use debpull::storage::{S3Storage, Storage};
-use debpull::{ErrorKind, Version};
 use dpkg_root::DpkgRoot;
 use fault_proxy::{Fault, FaultProxy, Faults};
 use test_debs::build_deb;
@@ -497,7 +497,7 @@ async fn the_apt_installer_upgrades_and_downgrades() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_download_breaking_off_leaves_the_machine_alone_and_the_next_run_succeeds() {
+async fn a_download_breaking_off_is_resumed_and_leaves_the_machine_alone() {
     let f = fixture(Backend::S3);
     f.publish(SUITE, &["1.0", "1.1"]).await;
     f.system.dpkg_install(&f.deb("1.0"));
@@ -515,45 +515,66 @@ async fn a_download_breaking_off_leaves_the_machine_alone_and_the_next_run_succe
     let proxied: Arc<dyn Storage> = Arc::new(S3Storage::new(s3).unwrap());
     let updater = Updater::new(f.source_on(proxied), f.options());
 
-    // A connection reset before the answer is retried by the S3 backend: a
-    // body breaking off midway is what reaches the download.
-    for fault in [Fault::TruncateBody, Fault::TruncateBody] {
-        proxy.reset_stats();
-        proxy.set_faults(
-            Faults::new(1.0, &[fault])
-                .methods(&["GET"])
-                .path_contains("/pool/")
-                .at_most(1),
-        );
-        let outcome = run(&updater).await;
-        let text = short(&outcome);
-        assert!(
-            text.starts_with("failed 1.1 (installed 1.0): "),
-            "{fault:?}: {text}"
-        );
-        let kind = outcome.error().unwrap().kind();
-        assert_eq!(kind, ErrorKind::Storage, "{:?}", outcome.error());
-        let message = outcome.error().unwrap().to_string();
-        assert!(
-            message.contains("pool/main/a/app/app_1.1_amd64.deb") && message.contains("broke off"),
-            "{message}"
-        );
-        assert_eq!(proxy.stats().faults_of(fault), 1, "{fault:?}: {text}");
-        assert_eq!(
-            f.cache(),
-            Vec::<String>::new(),
-            "{fault:?}: no partial file left"
-        );
-        assert_eq!(f.installed().as_deref(), Some("1.0"));
-    }
+    let size = f
+        .repo
+        .list(SUITE)
+        .await
+        .unwrap()
+        .iter()
+        .find(|p| p.version().as_str() == "1.1")
+        .unwrap()
+        .size();
+    let truncate = || {
+        // (A connection reset before the answer is retried by the S3 backend:
+        // a body breaking off midway is what reaches the download.)
+        Faults::new(1.0, &[Fault::TruncateBody])
+            .methods(&["GET"])
+            .path_contains("/pool/")
+    };
+
+    // Every body breaks off: resumed three times (each gets half the rest),
+    // then a typed error; the partial file stays for the next run.
+    proxy.set_faults(truncate());
+    let outcome = run(&updater).await;
+    assert_eq!(short(&outcome), "failed 1.1 (installed 1.0): Storage");
+    let message = outcome.error().unwrap().to_string();
+    assert!(
+        message.contains("pool/main/a/app/app_1.1_amd64.deb")
+            && message.contains("broke off")
+            && message.contains("3 resumes"),
+        "{message}"
+    );
+    assert_eq!(proxy.stats().faults_of(Fault::TruncateBody), 4);
+    assert_eq!(f.cache(), ["app_1.1_amd64.deb.part"]);
+    let part = std::fs::metadata(f.state.join("debs/app_1.1_amd64.deb.part"))
+        .unwrap()
+        .len();
+    assert!(part > 0 && part < size, "{part} of {size}");
+    assert_eq!(f.installed().as_deref(), Some("1.0"));
+
+    // The next run fetches only the rest (InRelease is answered 304).
     proxy.clear_faults();
+    proxy.reset_stats();
     assert_eq!(short(&run(&updater).await), "updated 1.0 -> 1.1");
+    let stats = proxy.stats();
+    assert_eq!(stats.response_body_bytes, size - part, "{stats:?}");
+    // (1.0 was installed by hand: never cached.)
+    assert_eq!(f.cache(), ["app_1.1_amd64.deb"]);
+
+    // A body breaking off once is resumed within the run.
+    f.publish(SUITE, &["1.2"]).await;
+    proxy.reset_stats();
+    proxy.set_faults(truncate().at_most(1));
+    assert_eq!(short(&run(&updater).await), "updated 1.1 -> 1.2");
+    assert_eq!(proxy.stats().faults_of(Fault::TruncateBody), 1);
+    assert_eq!(f.installed().as_deref(), Some("1.2"));
+    proxy.clear_faults();
 
     // Up to date: one request (InRelease, answered 304), no download.
     proxy.reset_stats();
     assert_eq!(
         short(&run(&updater).await),
-        "up to date 1.1 (candidate 1.1)"
+        "up to date 1.2 (candidate 1.2)"
     );
     let stats = proxy.stats();
     assert_eq!(stats.total_requests(), 1, "{stats:?}");

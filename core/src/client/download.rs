@@ -16,6 +16,10 @@ use crate::version::Version;
 
 /// The read buffer of a download.
 const CHUNK: usize = 64 * 1024;
+/// How many times one run resumes a body that broke off.
+const MAX_RESUMES: u32 = 3;
+/// The first wait before resuming (doubling, with jitter).
+const RESUME_BACKOFF: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// `<state_dir>/debs`.
 pub(crate) fn debs_dir(state_dir: &Path) -> PathBuf {
@@ -40,8 +44,9 @@ fn prefix(name: &str, version: &Version) -> String {
 /// ([`ErrorKind::Verification`]: nothing trustworthy to check against); more
 /// bytes than `Size` ([`ErrorKind::LimitExceeded`], the transfer cut off);
 /// fewer, or a checksum that differs ([`ErrorKind::Verification`]); a broken
-/// transfer ([`ErrorKind::Storage`]). On every error no `.deb` and no
-/// `.deb.part` of it is left behind. Messages name the key.
+/// transfer ([`ErrorKind::Storage`]), after resuming it a few times. On every
+/// error no `.deb` is left behind, and a `.deb.part` only after a broken
+/// transfer (for the next run to resume). Messages name the key.
 pub(crate) async fn fetch(storage: &dyn Storage, package: &Package, dir: &Path) -> Result<PathBuf> {
     let key = package.filename().ok_or_else(|| {
         Error::new(
@@ -68,9 +73,23 @@ pub(crate) async fn fetch(storage: &dyn Storage, package: &Package, dir: &Path) 
         }
     }
     let part = path.with_extension("deb.part");
-    let result = stream_to(storage, key, &part, package.size(), &expected).await;
-    if let Err(e) = result {
+    let resuming = std::fs::metadata(&part).is_ok_and(|m| m.len() > 0);
+    let mut result = stream_to(storage, key, &part, package.size(), &expected).await;
+    if resuming
+        && result
+            .as_ref()
+            .is_err_and(|e| e.kind() == ErrorKind::Verification)
+    {
+        // What an earlier run left may be another file's beginning: once afresh.
         remove(&part);
+        result = stream_to(storage, key, &part, package.size(), &expected).await;
+    }
+    if let Err(e) = result {
+        // A transfer that broke off is resumed by the next run; anything else
+        // (a mismatch, an overlong body, a local failure) starts again.
+        if e.kind() != ErrorKind::Storage {
+            remove(&part);
+        }
         return Err(e);
     }
     std::fs::rename(&part, &path).map_err(|e| {
@@ -167,8 +186,10 @@ fn strong_checksums(package: &Package, key: &str) -> Result<Checksums> {
     Ok(strong)
 }
 
-/// Streams `key` into `part` (created afresh), cut off past `size` bytes,
-/// hashed on the way, synced to disk once it verifies.
+/// Streams `key` into `part`, cut off past `size` bytes, hashed on the way,
+/// synced to disk once it verifies. What an earlier run left in `part` is
+/// hashed and the download resumed after it; a body breaking off is resumed
+/// where it stopped ([`Storage::get_stream_from`]) up to [`MAX_RESUMES`] times.
 async fn stream_to(
     storage: &dyn Storage,
     key: &str,
@@ -177,31 +198,62 @@ async fn stream_to(
     expected: &Checksums,
 ) -> Result<()> {
     let at_key = |e: Error| e.context(format_args!("{storage}: {key}"));
-    let mut stream = storage.get_stream(key).await.map_err(at_key)?;
-    if stream.size > size {
-        return Err(at_key(too_large(size, stream.size)));
-    }
-    let mut file = tokio::fs::File::create(part)
+    let hasher = Hasher::new(expected.algorithms());
+    let (mut hasher, mut file) = reopen_part(part, size, hasher).await?;
+    let copied = copy(storage, key, part, size, &mut hasher, &mut file).await;
+    // tokio writes in the background: what was written is on disk before a
+    // broken transfer returns (for the next run to resume after it).
+    let flushed = file.flush().await.map_err(|e| Error::io(part.display(), e));
+    copied.and(flushed)?;
+    check_digest(hasher, size, expected).map_err(at_key)?;
+    file.sync_all()
         .await
         .map_err(|e| Error::io(part.display(), e))?;
-    let mut hasher = Hasher::new(expected.algorithms());
+    Ok(())
+}
+
+/// Appends `key`'s bytes from `hasher.len()` on to `file`, hashing them.
+async fn copy(
+    storage: &dyn Storage,
+    key: &str,
+    part: &Path,
+    size: u64,
+    hasher: &mut Hasher,
+    file: &mut tokio::fs::File,
+) -> Result<()> {
+    let at_key = |e: Error| e.context(format_args!("{storage}: {key}"));
+    let mut stream = open_at(storage, key, hasher.len(), size)
+        .await
+        .map_err(at_key)?;
+    let mut resumes = 0;
     let mut buf = vec![0u8; CHUNK];
     loop {
         // One byte more than allowed is read, to notice an overlong body
         // without reading the rest of it.
         let room = (size + 1 - hasher.len()).min(CHUNK as u64) as usize;
-        let n = stream.reader.read(&mut buf[..room]).await.map_err(|e| {
-            at_key(
-                Error::new(
-                    ErrorKind::Storage,
-                    format!(
-                        "the download broke off after {} of {size} bytes: {e}",
-                        hasher.len()
-                    ),
-                )
-                .with_source(e),
-            )
-        })?;
+        let n = match stream.reader.read(&mut buf[..room]).await {
+            Ok(n) => n,
+            Err(_) if resumes < MAX_RESUMES => {
+                resumes += 1;
+                tokio::time::sleep(crate::storage::backoff(RESUME_BACKOFF, resumes)).await;
+                stream = open_at(storage, key, hasher.len(), size)
+                    .await
+                    .map_err(at_key)?;
+                continue;
+            }
+            Err(e) => {
+                return Err(at_key(
+                    Error::new(
+                        ErrorKind::Storage,
+                        format!(
+                            "the download broke off after {} of {size} bytes ({resumes} resumes): {e}",
+                            hasher.len()
+                        ),
+                    )
+                    .with_source(e),
+                ));
+            }
+        };
         if n == 0 {
             break;
         }
@@ -213,11 +265,61 @@ async fn stream_to(
             .await
             .map_err(|e| Error::io(part.display(), e))?;
     }
-    check_digest(hasher, size, expected).map_err(at_key)?;
-    file.sync_all()
-        .await
-        .map_err(|e| Error::io(part.display(), e))?;
     Ok(())
+}
+
+/// A stream of `key` from `offset` on, refused at once if the object is
+/// announced larger than `size`.
+async fn open_at(
+    storage: &dyn Storage,
+    key: &str,
+    offset: u64,
+    size: u64,
+) -> Result<crate::storage::ObjectStream> {
+    let stream = if offset == 0 {
+        storage.get_stream(key).await?
+    } else {
+        storage.get_stream_from(key, offset).await?
+    };
+    if stream.size > size {
+        return Err(too_large(size, stream.size));
+    }
+    Ok(stream)
+}
+
+/// Opens `part` for appending after hashing what it holds (an earlier run's
+/// download); one longer than `size` is started afresh.
+async fn reopen_part(
+    part: &Path,
+    size: u64,
+    mut hasher: Hasher,
+) -> Result<(Hasher, tokio::fs::File)> {
+    let owned = part.to_owned();
+    let io = |e| Error::io(part.display(), e);
+    let existing = std::fs::metadata(part).map(|m| m.len()).unwrap_or(0);
+    if existing == 0 || existing > size {
+        let file = tokio::fs::File::create(part).await.map_err(io)?;
+        return Ok((hasher, file));
+    }
+    let hasher = tokio::task::spawn_blocking(move || {
+        let mut file = std::fs::File::open(&owned)?;
+        std::io::copy(&mut file, &mut hasher)?;
+        Ok::<_, std::io::Error>(hasher)
+    })
+    .await
+    .map_err(|e| Error::new(ErrorKind::Io, format!("hashing {}: {e}", part.display())))?
+    .map_err(io)?;
+    let mut file = tokio::fs::OpenOptions::new()
+        .write(true)
+        .open(part)
+        .await
+        .map_err(io)?;
+    // Exactly after what was hashed (the file cannot have grown: the run lock).
+    file.set_len(hasher.len()).await.map_err(io)?;
+    tokio::io::AsyncSeekExt::seek(&mut file, std::io::SeekFrom::Start(hasher.len()))
+        .await
+        .map_err(io)?;
+    Ok((hasher, file))
 }
 
 /// Hashes the file at `path` and compares it with `size` and `expected`.
@@ -332,6 +434,23 @@ mod tests {
         let err = fetch(&store, &package, &debs).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
         assert!(!path.exists());
+    }
+
+    #[tokio::test]
+    async fn a_partial_file_is_resumed_and_a_stale_one_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let content = b"the content of a package";
+        let (store, package) = stored(dir.path(), content, &sha256_field(content)).await;
+        let debs = dir.path().join("debs");
+        std::fs::create_dir_all(&debs).unwrap();
+        let part = debs.join("app_1.0_amd64.deb.part");
+        for left in [&content[..7], b"stale b".as_slice()] {
+            std::fs::write(&part, left).unwrap();
+            let path = fetch(&store, &package, &debs).await.unwrap();
+            assert_eq!(std::fs::read(&path).unwrap(), content);
+            assert!(!part.exists());
+            std::fs::remove_file(path).unwrap();
+        }
     }
 
     #[tokio::test]
