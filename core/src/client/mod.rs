@@ -15,8 +15,9 @@
 //! SHA256 checked while streaming), installs it with the configured
 //! [`Installer`], confirms the installed version, runs the health check and
 //! rolls back to the previous version on failure, under a lock, after an
-//! optional random delay. Every run ends in an outcome, also emitted as an
-//! event.
+//! optional random delay. Every run of [`Updater::update`] ends in an
+//! [`Outcome`], also emitted as an [`Event`]. It owns `<state_dir>/lock` and
+//! the `.deb` cache `<state_dir>/debs/`.
 
 mod check;
 mod download;
