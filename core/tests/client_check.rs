@@ -624,50 +624,6 @@ async fn a_no_change_check_is_one_request_and_a_change_at_most_three() {
     );
 }
 
-/// Measures (prints, asserts nothing about time) a no-change check against
-/// `apt-get update` with a private configuration, both over HTTP to the same
-/// bucket in moto.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn measure_a_no_change_check_against_apt_get_update() {
-    let f = fixture(Backend::S3);
-    f.publish("app", "1.0", "amd64").await;
-    let bucket = f.store.to_string();
-    let bucket = bucket.trim_start_matches("s3://").to_owned();
-    let moto = moto::Moto::shared();
-    moto.public_read(&bucket, "");
-    let key = f.dir.path().join("key.asc");
-    std::fs::write(&key, f.key.public_key_armored().unwrap()).unwrap();
-    let apt = private_apt::PrivateApt::new(
-        &f.dir.path().join("apt"),
-        &format!(
-            "deb [signed-by={}] {} {SUITE} main",
-            key.display(),
-            moto.bucket_url(&bucket)
-        ),
-    );
-    apt.update().unwrap();
-    assert_eq!(apt.candidate("app").as_deref(), Some("1.0"));
-    let source = f.source();
-    source.check("app", None).await.unwrap();
-
-    let rounds = 5;
-    let started = std::time::Instant::now();
-    for _ in 0..rounds {
-        apt.update().unwrap();
-    }
-    let apt_time = started.elapsed() / rounds;
-    let started = std::time::Instant::now();
-    for _ in 0..rounds * 4 {
-        let status = source.check("app", None).await.unwrap();
-        assert!(!status.repository_changed);
-    }
-    let check_time = started.elapsed() / (rounds * 4);
-    eprintln!(
-        "no-change: debpull check {check_time:?}, apt-get update {apt_time:?}: {:.1}x faster",
-        apt_time.as_secs_f64() / check_time.as_secs_f64()
-    );
-}
-
 // ---- Other publishers ------------------------------------------------------------
 
 fn aptly_suite(by_hash: bool) {
