@@ -372,7 +372,13 @@ async fn packages_larger_than_signed_is_cut_off() {
     let mut endless = good.clone();
     endless.resize(64 << 20, 0);
     write(&f.store, &key, &endless).await;
-    refused(&f, &source, ErrorKind::LimitExceeded, "by-hash").await;
+    refused(
+        &f,
+        &source,
+        ErrorKind::Verification,
+        "bytes the Release says (cut off)",
+    )
+    .await;
     write(&f.store, &key, &good).await;
     assert_eq!(version(&source.check("app", None).await.unwrap()), "1.1");
 }

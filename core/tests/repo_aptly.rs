@@ -561,7 +561,10 @@ async fn damaged(peer: &Peer, dir: &Path, by_hash: bool) {
     longer.extend_from_slice(b"Package: evil\nVersion: 1\nArchitecture: amd64\nFilename: pool/evil.deb\nSize: 1\nSHA256: 0000000000000000000000000000000000000000000000000000000000000000\n\n");
     for (bad, why) in [
         (changed, "checksum differs"),
-        (longer, &format!("the Release says {}", file.size)[..]),
+        (
+            longer,
+            &format!("the {} bytes the Release says", file.size)[..],
+        ),
     ] {
         storage
             .put(&key, Payload::Bytes(bad), PutMode::Overwrite)

@@ -918,13 +918,24 @@ pub(crate) async fn read_listed(
             max_size: Some(file.size),
             ..GetOptions::default()
         };
+        let at = |e: Error| e.context(format_args!("{storage}/{key}"));
         let bytes = match storage.get(key, options).await {
             Ok(GetResult::Found { data, .. }) => data,
             Err(e) if e.kind() == ErrorKind::NotFound => continue,
             Ok(GetResult::NotModified) => continue,
+            // Cut off at the signed size: a mismatch with the Release, like any other.
+            Err(e) if e.kind() == ErrorKind::LimitExceeded => {
+                return Err(at(Error::new(
+                    ErrorKind::Verification,
+                    format!(
+                        "more than the {} bytes the Release says (cut off)",
+                        file.size
+                    ),
+                )
+                .with_source(e)));
+            }
             Err(e) => return Err(e),
         };
-        let at = |e: Error| e.context(format_args!("{storage}/{key}"));
         if bytes.len() as u64 != file.size {
             return Err(at(Error::new(
                 ErrorKind::Verification,
