@@ -3,8 +3,11 @@
 //!
 //! Builds three versions of a demo app as `.deb`s, publishes them to `staging`,
 //! promotes one to `production`, lists both suites and verifies them as a client
-//! would, saying what it does at each step. Running it again changes nothing
-//! (publishing identical packages is a no-op).
+//! would, saying what it does at each step. Then a server pulls: the real dpkg
+//! installs the app into a root of its own (`DIR-server/`), a second check finds
+//! nothing new, a release (a promotion to `production`) reaches the server, and
+//! so does a rollback of `production`. Running it again publishes nothing
+//! (identical packages are a no-op) and plays the release and rollback again.
 //!
 //! Usage: `cargo run --release --example local_repository -- [DIR]` (default
 //! `./demo-repo`). The signing key is generated once into `DIR-keys/`.
@@ -13,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use debpull::client::{Policy, Source, SourceOptions, SourceTrust, Updater, UpdaterOptions};
 use debpull::deb::Builder;
 use debpull::repo::{Progress, Replace, Repository, RepositoryOptions};
 use debpull::sign::{KeyKind, SigningKey, TrustedKeys};
@@ -21,6 +25,8 @@ use debpull::{Error, Result, Version, storage};
 const APP: &str = "app";
 const VERSIONS: [&str; 3] = ["1.0.0-1", "1.1.0-1", "1.2.0~rc1-1"];
 const PROMOTED: &str = "1.1.0-1";
+/// The release candidate released, then rolled back, on the server.
+const RELEASED: &str = "1.2.0~rc1-1";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -122,6 +128,56 @@ async fn run(dir: &Path) -> Result<()> {
         "apt source  deb [signed-by={}] {uri} production main",
         public.display()
     );
+    serve(
+        &repo,
+        &uri,
+        trusted,
+        &PathBuf::from(format!("{}-server", dir.display())),
+    )
+    .await
+}
+
+/// A server pulling `production`: the real dpkg installs into `server/root`.
+async fn serve(repo: &Repository, uri: &str, trusted: TrustedKeys, server: &Path) -> Result<()> {
+    let root = server.join("root");
+    let admin = root.join("var/lib/dpkg");
+    for sub in ["updates", "info"] {
+        let dir = admin.join(sub);
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(dir.display(), e))?;
+    }
+    let status = admin.join("status");
+    if !status.exists() {
+        write(&status, b"")?;
+    }
+    let mut options = SourceOptions::new(
+        "production",
+        SourceTrust::Keys(trusted),
+        server.join("state"),
+    );
+    options.architecture = Some("amd64".into());
+    options.admin_dir = admin;
+    let source = Source::open(uri, options)?;
+    let mut options = UpdaterOptions::new(APP);
+    // A production rollback (the release removed again) reaches the server.
+    options.policy = Policy::FollowRepository;
+    // The health check: the installed app runs.
+    options.health_check = Some(vec![root.join("usr/bin").join(APP).display().to_string()]);
+    options.root = Some(root);
+    let updater = Updater::new(source, options);
+    println!(
+        "server      {} (dpkg --root), pulling production",
+        server.display()
+    );
+    println!("update      {}", updater.update().await);
+    println!("update      {}", updater.update().await);
+    let released = Version::parse(RELEASED)?;
+    repo.promote(APP, &released, "staging", "production")
+        .await?;
+    println!("promote     {APP} {RELEASED} staging -> production");
+    println!("update      {}", updater.update().await);
+    repo.remove("production", APP, Some(&released)).await?;
+    println!("remove      {APP} {RELEASED} from production (a rollback)");
+    println!("update      {}", updater.update().await);
     Ok(())
 }
 

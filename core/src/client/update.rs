@@ -2,6 +2,7 @@
 //! confirm, health check, rollback; every run ends in an [`Outcome`], also
 //! emitted as an [`Event`].
 
+use std::fmt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -107,6 +108,77 @@ impl Outcome {
             Outcome::RolledBack { reason, .. } => Some(reason),
             Outcome::Failed { error, .. } => Some(error),
             _ => None,
+        }
+    }
+}
+
+/// One line for a log: `app: updated 1.0 -> 1.1`, `app: up to date (1.1)`, ...
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let or_none = |v: &Option<Version>| {
+            v.as_ref()
+                .map_or_else(|| "none".to_owned(), |v| v.to_string())
+        };
+        match self {
+            Outcome::UpToDate {
+                package,
+                installed,
+                candidate,
+            } => {
+                write!(f, "{package}: up to date ({})", or_none(installed))?;
+                match candidate {
+                    Some(c) if Some(c) != installed.as_ref() => {
+                        write!(f, ", candidate {c} not taken")
+                    }
+                    None => write!(f, ", not in the suite"),
+                    _ => Ok(()),
+                }
+            }
+            Outcome::Updated { package, from, to } => {
+                write!(f, "{package}: updated {} -> {to}", or_none(from))
+            }
+            Outcome::RolledBack {
+                package,
+                from,
+                attempted,
+                reason,
+                rollback_error,
+            } => {
+                write!(
+                    f,
+                    "{package}: {attempted} failed its health check ({reason}); "
+                )?;
+                match rollback_error {
+                    None => write!(f, "rolled back to {from}"),
+                    Some(e) => write!(f, "rolling back to {from} failed too ({e})"),
+                }
+            }
+            Outcome::Failed {
+                package,
+                installed,
+                attempted,
+                error,
+            } => {
+                write!(f, "{package}: failed")?;
+                if let Some(a) = attempted {
+                    write!(f, " to install {a}")?;
+                }
+                write!(f, " ({error}); installed: {}", or_none(installed))
+            }
+            Outcome::Held {
+                package,
+                installed,
+                candidate,
+                reason,
+                ..
+            } => write!(
+                f,
+                "{package}: {candidate} held back (it failed before: {reason}); installed: {}",
+                or_none(installed)
+            ),
+            Outcome::Skipped { package } => {
+                write!(f, "{package}: skipped (another run holds the lock)")
+            }
         }
     }
 }
@@ -378,6 +450,55 @@ impl Updater {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn outcomes_read_as_one_log_line() {
+        let v = |s: &str| Some(Version::parse(s).unwrap());
+        let package = "app".to_owned();
+        let lines = [
+            Outcome::UpToDate {
+                package: package.clone(),
+                installed: v("1.1"),
+                candidate: v("1.1"),
+            },
+            Outcome::UpToDate {
+                package: package.clone(),
+                installed: v("1.1"),
+                candidate: v("1.0"),
+            },
+            Outcome::Updated {
+                package: package.clone(),
+                from: None,
+                to: Version::parse("1:2.0~rc1-3").unwrap(),
+            },
+            Outcome::RolledBack {
+                package: package.clone(),
+                from: Version::parse("1.0").unwrap(),
+                attempted: Version::parse("1.1").unwrap(),
+                reason: Error::new(ErrorKind::Verification, "health check exited 1"),
+                rollback_error: None,
+            },
+            Outcome::Failed {
+                package: package.clone(),
+                installed: v("1.0"),
+                attempted: v("1.1"),
+                error: Error::new(ErrorKind::Io, "dpkg -i exited 2"),
+            },
+            Outcome::Skipped { package },
+        ]
+        .map(|o| o.to_string());
+        assert_eq!(
+            lines,
+            [
+                "app: up to date (1.1)",
+                "app: up to date (1.1), candidate 1.0 not taken",
+                "app: updated none -> 1:2.0~rc1-3",
+                "app: 1.1 failed its health check (health check exited 1); rolled back to 1.0",
+                "app: failed to install 1.1 (dpkg -i exited 2); installed: 1.0",
+                "app: skipped (another run holds the lock)",
+            ]
+        );
+    }
 
     #[test]
     fn jitter_stays_within_its_bound_and_varies() {
