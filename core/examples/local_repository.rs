@@ -196,10 +196,16 @@ fn signing_key(keys: &Path) -> Result<SigningKey> {
 /// Builds the demo app at `version`: a script and a README.
 fn build_app(dir: &Path, version: &str) -> Result<PathBuf> {
     let root = dir.join(format!("{APP}-{version}"));
+    let program = root.join(format!("usr/bin/{APP}"));
     write(
-        &root.join(format!("usr/bin/{APP}")),
+        &program,
         format!("#!/bin/sh\necho {APP} {version}\n").as_bytes(),
     )?;
+    std::fs::set_permissions(
+        &program,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .map_err(|e| Error::io(program.display(), e))?;
     write(
         &root.join(format!("usr/share/doc/{APP}/README")),
         b"The demo app of debpull.\n",
