@@ -17,8 +17,7 @@
 //!    `Date` present, not later than now + [`crate::sign::MAX_CLOCK_SKEW`]
 //!    (a snapshot dated in the future would make every later one a
 //!    "rollback") and not older than the rollback floor (the newest `Date`
-//!    accepted, kept on its own in the state directory; an
-//!    equal `Date` is accepted whatever the content, as apt does, because a
+//!    accepted, kept on its own in the state directory; an equal `Date` is accepted whatever the content, as apt does, because a
 //!    publisher may commit twice within one second: replaying a snapshot signed
 //!    in the same second as the accepted one is the window left), `Valid-Until`
 //!    not passed (freeze), `Suite` or `Codename` the suite asked, the component
@@ -27,9 +26,9 @@
 //!    reads (the next smallest when that one is missing, as mirrors may omit
 //!    forms the Release lists), by hash (strongest hash) when
 //!    `Acquire-By-Hash`, else or when the by-hash copy is missing at its plain
-//!    path; read with the listed size as
-//!    the cap, its hash checked, decompressed within a bound. Only the stanzas
-//!    of the package asked are parsed. A change costs at most three requests.
+//!    path; read with the listed size as the cap, its hash checked,
+//!    decompressed within a bound. Only the stanzas of the package asked are
+//!    parsed. A change costs at most three requests (two more per missing form).
 //! 4. A suite without `InRelease` is read through `Release` (conditional GET
 //!    too) and `Release.gpg` (apt-ftparchive + `gpg -abs`).
 //!
