@@ -23,6 +23,9 @@ mod ftparchive;
 #[path = "support/gpg.rs"]
 mod gpg;
 #[allow(dead_code)]
+#[path = "support/http_servers.rs"]
+mod http_servers;
+#[allow(dead_code)]
 #[path = "support/moto.rs"]
 mod moto;
 #[allow(dead_code)]
@@ -42,8 +45,10 @@ use debpull::client::{Action, Policy, Source, SourceOptions, SourceTrust, Status
 use debpull::index::release::format_date;
 use debpull::repo::{Replace, Repository, RepositoryOptions};
 use debpull::sign::{KeyKind, SigningKey, TrustedKeys};
-use debpull::storage::{LocalStorage, S3Storage, Storage};
+use debpull::storage::{HttpOptions, HttpStorage, LocalStorage, S3Storage, Storage};
 use debpull::{Error, ErrorKind, Version};
+use http_servers::{PythonServer, Reply, ScriptServer};
+use std::sync::Mutex;
 use test_debs::build_deb;
 
 const SUITE: &str = "staging";
@@ -630,6 +635,362 @@ async fn a_no_change_check_is_one_request_and_a_change_at_most_three() {
     );
 }
 
+// ---- Plain HTTP mirrors ---------------------------------------------------------
+
+/// How a [`mirror`] misbehaves.
+#[derive(Default)]
+struct Mirror {
+    /// Send this `Last-Modified` with every file (and answer `304` to an
+    /// `If-Modified-Since` equal to it, as a real server would).
+    last_modified: Option<String>,
+    /// Answer `304` to every InRelease request, whatever it carried.
+    not_modified: bool,
+    /// Answer the next InRelease request with these bytes, once `release`
+    /// is set (or after ten seconds).
+    hold: Option<Vec<u8>>,
+    /// Lets the held request go.
+    release: bool,
+}
+
+/// A mirror without ETags serving `root` as `behaviour` says.
+fn mirror(root: PathBuf, behaviour: Arc<Mutex<Mirror>>) -> ScriptServer {
+    ScriptServer::start(move |head| {
+        let path = head.path().trim_start_matches('/').to_owned();
+        let inrelease = path.ends_with("/InRelease");
+        let (held, last_modified) = {
+            let mut m = behaviour.lock().unwrap();
+            if inrelease && m.not_modified {
+                return Reply::status(304, b"");
+            }
+            let held = if inrelease { m.hold.take() } else { None };
+            (held, m.last_modified.clone())
+        };
+        let body = match held {
+            Some(bytes) => {
+                for _ in 0..200 {
+                    if behaviour.lock().unwrap().release {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                bytes
+            }
+            None => match std::fs::read(root.join(&path)) {
+                Ok(bytes) => bytes,
+                Err(_) => return Reply::status(404, b"not found"),
+            },
+        };
+        let mut headers = Vec::new();
+        if let Some(lm) = last_modified {
+            if head.header("If-Modified-Since") == Some(lm.as_str()) {
+                return Reply::status(304, b"");
+            }
+            headers.push(("Last-Modified".to_owned(), lm));
+        }
+        Reply::Full {
+            status: 200,
+            headers,
+            body,
+        }
+    })
+}
+
+fn http_store(url: &str) -> Arc<dyn Storage> {
+    let mut options = HttpOptions::new(url);
+    options.max_attempts = 1;
+    Arc::new(HttpStorage::new(options).unwrap())
+}
+
+/// The stored `state` file of `source`.
+fn state_text(source: &Source) -> String {
+    std::fs::read_to_string(source.check_state_dir().join("state")).unwrap()
+}
+
+/// Publishes 1.0, then (a second later) 1.1; returns 1.0's InRelease.
+async fn two_snapshots(f: &Fixture) -> Vec<u8> {
+    f.publish("app", "1.0", "amd64").await;
+    let old = read(&f.store, INRELEASE).await;
+    wait_for_next_second();
+    f.publish("app", "1.1", "amd64").await;
+    old
+}
+
+#[tokio::test]
+async fn an_etag_less_mirror_is_asked_if_modified_since() {
+    let f = fixture(Backend::Local);
+    f.publish("app", "1.0", "amd64").await;
+    let server = PythonServer::start(&f.dir.path().join("repo"));
+    let source = f.source_on(http_store(&server.url()));
+    let first = source.check("app", None).await.unwrap();
+    assert!(first.repository_changed);
+    assert_eq!(version(&first), "1.0");
+    let state = state_text(&source);
+    assert!(state.contains("Last-Modified: "), "{state}");
+    assert!(!state.contains("ETag"), "{state}");
+    let same = source.check("app", None).await.unwrap();
+    assert!(!same.repository_changed);
+    assert_eq!(version(&same), "1.0");
+    wait_for_next_second();
+    f.publish("app", "1.1", "amd64").await;
+    let changed = source.check("app", None).await.unwrap();
+    assert!(changed.repository_changed);
+    assert_eq!(version(&changed), "1.1");
+}
+
+#[tokio::test]
+async fn a_forged_last_modified_does_not_switch_off_rollback_protection() {
+    let f = fixture(Backend::Local);
+    let old = two_snapshots(&f).await;
+    let behaviour = Arc::new(Mutex::new(Mirror {
+        last_modified: Some("Sat, 01 Jan 10000 00:00:00 GMT".into()),
+        ..Mirror::default()
+    }));
+    let server = mirror(f.dir.path().join("repo"), behaviour);
+    let source = f.source_on(http_store(&server.url()));
+    assert_eq!(version(&source.check("app", None).await.unwrap()), "1.1");
+    assert!(!state_text(&source).contains("Last-Modified"));
+    write(&f.store, INRELEASE, &old).await;
+    for _ in 0..2 {
+        refused(&f, &source, ErrorKind::Verification, "rollback").await;
+    }
+}
+
+#[tokio::test]
+async fn a_future_last_modified_does_not_freeze_the_check() {
+    let f = fixture(Backend::Local);
+    f.publish("app", "1.0", "amd64").await;
+    let behaviour = Arc::new(Mutex::new(Mirror {
+        last_modified: Some("Fri, 31 Dec 9999 23:59:59 GMT".into()),
+        ..Mirror::default()
+    }));
+    let server = mirror(f.dir.path().join("repo"), behaviour);
+    let source = f.source_on(http_store(&server.url()));
+    assert_eq!(version(&source.check("app", None).await.unwrap()), "1.0");
+    // The same file again (no validator kept): answered from the state.
+    assert!(!source.check("app", None).await.unwrap().repository_changed);
+    f.publish("app", "1.1", "amd64").await;
+    let changed = source.check("app", None).await.unwrap();
+    assert!(changed.repository_changed);
+    assert_eq!(version(&changed), "1.1");
+}
+
+#[tokio::test]
+async fn a_304_to_an_unconditional_request_is_an_error() {
+    let f = fixture(Backend::Local);
+    f.publish("app", "1.0", "amd64").await;
+    let behaviour = Arc::new(Mutex::new(Mirror::default()));
+    let server = mirror(f.dir.path().join("repo"), behaviour.clone());
+    let source = f.source_on(http_store(&server.url()));
+    assert_eq!(version(&source.check("app", None).await.unwrap()), "1.0");
+    // Neither ETag nor Last-Modified: the same bytes answer from the state.
+    let same = source.check("app", None).await.unwrap();
+    assert!(!same.repository_changed);
+    let inrelease_requests = server
+        .requests()
+        .iter()
+        .filter(|h| h.path().ends_with("/InRelease"))
+        .count();
+    assert_eq!(inrelease_requests, 2);
+    behaviour.lock().unwrap().not_modified = true;
+    f.publish("app", "1.1", "amd64").await;
+    let err = refused(&f, &source, ErrorKind::Storage, "without a condition").await;
+    assert!(err.to_string().contains("InRelease"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_checks_at_once_never_move_the_state_back() {
+    let f = fixture(Backend::Local);
+    f.publish("app", "1.0", "amd64").await;
+    let behaviour = Arc::new(Mutex::new(Mirror {
+        hold: Some(read(&f.store, INRELEASE).await),
+        ..Mirror::default()
+    }));
+    let server = mirror(f.dir.path().join("repo"), behaviour.clone());
+    let source = f.source_on(http_store(&server.url()));
+    // A fetches 1.0's InRelease, held by the server; meanwhile 1.1 is
+    // published and B starts; then A's answer arrives.
+    let a = tokio::spawn({
+        let source = source.clone();
+        async move { source.check("app", None).await }
+    });
+    while server.requests().is_empty() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    wait_for_next_second();
+    f.publish("app", "1.1", "amd64").await;
+    let b = tokio::spawn({
+        let source = source.clone();
+        async move { source.check("app", None).await }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    behaviour.lock().unwrap().release = true;
+    let a = a.await.unwrap().unwrap();
+    let b = b.await.unwrap().unwrap();
+    assert_eq!(version(&a), "1.0");
+    assert_eq!(version(&b), "1.1");
+    let after = source.check("app", None).await.unwrap();
+    assert!(!after.repository_changed, "the state went back to 1.0");
+    assert_eq!(version(&after), "1.1");
+}
+
+// ---- Rollback floor, future dates, trust, repositories, owners ----------------
+
+#[tokio::test]
+async fn the_rollback_floor_survives_a_corrupt_state() {
+    let f = fixture(Backend::Local);
+    let old = two_snapshots(&f).await;
+    let source = f.source();
+    assert_eq!(version(&source.check("app", None).await.unwrap()), "1.1");
+    std::fs::write(source.check_state_dir().join("state"), "garbage\n").unwrap();
+    write(&f.store, INRELEASE, &old).await;
+    let err = source.check("app", None).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Parse, "{err}");
+    assert!(err.to_string().contains("moved aside"), "{err}");
+    // The state is gone, the floor is not.
+    refused(&f, &source, ErrorKind::Verification, "rollback").await;
+}
+
+#[tokio::test]
+async fn a_corrupt_floor_is_reported_and_the_state_still_holds_the_date() {
+    let f = fixture(Backend::Local);
+    let old = two_snapshots(&f).await;
+    let source = f.source();
+    assert_eq!(version(&source.check("app", None).await.unwrap()), "1.1");
+    std::fs::write(source.check_state_dir().join("floor"), "Date: soon\n").unwrap();
+    let err = source.check("app", None).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Parse, "{err}");
+    assert!(err.to_string().contains("floor"), "{err}");
+    assert!(err.to_string().contains("moved aside"), "{err}");
+    write(&f.store, INRELEASE, &old).await;
+    refused(&f, &source, ErrorKind::Verification, "rollback").await;
+}
+
+#[tokio::test]
+async fn a_date_in_the_future_is_refused() {
+    let f = fixture(Backend::Local);
+    let source = f.source();
+    let now = SystemTime::now();
+    let day = Duration::from_secs(86_400);
+    craft(&f, SUITE, now - day, None, "pool/a.deb").await;
+    source.check("app", None).await.unwrap();
+    craft(&f, SUITE, now + day, None, "pool/a.deb").await;
+    refused(
+        &f,
+        &source,
+        ErrorKind::Verification,
+        "ahead of this machine's clock",
+    )
+    .await;
+    craft(&f, SUITE, now, None, "pool/a.deb").await;
+    source.check("app", None).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_trust_change_verifies_afresh() {
+    let f = fixture(Backend::Local);
+    f.publish("app", "1.0", "amd64").await;
+    assert_eq!(
+        version(&f.source().check("app", None).await.unwrap()),
+        "1.0"
+    );
+    // The same unchanged suite (its ETag still matches), now trusting only another key.
+    let other = SigningKey::generate("other <o@example.org>", KeyKind::Ed25519).unwrap();
+    let options = options(f.dir.path(), SourceTrust::Keys(trust_of(&other)));
+    let source = Source::new(f.store.clone(), options).unwrap();
+    refused(&f, &source, ErrorKind::Verification, "InRelease").await;
+    // The original trust still answers from the state.
+    assert!(
+        !f.source()
+            .check("app", None)
+            .await
+            .unwrap()
+            .repository_changed
+    );
+}
+
+#[tokio::test]
+async fn sources_of_two_repositories_may_share_a_state_dir() {
+    let f = fixture(Backend::Local);
+    let second: Arc<dyn Storage> = Arc::new(LocalStorage::new(f.dir.path().join("repo2")).unwrap());
+    let repo2 =
+        Repository::new(second.clone(), f.key.clone(), RepositoryOptions::default()).unwrap();
+    let deb = build_deb(f.dir.path(), "app", "2.0", "amd64", "");
+    repo2
+        .publish(SUITE, "main", &[deb], Replace::Never, &|_| {})
+        .await
+        .unwrap();
+    wait_for_next_second();
+    f.publish("app", "1.0", "amd64").await;
+    let newer = f.source();
+    let older = f.source_on(second);
+    assert_ne!(newer.check_state_dir(), older.check_state_dir());
+    for _ in 0..2 {
+        assert_eq!(version(&newer.check("app", None).await.unwrap()), "1.0");
+        assert_eq!(version(&older.check("app", None).await.unwrap()), "2.0");
+    }
+    assert!(!older.check("app", None).await.unwrap().repository_changed);
+}
+
+#[tokio::test]
+async fn a_state_dir_others_may_write_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let f = fixture(Backend::Local);
+    f.publish("app", "1.0", "amd64").await;
+    let source = f.source();
+    source.check("app", None).await.unwrap();
+    let root = f.state_dir();
+    std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let err = refused(&f, &source, ErrorKind::Io, "writable by group or others").await;
+    assert!(err.to_string().contains(&*root.to_string_lossy()), "{err}");
+    std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o700)).unwrap();
+    assert!(!source.check("app", None).await.unwrap().repository_changed);
+}
+
+/// Gives `path` to the user `nobody` (65534): the test must run as root.
+fn give_away(path: &Path) {
+    std::os::unix::fs::chown(path, Some(65534), Some(65534)).unwrap_or_else(|e| {
+        panic!(
+            "chown {} to 65534 failed ({e}): this test needs root to make a file another user owns",
+            path.display()
+        )
+    });
+}
+
+#[tokio::test]
+async fn a_state_file_another_user_owns() {
+    corrupt_state(
+        |dir| give_away(&dir.join("state")),
+        ErrorKind::Io,
+        "state",
+        "owned by uid 65534",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_state_directory_another_user_owns() {
+    let f = fixture(Backend::Local);
+    f.publish("app", "1.0", "amd64").await;
+    let source = f.source();
+    source.check("app", None).await.unwrap();
+    give_away(&source.check_state_dir().join("packages"));
+    let err = source.check("app", None).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Io, "{err}");
+    assert!(err.to_string().contains("owned by uid 65534"), "{err}");
+    assert!(err.to_string().contains("packages"), "{err}");
+    let root = f.state_dir();
+    give_away(&root);
+    refused(&f, &source, ErrorKind::Io, "owned by uid 65534").await;
+}
+
+#[tokio::test]
+async fn a_missing_smallest_index_form_falls_back_to_the_next() {
+    let f = fixture(Backend::Local);
+    let source = f.source();
+    craft_with_missing_form(&f).await;
+    assert_eq!(version(&source.check("app", None).await.unwrap()), "1.0");
+}
+
 // ---- Other publishers ------------------------------------------------------------
 
 fn aptly_suite(by_hash: bool) {
@@ -766,6 +1127,30 @@ async fn craft(
         packages.as_bytes(),
     )
     .await;
+    write(
+        &f.store,
+        INRELEASE,
+        f.key.clearsign(&release).unwrap().as_bytes(),
+    )
+    .await;
+}
+
+/// Like [`craft`] (now, no Valid-Until), but the Release also lists a
+/// `Packages.gz`, smaller than the plain index, that the store lacks (as
+/// mirrors drop forms Debian's Release lists).
+async fn craft_with_missing_form(f: &Fixture) {
+    craft(f, SUITE, SystemTime::now(), None, "pool/a.deb").await;
+    let packages = read(&f.store, "dists/staging/main/binary-amd64/Packages").await;
+    let sums = checksum::of_bytes(&packages, Algorithms::NONE.with(Algorithm::Sha256));
+    let release = format!(
+        "Origin: crafted\nSuite: {SUITE}\nCodename: {SUITE}\nDate: {}\n\
+         Architectures: amd64\nComponents: main\nSHA256:\n \
+         {} {} main/binary-amd64/Packages\n \
+         0000000000000000000000000000000000000000000000000000000000000000 20 main/binary-amd64/Packages.gz\n",
+        format_date(SystemTime::now()),
+        sums.hex(Algorithm::Sha256).unwrap(),
+        packages.len()
+    );
     write(
         &f.store,
         INRELEASE,

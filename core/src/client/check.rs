@@ -1,24 +1,34 @@
 //! [`Source::check`]: the update check of DESIGN.md, cheap enough for every
 //! server every minute.
 //!
+//! The whole check runs under the state directory's check lock (see
+//! [`super::state`]).
+//!
 //! 1. A conditional GET of `dists/<suite>/InRelease` with the ETag accepted last
 //!    (or `If-Modified-Since` its Last-Modified, for stores without ETags). A
 //!    `304` answers from the state directory ([`super::state`]): one request,
 //!    nothing parsed but the small record of the package asked (the stored
 //!    Valid-Until is still checked: a store answering `304` forever cannot
-//!    freeze the machine past it).
+//!    freeze the machine past it). A `304` to a request that carried no
+//!    condition is a [`ErrorKind::Storage`] error. A `200` whose body has the
+//!    SHA256 of the accepted signed file is answered from the state too
+//!    (stores without validators, or with a validator that no longer matches).
 //! 2. Anything else is verified fully: size cap, signature by a trusted key,
-//!    `Date` present and not older than the last accepted one (rollback; an
-//!    equal `Date` is accepted whatever the content, as apt does, because a
+//!    `Date` present, not later than now + [`crate::sign::MAX_CLOCK_SKEW`]
+//!    (a snapshot dated in the future would make every later one a
+//!    "rollback") and not older than the rollback floor (the newest `Date`
+//!    accepted, kept on its own in the state directory; an equal `Date` is accepted whatever the content, as apt does, because a
 //!    publisher may commit twice within one second: replaying a snapshot signed
 //!    in the same second as the accepted one is the window left), `Valid-Until`
 //!    not passed (freeze), `Suite` or `Codename` the suite asked, the component
 //!    and the architecture listed (when the Release lists them at all).
 //! 3. The one Packages index: the smallest compression listed that debpull
-//!    reads, by hash (strongest hash) when `Acquire-By-Hash`, else or when the
-//!    by-hash copy is missing at its plain path; read with the listed size as
-//!    the cap, its hash checked, decompressed within a bound. Only the stanzas
-//!    of the package asked are parsed. A change costs at most three requests.
+//!    reads (the next smallest when that one is missing, as mirrors may omit
+//!    forms the Release lists), by hash (strongest hash) when
+//!    `Acquire-By-Hash`, else or when the by-hash copy is missing at its plain
+//!    path; read with the listed size as the cap, its hash checked,
+//!    decompressed within a bound. Only the stanzas of the package asked are
+//!    parsed. A change costs at most three requests (two more per missing form).
 //! 4. A suite without `InRelease` is read through `Release` (conditional GET
 //!    too) and `Release.gpg` (apt-ftparchive + `gpg -abs`).
 //!
@@ -29,13 +39,17 @@ use std::time::SystemTime;
 
 use pgp::composed::CleartextSignedMessage;
 
-use super::state::{Accepted, SignedFile, StateDir, sha256_hex};
+use super::state::{
+    Accepted, CHECK_LOCK_WAIT, SignedFile, StateDir, repository_key, sha256_hex,
+    usable_last_modified,
+};
 use super::{Source, SourceTrust, Status, installed_version};
 use crate::compress::{Bounds, Compression};
 use crate::control;
 use crate::error::{Error, ErrorKind, Result};
 use crate::index::{Package, Release, ReleaseFile};
 use crate::repo::snapshot::{check_suite, read_listed};
+use crate::sign::MAX_CLOCK_SKEW;
 use crate::storage::{GetOptions, GetResult, ObjectMeta, check_key};
 use crate::version::Version;
 
@@ -102,11 +116,15 @@ impl Source {
             warnings.push(warning);
         }
         let state = self.state()?;
+        let lock = state.lock(CHECK_LOCK_WAIT).await?;
+        // The floor first: it holds whatever becomes of `state`.
+        let floor = state.floor();
+        let loaded = state.load()?;
+        let floor = floor?;
+        let floor = floor.max(loaded.as_ref().map(|a| a.date));
         // A snapshot accepted under other trust (unsigned, or a key no longer
-        // trusted) is verified afresh.
-        let accepted = state
-            .load()?
-            .filter(|a| self.trusts(a.signed_by.as_deref()));
+        // trusted) is verified afresh (its Date still a floor).
+        let accepted = loaded.filter(|a| self.trusts(a.signed_by.as_deref()));
         let installed = installed_version(&self.options.admin_dir, package)?;
         let now = SystemTime::now();
         let (candidate, changed) = match self.fetch_signed(accepted.as_ref(), now).await? {
@@ -118,11 +136,12 @@ impl Source {
             }
             Fetched::Changed(change) => {
                 let candidate = self
-                    .accept(&state, accepted.as_ref(), change, package, pin, now)
+                    .accept(&state, &lock, floor, change, package, pin, now)
                     .await?;
                 (candidate, true)
             }
         };
+        drop(lock);
         Ok(Status {
             package: package.to_owned(),
             installed,
@@ -175,10 +194,12 @@ impl Source {
     /// Verifies a changed signed file and its index, and commits the state.
     /// A pinned version absent from a good snapshot is [`ErrorKind::NotFound`]
     /// after the commit; any other failure leaves the state alone.
+    #[allow(clippy::too_many_arguments)]
     async fn accept(
         &self,
         state: &StateDir,
-        accepted: Option<&Accepted>,
+        lock: &super::state::CheckLock,
+        floor: Option<SystemTime>,
         change: Change,
         package: &str,
         pin: Option<&Version>,
@@ -195,7 +216,7 @@ impl Source {
         let key = self.suite_key(file.name());
         let at = |e: Error| e.context(format_args!("{}/{key}", self.storage));
         let release = Release::parse(&text).map_err(at)?;
-        self.check_release(&release, accepted, now).map_err(at)?;
+        self.check_release(&release, floor, now).map_err(at)?;
         let (listed, index) = self.fetch_index(&release).await?;
         let index_at = |e: Error| {
             e.context(format_args!(
@@ -214,7 +235,7 @@ impl Source {
         let new = Accepted {
             signed_file: file,
             etag: Some(meta.etag.clone()).filter(|e| !e.0.is_empty()),
-            last_modified: meta.last_modified,
+            last_modified: usable_last_modified(meta.last_modified, now),
             date: release.date.unwrap_or(now),
             valid_until: release.valid_until,
             index: listed.path.clone(),
@@ -226,7 +247,7 @@ impl Source {
         if let Some(signature) = &signature {
             signed.push(("Release.gpg", signature));
         }
-        state.commit(&new, &signed, &index, (package, &stanzas))?;
+        state.commit(lock, &new, &signed, &index, (package, &stanzas))?;
         candidate
     }
 
@@ -234,6 +255,7 @@ impl Source {
     fn state(&self) -> Result<StateDir> {
         StateDir::open(
             &self.options.state_dir,
+            &repository_key(&self.storage.to_string()),
             &self.options.suite,
             &self.options.component,
             &self.architecture,
@@ -253,18 +275,38 @@ impl Source {
     /// The conditional GET of InRelease, or of Release (+ Release.gpg) for a
     /// suite without InRelease; the signed text verified.
     async fn fetch_signed(&self, accepted: Option<&Accepted>, now: SystemTime) -> Result<Fetched> {
+        let same = |file: SignedFile| accepted.filter(|a| a.signed_file == file);
         let conditions = |file: SignedFile| {
             let mut options = GetOptions {
                 max_size: Some(MAX_RELEASE_SIZE),
                 ..GetOptions::default()
             };
-            if let Some(a) = accepted.filter(|a| a.signed_file == file) {
-                options.if_none_match = a.etag.clone();
-                if a.etag.is_none() {
+            if let Some(a) = same(file) {
+                options.if_none_match = a.etag.clone().filter(|e| !e.0.is_empty());
+                if options.if_none_match.is_none() {
                     options.if_modified_since = a.last_modified;
                 }
             }
             options
+        };
+        // A 304 is an answer only to a request that carried a condition.
+        let not_modified = |key: &str, options: &GetOptions| {
+            if options.if_none_match.is_some() || options.if_modified_since.is_some() {
+                Ok(Fetched::Unchanged)
+            } else {
+                Err(Error::new(
+                    ErrorKind::Storage,
+                    format!(
+                        "{}/{key}: 'not modified' to a request without a condition",
+                        self.storage
+                    ),
+                ))
+            }
+        };
+        // The very file accepted last (a store without validators, or whose
+        // validator changed): nothing to verify again.
+        let unchanged = |file: SignedFile, data: &[u8]| {
+            same(file).is_some_and(|a| a.signed_sha256 == sha256_hex(data))
         };
         let key = self.suite_key("InRelease");
         let at = |key: &str| {
@@ -272,12 +314,12 @@ impl Source {
             let key = key.to_owned();
             move |e: Error| e.context(format_args!("{store}/{key}"))
         };
-        match self
-            .storage
-            .get(&key, conditions(SignedFile::InRelease))
-            .await
-        {
-            Ok(GetResult::NotModified) => return Ok(Fetched::Unchanged),
+        let options = conditions(SignedFile::InRelease);
+        match self.storage.get(&key, options.clone()).await {
+            Ok(GetResult::NotModified) => return not_modified(&key, &options),
+            Ok(GetResult::Found { data, .. }) if unchanged(SignedFile::InRelease, &data) => {
+                return Ok(Fetched::Unchanged);
+            }
             Ok(GetResult::Found { data, meta }) => {
                 let text = control::from_utf8(&data).map_err(at(&key))?;
                 let (text, signer) = self.verify_cleartext(text, now).map_err(at(&key))?;
@@ -295,12 +337,12 @@ impl Source {
         }
         // No InRelease: Release and its detached signature (apt does the same).
         let key = self.suite_key("Release");
-        let (data, meta) = match self
-            .storage
-            .get(&key, conditions(SignedFile::Release))
-            .await
-        {
-            Ok(GetResult::NotModified) => return Ok(Fetched::Unchanged),
+        let options = conditions(SignedFile::Release);
+        let (data, meta) = match self.storage.get(&key, options.clone()).await {
+            Ok(GetResult::NotModified) => return not_modified(&key, &options),
+            Ok(GetResult::Found { data, .. }) if unchanged(SignedFile::Release, &data) => {
+                return Ok(Fetched::Unchanged);
+            }
             Ok(GetResult::Found { data, meta }) => (data, meta),
             Err(e) if e.kind() == ErrorKind::NotFound => {
                 return Err(Error::new(
@@ -401,11 +443,12 @@ impl Source {
         }
     }
 
-    /// Rollback, freeze, suite, component and architecture checks.
+    /// Rollback (against `floor`, the newest Date accepted), future Date,
+    /// freeze, suite, component and architecture checks.
     fn check_release(
         &self,
         release: &Release,
-        accepted: Option<&Accepted>,
+        floor: Option<SystemTime>,
         now: SystemTime,
     ) -> Result<()> {
         check_suite(release, &self.options.suite)?;
@@ -415,7 +458,18 @@ impl Source {
                 "field Date is missing: a rollback could not be detected",
             ));
         };
-        if let Some(previous) = accepted.map(|a| a.date)
+        if date > now + MAX_CLOCK_SKEW {
+            return Err(Error::new(
+                ErrorKind::Verification,
+                format!(
+                    "field Date {} is more than {} s ahead of this machine's clock ({}): a snapshot from the future is refused (it would make every later one a rollback)",
+                    crate::index::release::format_date(date),
+                    MAX_CLOCK_SKEW.as_secs(),
+                    crate::index::release::format_date(now)
+                ),
+            ));
+        }
+        if let Some(previous) = floor
             && date < previous
         {
             return Err(Error::new(
@@ -459,15 +513,17 @@ impl Source {
             self.options.component, self.architecture
         );
         let release_key = self.suite_key("InRelease");
-        let chosen = READABLE
+        let mut forms: Vec<(&ReleaseFile, Compression)> = READABLE
             .iter()
             .filter_map(|&c| {
                 release
                     .file(&format!("{base}{}", c.extension()))
                     .map(|f| (f, c))
             })
-            .min_by_key(|(f, _)| f.size);
-        let Some((file, compression)) = chosen else {
+            .collect();
+        // Smallest first; a stable sort keeps READABLE's order on equal sizes.
+        forms.sort_by_key(|(f, _)| f.size);
+        if forms.is_empty() {
             return Err(Error::new(
                 ErrorKind::NotFound,
                 format!(
@@ -475,19 +531,30 @@ impl Source {
                     self.storage
                 ),
             ));
-        };
-        let key = self.suite_key(&file.path);
-        let at = |e: Error| e.context(format_args!("{}/{key}", self.storage));
-        let Some(bytes) = read_listed(&*self.storage, &self.options.suite, release, file).await?
-        else {
+        }
+        let mut found = None;
+        for (file, compression) in &forms {
+            if let Some(bytes) =
+                read_listed(&*self.storage, &self.options.suite, release, file).await?
+            {
+                found = Some((*file, *compression, bytes));
+                break;
+            }
+        }
+        let Some((file, compression, bytes)) = found else {
+            let names: Vec<&str> = forms.iter().map(|(f, _)| f.path.as_str()).collect();
             return Err(Error::new(
                 ErrorKind::NotFound,
                 format!(
-                    "{}/{key}: listed in the Release but missing (by hash and at its path)",
-                    self.storage
+                    "{}/dists/{}: {} listed in the Release but missing (by hash and at their paths)",
+                    self.storage,
+                    self.options.suite,
+                    names.join(", ")
                 ),
             ));
         };
+        let key = self.suite_key(&file.path);
+        let at = |e: Error| e.context(format_args!("{}/{key}", self.storage));
         let limit = release
             .file(&base)
             .map_or(MAX_INDEX, |f| f.size.min(MAX_INDEX));

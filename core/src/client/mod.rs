@@ -67,7 +67,8 @@ pub struct SourceOptions {
     pub trust: SourceTrust,
     /// The state directory: last accepted InRelease (ETag, Date), the verified
     /// Packages index (under `check/`, see [`Source::check_state_dir`]),
-    /// downloaded `.deb`s. It must not be writable by group or others.
+    /// downloaded `.deb`s. It, and everything the check keeps in it, must
+    /// belong to the effective user and not be writable by group or others.
     pub state_dir: PathBuf,
     /// dpkg's administrative directory (default [`DEFAULT_ADMIN_DIR`]).
     pub admin_dir: PathBuf,
@@ -289,11 +290,16 @@ impl Source {
     }
 
     /// The directory of this source's check state (see the layout in
-    /// `client/state.rs`): `<state_dir>/check/<suite>/<component>/binary-<arch>`.
+    /// `client/state.rs`):
+    /// `<state_dir>/check/<repository>/<suite>/<component>/binary-<arch>`, where
+    /// `<repository>` is the first 16 hex digits of the SHA256 of the store's
+    /// credential-free name (its `Display`): sources of two repositories may
+    /// share a `state_dir`.
     pub fn check_state_dir(&self) -> PathBuf {
         self.options
             .state_dir
             .join("check")
+            .join(state::repository_key(&self.storage.to_string()))
             .join(&self.options.suite)
             .join(&self.options.component)
             .join(format!("binary-{}", self.architecture))

@@ -2,9 +2,15 @@
 //! last accepted snapshot of its suite was, so that the next check can ask for
 //! `InRelease` conditionally and answer a `304` without parsing anything.
 //!
-//! Layout, under `<state_dir>/check/<suite>/<component>/binary-<arch>/`:
+//! Layout, under `<state_dir>/check/<repository>/<suite>/<component>/binary-<arch>/`,
+//! where `<repository>` is the first 16 hex digits of the SHA256 of the
+//! store's credential-free name (its `Display`, e.g. `s3://bucket/prefix`):
+//! two sources of the same suite in two repositories sharing a `state_dir`
+//! never see each other's state.
 //!
 //! ```text
+//! lock                   flock'ed by a check from loading the state to committing
+//! floor                  the rollback floor: `Date: <the newest Date accepted>`
 //! state                  the commit point: one deb822 paragraph (below)
 //! InRelease | Release    the signed file accepted, as fetched (and Release.gpg)
 //! Packages-<sha256>      the verified index, decompressed, named by its SHA256
@@ -14,36 +20,48 @@
 //!
 //! `state` holds `Format: 1`, `Signed-File` (`InRelease` or `Release`), `ETag`
 //! and `Last-Modified` of that file as the store gave them (either may be
-//! absent), the Release's `Date` and `Valid-Until` (Release date format),
-//! `Index` (the index read, relative to the suite), `Index-SHA256` (of the
-//! stored `Packages-<sha256>`), `Signed-SHA256` (of the signed file) and
-//! `Signed-By` (the fingerprint of the trusted key that signed it, or
-//! `unchecked` under `SourceTrust::InsecureUnsigned`: a source whose trusted
-//! keys do not include it ignores that state and verifies afresh).
+//! absent; a Last-Modified later than the local clock is not kept: a forged
+//! or skewed one must not turn later checks into "not modified"), the
+//! Release's `Date` and `Valid-Until` (Release date format), `Index` (the
+//! index read, relative to the suite), `Index-SHA256` (of the stored
+//! `Packages-<sha256>`), `Signed-SHA256` (of the signed file) and `Signed-By`
+//! (the fingerprint of the trusted key that signed it, or `unchecked` under
+//! `SourceTrust::InsecureUnsigned`: a source whose trusted keys do not include
+//! it ignores that state and verifies afresh).
+//!
+//! `floor` is written before everything else of a commit and read on its
+//! own: a `state` that is damaged, moved aside or ignored (a trust change)
+//! does not lower the Date a new snapshot must reach. It only ever moves
+//! forward. A damaged `floor` is an error like a damaged `state` (moved aside,
+//! named); the floor then comes from `state` alone.
 //!
 //! Writes are atomic: a temporary file in the same directory, fsynced, renamed
-//! over the old one, the directory fsynced. A commit writes the index, the
-//! signed file and the package record first and `state` last; the files a
-//! crash may leave behind are not referenced by `state` and a later commit
-//! removes them. A package record names the index it was cut from, so a record
-//! left from an older snapshot is never used for a newer one.
+//! over the old one, the directory fsynced. A commit writes the floor, the
+//! index, the signed file and the package record first and `state` last; the
+//! files a crash may leave behind are not referenced by `state` and a later
+//! commit removes them. A package record names the index it was cut from, so
+//! a record left from an older snapshot is never used for a newer one.
 //!
-//! Two checks of one source running at once never tear the state (each
-//! commit is whole), but the loser may remove the index the winner's `state`
-//! names, costing the next check a refetch: the `Updater` serialises runs with
-//! its lock.
+//! A check holds `lock` (an OS file lock, waited for up to
+//! [`CHECK_LOCK_WAIT`]) from loading the state to committing it, so that two
+//! checks of one source (threads or processes) never move the state back nor
+//! remove what the other's `state` names; old files are removed only under it.
 //!
-//! A state file that cannot be read or parsed, or that is writable by group or
-//! others, or a file where a directory should be, is moved aside
+//! Every directory (the `state_dir` root included) and file must belong to
+//! the effective user and not be writable by group or others (as ssh's
+//! StrictModes): others could make a check accept a rolled-back or frozen
+//! repository. A state file that cannot be read or parsed, or fails that
+//! test, or a file where a directory should be, is moved aside
 //! (`<name>.corrupt.<unix seconds>`) and reported as a typed error naming it:
-//! the next check starts afresh with a full fetch.
+//! the next check starts afresh with a full fetch (the floor kept). A root
+//! that fails it is an error and left alone.
 
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::checksum::{self, Algorithm, Algorithms};
 use crate::control;
@@ -55,6 +73,10 @@ use crate::storage::ETag;
 const FORMAT: &str = "1";
 /// `Signed-By` of a snapshot accepted without a signature check.
 const UNCHECKED: &str = "unchecked";
+/// How long a check waits for another check of the same source to finish.
+pub(crate) const CHECK_LOCK_WAIT: Duration = Duration::from_secs(60);
+/// How often a waiting check tries the lock again.
+const LOCK_POLL: Duration = Duration::from_millis(50);
 
 /// Which signed file of the suite was accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,9 +120,17 @@ pub(crate) struct StateDir {
 }
 
 impl StateDir {
-    /// The directory of `suite`/`component`/`arch` under `root` (created if
-    /// needed). A file where one of its directories should be is moved aside.
-    pub fn open(root: &Path, suite: &str, component: &str, arch: &str) -> Result<StateDir> {
+    /// The directory of `repository`/`suite`/`component`/`arch` under
+    /// `root` (created if needed; `repository` is [`repository_key`]). A file
+    /// where one of its directories should be is moved aside; a root that
+    /// another user owns or may write to is refused.
+    pub fn open(
+        root: &Path,
+        repository: &str,
+        suite: &str,
+        component: &str,
+        arch: &str,
+    ) -> Result<StateDir> {
         if !root.is_dir() {
             fs::DirBuilder::new()
                 .recursive(true)
@@ -108,9 +138,16 @@ impl StateDir {
                 .create(root)
                 .map_err(|e| Error::io(root.display(), e))?;
         }
+        let meta = fs::metadata(root).map_err(|e| Error::io(root.display(), e))?;
+        check_mode(root, &meta).map_err(|e| {
+            e.context(format_args!(
+                "the state directory {} is refused",
+                root.display()
+            ))
+        })?;
         let mut dir = root.to_path_buf();
         let binary = format!("binary-{arch}");
-        for part in ["check", suite, component, &binary] {
+        for part in ["check", repository, suite, component, &binary] {
             dir.push(part);
             ensure_dir(&dir)?;
         }
@@ -123,15 +160,65 @@ impl StateDir {
         &self.dir
     }
 
-    /// The accepted snapshot, `None` before the first accepted check.
+    /// Takes the check lock of this directory, waiting up to `wait` for
+    /// another check to release it ([`ErrorKind::ConcurrentUpdate`] after).
+    pub async fn lock(&self, wait: Duration) -> Result<CheckLock> {
+        let path = self.dir.join("lock");
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&path)
+            .map_err(|e| Error::io(path.display(), e))?;
+        let meta = file.metadata().map_err(|e| Error::io(path.display(), e))?;
+        check_mode(&path, &meta)?;
+        let deadline = Instant::now() + wait;
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(CheckLock { _file: file }),
+                Err(fs::TryLockError::WouldBlock) => {}
+                Err(fs::TryLockError::Error(e)) => {
+                    return Err(Error::io(path.display(), e).context("locking"));
+                }
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(Error::new(
+                    ErrorKind::ConcurrentUpdate,
+                    format!(
+                        "{}: another check of this source held the lock for more than {} s",
+                        path.display(),
+                        wait.as_secs()
+                    ),
+                ));
+            }
+            tokio::time::sleep(LOCK_POLL.min(deadline - now)).await;
+        }
+    }
+
+    /// The accepted snapshot, `None` before the first accepted check. A
+    /// `Last-Modified` later than now (the clock went back) is dropped.
     pub fn load(&self) -> Result<Option<Accepted>> {
         let path = self.dir.join("state");
         let Some(text) = read_state_file(&path)? else {
             return Ok(None);
         };
-        parse_accepted(&text)
+        let mut accepted = parse_accepted(&text).map_err(|e| corrupt(&path, e))?;
+        accepted.last_modified = usable_last_modified(accepted.last_modified, SystemTime::now());
+        Ok(Some(accepted))
+    }
+
+    /// The rollback floor kept in `floor`: `None` if there is none yet.
+    pub fn floor(&self) -> Result<Option<SystemTime>> {
+        let path = self.dir.join("floor");
+        let Some(text) = read_state_file(&path)? else {
+            return Ok(None);
+        };
+        parse_floor(&text)
             .map(Some)
-            .map_err(|e| corrupt(&path, e))
+            .map_err(|e| corrupt(&path, e).context("the rollback floor is now the state's Date"))
     }
 
     /// The stanzas of `package` recorded from the index `index_sha256`; `None`
@@ -200,16 +287,37 @@ impl StateDir {
         Ok(bytes)
     }
 
-    /// Commits a newly accepted snapshot: the index text, the signed files as
-    /// fetched, the asked package's record, then `state`; then removes the
-    /// files of older snapshots.
+    /// Commits a newly accepted snapshot, under the check lock: the floor
+    /// (moved forward), the index text, the signed files as fetched, the
+    /// asked package's record, then `state`; then removes the files of older
+    /// snapshots. A `Date` older than the floor is refused
+    /// ([`ErrorKind::Verification`]): the state never goes back.
     pub fn commit(
         &self,
+        _lock: &CheckLock,
         accepted: &Accepted,
         signed: &[(&str, &[u8])],
         index: &str,
         record: (&str, &str),
     ) -> Result<()> {
+        let floor = self.floor()?;
+        if let Some(floor) = floor
+            && accepted.date < floor
+        {
+            return Err(Error::new(
+                ErrorKind::Verification,
+                format!(
+                    "{}: Date {} is older than the floor {}: the state is not moved back",
+                    self.dir.display(),
+                    format_date(accepted.date),
+                    format_date(floor)
+                ),
+            ));
+        }
+        if floor != Some(accepted.date) {
+            let text = format!("Date: {}\n", format_date(accepted.date));
+            write_atomic(&self.dir.join("floor"), text.as_bytes())?;
+        }
         let index_name = format!("Packages-{}", accepted.index_sha256);
         let index_path = self.dir.join(&index_name);
         if !index_path.is_file() {
@@ -253,6 +361,27 @@ impl StateDir {
     }
 }
 
+/// Held while a check loads, verifies and commits; released when dropped.
+#[derive(Debug)]
+pub(crate) struct CheckLock {
+    _file: fs::File,
+}
+
+/// The directory name of a repository: the first 16 hex digits of the SHA256
+/// of its credential-free name (`storage.to_string()`).
+pub(crate) fn repository_key(name: &str) -> String {
+    sha256_hex(name.as_bytes())[..16].to_owned()
+}
+
+/// A Last-Modified worth keeping as a validator: not before 1970 and not
+/// after `now` (a forged or skewed one would make later checks "not modified").
+pub(crate) fn usable_last_modified(
+    time: Option<SystemTime>,
+    now: SystemTime,
+) -> Option<SystemTime> {
+    time.filter(|t| *t >= SystemTime::UNIX_EPOCH && *t <= now)
+}
+
 /// SHA256 of `bytes` in lower-case hex.
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     checksum::of_bytes(bytes, Algorithms::NONE.with(Algorithm::Sha256))
@@ -280,6 +409,32 @@ fn render_accepted(a: &Accepted) -> String {
         a.signed_by.as_deref().unwrap_or(UNCHECKED)
     ));
     out
+}
+
+fn parse_floor(text: &str) -> Result<SystemTime> {
+    let mut paragraphs = control::paragraphs(text);
+    let paragraph = paragraphs
+        .next()
+        .ok_or_else(|| Error::new(ErrorKind::Parse, "line 1: empty"))??;
+    let field = paragraph
+        .field("Date")
+        .ok_or_else(|| Error::new(ErrorKind::Parse, "line 1: missing field Date"))?;
+    if paragraph.len() != 1 || paragraphs.next().is_some() {
+        return Err(Error::new(
+            ErrorKind::Parse,
+            "line 1: more than the one field Date",
+        ));
+    }
+    parse_date(field.value()).ok_or_else(|| {
+        Error::new(
+            ErrorKind::Parse,
+            format!(
+                "line {}: field Date: {:?} is not a date",
+                field.line(),
+                field.value()
+            ),
+        )
+    })
 }
 
 fn parse_accepted(text: &str) -> Result<Accepted> {
@@ -403,9 +558,21 @@ fn ensure_dir(dir: &Path) -> Result<()> {
     }
 }
 
-/// Refuses state that others than its owner may change: they could make a
-/// check accept a rolled-back or frozen repository.
+/// Refuses state that another user owns or that others than its owner may
+/// change: they could make a check accept a rolled-back or frozen repository.
 fn check_mode(path: &Path, meta: &fs::Metadata) -> Result<()> {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let euid = unsafe { libc::geteuid() };
+    if meta.uid() != euid {
+        return Err(Error::new(
+            ErrorKind::Io,
+            format!(
+                "{}: owned by uid {}, not by this process's user (uid {euid})",
+                path.display(),
+                meta.uid()
+            ),
+        ));
+    }
     let mode = meta.permissions().mode() & 0o7777;
     if mode & 0o022 != 0 {
         return Err(Error::new(
@@ -550,6 +717,41 @@ mod tests {
     fn the_state_record_round_trips() {
         let a = accepted();
         assert_eq!(parse_accepted(&render_accepted(&a)).unwrap(), a);
+    }
+
+    #[test]
+    fn the_floor_parses_one_date_only() {
+        let date = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_001);
+        let text = format!("Date: {}\n", format_date(date));
+        assert_eq!(parse_floor(&text).unwrap(), date);
+        for bad in [
+            "",
+            "Date: soon\n",
+            "Other: x\n",
+            &format!("{text}ETag: x\n"),
+        ] {
+            let err = parse_floor(bad).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Parse, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_last_modified_after_now_is_not_kept() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let earlier = now - Duration::from_secs(1);
+        assert_eq!(usable_last_modified(Some(earlier), now), Some(earlier));
+        assert_eq!(usable_last_modified(Some(now), now), Some(now));
+        let later = now + Duration::from_secs(1);
+        assert_eq!(usable_last_modified(Some(later), now), None);
+        assert_eq!(usable_last_modified(None, now), None);
+    }
+
+    #[test]
+    fn repositories_get_distinct_keys() {
+        let a = repository_key("s3://a");
+        assert_eq!(a.len(), 16);
+        assert_ne!(a, repository_key("s3://b"));
+        assert_eq!(a, repository_key("s3://a"));
     }
 
     #[test]

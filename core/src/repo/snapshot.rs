@@ -899,7 +899,8 @@ async fn plain_files_match(
 /// A file the Release lists, by hash if the Release says so, else at its plain
 /// path (also when its by-hash copy is missing, as apt does); its size capped
 /// at the listed size while reading and its checksums checked against the
-/// Release. `None` if missing. At most two reads.
+/// Release. `None` if missing (not found); a `304` (no condition was sent) is
+/// an [`ErrorKind::Storage`] error. At most two reads.
 pub(crate) async fn read_listed(
     storage: &dyn Storage,
     suite: &str,
@@ -922,7 +923,13 @@ pub(crate) async fn read_listed(
         let bytes = match storage.get(key, options).await {
             Ok(GetResult::Found { data, .. }) => data,
             Err(e) if e.kind() == ErrorKind::NotFound => continue,
-            Ok(GetResult::NotModified) => continue,
+            // No condition was sent: a 304 is the store misbehaving, not "missing".
+            Ok(GetResult::NotModified) => {
+                return Err(at(Error::new(
+                    ErrorKind::Storage,
+                    "'not modified' to a request without a condition",
+                )));
+            }
             // Cut off at the signed size: a mismatch with the Release, like any other.
             Err(e) if e.kind() == ErrorKind::LimitExceeded => {
                 return Err(at(Error::new(
