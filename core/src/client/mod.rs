@@ -28,7 +28,9 @@ mod state;
 mod update;
 
 pub use check::MAX_RELEASE_SIZE;
-pub use dpkg::{DEFAULT_ADMIN_DIR, installed_version, status_path};
+pub use dpkg::{
+    DEFAULT_ADMIN_DIR, InstalledPackage, installed_package, installed_version, status_path,
+};
 pub use update::{Event, Outcome};
 
 use std::path::PathBuf;
@@ -217,6 +219,10 @@ pub struct UpdaterOptions {
     pub health_check: Option<Vec<String>>,
     /// How long the health check may run.
     pub health_timeout: Duration,
+    /// How long the installer may run before it is stopped (its process
+    /// group SIGTERMed, then SIGKILLed; dpkg may then need the next run to
+    /// reinstall).
+    pub install_timeout: Duration,
     /// What to do when another run holds the lock.
     pub lock: LockMode,
     /// Wait a random time up to this before checking, so that a fleet does not
@@ -225,8 +231,8 @@ pub struct UpdaterOptions {
 }
 
 impl UpdaterOptions {
-    /// Options for `package`: `dpkg -i`, upgrade only, no health check, skip
-    /// when locked, no jitter.
+    /// Options for `package`: `dpkg -i`, upgrade only, no health check (60 s
+    /// when given), 30 minutes for the installer, skip when locked, no jitter.
     pub fn new(package: impl Into<String>) -> Self {
         UpdaterOptions {
             package: package.into(),
@@ -237,6 +243,7 @@ impl UpdaterOptions {
             pin: None,
             health_check: None,
             health_timeout: Duration::from_secs(60),
+            install_timeout: Duration::from_secs(30 * 60),
             lock: LockMode::Skip,
             jitter: Duration::ZERO,
         }
