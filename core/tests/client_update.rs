@@ -397,7 +397,7 @@ async fn a_rollback_downloads_the_previous_version_again(backend: Backend) {
     assert!(text.contains("neither cached"), "{text}");
     // Why: the suite's answer and the cache's.
     assert!(
-        text.contains("not listed") && text.contains("not cached in"),
+        text.contains("not in the suite") && text.contains("not cached in"),
         "{text}"
     );
     assert_eq!(g.installed().as_deref(), Some("2.0"));
