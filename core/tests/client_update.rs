@@ -36,7 +36,7 @@ use debpull::sign::{KeyKind, SigningKey, TrustedKeys};
 use debpull::storage::{S3Storage, Storage};
 use dpkg_root::DpkgRoot;
 use fault_proxy::{Fault, FaultProxy, Faults};
-use test_debs::build_deb;
+use test_debs::{Extras, build_deb, build_deb_with};
 
 const SUITE: &str = "production";
 const APP: &str = "app";
@@ -118,16 +118,47 @@ impl Fixture {
         self.system.installed(APP)
     }
 
-    /// The files in the `.deb` cache.
+    /// The `.deb` cache of the source (`debs/<suite>-<id>`), if there is one.
+    fn cache_dir(&self) -> Option<PathBuf> {
+        let mut dirs = std::fs::read_dir(self.state.join("debs")).ok()?;
+        let dir = dirs.next()?.unwrap().path();
+        assert!(dirs.next().is_none(), "one source, one cache");
+        Some(dir)
+    }
+
+    /// The files in the `.deb` cache, the hash in their names left out
+    /// (`app_1.0_amd64.<sha256>.deb` is `app_1.0_amd64.deb`).
     fn cache(&self) -> Vec<String> {
-        let mut files: Vec<String> = std::fs::read_dir(self.state.join("debs"))
-            .map(|d| {
-                d.map(|e| e.unwrap().file_name().into_string().unwrap())
-                    .collect()
+        let Some(dir) = self.cache_dir() else {
+            return Vec::new();
+        };
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| {
+                let name = e.unwrap().file_name().into_string().unwrap();
+                let parts: Vec<&str> = name.split('.').collect();
+                match parts.iter().position(|p| p.len() == 64) {
+                    Some(i) => [&parts[..i], &parts[i + 1..]].concat().join("."),
+                    None => name,
+                }
             })
-            .unwrap_or_default();
+            .collect();
         files.sort();
         files
+    }
+
+    /// The path of the cached file whose name (hash left out) is `short`.
+    fn cache_path(&self, short: &str) -> PathBuf {
+        let dir = self.cache_dir().unwrap();
+        let (stem, rest) = short.split_once(".deb").unwrap();
+        std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| {
+                let name = p.file_name().unwrap().to_str().unwrap().to_owned();
+                name.starts_with(&format!("{stem}.")) && name.ends_with(&format!(".deb{rest}"))
+            })
+            .unwrap_or_else(|| panic!("{short} not cached"))
     }
 }
 
@@ -143,6 +174,8 @@ fn sh(script: &str) -> Vec<String> {
 /// the run's context, and returns the outcome.
 async fn run(updater: &Updater) -> Outcome {
     let events: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let before = std::time::SystemTime::now();
+    let clock = std::time::Instant::now();
     let record = |event: &Event| {
         assert_eq!(event.package, updater.options().package);
         assert_eq!(event.outcome.package(), event.package);
@@ -150,7 +183,9 @@ async fn run(updater: &Updater) -> Outcome {
         assert!(!event.hostname.is_empty());
         assert!(event.jitter <= updater.options().jitter, "{event:?}");
         assert!(event.duration >= event.jitter, "{event:?}");
-        assert!(event.started <= std::time::SystemTime::now());
+        assert!(event.duration <= clock.elapsed(), "{event:?}");
+        assert!(event.started >= before, "{event:?}");
+        assert!(event.started <= before + clock.elapsed(), "{event:?}");
         events.lock().unwrap().push(format!("{:?}", event.outcome));
     };
     let outcome = updater.update_with_events(&record).await;
@@ -324,6 +359,13 @@ async fn a_failing_health_check_rolls_back(backend: Backend) {
     assert!(reason.contains("unhealthy 1.1"), "{reason}");
     assert!(record.exists());
     assert_eq!(f.installed().as_deref(), Some("1.0"));
+    // An explicit pin tries it again; failing under the pin, it holds even the pin.
+    let mut pinned = updater.options().clone();
+    pinned.pin = Some(v("1.1"));
+    let pinned = f.updater(pinned);
+    assert_eq!(short(&run(&pinned).await), "rolled back 1.1 -> 1.0");
+    assert_eq!(short(&run(&pinned).await), "held 1.1 (installed 1.0)");
+    assert_eq!(f.installed().as_deref(), Some("1.0"));
     // ...but the next version is, and the record goes with the old files.
     f.publish(SUITE, &["1.2"]).await;
     assert_eq!(short(&run(&updater).await), "updated 1.0 -> 1.2");
@@ -353,6 +395,11 @@ async fn a_rollback_downloads_the_previous_version_again(backend: Backend) {
         "{text}"
     );
     assert!(text.contains("neither cached"), "{text}");
+    // Why: the suite's answer and the cache's.
+    assert!(
+        text.contains("not in the suite") && text.contains("not cached in"),
+        "{text}"
+    );
     assert_eq!(g.installed().as_deref(), Some("2.0"));
 }
 
@@ -411,10 +458,12 @@ async fn a_command_installer_gets_the_file(backend: Backend) {
         log.display()
     )));
     assert_eq!(short(&run(&f.updater(options)).await), "updated - -> 1.1");
-    assert_eq!(
-        std::fs::read_to_string(&log).unwrap(),
-        "app 1.1 app_1.1_amd64.deb\n"
-    );
+    // The cached file, named by its SHA256.
+    let logged = std::fs::read_to_string(&log).unwrap();
+    let sha256 = f.cache_path("app_1.1_amd64.deb");
+    let sha256 = sha256.file_name().unwrap().to_str().unwrap();
+    assert_eq!(logged, format!("app 1.1 {sha256}\n"));
+    assert_eq!(sha256.len(), "app_1.1_amd64..deb".len() + 64);
     assert_eq!(f.installed().as_deref(), Some("1.1"));
 
     // A command that fails: its output is in the error.
@@ -546,7 +595,7 @@ async fn a_download_breaking_off_is_resumed_and_leaves_the_machine_alone() {
     );
     assert_eq!(proxy.stats().faults_of(Fault::TruncateBody), 4);
     assert_eq!(f.cache(), ["app_1.1_amd64.deb.part"]);
-    let part = std::fs::metadata(f.state.join("debs/app_1.1_amd64.deb.part"))
+    let part = std::fs::metadata(f.cache_path("app_1.1_amd64.deb.part"))
         .unwrap()
         .len();
     assert!(part > 0 && part < size, "{part} of {size}");
@@ -677,15 +726,23 @@ async fn jitter_is_waited_and_bounded() {
     options.jitter = Duration::from_millis(150);
     let updater = f.updater(options);
     let jitters: Arc<Mutex<Vec<Duration>>> = Arc::default();
+    let mut outcomes = Vec::new();
     for _ in 0..6 {
         let jitters = jitters.clone();
-        updater
+        let outcome = updater
             .update_with_events(&move |event: &Event| {
-                assert!(event.duration >= event.jitter);
                 jitters.lock().unwrap().push(event.jitter);
             })
             .await;
+        outcomes.push(short(&outcome));
     }
+    assert_eq!(outcomes[0], "updated - -> 1.0");
+    assert!(
+        outcomes[1..]
+            .iter()
+            .all(|o| o == "up to date 1.0 (candidate 1.0)"),
+        "{outcomes:?}"
+    );
     let jitters = jitters.lock().unwrap();
     assert_eq!(jitters.len(), 6);
     assert!(
@@ -718,4 +775,304 @@ async fn events_carry_the_checks_warnings() {
         warnings.iter().any(|w| w.contains("NOT checked")),
         "{warnings:?}"
     );
+}
+
+impl Fixture {
+    /// The app at `version` with `extras`, published into the suite.
+    async fn publish_with(&self, version: &str, extras: &Extras<'_>) {
+        let deb = build_deb_with(self.dir.path(), APP, version, "amd64", "", extras);
+        self.repo
+            .publish(SUITE, "main", &[deb], Default::default(), &|_| {})
+            .await
+            .unwrap();
+    }
+
+    /// dpkg's status of the app: `install ok installed 1.0`.
+    fn state(&self) -> String {
+        let (status, version) = self.system.state(APP).unwrap_or_default();
+        format!("{status} {version}")
+    }
+}
+
+/// A fixture whose root has a shell: maintainer scripts run.
+fn fixture_with_shell() -> Fixture {
+    let mut f = fixture(Backend::Local);
+    f.system = DpkgRoot::with_shell(&f.dir.path().join("system2"));
+    f
+}
+
+const FAILING_POSTINST: &[(&str, &str)] =
+    &[("postinst", "#!/bin/sh\necho postinst broke >&2\nexit 1\n")];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_postinst_is_rolled_back_not_left_half_configured() {
+    let f = fixture_with_shell();
+    f.publish(SUITE, &["1.0"]).await;
+    let updater = f.updater(f.options());
+    assert_eq!(short(&run(&updater).await), "updated - -> 1.0");
+    let extras = Extras {
+        control_files: FAILING_POSTINST,
+        ..Extras::default()
+    };
+    f.publish_with("1.1", &extras).await;
+    let outcome = run(&updater).await;
+    assert_eq!(short(&outcome), "rolled back 1.1 -> 1.0");
+    assert!(
+        outcome
+            .error()
+            .unwrap()
+            .to_string()
+            .contains("postinst broke"),
+        "{outcome}"
+    );
+    assert_eq!(f.state(), "install ok installed 1.0");
+    assert_eq!(
+        f.system.file("usr/share/app/VERSION").as_deref(),
+        Some("app 1.0 \n")
+    );
+    // Not tried again every minute.
+    assert_eq!(short(&run(&updater).await), "held 1.1 (installed 1.0)");
+    assert_eq!(f.state(), "install ok installed 1.0");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_install_left_half_configured_is_not_up_to_date() {
+    let f = fixture_with_shell();
+    let extras = Extras {
+        control_files: FAILING_POSTINST,
+        ..Extras::default()
+    };
+    f.publish_with("1.0", &extras).await;
+    let updater = f.updater(f.options());
+    let outcome = run(&updater).await;
+    assert_eq!(short(&outcome), "failed 1.0 (installed 1.0): Io");
+    assert!(
+        outcome
+            .error()
+            .unwrap()
+            .to_string()
+            .contains("no previous version")
+    );
+    assert_eq!(f.state(), "install ok half-configured 1.0");
+    // Recorded: held back (not "up to date").
+    assert_eq!(short(&run(&updater).await), "held 1.0 (installed 1.0)");
+    // The next version is installed over the broken one.
+    f.publish(SUITE, &["1.1"]).await;
+    assert_eq!(short(&run(&updater).await), "updated - -> 1.1");
+    assert_eq!(f.state(), "install ok installed 1.1");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_locally_changed_conffile_is_kept_without_a_prompt() {
+    let f = fixture_with_shell();
+    let conffile = |content: &'static str| -> [(&'static str, &'static str); 1] {
+        [("etc/app.conf", content)]
+    };
+    let files = conffile("setting = 1\n");
+    let control: &[(&str, &str)] = &[("conffiles", "/etc/app.conf\n")];
+    f.publish_with(
+        "1.0",
+        &Extras {
+            control_files: control,
+            files: &files,
+        },
+    )
+    .await;
+    let updater = f.updater(f.options());
+    assert_eq!(short(&run(&updater).await), "updated - -> 1.0");
+    std::fs::write(f.system.root.join("etc/app.conf"), "setting = local\n").unwrap();
+    let files = conffile("setting = 2\n");
+    f.publish_with(
+        "1.1",
+        &Extras {
+            control_files: control,
+            files: &files,
+        },
+    )
+    .await;
+    assert_eq!(short(&run(&updater).await), "updated 1.0 -> 1.1");
+    assert_eq!(f.state(), "install ok installed 1.1");
+    assert_eq!(
+        f.system.file("etc/app.conf").as_deref(),
+        Some("setting = local\n")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_rollback_is_retried_until_it_works() {
+    let f = fixture(Backend::Local);
+    f.publish(SUITE, &["2.0"]).await;
+    // 1.0 installed by hand: neither cached nor listed.
+    f.system.dpkg_install(&f.deb("1.0"));
+    let version_file = f.system.root.join("usr/share/app/VERSION");
+    let updater =
+        f.updater(f.options_with_health(sh(&format!("grep -q 1.0 '{}'", version_file.display()))));
+    let outcome = run(&updater).await;
+    assert!(
+        short(&outcome).starts_with("rolled back 2.0 -> 1.0 (rollback failed"),
+        "{outcome}"
+    );
+    let Outcome::RolledBack { installed, .. } = &outcome else {
+        unreachable!()
+    };
+    assert_eq!(installed.as_ref().map(|v| v.as_str()), Some("2.0"));
+    // Not "up to date": the rollback is tried again, and fails again.
+    let outcome = run(&updater).await;
+    assert!(
+        short(&outcome).starts_with("rolled back 2.0 -> 1.0 (rollback failed"),
+        "{outcome}"
+    );
+    assert!(outcome.to_string().contains("failed before"), "{outcome}");
+    // 1.0 listed again: the retried rollback works.
+    f.publish(SUITE, &["1.0"]).await;
+    assert_eq!(short(&run(&updater).await), "rolled back 2.0 -> 1.0");
+    assert_eq!(f.state(), "install ok installed 1.0");
+    assert_eq!(short(&run(&updater).await), "held 2.0 (installed 1.0)");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rollback_refuses_a_tampered_cached_file() {
+    let f = fixture(Backend::Local);
+    f.publish(SUITE, &["1.0"]).await;
+    let version_file = f.system.root.join("usr/share/app/VERSION");
+    let updater = f
+        .updater(f.options_with_health(sh(&format!("! grep -q 1.1 '{}'", version_file.display()))));
+    assert_eq!(short(&run(&updater).await), "updated - -> 1.0");
+    // 1.0 leaves the suite: a rollback has only the cache.
+    f.repo.remove(SUITE, APP, Some(&v("1.0"))).await.unwrap();
+    f.publish(SUITE, &["1.1"]).await;
+    let cached = f.cache_path("app_1.0_amd64.deb");
+    std::fs::copy(f.deb("1.1"), &cached).unwrap();
+    let outcome = run(&updater).await;
+    let text = short(&outcome);
+    assert!(
+        text.starts_with("rolled back 1.1 -> 1.0 (rollback failed: "),
+        "{text}"
+    );
+    assert!(text.contains("changed after it was verified"), "{text}");
+    assert_eq!(f.installed().as_deref(), Some("1.1"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rollback_finds_the_cached_version_dpkg_wrote_without_its_epoch() {
+    let f = fixture(Backend::Local);
+    f.publish(SUITE, &["0:1.0"]).await;
+    let version_file = f.system.root.join("usr/share/app/VERSION");
+    let updater = f
+        .updater(f.options_with_health(sh(&format!("! grep -q 1.1 '{}'", version_file.display()))));
+    assert_eq!(short(&run(&updater).await), "updated - -> 0:1.0");
+    assert_eq!(f.installed().as_deref(), Some("1.0"));
+    f.repo.remove(SUITE, APP, Some(&v("1.0"))).await.unwrap();
+    f.publish(SUITE, &["1.1"]).await;
+    assert_eq!(short(&run(&updater).await), "rolled back 1.1 -> 1.0");
+    assert_eq!(f.installed().as_deref(), Some("1.0"));
+    assert_eq!(
+        f.cache(),
+        [
+            "app_1.0_amd64.deb",
+            "app_1.1_amd64.deb",
+            "app_1.1_amd64.failed"
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_state_dir_the_cache_and_the_lock_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let f = fixture(Backend::Local);
+    f.publish(SUITE, &["1.0"]).await;
+    assert_eq!(
+        short(&run(&f.updater(f.options())).await),
+        "updated - -> 1.0"
+    );
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&f.state), 0o700);
+    assert_eq!(mode(&f.state.join("debs")), 0o700);
+    assert_eq!(mode(&f.cache_dir().unwrap()), 0o700);
+    assert_eq!(mode(&f.state.join("lock")), 0o600);
+    assert_eq!(mode(&f.cache_path("app_1.0_amd64.deb")), 0o600);
+    // A cache others can write to is refused.
+    let debs = f.state.join("debs");
+    std::fs::set_permissions(&debs, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let outcome = run(&f.updater(f.options())).await;
+    assert_eq!(short(&outcome), "failed - (installed 1.0): Verification");
+    assert!(
+        outcome.to_string().contains("writable by others"),
+        "{outcome}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_installer_leaving_a_process_on_its_pipes_does_not_hang_the_run() {
+    let f = fixture(Backend::Local);
+    f.publish(SUITE, &["1.0"]).await;
+    let pid_file = f.dir.path().join("pid");
+    let mut options = f.options();
+    options.installer = Installer::Command(sh(&format!(
+        "sleep 300 & echo $! > '{}'; \
+         exec dpkg --root=\"$DEBPULL_ROOT\" --admindir=\"$DEBPULL_ADMIN_DIR\" -i \"$1\"",
+        pid_file.display()
+    )));
+    let outcome = tokio::time::timeout(Duration::from_secs(60), run(&f.updater(options)))
+        .await
+        .expect("the run waited for the installer's grandchild");
+    assert_eq!(short(&outcome), "updated - -> 1.0");
+    // (An installer's leftovers are not killed: a daemon may be one.)
+    let pid = std::fs::read_to_string(&pid_file).unwrap();
+    let _ = std::process::Command::new("kill").arg(pid.trim()).status();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_installer_past_its_timeout_is_stopped() {
+    let f = fixture(Backend::Local);
+    f.publish(SUITE, &["1.0"]).await;
+    let mut options = f.options();
+    options.installer = Installer::Command(sh("sleep 300"));
+    options.install_timeout = Duration::from_millis(300);
+    let outcome = run(&f.updater(options)).await;
+    assert_eq!(short(&outcome), "failed 1.0 (installed -): Verification");
+    assert!(outcome.to_string().contains("did not finish"), "{outcome}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_cancelled_during_its_install_completes_it_and_says_so() {
+    let f = fixture(Backend::Local);
+    f.publish(SUITE, &["1.0"]).await;
+    let go = f.dir.path().join("go");
+    let started = f.dir.path().join("started");
+    let mut options = f.options();
+    options.installer = Installer::Command(sh(&format!(
+        "touch '{started}'; while [ ! -e '{go}' ]; do sleep 0.05; done; \
+         exec dpkg --root=\"$DEBPULL_ROOT\" --admindir=\"$DEBPULL_ADMIN_DIR\" -i \"$1\"",
+        started = started.display(),
+        go = go.display()
+    )));
+    let updater = f.updater(options.clone());
+    let events: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let record = |event: &Event| events.lock().unwrap().push(event.outcome.to_string());
+    let cancelled = tokio::time::timeout(Duration::from_secs(60), async {
+        tokio::select! {
+            outcome = updater.update_with_events(&record) => Some(outcome),
+            () = wait_for(&started) => None,
+        }
+    })
+    .await
+    .unwrap();
+    assert!(cancelled.is_none(), "{cancelled:?}");
+    let events = events.into_inner().unwrap();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert!(
+        events[0].contains("cancelled after its installer started"),
+        "{events:?}"
+    );
+    // The install goes on, under the lock, and completes.
+    options.lock = LockMode::Skip;
+    assert_eq!(short(&run(&f.updater(options.clone())).await), "skipped");
+    std::fs::write(&go, "").unwrap();
+    options.lock = LockMode::Wait(Duration::from_secs(60));
+    assert_eq!(
+        short(&run(&f.updater(options)).await),
+        "up to date 1.0 (candidate 1.0)"
+    );
+    assert_eq!(f.state(), "install ok installed 1.0");
 }

@@ -1,10 +1,19 @@
-//! The `.deb` cache, `<state_dir>/debs/`: a candidate's file streamed from the
-//! source's storage, its size capped at the Packages `Size` and its SHA256 (or
-//! SHA512) computed while streaming; only a file that verifies is renamed from
-//! `.deb.part` to `.deb`. A cached file that verifies is reused. The cache keeps
-//! the installed version and the one before it (for a rollback).
+//! The `.deb` cache, `<state_dir>/debs/<source>/` (one directory per
+//! repository, suite and trust, see `Updater::debs_dir`; all `0700`, checked):
+//! a candidate's file streamed from the source's storage, its size capped at
+//! the Packages `Size` and its SHA256 (or SHA512) computed while streaming; only
+//! a file that verifies is renamed from `.deb.part` to
+//! `<name>_<version>_<arch>.<hash>.deb`, named by that verified hash. A cached
+//! file is hashed again before every install: against the stanza when the
+//! suite lists it, else against the hash in its name (a rollback to a version
+//! no longer listed). Versions in names are canonical (no `0:` epoch, as dpkg
+//! writes them) and compared as versions. Files are created `0600` without
+//! following symlinks. The cache keeps the installed version and the one
+//! before it (for a rollback), and failure records (`.failed`).
 
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -26,15 +35,36 @@ pub(crate) fn debs_dir(state_dir: &Path) -> PathBuf {
     state_dir.join("debs")
 }
 
-/// The cache file name of a version of a package: `<name>_<version>_<arch>.deb`,
-/// an epoch's `:` written `%3a` as apt does.
-pub(crate) fn file_name(name: &str, version: &Version, arch: &str) -> String {
-    format!("{}{arch}.deb", prefix(name, version))
+/// The version as dpkg writes it in its status file: no epoch when it is 0,
+/// no leading zeros in it.
+fn canonical(version: &Version) -> String {
+    let rest = match version.as_str().split_once(':') {
+        Some((_, rest)) => rest,
+        None => version.as_str(),
+    };
+    if version.epoch() == 0 {
+        rest.to_owned()
+    } else {
+        format!("{}:{rest}", version.epoch())
+    }
 }
 
-/// `<name>_<version>_`: what every cached file of that version starts with.
-fn prefix(name: &str, version: &Version) -> String {
-    format!("{name}_{}_", version.as_str().replace(':', "%3a"))
+/// `<name>_<version>_<arch>`: a version of a package in cache names, the
+/// version canonical and its `:` written `%3a` as apt does.
+fn stem(name: &str, version: &Version, arch: &str) -> String {
+    format!("{name}_{}_{arch}", canonical(version).replace(':', "%3a"))
+}
+
+/// The cache file name of a `.deb` with the (strong) hash `hex`.
+pub(crate) fn file_name(name: &str, version: &Version, arch: &str, hex: &str) -> String {
+    format!("{}.{hex}.deb", stem(name, version, arch))
+}
+
+/// The package name and version in a cache file name, if it is one.
+fn parse_name(file: &str) -> Option<(&str, Version)> {
+    let (name, rest) = file.split_once('_')?;
+    let (version, _) = rest.split_once('_')?;
+    Some((name, Version::parse(&version.replace("%3a", ":")).ok()?))
 }
 
 /// The `.deb` of `package`, verified, in `dir`: the cached file if it matches the
@@ -60,14 +90,16 @@ pub(crate) async fn fetch(storage: &dyn Storage, package: &Package, dir: &Path) 
     })?;
     check_key(key)?;
     let expected = strong_checksums(package, key)?;
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display(), e))?;
+    let hex = expected.strongest().map(|(_, hex)| hex).unwrap_or_default();
+    super::lock::private_dir(dir)?;
     let path = dir.join(file_name(
         package.name(),
         package.version(),
         package.architecture(),
+        &hex,
     ));
-    if path.exists() {
-        match verify_file(&path, package.size(), &expected).await {
+    if std::fs::symlink_metadata(&path).is_ok() {
+        match verify_file(&path, Some(package.size()), &expected).await {
             Ok(()) => return Ok(path),
             Err(_) => remove(&path),
         }
@@ -103,12 +135,57 @@ pub(crate) async fn fetch(storage: &dyn Storage, package: &Package, dir: &Path) 
     Ok(path)
 }
 
-/// A cached `.deb` of `name` at `version` for `arch` or `all`, if any.
-pub(crate) fn cached(dir: &Path, name: &str, version: &Version, arch: &str) -> Option<PathBuf> {
-    [arch, "all"]
-        .into_iter()
-        .map(|a| dir.join(file_name(name, version, a)))
-        .find(|p| p.is_file())
+/// The cached `.deb` of `name` at `version` (compared as versions) for `arch`
+/// or `all`, verified against the hash its name carries: the file, or a
+/// [`ErrorKind::NotFound`] error (none cached) or [`ErrorKind::Verification`]
+/// error (its content is not what was verified when it was downloaded; the
+/// file is deleted).
+pub(crate) async fn cached(
+    dir: &Path,
+    name: &str,
+    version: &Version,
+    arch: &str,
+) -> Result<PathBuf> {
+    let mut found = None;
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let file = entry.file_name();
+        let Some(file) = file.to_str() else { continue };
+        let Some(hex) = file
+            .strip_suffix(".deb")
+            .and_then(|f| f.rsplit_once('.'))
+            .map(|(_, h)| h)
+        else {
+            continue;
+        };
+        let ours = parse_name(file).is_some_and(|(n, v)| n == name && v == *version);
+        let arch_ok = [arch, "all"]
+            .iter()
+            .any(|a| file.contains(&format!("_{a}.")));
+        if ours && arch_ok {
+            found = Some((entry.path(), hex.to_owned()));
+            break;
+        }
+    }
+    let Some((path, hex)) = found else {
+        return Err(Error::new(
+            ErrorKind::NotFound,
+            format!("{name} {version} is not cached in {}", dir.display()),
+        ));
+    };
+    let mut expected = Checksums::default();
+    let algorithm = if hex.len() == 128 {
+        Algorithm::Sha512
+    } else {
+        Algorithm::Sha256
+    };
+    expected
+        .set_hex(algorithm, &hex)
+        .map_err(|e| e.context(path.display()))?;
+    if let Err(e) = verify_file(&path, None, &expected).await {
+        remove(&path);
+        return Err(e.context("the cached file was changed after it was verified"));
+    }
+    Ok(path)
 }
 
 /// Deletes the cached files of `name` (`.deb`s, leftover `.deb.part`s, failure records)
@@ -117,53 +194,154 @@ pub(crate) fn prune(dir: &Path, name: &str, keep: &[&Version]) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
-    let ours = format!("{name}_");
-    let kept: Vec<String> = keep.iter().map(|v| prefix(name, v)).collect();
     for entry in entries.flatten() {
         let file = entry.file_name();
         let Some(file) = file.to_str() else { continue };
-        let is_deb = [".deb", ".deb.part", FAILED]
+        let is_ours = [".deb", ".deb.part", FAILED, ".tmp"]
             .iter()
             .any(|x| file.ends_with(x));
-        // `name_` could start another package's name only if that name had a
-        // `_`, which package names cannot have.
-        if is_deb && file.starts_with(&ours) && !kept.iter().any(|k| file.starts_with(k)) {
+        // Package names cannot have a `_`: `name_` is this package's only.
+        let Some((n, version)) = parse_name(file) else {
+            continue;
+        };
+        if is_ours && n == name && !keep.contains(&&version) {
             remove(&entry.path());
         }
     }
 }
 
 /// The suffix of a failure record.
-const FAILED: &str = ".deb.failed";
+const FAILED: &str = ".failed";
 
-/// Records that `package` failed its health check (and was rolled back), so
-/// that it is not installed again: `<file>.deb.failed`, holding its SHA256 (the
-/// record applies to that content only) and the reason.
-pub(crate) fn record_failure(dir: &Path, package: &Package, reason: &str) -> Result<PathBuf> {
+/// How long a version that failed is held back, by its number of failures:
+/// 1 hour, 4 hours, then a day.
+pub(crate) fn hold_for(failures: u32) -> Duration {
+    const HOUR: u64 = 3600;
+    Duration::from_secs(match failures {
+        0 | 1 => HOUR,
+        2 => 4 * HOUR,
+        _ => 24 * HOUR,
+    })
+}
+
+/// That a version (one content: its SHA256) failed to install or its health
+/// check, and was rolled back.
+#[derive(Debug, Clone)]
+pub(crate) struct FailureRecord {
+    /// The record file.
+    pub path: PathBuf,
+    /// Why it failed (last time).
+    pub reason: String,
+    /// The version installed before, rolled back to.
+    pub previous: Option<Version>,
+    /// How many times it failed.
+    pub failures: u32,
+    /// When it last failed.
+    pub last: SystemTime,
+    /// Whether it was installed because of a pin.
+    pub pinned: bool,
+}
+
+impl FailureRecord {
+    /// Until when the version is held back.
+    pub fn until(&self) -> SystemTime {
+        self.last + hold_for(self.failures)
+    }
+}
+
+/// Records that `package` failed (and was rolled back to `previous`), so that
+/// it is not installed again before [`hold_for`] its failure count has passed:
+/// `<name>_<version>_<arch>.failed`, holding its SHA256 (the record applies to
+/// that content only), the reason, the count and the time. Written to a
+/// temporary file, `0600`, renamed into place.
+pub(crate) fn record_failure(
+    dir: &Path,
+    package: &Package,
+    reason: &str,
+    previous: Option<&Version>,
+    pinned: bool,
+) -> Result<PathBuf> {
     let path = failure_path(dir, package);
+    let failures = recorded_failure(dir, package).map_or(0, |r| r.failures);
     let sha256 = package.sha256_hex().unwrap_or_default();
-    let reason = reason.replace('\n', " ");
-    std::fs::write(&path, format!("SHA256: {sha256}\nReason: {reason}\n"))
-        .map_err(|e| Error::io(path.display(), e))?;
+    let reason = reason.replace(['\n', '\r'], " ");
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let mut text = format!(
+        "SHA256: {sha256}\nReason: {reason}\nFailures: {}\nLast: {now}\nPinned: {}\n",
+        failures.saturating_add(1),
+        if pinned { "yes" } else { "no" }
+    );
+    if let Some(previous) = previous {
+        text.push_str(&format!("Previous: {previous}\n"));
+    }
+    write_private(&path, text.as_bytes())?;
     Ok(path)
 }
 
-/// The failure record of `package` (this content), if there is one: its path and reason.
-pub(crate) fn recorded_failure(dir: &Path, package: &Package) -> Option<(PathBuf, String)> {
+/// The failure record of `package` (this content), if there is one.
+pub(crate) fn recorded_failure(dir: &Path, package: &Package) -> Option<FailureRecord> {
     let path = failure_path(dir, package);
-    let text = std::fs::read_to_string(&path).ok()?;
+    let file = open_nofollow(&path).ok()?;
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut std::io::Read::take(file, 64 * 1024), &mut text).ok()?;
     let field = |name: &str| {
         text.lines()
             .find_map(|l| l.strip_prefix(name))
             .map(|v| v.trim().to_owned())
     };
-    let sha256 = field("SHA256:")?;
-    (Some(sha256) == package.sha256_hex()).then(|| (path, field("Reason:").unwrap_or_default()))
+    if field("SHA256:") != package.sha256_hex() {
+        return None;
+    }
+    let last = field("Last:").and_then(|s| s.parse().ok()).unwrap_or(0);
+    Some(FailureRecord {
+        reason: field("Reason:").unwrap_or_default(),
+        previous: field("Previous:").and_then(|v| Version::parse(&v).ok()),
+        failures: field("Failures:").and_then(|s| s.parse().ok()).unwrap_or(1),
+        last: SystemTime::UNIX_EPOCH + Duration::from_secs(last),
+        pinned: field("Pinned:").as_deref() == Some("yes"),
+        path,
+    })
+}
+
+/// Deletes the failure record of `package`, if any.
+pub(crate) fn clear_failure(dir: &Path, package: &Package) {
+    remove(&failure_path(dir, package));
 }
 
 fn failure_path(dir: &Path, package: &Package) -> PathBuf {
-    let name = file_name(package.name(), package.version(), package.architecture());
-    dir.join(format!("{name}.failed"))
+    let stem = stem(package.name(), package.version(), package.architecture());
+    dir.join(format!("{stem}{FAILED}"))
+}
+
+/// Writes `bytes` to `path` through a fresh `0600` temporary file (never
+/// following a symlink), renamed into place.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    let io = |e| Error::io(tmp.display(), e);
+    remove(&tmp);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&tmp)
+        .map_err(io)?;
+    std::io::Write::write_all(&mut file, bytes).map_err(io)?;
+    file.sync_all().map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        remove(&tmp);
+        Error::io(path.display(), e)
+    })
+}
+
+/// Opens `path` for reading, refusing a symlink.
+fn open_nofollow(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
 }
 
 /// The strong checksums (SHA256, SHA512) of the stanza; none is an error.
@@ -230,7 +408,10 @@ async fn copy(
     loop {
         // One byte more than allowed is read, to notice an overlong body
         // without reading the rest of it.
-        let room = (size + 1 - hasher.len()).min(CHUNK as u64) as usize;
+        let room = size
+            .saturating_add(1)
+            .saturating_sub(hasher.len())
+            .min(CHUNK as u64) as usize;
         let n = match stream.reader.read(&mut buf[..room]).await {
             Ok(n) => n,
             Err(_) if resumes < MAX_RESUMES => {
@@ -298,11 +479,20 @@ async fn reopen_part(
     let io = |e| Error::io(part.display(), e);
     let existing = std::fs::metadata(part).map(|m| m.len()).unwrap_or(0);
     if existing == 0 || existing > size {
-        let file = tokio::fs::File::create(part).await.map_err(io)?;
+        // A fresh file: whatever is at `part` (a symlink planted there) goes.
+        remove(part);
+        let file = tokio::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(part)
+            .await
+            .map_err(io)?;
         return Ok((hasher, file));
     }
     let hasher = tokio::task::spawn_blocking(move || {
-        let mut file = std::fs::File::open(&owned)?;
+        let mut file = open_nofollow(&owned)?;
         std::io::copy(&mut file, &mut hasher)?;
         Ok::<_, std::io::Error>(hasher)
     })
@@ -311,6 +501,7 @@ async fn reopen_part(
     .map_err(io)?;
     let mut file = tokio::fs::OpenOptions::new()
         .write(true)
+        .custom_flags(libc::O_NOFOLLOW)
         .open(part)
         .await
         .map_err(io)?;
@@ -322,15 +513,18 @@ async fn reopen_part(
     Ok((hasher, file))
 }
 
-/// Hashes the file at `path` and compares it with `size` and `expected`.
-async fn verify_file(path: &Path, size: u64, expected: &Checksums) -> Result<()> {
+/// Hashes the file at `path` (not a symlink) and compares it with `size` (if
+/// known) and `expected`.
+async fn verify_file(path: &Path, size: Option<u64>, expected: &Checksums) -> Result<()> {
     let path = path.to_owned();
     let expected = expected.clone();
     tokio::task::spawn_blocking(move || {
-        let file = std::fs::File::open(&path).map_err(|e| Error::io(path.display(), e))?;
+        let file = open_nofollow(&path).map_err(|e| Error::io(path.display(), e))?;
         let mut hasher = Hasher::new(expected.algorithms());
-        std::io::copy(&mut std::io::Read::take(file, size + 1), &mut hasher)
+        let limit = size.map_or(u64::MAX, |s| s.saturating_add(1));
+        std::io::copy(&mut std::io::Read::take(file, limit), &mut hasher)
             .map_err(|e| Error::io(path.display(), e))?;
+        let size = size.unwrap_or(hasher.len());
         check_digest(hasher, size, &expected).map_err(|e| e.context(path.display()))
     })
     .await
@@ -378,6 +572,8 @@ fn remove(path: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use std::os::unix::fs::PermissionsExt;
 
     use crate::storage::{LocalStorage, Payload, PutMode};
 
@@ -443,7 +639,8 @@ mod tests {
         let (store, package) = stored(dir.path(), content, &sha256_field(content)).await;
         let debs = dir.path().join("debs");
         std::fs::create_dir_all(&debs).unwrap();
-        let part = debs.join("app_1.0_amd64.deb.part");
+        let sha256 = package.sha256_hex().unwrap();
+        let part = debs.join(format!("app_1.0_amd64.{sha256}.deb.part"));
         for left in [&content[..7], b"stale b".as_slice()] {
             std::fs::write(&part, left).unwrap();
             let path = fetch(&store, &package, &debs).await.unwrap();
@@ -484,31 +681,91 @@ mod tests {
         std::fs::create_dir_all(dir.path().join("debs")).unwrap();
         let debs = dir.path().join("debs");
         assert!(recorded_failure(&debs, &package).is_none());
-        record_failure(&debs, &package, "health check\nfailed").unwrap();
-        let (_, reason) = recorded_failure(&debs, &package).unwrap();
-        assert_eq!(reason, "health check failed");
+        record_failure(
+            &debs,
+            &package,
+            "health check\nfailed",
+            Some(&v("0.9")),
+            false,
+        )
+        .unwrap();
+        let record = recorded_failure(&debs, &package).unwrap();
+        assert_eq!(record.reason, "health check failed");
+        assert_eq!(record.previous, Some(v("0.9")));
+        assert_eq!(record.failures, 1);
+        assert!(!record.pinned);
+        assert!(record.until() > SystemTime::now() + Duration::from_secs(3000));
+        // Failing again holds it longer.
+        record_failure(&debs, &package, "again", None, true).unwrap();
+        let record = recorded_failure(&debs, &package).unwrap();
+        assert_eq!((record.failures, record.pinned), (2, true));
+        assert!(record.until() > SystemTime::now() + Duration::from_secs(4 * 3600 - 60));
+        assert_eq!(
+            std::fs::metadata(&record.path)
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
+            0o600
+        );
         let other = b"other content, same version";
         let (_store, rebuilt) = stored(&dir.path().join("b"), other, &sha256_field(other)).await;
         assert!(recorded_failure(&debs, &rebuilt).is_none());
     }
 
     #[test]
-    fn file_names_escape_the_epoch() {
+    fn file_names_escape_the_epoch_and_write_it_as_dpkg_does() {
         assert_eq!(
-            file_name("app", &v("1:2.0-1"), "amd64"),
-            "app_1%3a2.0-1_amd64.deb"
+            file_name("app", &v("1:2.0-1"), "amd64", "ab"),
+            "app_1%3a2.0-1_amd64.ab.deb"
         );
+        assert_eq!(
+            file_name("app", &v("0:1.0"), "all", "ab"),
+            "app_1.0_all.ab.deb"
+        );
+        assert_eq!(
+            file_name("app", &v("01:2"), "all", "ab"),
+            "app_1%3a2_all.ab.deb"
+        );
+    }
+
+    #[test]
+    fn hold_backs_grow() {
+        assert_eq!(hold_for(1), Duration::from_secs(3600));
+        assert_eq!(hold_for(2), Duration::from_secs(4 * 3600));
+        assert_eq!(hold_for(9), Duration::from_secs(24 * 3600));
+    }
+
+    #[tokio::test]
+    async fn a_cached_file_is_found_by_version_and_verified_by_its_name() {
+        let dir = tempfile::tempdir().unwrap();
+        // Written with the epoch the control file had; asked for as dpkg says it.
+        let content = b"the content of a package";
+        let (store, package) = stored(dir.path(), content, &sha256_field(content)).await;
+        let debs = dir.path().join("debs");
+        let path = fetch(&store, &package, &debs).await.unwrap();
+        assert_eq!(
+            cached(&debs, "app", &v("0:1.0"), "amd64").await.unwrap(),
+            path
+        );
+        let err = cached(&debs, "app", &v("1.1"), "amd64").await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+        // Changed after it was verified: refused, and deleted.
+        std::fs::write(&path, b"the content of a pickage").unwrap();
+        let err = cached(&debs, "app", &v("1.0"), "amd64").await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Verification, "{err}");
+        assert!(!path.exists());
     }
 
     #[test]
     fn prune_keeps_the_given_versions_of_the_package_only() {
         let dir = tempfile::tempdir().unwrap();
         for f in [
-            "app_1.0_amd64.deb",
-            "app_1.1_amd64.deb",
-            "app_1.2_all.deb",
-            "app_1.3_amd64.deb.part",
-            "app-extra_1.0_amd64.deb",
+            "app_1.0_amd64.aa.deb",
+            "app_1.1_amd64.bb.deb",
+            "app_0%3a1.2_all.cc.deb",
+            "app_1.3_amd64.dd.deb.part",
+            "app-extra_1.0_amd64.ee.deb",
             "notes.txt",
         ] {
             std::fs::write(dir.path().join(f), f).unwrap();
@@ -522,16 +779,11 @@ mod tests {
         assert_eq!(
             left,
             [
-                "app-extra_1.0_amd64.deb",
-                "app_1.1_amd64.deb",
-                "app_1.2_all.deb",
+                "app-extra_1.0_amd64.ee.deb",
+                "app_0%3a1.2_all.cc.deb",
+                "app_1.1_amd64.bb.deb",
                 "notes.txt"
             ]
         );
-        assert_eq!(
-            cached(dir.path(), "app", &v("1.2"), "amd64").unwrap(),
-            dir.path().join("app_1.2_all.deb")
-        );
-        assert!(cached(dir.path(), "app", &v("1.0"), "amd64").is_none());
     }
 }

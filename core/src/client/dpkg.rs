@@ -15,12 +15,38 @@ pub const DEFAULT_ADMIN_DIR: &str = "/var/lib/dpkg";
 ///
 /// "Installed" is what apt counts as an installed version: any `Status` whose
 /// state is not `not-installed` or `config-files` (a half-configured or
-/// unpacked package has a version on disk). A package listed once per
-/// architecture (multi-arch) answers with the highest version. The status file
-/// is streamed: memory stays bounded by its largest paragraph. A missing status
-/// file is an [`ErrorKind::NotFound`] error naming it (dpkg always has one);
-/// a malformed one a [`ErrorKind::Parse`] error with the line.
+/// unpacked package has a version on disk; [`installed_package`] tells them
+/// apart). A package listed once per architecture (multi-arch) answers with
+/// the highest version. The status file is streamed: memory stays bounded by
+/// its largest paragraph. A missing status file is an [`ErrorKind::NotFound`]
+/// error naming it (dpkg always has one); a malformed one a
+/// [`ErrorKind::Parse`] error with the line.
 pub fn installed_version(admin_dir: &Path, package: &str) -> Result<Option<Version>> {
+    Ok(installed_package(admin_dir, package)?.map(|p| p.version))
+}
+
+/// A package dpkg has on disk: its version and its `Status` field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstalledPackage {
+    /// The version (the highest of a multi-arch package's copies).
+    pub version: Version,
+    /// dpkg's `Status` of that copy, e.g. `install ok installed` or
+    /// `install reinstreq half-configured`.
+    pub status: String,
+}
+
+impl InstalledPackage {
+    /// Whether dpkg finished installing it: `Status: install ok installed`
+    /// (not half-configured, unpacked, awaiting triggers, needing a reinstall...).
+    pub fn is_configured(&self) -> bool {
+        self.status.split_ascii_whitespace().collect::<Vec<_>>() == ["install", "ok", "installed"]
+    }
+}
+
+/// `package` as dpkg's status file in `admin_dir` has it: its version and
+/// state, or `None` when it is not installed (as for [`installed_version`],
+/// whose errors it shares).
+pub fn installed_package(admin_dir: &Path, package: &str) -> Result<Option<InstalledPackage>> {
     let path = status_path(admin_dir);
     let file = File::open(&path).map_err(|e| {
         let err = Error::io(path.display(), e);
@@ -32,15 +58,18 @@ pub fn installed_version(admin_dir: &Path, package: &str) -> Result<Option<Versi
     })?;
     let at = |e: Error| e.context(path.display());
     let mut reader = Reader::new(std::io::BufReader::new(file));
-    let mut best: Option<Version> = None;
+    let mut best: Option<InstalledPackage> = None;
     while let Some(paragraph) = reader.next_paragraph() {
         let paragraph = paragraph.map_err(at)?;
         if paragraph.get("Package") != Some(package) {
             continue;
         }
-        let state = paragraph
+        let status = paragraph
             .get("Status")
-            .and_then(|s| s.split_ascii_whitespace().nth(2))
+            .unwrap_or("unknown ok not-installed");
+        let state = status
+            .split_ascii_whitespace()
+            .nth(2)
             .unwrap_or("not-installed");
         if matches!(state, "not-installed" | "config-files") {
             continue;
@@ -54,8 +83,11 @@ pub fn installed_version(admin_dir: &Path, package: &str) -> Result<Option<Versi
                 field.line()
             )))
         })?;
-        if best.as_ref().is_none_or(|b| version > *b) {
-            best = Some(version);
+        if best.as_ref().is_none_or(|b| version > b.version) {
+            best = Some(InstalledPackage {
+                version,
+                status: status.to_owned(),
+            });
         }
     }
     Ok(best)
@@ -98,6 +130,11 @@ mod tests {
         assert!(v("gone").is_none());
         assert!(v("never").is_none());
         assert!(v("absent").is_none());
+        let p = |name: &str| installed_package(dir.path(), name).unwrap().unwrap();
+        assert!(p("app").is_configured());
+        assert!(!p("half").is_configured());
+        assert_eq!(p("half").status, "install reinstreq half-configured");
+        assert!(installed_package(dir.path(), "gone").unwrap().is_none());
     }
 
     #[test]

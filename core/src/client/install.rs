@@ -1,18 +1,35 @@
 //! Installing a verified `.deb` with the configured [`Installer`], confirming
-//! the installed version afterwards, and the health check.
+//! dpkg's state afterwards, and the health check.
+//!
+//! Both commands run in a process group of their own, stdin `/dev/null`. A
+//! run waits for the command to exit, not for its output pipes to close (a
+//! process it left in the background may hold them), then drains the output
+//! for at most [`DRAIN`]; only the last [`OUTPUT_TAIL`] bytes of each stream
+//! are kept while reading. Past its timeout the group gets SIGTERM and, after
+//! [`GRACE`], SIGKILL. Whatever a health check leaves running in its group is
+//! killed when it ends; what an installer leaves is not (a maintainer script
+//! may start a daemon). dpkg is told to keep locally changed conffiles
+//! (`--force-confdef --force-confold`: it never prompts), apt also never to
+//! remove another package (`--no-remove`).
 
 use std::path::Path;
-use std::process::Output;
+use std::process::{ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use tokio::io::AsyncReadExt;
 use tokio::process::Command;
 
-use super::{Installer, installed_version};
+use super::{Installer, installed_package};
 use crate::error::{Error, ErrorKind, Result};
 use crate::version::Version;
 
-/// How much of a failing command's output goes into the error message, per stream.
+/// How much of a command's output is kept (and goes into an error message), per stream.
 const OUTPUT_TAIL: usize = 2000;
+/// How long the output is still read after the command exited.
+const DRAIN: Duration = Duration::from_secs(1);
+/// How long a command's group has between SIGTERM and SIGKILL.
+const GRACE: Duration = Duration::from_secs(5);
 
 /// Where a package is installed.
 #[derive(Debug, Clone, Copy)]
@@ -26,7 +43,9 @@ pub(crate) struct Target<'a> {
 }
 
 /// Installs `deb` (`name` at `version`) and confirms that dpkg's status file
-/// then says `version`. `downgrade`: the version is lower than the installed one.
+/// then says `version`, `install ok installed`. `downgrade`: the version is
+/// lower than the installed one. The installer is stopped (its process group
+/// SIGTERMed, then SIGKILLed) after `timeout`.
 pub(crate) async fn install(
     installer: &Installer,
     target: Target<'_>,
@@ -34,6 +53,7 @@ pub(crate) async fn install(
     name: &str,
     version: &Version,
     downgrade: bool,
+    timeout: Duration,
 ) -> Result<()> {
     let deb = std::path::absolute(deb).map_err(|e| Error::io(deb.display(), e))?;
     let admin_dir = target.admin_dir;
@@ -43,15 +63,23 @@ pub(crate) async fn install(
             if let Some(root) = target.root {
                 c.arg(opt("--root=", root));
             }
-            c.arg(opt("--admindir=", admin_dir)).arg("-i").arg(&deb);
+            c.arg(opt("--admindir=", admin_dir))
+                .args(["--force-confdef", "--force-confold", "-i"])
+                .arg(&deb);
             c
         }
         Installer::Apt => {
             let mut c = Command::new("apt-get");
-            c.args(["install", "-y", "-q"]);
+            c.args(["install", "-y", "-q", "--no-remove"]);
             if downgrade {
                 c.arg("--allow-downgrades");
             }
+            c.args([
+                "-o",
+                "Dpkg::Options::=--force-confdef",
+                "-o",
+                "Dpkg::Options::=--force-confold",
+            ]);
             c.arg("-o")
                 .arg(opt("Dir::State::status=", &admin_dir.join("status")));
             if let Some(root) = target.root {
@@ -89,32 +117,29 @@ pub(crate) async fn install(
         "installing {name} {version} ({})",
         installer_name(installer)
     );
-    let output = command
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .output()
-        .await
-        .map_err(|e| Error::io(&what, e))?;
+    let output = run(&mut command, &what, timeout, false).await?;
     if !output.status.success() {
         return Err(failed(&what, &output));
     }
-    let now = installed_version(admin_dir, name)?;
-    if now.as_ref() != Some(version) {
-        return Err(Error::new(
+    let now = installed_package(admin_dir, name)?;
+    match &now {
+        Some(p) if p.version == *version && p.is_configured() => Ok(()),
+        _ => Err(Error::new(
             ErrorKind::Verification,
             format!(
                 "{what}: the installer succeeded but {} says {}",
                 super::status_path(admin_dir).display(),
-                now.map_or("it is not installed".to_owned(), |v| format!(
-                    "version {v} is installed"
+                now.map_or("it is not installed".to_owned(), |p| format!(
+                    "version {} is installed ({})",
+                    p.version, p.status
                 ))
             ),
-        ));
+        )),
     }
-    Ok(())
 }
 
 /// Runs the health check `argv`: it passes when it exits 0 within `timeout`.
+/// What it leaves running is killed.
 pub(crate) async fn health_check(argv: &[String], timeout: Duration) -> Result<()> {
     let Some((program, args)) = argv.split_first() else {
         return Err(Error::new(
@@ -123,19 +148,119 @@ pub(crate) async fn health_check(argv: &[String], timeout: Duration) -> Result<(
         ));
     };
     let what = format!("health check {argv:?}");
-    let child = Command::new(program)
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .output();
-    match tokio::time::timeout(timeout, child).await {
-        Err(_) => Err(Error::new(
-            ErrorKind::Verification,
-            format!("{what} did not finish within {timeout:?}: killed"),
-        )),
-        Ok(Err(e)) => Err(Error::io(&what, e)),
-        Ok(Ok(output)) if output.status.success() => Ok(()),
-        Ok(Ok(output)) => Err(failed(&what, &output)),
+    let mut command = Command::new(program);
+    command.args(args);
+    let output = run(&mut command, &what, timeout, true).await?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(failed(&what, &output))
+    }
+}
+
+/// The end of one output stream of a command.
+#[derive(Debug, Default)]
+struct Tail {
+    /// The last bytes read (at most [`OUTPUT_TAIL`] once finished).
+    bytes: Vec<u8>,
+    /// How many bytes were read in all.
+    total: u64,
+}
+
+/// How a command ended.
+#[derive(Debug)]
+struct Captured {
+    status: ExitStatus,
+    stdout: Tail,
+    stderr: Tail,
+}
+
+/// Runs `command` in its own process group (see the module documentation).
+/// A timeout is a [`ErrorKind::Verification`] error saying so.
+async fn run(
+    command: &mut Command,
+    what: &str,
+    timeout: Duration,
+    kill_leftovers: bool,
+) -> Result<Captured> {
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(false);
+    let mut child = command.spawn().map_err(|e| Error::io(what, e))?;
+    let group = child.id();
+    let stdout = Arc::new(Mutex::new(Tail::default()));
+    let stderr = Arc::new(Mutex::new(Tail::default()));
+    let mut readers = [
+        tokio::spawn(read_tail(child.stdout.take(), stdout.clone())),
+        tokio::spawn(read_tail(child.stderr.take(), stderr.clone())),
+    ];
+    let status = match tokio::time::timeout(timeout, child.wait()).await {
+        Ok(status) => status.map_err(|e| Error::io(what, e))?,
+        Err(_) => {
+            signal_group(group, libc::SIGTERM);
+            if tokio::time::timeout(GRACE, child.wait()).await.is_err() {
+                signal_group(group, libc::SIGKILL);
+                let _ = child.wait().await;
+            }
+            signal_group(group, libc::SIGKILL);
+            for reader in &readers {
+                reader.abort();
+            }
+            return Err(Error::new(
+                ErrorKind::Verification,
+                format!("{what} did not finish within {timeout:?}: killed"),
+            ));
+        }
+    };
+    if kill_leftovers {
+        signal_group(group, libc::SIGKILL);
+    }
+    for reader in &mut readers {
+        if tokio::time::timeout(DRAIN, &mut *reader).await.is_err() {
+            reader.abort();
+        }
+    }
+    let take =
+        |tail: &Mutex<Tail>| std::mem::take(&mut *tail.lock().unwrap_or_else(|p| p.into_inner()));
+    Ok(Captured {
+        status,
+        stdout: take(&stdout),
+        stderr: take(&stderr),
+    })
+}
+
+/// Reads `stream` to its end into `tail`, keeping its last [`OUTPUT_TAIL`] bytes.
+async fn read_tail(stream: Option<impl tokio::io::AsyncRead + Unpin>, tail: Arc<Mutex<Tail>>) {
+    let Some(mut stream) = stream else { return };
+    let mut buf = vec![0u8; 8192];
+    while let Ok(n) = stream.read(&mut buf).await {
+        if n == 0 {
+            break;
+        }
+        let mut tail = tail.lock().unwrap_or_else(|p| p.into_inner());
+        tail.total = tail.total.saturating_add(n as u64);
+        tail.bytes.extend_from_slice(&buf[..n]);
+        let excess = tail.bytes.len().saturating_sub(OUTPUT_TAIL);
+        tail.bytes.drain(..excess);
+    }
+}
+
+/// Sends `signal` to the process group `group` (a child's id, the group's
+/// leader since `process_group(0)`); a group already gone is not an error.
+fn signal_group(group: Option<u32>, signal: libc::c_int) {
+    let Some(group) = group
+        .and_then(|g| libc::pid_t::try_from(g).ok())
+        .filter(|g| *g > 1)
+    else {
+        return;
+    };
+    // SAFETY: killpg takes plain integers and touches no memory of ours; the
+    // group is our child's (its id stays reserved while any member lives).
+    unsafe {
+        libc::killpg(group, signal);
     }
 }
 
@@ -155,21 +280,21 @@ fn opt(name: &str, value: &Path) -> std::ffi::OsString {
 }
 
 /// The error of a command that exited unsuccessfully, with the end of its output.
-fn failed(what: &str, output: &Output) -> Error {
+fn failed(what: &str, output: &Captured) -> Error {
     let mut message = format!("{what} failed ({})", output.status);
-    for (stream, bytes) in [("stderr", &output.stderr), ("stdout", &output.stdout)] {
-        let text = String::from_utf8_lossy(tail(bytes));
+    for (stream, tail) in [("stderr", &output.stderr), ("stdout", &output.stdout)] {
+        let text = String::from_utf8_lossy(&tail.bytes);
         let text = text.trim();
         if !text.is_empty() {
-            let cut = if bytes.len() > OUTPUT_TAIL { "..." } else { "" };
+            let cut = if tail.total > tail.bytes.len() as u64 {
+                "..."
+            } else {
+                ""
+            };
             message.push_str(&format!("; {stream}: {cut}{text}"));
         }
     }
     Error::new(ErrorKind::Io, message)
-}
-
-fn tail(bytes: &[u8]) -> &[u8] {
-    &bytes[bytes.len().saturating_sub(OUTPUT_TAIL)..]
 }
 
 #[cfg(test)]
@@ -198,15 +323,62 @@ mod tests {
         assert_eq!(err.kind(), ErrorKind::InvalidInput);
     }
 
-    #[test]
-    fn long_output_is_cut_to_its_end() {
-        let output = Output {
-            status: std::process::ExitStatus::default(),
-            stdout: Vec::new(),
-            stderr: [vec![b'a'; 10_000], b"the end".to_vec()].concat(),
-        };
-        let err = failed("x", &output);
+    #[tokio::test]
+    async fn long_output_is_cut_to_its_end_while_reading() {
+        let argv = |s: &str| vec!["sh".to_owned(), "-c".to_owned(), s.to_owned()];
+        let err = health_check(
+            &argv("head -c 3000000 /dev/zero | tr '\\0' a >&2; echo the end >&2; exit 1"),
+            Duration::from_secs(30),
+        )
+        .await
+        .unwrap_err();
         assert!(err.to_string().ends_with("the end"), "{err}");
-        assert!(err.to_string().len() < OUTPUT_TAIL + 100);
+        assert!(err.to_string().contains("stderr: ..."), "{err}");
+        assert!(err.to_string().len() < OUTPUT_TAIL + 200);
+    }
+
+    /// A command leaving a grandchild that holds its output pipes: the run
+    /// ends when the command exits, and the health check's leftovers are killed.
+    #[tokio::test]
+    async fn a_backgrounded_grandchild_neither_blocks_nor_survives_a_health_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("pid");
+        let script = format!("sleep 300 & echo $! > '{}'; exit 0", pid_file.display());
+        let argv = vec!["sh".to_owned(), "-c".to_owned(), script];
+        let started = std::time::Instant::now();
+        health_check(&argv, Duration::from_secs(20)).await.unwrap();
+        assert!(started.elapsed() < Duration::from_secs(15));
+        assert_gone(&pid_file);
+    }
+
+    /// Waits a little for the process whose id is in `pid_file` to be gone
+    /// (or a zombie): panics if it lives on.
+    fn assert_gone(pid_file: &Path) {
+        let pid = std::fs::read_to_string(pid_file).unwrap();
+        let alive = || {
+            std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()))
+                .is_ok_and(|s| !s.contains(") Z "))
+        };
+        for _ in 0..100 {
+            if !alive() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("process {pid} survived");
+    }
+
+    /// Past the timeout the whole group is killed, grandchildren included.
+    #[tokio::test]
+    async fn a_timeout_kills_the_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("pid");
+        let script = format!("sleep 300 & echo $! > '{}'; wait", pid_file.display());
+        let argv = vec!["sh".to_owned(), "-c".to_owned(), script];
+        let err = health_check(&argv, Duration::from_millis(500))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("did not finish"), "{err}");
+        assert_gone(&pid_file);
     }
 }

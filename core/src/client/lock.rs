@@ -1,13 +1,20 @@
 //! The run lock: `<state_dir>/lock`, held (an OS file lock, `flock`) for the
 //! whole of an update run, so that overlapping runs (cron every minute, a
 //! manual run, several threads or processes) never interleave.
+//!
+//! The state directory is created `0700` when missing; the lock file is
+//! created `0600`, opened without following a symlink, and refused unless it
+//! is a regular file owned by the effective user (anyone able to open it could
+//! `flock` it and freeze every run). [`private_dir`] is how the update side
+//! makes and checks its directories.
 
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{DirBuilder, File, OpenOptions, TryLockError};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::LockMode;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 /// How often a waiting run tries the lock again.
 const POLL: Duration = Duration::from_millis(50);
@@ -28,17 +35,29 @@ impl RunLock {
     /// polling for up to the time [`LockMode::Wait`] allows. `Ok(None)`: another
     /// run holds it.
     pub async fn acquire(state_dir: &Path, mode: LockMode) -> Result<Option<RunLock>> {
-        std::fs::create_dir_all(state_dir).map_err(|e| Error::io(state_dir.display(), e))?;
+        private_dir(state_dir)?;
         let path = lock_path(state_dir);
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
             .open(&path)
             .map_err(|e| Error::io(path.display(), e))?;
+        let meta = file.metadata().map_err(|e| Error::io(path.display(), e))?;
+        if !meta.is_file() || meta.uid() != euid() {
+            return Err(insecure(&path, "is not a regular file owned by this user"));
+        }
+        if meta.mode() & 0o077 != 0 {
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| Error::io(path.display(), e))?;
+        }
+        let start = Instant::now();
+        // A wait too long to represent is no deadline (waits for ever).
         let deadline = match mode {
-            LockMode::Skip => None,
-            LockMode::Wait(limit) => Some(Instant::now() + limit),
+            LockMode::Skip => Some(start),
+            LockMode::Wait(limit) => start.checked_add(limit),
         };
         loop {
             match file.try_lock() {
@@ -50,13 +69,59 @@ impl RunLock {
             }
             let now = Instant::now();
             match deadline {
+                None => tokio::time::sleep(POLL).await,
                 Some(deadline) if now < deadline => {
                     tokio::time::sleep(POLL.min(deadline - now)).await;
                 }
-                _ => return Ok(None),
+                Some(_) => return Ok(None),
             }
         }
     }
+}
+
+/// Makes sure `dir` is a directory only this user can write to: created
+/// `0700` (with its missing parents) if absent; refused
+/// ([`ErrorKind::Verification`]) if a symlink, not owned by the effective user,
+/// or writable by group or others.
+pub(crate) fn private_dir(dir: &Path) -> Result<()> {
+    DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| Error::io(dir.display(), e))?;
+    let meta = std::fs::symlink_metadata(dir).map_err(|e| Error::io(dir.display(), e))?;
+    if !meta.is_dir() {
+        return Err(insecure(dir, "is not a directory (a symlink?)"));
+    }
+    if meta.uid() != euid() {
+        return Err(insecure(
+            dir,
+            format_args!("is owned by uid {}, not this user ({})", meta.uid(), euid()),
+        ));
+    }
+    if meta.mode() & 0o022 != 0 {
+        return Err(insecure(
+            dir,
+            format_args!("is writable by others (mode {:o})", meta.mode() & 0o7777),
+        ));
+    }
+    Ok(())
+}
+
+/// The effective user id.
+pub(crate) fn euid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+fn insecure(path: &Path, what: impl std::fmt::Display) -> Error {
+    Error::new(
+        ErrorKind::Verification,
+        format!(
+            "{} {what}: refused (it guards what is installed as root)",
+            path.display()
+        ),
+    )
 }
 
 #[cfg(test)]
@@ -94,5 +159,47 @@ mod tests {
                 .is_some()
         );
         assert!(lock_path(&state).exists());
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().mode() & 0o777;
+        assert_eq!(mode(&state), 0o700);
+        assert_eq!(mode(&lock_path(&state)), 0o600);
+    }
+
+    #[tokio::test]
+    async fn loose_state_dirs_and_lock_symlinks_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        std::fs::create_dir(&state).unwrap();
+        std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let err = RunLock::acquire(&state, LockMode::Skip).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Verification, "{err}");
+        assert!(err.to_string().contains("writable by others"), "{err}");
+
+        std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let target = dir.path().join("elsewhere");
+        std::fs::write(&target, "").unwrap();
+        std::os::unix::fs::symlink(&target, lock_path(&state)).unwrap();
+        let err = RunLock::acquire(&state, LockMode::Skip).await.unwrap_err();
+        assert!(err.to_string().contains("lock"), "{err}");
+
+        // A lock file others could open (an older layout) is tightened.
+        std::fs::remove_file(lock_path(&state)).unwrap();
+        std::fs::write(lock_path(&state), "").unwrap();
+        std::fs::set_permissions(lock_path(&state), std::fs::Permissions::from_mode(0o644))
+            .unwrap();
+        assert!(
+            RunLock::acquire(&state, LockMode::Skip)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        let mode = std::fs::metadata(lock_path(&state)).unwrap().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+
+    #[tokio::test]
+    async fn an_endless_wait_does_not_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let lock = RunLock::acquire(dir.path(), LockMode::Wait(Duration::MAX)).await;
+        assert!(lock.unwrap().is_some());
     }
 }

@@ -13,11 +13,16 @@
 //!
 //! An [`Updater`] acts on it: downloads the candidate (streamed, size-capped,
 //! SHA256 checked while streaming), installs it with the configured
-//! [`Installer`], confirms the installed version, runs the health check and
-//! rolls back to the previous version on failure, under a lock, after an
-//! optional random delay. Every run of [`Updater::update`] ends in an
-//! [`Outcome`], also emitted as an [`Event`]. It owns `<state_dir>/lock` and
-//! the `.deb` cache `<state_dir>/debs/`.
+//! [`Installer`] (in its own process group, with a timeout), confirms that
+//! dpkg says `install ok installed` for it, runs the health check and rolls
+//! back to the previous version when the installer or the health check fails
+//! (a failed version is held back with a growing delay), under a lock, after
+//! an optional random delay. Once the installer has started a run is no
+//! longer cancellable. Every run of [`Updater::update`] ends in an
+//! [`Outcome`], also emitted as an [`Event`]. It owns `<state_dir>/lock`
+//! (`0600`) and the `.deb` cache `<state_dir>/debs/<suite>-<id>/` (`0700`,
+//! one per repository and trust, files named by their SHA256 and hashed
+//! again before every install).
 
 mod check;
 mod download;
@@ -28,7 +33,9 @@ mod state;
 mod update;
 
 pub use check::MAX_RELEASE_SIZE;
-pub use dpkg::{DEFAULT_ADMIN_DIR, installed_version, status_path};
+pub use dpkg::{
+    DEFAULT_ADMIN_DIR, InstalledPackage, installed_package, installed_version, status_path,
+};
 pub use update::{Event, Outcome};
 
 use std::path::PathBuf;
@@ -174,10 +181,12 @@ pub enum Policy {
 /// How a downloaded `.deb` is installed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Installer {
-    /// `dpkg -i <file>` (dependencies must already be installed).
+    /// `dpkg --force-confdef --force-confold -i <file>` (dependencies must
+    /// already be installed; locally changed conffiles are kept, never asked about).
     Dpkg,
-    /// `apt-get install -y ./<file>` (apt resolves dependencies), with
-    /// `--allow-downgrades` when the version goes down.
+    /// `apt-get install -y --no-remove <file>` (apt resolves dependencies but
+    /// never removes a package), with `--allow-downgrades` when the version
+    /// goes down and dpkg's `--force-confdef --force-confold`.
     Apt,
     /// A command (program and arguments); the `.deb`'s absolute path is
     /// appended. It gets `DEBPULL_PACKAGE`, `DEBPULL_VERSION`,
@@ -211,13 +220,20 @@ pub struct UpdaterOptions {
     /// Which candidates are installed.
     pub policy: Policy,
     /// Install exactly this version instead of the highest, whether it is
-    /// higher or lower than the installed one (whatever the policy).
+    /// higher or lower than the installed one (whatever the policy), even if
+    /// it failed before without a pin (once: if it fails under the pin it is
+    /// held back as any failed version).
     pub pin: Option<Version>,
-    /// A command run after an install; failing (non-zero exit or timeout)
-    /// means the previous version is reinstalled.
+    /// A command run after an install (in its own process group: what it
+    /// leaves running is killed); failing (non-zero exit or timeout) means the
+    /// previous version is reinstalled.
     pub health_check: Option<Vec<String>>,
     /// How long the health check may run.
     pub health_timeout: Duration,
+    /// How long the installer may run before it is stopped (its process
+    /// group SIGTERMed, then SIGKILLed; dpkg may then need the next run to
+    /// reinstall).
+    pub install_timeout: Duration,
     /// What to do when another run holds the lock.
     pub lock: LockMode,
     /// Wait a random time up to this before checking, so that a fleet does not
@@ -226,8 +242,8 @@ pub struct UpdaterOptions {
 }
 
 impl UpdaterOptions {
-    /// Options for `package`: `dpkg -i`, upgrade only, no health check, skip
-    /// when locked, no jitter.
+    /// Options for `package`: `dpkg -i`, upgrade only, no health check (60 s
+    /// when given), 30 minutes for the installer, skip when locked, no jitter.
     pub fn new(package: impl Into<String>) -> Self {
         UpdaterOptions {
             package: package.into(),
@@ -238,6 +254,7 @@ impl UpdaterOptions {
             pin: None,
             health_check: None,
             health_timeout: Duration::from_secs(60),
+            install_timeout: Duration::from_secs(30 * 60),
             lock: LockMode::Skip,
             jitter: Duration::ZERO,
         }
