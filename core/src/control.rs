@@ -273,7 +273,7 @@ fn last_blank_line_end(data: &[u8], from: usize) -> Option<usize> {
 }
 
 /// Adds `lines` to the line number at the start of a parse error's message.
-fn shift_line(err: Error, lines: usize) -> Error {
+pub(crate) fn shift_line(err: Error, lines: usize) -> Error {
     let message = err.message();
     let shifted = message
         .strip_prefix("line ")

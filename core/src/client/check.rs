@@ -671,12 +671,7 @@ fn check_valid_until(valid_until: Option<SystemTime>, now: SystemTime) -> Result
 
 /// A package name as Debian Policy allows (it becomes a file name in the state).
 fn check_package_name(name: &str) -> Result<()> {
-    let valid = name.len() >= 2
-        && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+-.".contains(&b));
-    if valid {
+    if crate::index::package::is_package_name(name) {
         Ok(())
     } else {
         Err(Error::new(

@@ -37,44 +37,64 @@ impl RunLock {
     pub async fn acquire(state_dir: &Path, mode: LockMode) -> Result<Option<RunLock>> {
         private_dir(state_dir)?;
         let path = lock_path(state_dir);
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&path)
-            .map_err(|e| Error::io(path.display(), e))?;
-        let meta = file.metadata().map_err(|e| Error::io(path.display(), e))?;
-        if !meta.is_file() || meta.uid() != euid() {
-            return Err(insecure(&path, "is not a regular file owned by this user"));
-        }
-        if meta.mode() & 0o077 != 0 {
-            file.set_permissions(std::fs::Permissions::from_mode(0o600))
-                .map_err(|e| Error::io(path.display(), e))?;
-        }
-        let start = Instant::now();
+        let file = open_lock_file(&path)?;
         // A wait too long to represent is no deadline (waits for ever).
         let deadline = match mode {
-            LockMode::Skip => Some(start),
-            LockMode::Wait(limit) => start.checked_add(limit),
+            LockMode::Skip => Some(Instant::now()),
+            LockMode::Wait(limit) => Instant::now().checked_add(limit),
         };
-        loop {
-            match file.try_lock() {
-                Ok(()) => return Ok(Some(RunLock { _file: file })),
-                Err(TryLockError::WouldBlock) => {}
-                Err(TryLockError::Error(e)) => {
-                    return Err(Error::io(path.display(), e).context("locking"));
-                }
+        Ok(lock_until(&file, &path, deadline)
+            .await?
+            .then_some(RunLock { _file: file }))
+    }
+}
+
+/// Opens (creating it `0600`) the lock file at `path`, without following a
+/// symlink; refused unless it is a regular file owned by the effective user
+/// (anyone able to open it could `flock` it and freeze every run); a looser
+/// mode is tightened to `0600`.
+pub(crate) fn open_lock_file(path: &Path) -> Result<File> {
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .map_err(|e| Error::io(path.display(), e))?;
+    let meta = file.metadata().map_err(|e| Error::io(path.display(), e))?;
+    if !meta.is_file() || meta.uid() != euid() {
+        return Err(insecure(path, "is not a regular file owned by this user"));
+    }
+    if meta.mode() & 0o077 != 0 {
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| Error::io(path.display(), e))?;
+    }
+    Ok(file)
+}
+
+/// Takes the OS lock (`flock`) on `file` (at `path`), polling until
+/// `deadline` (`None`: for ever). `false`: another holder kept it.
+pub(crate) async fn lock_until(
+    file: &File,
+    path: &Path,
+    deadline: Option<Instant>,
+) -> Result<bool> {
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(true),
+            Err(TryLockError::WouldBlock) => {}
+            Err(TryLockError::Error(e)) => {
+                return Err(Error::io(path.display(), e).context("locking"));
             }
-            let now = Instant::now();
-            match deadline {
-                None => tokio::time::sleep(POLL).await,
-                Some(deadline) if now < deadline => {
-                    tokio::time::sleep(POLL.min(deadline - now)).await;
-                }
-                Some(_) => return Ok(None),
+        }
+        let now = Instant::now();
+        match deadline {
+            None => tokio::time::sleep(POLL).await,
+            Some(deadline) if now < deadline => {
+                tokio::time::sleep(POLL.min(deadline - now)).await;
             }
+            Some(_) => return Ok(false),
         }
     }
 }

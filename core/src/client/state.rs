@@ -69,14 +69,14 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::index::release::{format_date, parse_date};
 use crate::storage::ETag;
 
+use super::lock::{euid, lock_until, open_lock_file};
+
 /// The version of the `state` file's format.
 const FORMAT: &str = "1";
 /// `Signed-By` of a snapshot accepted without a signature check.
 const UNCHECKED: &str = "unchecked";
 /// How long a check waits for another check of the same source to finish.
 pub(crate) const CHECK_LOCK_WAIT: Duration = Duration::from_secs(60);
-/// How often a waiting check tries the lock again.
-const LOCK_POLL: Duration = Duration::from_millis(50);
 
 /// Which signed file of the suite was accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,38 +164,18 @@ impl StateDir {
     /// another check to release it ([`ErrorKind::ConcurrentUpdate`] after).
     pub async fn lock(&self, wait: Duration) -> Result<CheckLock> {
         let path = self.dir.join("lock");
-        let file = fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&path)
-            .map_err(|e| Error::io(path.display(), e))?;
-        let meta = file.metadata().map_err(|e| Error::io(path.display(), e))?;
-        check_mode(&path, &meta)?;
-        let deadline = Instant::now() + wait;
-        loop {
-            match file.try_lock() {
-                Ok(()) => return Ok(CheckLock { _file: file }),
-                Err(fs::TryLockError::WouldBlock) => {}
-                Err(fs::TryLockError::Error(e)) => {
-                    return Err(Error::io(path.display(), e).context("locking"));
-                }
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return Err(Error::new(
-                    ErrorKind::ConcurrentUpdate,
-                    format!(
-                        "{}: another check of this source held the lock for more than {} s",
-                        path.display(),
-                        wait.as_secs()
-                    ),
-                ));
-            }
-            tokio::time::sleep(LOCK_POLL.min(deadline - now)).await;
+        let file = open_lock_file(&path)?;
+        if lock_until(&file, &path, Instant::now().checked_add(wait)).await? {
+            return Ok(CheckLock { _file: file });
         }
+        Err(Error::new(
+            ErrorKind::ConcurrentUpdate,
+            format!(
+                "{}: another check of this source held the lock for more than {} s",
+                path.display(),
+                wait.as_secs()
+            ),
+        ))
     }
 
     /// The accepted snapshot, `None` before the first accepted check. A
@@ -239,7 +219,7 @@ impl StateDir {
             .and_then(|recorded| {
                 // The stanzas must parse too: a torn record is refused here.
                 for paragraph in control::paragraphs(body) {
-                    paragraph.map_err(|e| shift_lines(e, head.lines().count() + 1))?;
+                    paragraph.map_err(|e| control::shift_line(e, head.lines().count() + 1))?;
                 }
                 Ok(recorded)
             });
@@ -561,8 +541,7 @@ fn ensure_dir(dir: &Path) -> Result<()> {
 /// Refuses state that another user owns or that others than its owner may
 /// change: they could make a check accept a rolled-back or frozen repository.
 fn check_mode(path: &Path, meta: &fs::Metadata) -> Result<()> {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let euid = unsafe { libc::geteuid() };
+    let euid = euid();
     if meta.uid() != euid {
         return Err(Error::new(
             ErrorKind::Io,
@@ -648,19 +627,6 @@ fn move_aside(path: &Path) -> Option<PathBuf> {
     name.push(format!(".corrupt.{secs}"));
     let to = path.with_file_name(name);
     fs::rename(path, &to).ok().map(|_| to)
-}
-
-/// Shifts the line numbers of a parse error by `lines`.
-fn shift_lines(err: Error, lines: usize) -> Error {
-    let message = err.message();
-    let shifted = message
-        .strip_prefix("line ")
-        .and_then(|rest| rest.split_once(':'))
-        .and_then(|(n, rest)| Some(format!("line {}:{rest}", n.parse::<usize>().ok()? + lines)));
-    match shifted {
-        Some(message) => Error::new(err.kind(), message),
-        None => err,
-    }
 }
 
 /// Writes `bytes` to `path` atomically and durably (mode 0600).

@@ -278,15 +278,20 @@ fn check_source(source: &str) -> Result<()> {
     Ok(())
 }
 
-/// Debian Policy 5.6.7: lower-case letters, digits, `+`, `-`, `.`; at least two
-/// characters, starting with a letter or digit.
-fn check_package_name(name: &str, field: &str) -> Result<()> {
-    let valid = name.len() >= 2
+/// Whether `name` is a package name as Debian Policy 5.6.7 allows: lower-case
+/// letters, digits, `+`, `-`, `.`; at least two characters, starting with a
+/// letter or digit.
+pub(crate) fn is_package_name(name: &str) -> bool {
+    name.len() >= 2
         && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
         && name
             .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+-.".contains(&b));
-    if valid {
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+-.".contains(&b))
+}
+
+/// A [`Parse`](ErrorKind::Parse) error naming `field` unless `name` [`is_package_name`].
+fn check_package_name(name: &str, field: &str) -> Result<()> {
+    if is_package_name(name) {
         Ok(())
     } else {
         Err(Error::new(
