@@ -4,7 +4,8 @@
 //!   plain mirrors do: `Last-Modified` and `If-Modified-Since`, no `ETag`, no
 //!   ranges (Python 3.11), HTTP/1.0 with `Content-Length`.
 //! - [`ScriptServer`]: answers each request as a handler says ([`Reply`]):
-//!   any status and headers, redirects, or a body that never ends; it records
+//!   any status and headers, redirects, a body that never ends or one that
+//!   trickles in slowly; it records
 //!   every request head and counts the body bytes it sent.
 //!
 //! Both listen on 127.0.0.1 on a port the kernel picks and stop when dropped.
@@ -104,6 +105,16 @@ pub enum Reply {
     Endless {
         /// Header fields (`Content-Length` among them, or none: then until close).
         headers: Vec<(String, String)>,
+    },
+    /// `200` with `Content-Length` of `body`, which is sent `piece` bytes at
+    /// a time with `pause` before each piece (a slow or malicious server).
+    Drip {
+        /// The body.
+        body: Vec<u8>,
+        /// Bytes per write.
+        piece: usize,
+        /// The pause before each write.
+        pause: std::time::Duration,
     },
 }
 
@@ -262,6 +273,26 @@ fn serve(stream: TcpStream, shared: &Shared) {
                     shared
                         .body_bytes
                         .fetch_add(chunk.len() as u64, Ordering::SeqCst);
+                }
+                let _ = writer.shutdown(Shutdown::Both);
+                return;
+            }
+            Reply::Drip { body, piece, pause } => {
+                let message = format!(
+                    "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
+                    body.len()
+                );
+                if writer.write_all(message.as_bytes()).is_err() {
+                    return;
+                }
+                for part in body.chunks(piece.max(1)) {
+                    std::thread::sleep(pause);
+                    if shared.stop.load(Ordering::SeqCst) || writer.write_all(part).is_err() {
+                        break;
+                    }
+                    shared
+                        .body_bytes
+                        .fetch_add(part.len() as u64, Ordering::SeqCst);
                 }
                 let _ = writer.shutdown(Shutdown::Both);
                 return;
