@@ -2,7 +2,8 @@
 //! `python3 -m http.server` serving a local store's directory (no ETag: the
 //! If-Modified-Since path), moto serving a public-read bucket (the ETag path),
 //! the fault proxy (5xx, resets, truncated bodies), and a scripted server
-//! (redirects, endless bodies, refusals). The read functions of the storage
+//! (redirects, endless or slow bodies, refusals, odd 304s and 206s), and a
+//! TLS front with a private CA made by openssl. The read functions of the storage
 //! conformance suite run with a writable store behind the HTTP one.
 
 #[allow(dead_code)]
@@ -38,7 +39,7 @@ use debpull::storage::{
     S3Storage, Storage,
 };
 use fault_proxy::{Fault, FaultProxy, Faults};
-use http_servers::{PythonServer, Reply, ScriptServer};
+use http_servers::{PythonServer, Reply, ScriptServer, TestCa, TlsFront};
 use moto::Moto;
 use tokio::io::AsyncReadExt as _;
 
@@ -740,4 +741,65 @@ async fn a_published_suite_reads_over_http_as_apt_would() {
     let stats = reader.stats();
     assert_eq!(stats.last_listed, 2, "{stats:?}");
     assert!(stats.pool_files >= 1, "{stats:?}");
+}
+
+/// HTTPS with a private CA (made by openssl at test time): refused without
+/// the CA, read with it (as PEM bytes or a file); a redirect from https to
+/// http is refused and nothing is asked of the http server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_with_a_private_ca_and_no_downgrade_by_redirect() {
+    let plain = ScriptServer::start(|_| Reply::status(200, b"over plain http"));
+    let plain_url = plain.url();
+    let backend = ScriptServer::start(move |head| match head.path() {
+        "/repo/dists/stable/InRelease" => Reply::status(200, b"over https"),
+        "/repo/moved" => Reply::redirect(302, &format!("{plain_url}/repo/moved")),
+        "/repo/same-origin" => Reply::redirect(301, "/repo/dists/stable/InRelease"),
+        _ => Reply::status(404, b""),
+    });
+    let ca = TestCa::new();
+    let front = TlsFront::start(&ca, backend.port());
+    let url = format!("{}/repo", front.url());
+    let key = "dists/stable/InRelease";
+
+    // The platform's roots only (the test CA is not among them): refused.
+    let mut untrusted = options(&url);
+    untrusted.max_attempts = 1;
+    let store: Arc<dyn Storage> = Arc::new(HttpStorage::new(untrusted.clone()).unwrap());
+    let err = store.get(key, GetOptions::default()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Storage, "{err}");
+    assert!(err.to_string().contains("certificate"), "{err}");
+    assert!(backend.requests().is_empty(), "nothing went through");
+
+    // The CA as PEM bytes, then as a file.
+    let mut trusted = untrusted.clone();
+    trusted.native_roots = false;
+    trusted.ca_certificates.push(ca.ca_pem.clone());
+    let mut from_file = untrusted;
+    from_file.native_roots = false;
+    from_file
+        .add_ca_file(ca.dir.path().join("ca.pem"))
+        .expect("the CA file");
+    for options in [trusted, from_file] {
+        let store: Arc<dyn Storage> = Arc::new(HttpStorage::new(options).unwrap());
+        let (data, _) = conformance::read(&store, key).await;
+        assert_eq!(data, b"over https");
+        let (data, _) = conformance::read(&store, "same-origin").await;
+        assert_eq!(data, b"over https", "an https redirect is followed");
+        let err = store.get("moved", GetOptions::default()).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Storage, "{err}");
+        assert!(err.to_string().contains("https to http"), "{err}");
+    }
+    assert!(
+        plain.requests().is_empty(),
+        "the http server was never asked"
+    );
+
+    // The server certificate itself is no CA.
+    let mut wrong = options(&url);
+    wrong.native_roots = false;
+    wrong.max_attempts = 1;
+    wrong.ca_certificates.push(ca.cert_pem.clone());
+    let store: Arc<dyn Storage> = Arc::new(HttpStorage::new(wrong).unwrap());
+    let err = store.head(key).await.unwrap_err();
+    assert!(err.to_string().contains("certificate"), "{err}");
 }
