@@ -132,8 +132,8 @@ impl HttpOptions {
     /// Options for `url` with everything else at its default: platform roots,
     /// 4 attempts from 200 ms, 10 s to connect, 30 s of read timeout, 2
     /// minutes in all per operation plus 1 s per 64 KiB received (a 100 MB
-    /// `.deb` may take 27 minutes; a slow drip of an `InRelease` about 2), 5
-    /// redirects.
+    /// `.deb` may take 27 minutes; a drip of a few-KB `InRelease` about 2, of
+    /// one at a 16 MiB cap at most 6.3), 5 redirects.
     pub fn new(url: impl Into<String>) -> HttpOptions {
         HttpOptions {
             url: url.into(),
