@@ -2,7 +2,8 @@
 //! `python3 -m http.server` serving a local store's directory (no ETag: the
 //! If-Modified-Since path), moto serving a public-read bucket (the ETag path),
 //! the fault proxy (5xx, resets, truncated bodies), and a scripted server
-//! (redirects, endless bodies, refusals). The read functions of the storage
+//! (redirects, endless or slow bodies, refusals, odd 304s and 206s), and a
+//! TLS front with a private CA made by openssl. The read functions of the storage
 //! conformance suite run with a writable store behind the HTTP one.
 
 #[allow(dead_code)]
@@ -38,7 +39,7 @@ use debpull::storage::{
     S3Storage, Storage,
 };
 use fault_proxy::{Fault, FaultProxy, Faults};
-use http_servers::{PythonServer, Reply, ScriptServer};
+use http_servers::{PythonServer, Reply, ScriptServer, TestCa, TlsFront};
 use moto::Moto;
 use tokio::io::AsyncReadExt as _;
 
@@ -178,7 +179,10 @@ async fn a_server_without_etags_is_asked_by_date() {
         )
         .await
         .unwrap();
-    let (_, meta) = conformance::read(&m.http, key).await;
+    // Through a counting proxy: the NotModified must be the server's own 304.
+    let proxy = FaultProxy::start(&m.server.url(), 3);
+    let store = http(&proxy.endpoint());
+    let (_, meta) = conformance::read(&store, key).await;
     assert_eq!(meta.etag.0, "", "python's http.server sends no ETag");
     let modified = meta.last_modified.expect("a Last-Modified");
     // The client stores both and passes both: the empty ETag is no condition.
@@ -187,10 +191,209 @@ async fn a_server_without_etags_is_asked_by_date() {
         if_modified_since: Some(modified),
         ..GetOptions::default()
     };
+    proxy.reset_stats();
     assert_eq!(
-        m.http.get(key, stored).await.unwrap(),
+        store.get(key, stored).await.unwrap(),
         GetResult::NotModified
     );
+    let stats = proxy.stats();
+    assert_eq!(stats.statuses.get(&304), Some(&1), "{stats:?}");
+    assert_eq!(stats.total_requests(), 1, "{stats:?}");
+}
+
+/// A server that sends the object (200) is the object, whatever dates it
+/// gives: a forged future `Last-Modified` once must not make every later
+/// check "not modified" (review finding 3).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_200_is_the_object_whatever_its_last_modified() {
+    let server = ScriptServer::start(|head| {
+        let date = match head.path() {
+            "/future/InRelease" => "Fri, 31 Dec 9999 23:59:59 GMT",
+            _ => "Sun, 06 Nov 1994 08:49:37 GMT",
+        };
+        Reply::Full {
+            status: 200,
+            headers: vec![("Last-Modified".to_owned(), date.to_owned())],
+            body: b"Suite: stable\n".to_vec(),
+        }
+    });
+    for base in ["future", "past"] {
+        let store = http(&format!("{}/{base}", server.url()));
+        let (_, meta) = conformance::read(&store, "InRelease").await;
+        let stamp = meta.last_modified.expect("a Last-Modified");
+        let now = std::time::SystemTime::now();
+        for since in [stamp, now, stamp.max(now) + Duration::from_secs(86_400)] {
+            let asked = GetOptions {
+                if_modified_since: Some(since),
+                ..GetOptions::default()
+            };
+            match store.get("InRelease", asked).await.unwrap() {
+                GetResult::Found { data, .. } => assert_eq!(data, b"Suite: stable\n"),
+                GetResult::NotModified => {
+                    panic!("{base}: NotModified from a 200 (since {since:?})")
+                }
+            }
+        }
+    }
+    let asked = server
+        .requests()
+        .iter()
+        .filter(|r| r.header("If-Modified-Since").is_some())
+        .count();
+    assert_eq!(asked, 6, "every conditional get carried its condition");
+}
+
+/// A `Last-Modified` that is no date this side of year 10000 is no time,
+/// never a panic (review finding 2).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn absurd_last_modified_dates_are_ignored() {
+    let server = ScriptServer::start(|head| {
+        let date = match head.path() {
+            "/huge" => "Sat, 01 Jan 300000000000 00:00:00 GMT",
+            "/max" => "Sat, 01 Jan 9223372036854775807 23:59:59 GMT",
+            "/10000" => "Sat, 01 Jan 10000 00:00:00 GMT",
+            _ => "Wed, 31 Dec 1969 23:59:59 GMT",
+        };
+        Reply::Full {
+            status: 200,
+            headers: vec![("Last-Modified".to_owned(), date.to_owned())],
+            body: b"x".to_vec(),
+        }
+    });
+    let store = http(&server.url());
+    for key in ["huge", "max", "10000", "1969"] {
+        let (_, meta) = conformance::read(&store, key).await;
+        assert_eq!(meta.last_modified, None, "{key}");
+        assert_eq!(store.head(key).await.unwrap().last_modified, None, "{key}");
+    }
+}
+
+/// `304 Not Modified` is an answer to a condition: to a get that sent none
+/// it is an error naming the key, never "unchanged" (review finding 7).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_304_without_a_condition_is_an_error() {
+    let server = ScriptServer::start(|_| Reply::status(304, b""));
+    let store = http(&server.url());
+    let key = "dists/stable/InRelease";
+    let err = conformance::expect_error(
+        &store,
+        store.get(key, GetOptions::default()).await,
+        ErrorKind::Storage,
+        key,
+        "a 304 to an unconditional get",
+    );
+    assert!(err.to_string().contains("without a condition"), "{err}");
+    // An empty ETag is no condition either.
+    let empty = GetOptions {
+        if_none_match: Some(storage::ETag(String::new())),
+        ..GetOptions::default()
+    };
+    conformance::expect_error(
+        &store,
+        store.get(key, empty).await,
+        ErrorKind::Storage,
+        key,
+        "a 304 to a get with an empty ETag",
+    );
+    for asked in [
+        GetOptions {
+            if_none_match: Some(storage::ETag("\"e1\"".to_owned())),
+            ..GetOptions::default()
+        },
+        GetOptions {
+            if_modified_since: Some(std::time::SystemTime::now()),
+            ..GetOptions::default()
+        },
+    ] {
+        assert_eq!(store.get(key, asked).await.unwrap(), GetResult::NotModified);
+    }
+}
+
+/// A 206 must be exactly the range asked for: its Content-Range consistent
+/// with its Content-Length and the object's end (review finding 8).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partial_answers_must_match_the_range_asked_for() {
+    let server = ScriptServer::start(|head| {
+        let (range, body) = match head.path() {
+            "/good" => ("bytes 100-149/150", vec![b'g'; 50]),
+            "/short" => ("bytes 100-149/1000", vec![b's'; 50]),
+            "/long-claim" => ("bytes 100-999/1000", vec![b'l'; 50]),
+            "/open-total" => ("bytes 100-149/*", vec![b'o'; 50]),
+            "/other-start" => ("bytes 0-49/150", vec![b'x'; 50]),
+            _ => ("bytes 100-99/1000", Vec::new()),
+        };
+        Reply::Full {
+            status: 206,
+            headers: vec![("Content-Range".to_owned(), range.to_owned())],
+            body,
+        }
+    });
+    let store = http(&server.url());
+    let (size, rest) = conformance::read_stream_from(&store, "good", 100)
+        .await
+        .unwrap();
+    assert_eq!((size, rest), (150, vec![b'g'; 50]));
+    let (size, _) = conformance::read_stream_from(&store, "open-total", 100)
+        .await
+        .unwrap();
+    assert_eq!(size, 150);
+    for key in ["short", "long-claim", "other-start", "backwards"] {
+        let err = store.get_stream_from(key, 100).await.map(drop).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Storage, "{key}: {err}");
+        assert!(err.to_string().contains("Content-Range"), "{key}: {err}");
+        assert!(err.to_string().contains(key), "{key}: {err}");
+    }
+}
+
+/// A server dripping its body slowly cannot hold a reader beyond the total
+/// deadline (total_timeout, plus 1 s per min_rate bytes); a body arriving
+/// faster than min_rate may take longer than total_timeout (review finding 4).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_drip_runs_into_the_total_deadline() {
+    let server = ScriptServer::start(|head| match head.path() {
+        // 10 bytes a second: 1000 s for the whole body.
+        "/drip" => Reply::Drip {
+            body: vec![b'd'; 10_000],
+            piece: 1,
+            pause: Duration::from_millis(100),
+        },
+        // 4000 bytes a second: 1.5 s in all, faster than min_rate.
+        _ => Reply::Drip {
+            body: vec![b'f'; 6_000],
+            piece: 200,
+            pause: Duration::from_millis(50),
+        },
+    });
+    let mut options = options(&server.url());
+    options.read_timeout = Duration::from_secs(5);
+    options.total_timeout = Duration::from_secs(1);
+    options.min_rate = 1_000;
+    let store: Arc<dyn Storage> = Arc::new(HttpStorage::new(options).unwrap());
+
+    let started = Instant::now();
+    let err = store.get("drip", GetOptions::default()).await.unwrap_err();
+    let took = started.elapsed();
+    assert_eq!(err.kind(), ErrorKind::Storage, "{err}");
+    assert!(err.to_string().contains("total_timeout"), "{err}");
+    assert!(took < Duration::from_secs(4), "{took:?}: {err}");
+    // Not retried after the deadline: one request.
+    assert_eq!(server.requests().len(), 1);
+
+    let started = Instant::now();
+    let mut stream = store.get_stream("drip").await.unwrap();
+    let mut sink = Vec::new();
+    let err = stream.reader.read_to_end(&mut sink).await.unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::TimedOut, "{err}");
+    assert!(err.to_string().contains("total_timeout"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(4));
+    assert!(sink.len() < 100, "{} bytes", sink.len());
+
+    let (data, _) = conformance::read(&store, "fast").await;
+    assert_eq!(data, vec![b'f'; 6_000]);
+    let mut stream = store.get_stream("fast").await.unwrap();
+    let mut sink = Vec::new();
+    stream.reader.read_to_end(&mut sink).await.unwrap();
+    assert_eq!(sink.len(), 6_000);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -385,6 +588,7 @@ async fn redirects_are_followed_up_to_five_hops() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refusals_map_to_kinds() {
+    forbidden_can_be_taken_as_missing().await;
     let server = ScriptServer::start(|head| match head.path() {
         "/403/k" => Reply::status(403, b"AccessDenied"),
         "/401/k" => Reply::status(401, b""),
@@ -411,6 +615,28 @@ async fn refusals_map_to_kinds() {
     }
     // Not retried: one request each.
     assert_eq!(server.requests().len(), 15);
+}
+
+/// With forbidden_as_missing a 403 is NotFound (S3 without ListBucket,
+/// CloudFront with OAC); a 401 stays an access error.
+async fn forbidden_can_be_taken_as_missing() {
+    let server = ScriptServer::start(|head| match head.path() {
+        "/k403" => Reply::status(403, b"AccessDenied"),
+        _ => Reply::status(401, b""),
+    });
+    let mut options = options(&server.url());
+    options.forbidden_as_missing = true;
+    let store: Arc<dyn Storage> = Arc::new(HttpStorage::new(options).unwrap());
+    for (key, kind) in [("k403", ErrorKind::NotFound), ("k401", ErrorKind::Storage)] {
+        for result in [
+            store.get(key, GetOptions::default()).await.map(drop),
+            store.head(key).await.map(drop),
+            store.get_stream(key).await.map(drop),
+        ] {
+            let err = conformance::expect_error(&store, result, kind, key, "forbidden");
+            assert!(err.to_string().contains("access denied"), "{err}");
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -515,4 +741,65 @@ async fn a_published_suite_reads_over_http_as_apt_would() {
     let stats = reader.stats();
     assert_eq!(stats.last_listed, 2, "{stats:?}");
     assert!(stats.pool_files >= 1, "{stats:?}");
+}
+
+/// HTTPS with a private CA (made by openssl at test time): refused without
+/// the CA, read with it (as PEM bytes or a file); a redirect from https to
+/// http is refused and nothing is asked of the http server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_with_a_private_ca_and_no_downgrade_by_redirect() {
+    let plain = ScriptServer::start(|_| Reply::status(200, b"over plain http"));
+    let plain_url = plain.url();
+    let backend = ScriptServer::start(move |head| match head.path() {
+        "/repo/dists/stable/InRelease" => Reply::status(200, b"over https"),
+        "/repo/moved" => Reply::redirect(302, &format!("{plain_url}/repo/moved")),
+        "/repo/same-origin" => Reply::redirect(301, "/repo/dists/stable/InRelease"),
+        _ => Reply::status(404, b""),
+    });
+    let ca = TestCa::new();
+    let front = TlsFront::start(&ca, backend.port());
+    let url = format!("{}/repo", front.url());
+    let key = "dists/stable/InRelease";
+
+    // The platform's roots only (the test CA is not among them): refused.
+    let mut untrusted = options(&url);
+    untrusted.max_attempts = 1;
+    let store: Arc<dyn Storage> = Arc::new(HttpStorage::new(untrusted.clone()).unwrap());
+    let err = store.get(key, GetOptions::default()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Storage, "{err}");
+    assert!(err.to_string().contains("certificate"), "{err}");
+    assert!(backend.requests().is_empty(), "nothing went through");
+
+    // The CA as PEM bytes, then as a file.
+    let mut trusted = untrusted.clone();
+    trusted.native_roots = false;
+    trusted.ca_certificates.push(ca.ca_pem.clone());
+    let mut from_file = untrusted;
+    from_file.native_roots = false;
+    from_file
+        .add_ca_file(ca.dir.path().join("ca.pem"))
+        .expect("the CA file");
+    for options in [trusted, from_file] {
+        let store: Arc<dyn Storage> = Arc::new(HttpStorage::new(options).unwrap());
+        let (data, _) = conformance::read(&store, key).await;
+        assert_eq!(data, b"over https");
+        let (data, _) = conformance::read(&store, "same-origin").await;
+        assert_eq!(data, b"over https", "an https redirect is followed");
+        let err = store.get("moved", GetOptions::default()).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Storage, "{err}");
+        assert!(err.to_string().contains("https to http"), "{err}");
+    }
+    assert!(
+        plain.requests().is_empty(),
+        "the http server was never asked"
+    );
+
+    // The server certificate itself is no CA.
+    let mut wrong = options(&url);
+    wrong.native_roots = false;
+    wrong.max_attempts = 1;
+    wrong.ca_certificates.push(ca.cert_pem.clone());
+    let store: Arc<dyn Storage> = Arc::new(HttpStorage::new(wrong).unwrap());
+    let err = store.head(key).await.unwrap_err();
+    assert!(err.to_string().contains("certificate"), "{err}");
 }

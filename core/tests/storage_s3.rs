@@ -10,6 +10,9 @@ mod backends;
 #[path = "support/storage_conformance.rs"]
 mod conformance;
 #[allow(dead_code)]
+#[path = "support/http_servers.rs"]
+mod http_servers;
+#[allow(dead_code)]
 #[path = "support/moto.rs"]
 mod moto;
 
@@ -521,4 +524,51 @@ fn base64_of(bytes: &[u8]) -> String {
         }
     }
     out
+}
+
+/// A 304 is "not modified" only as the answer to a condition: to a get that
+/// sent none it is a storage error naming the key (review finding 7). The
+/// "S3 endpoint" is a scripted server answering 304 to everything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_304_without_a_condition_is_an_error() {
+    let server = http_servers::ScriptServer::start(|_| http_servers::Reply::status(304, b""));
+    let mut options = S3Options::new("bucket");
+    options.endpoint = Some(server.url());
+    options.region = Some(REGION.to_owned());
+    options.force_path_style = true;
+    options.max_attempts = 1;
+    options.credentials = S3Credentials::Static {
+        access_key_id: "AKIDEXAMPLE".to_owned(),
+        secret_access_key: "secret".to_owned(),
+        session_token: None,
+    };
+    let store: Arc<dyn Storage> = Arc::new(S3Storage::new(options).unwrap());
+    let key = "dists/stable/InRelease";
+    let err = conformance::expect_error(
+        &store,
+        store.get(key, GetOptions::default()).await,
+        ErrorKind::Storage,
+        key,
+        "a 304 to an unconditional get",
+    );
+    assert!(err.to_string().contains("without a condition"), "{err}");
+    for asked in [
+        GetOptions {
+            if_none_match: Some(storage::ETag("\"e1\"".to_owned())),
+            ..GetOptions::default()
+        },
+        GetOptions {
+            if_modified_since: Some(std::time::SystemTime::now()),
+            ..GetOptions::default()
+        },
+    ] {
+        assert_eq!(
+            store.get(key, asked).await.unwrap(),
+            storage::GetResult::NotModified
+        );
+    }
+    assert!(
+        server.requests().len() >= 3,
+        "the gets reached the scripted server"
+    );
 }

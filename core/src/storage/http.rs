@@ -7,7 +7,8 @@
 //!   http method encodes it for that reason), `:` (epochs) is `%3A`, `~` stays.
 //! - **Conditional reads**: `If-None-Match` from [`GetOptions::if_none_match`],
 //!   else `If-Modified-Since` from [`GetOptions::if_modified_since`] (an HTTP
-//!   date, whole seconds); `304` is [`GetResult::NotModified`]. A server that
+//!   date, whole seconds); `304` is [`GetResult::NotModified`]. Only the
+//!   server decides: a `200` is the object whatever its `Last-Modified` says. A server that
 //!   sends no `ETag` (`python3 -m http.server`, many mirrors) gives an empty
 //!   [`ETag`] and its `Last-Modified` in [`ObjectMeta::last_modified`].
 //! - **Limits**: [`GetOptions::max_size`] refuses an announced `Content-Length`
@@ -19,11 +20,17 @@
 //!   again. A stream that breaks off is the reader's error: resume it with
 //!   [`Storage::get_stream_from`] (`Range: bytes=N-`; a server that ignores
 //!   ranges is read from the start and the first bytes skipped).
+//! - **Deadlines**: [`HttpOptions::read_timeout`] for each wait (the head,
+//!   each piece of the body); [`HttpOptions::total_timeout`] plus 1 s per
+//!   [`HttpOptions::min_rate`] bytes received for a whole operation, retries
+//!   and a stream's body included.
 //! - **Redirects** (301, 302, 303, 307, 308) are followed up to
 //!   [`HttpOptions::max_redirects`] hops, never from `https` to `http`;
 //!   credentials go only to the base URL's own origin.
 //! - **Errors**: `404`/`410` are [`ErrorKind::NotFound`]; `401`/`403` a
-//!   [`ErrorKind::Storage`] error saying access was denied; writes and listings
+//!   [`ErrorKind::Storage`] error saying access was denied (403 is
+//!   NotFound with [`HttpOptions::forbidden_as_missing`]); a `304` to a
+//!   request without a condition is a Storage error; writes and listings
 //!   [`ErrorKind::Unsupported`] (read-only, see [`Capabilities`]).
 //! - **TLS**: the platform's root certificates (`SSL_CERT_FILE` and
 //!   `SSL_CERT_DIR` replace them, as with OpenSSL), plus PEM certificates of
@@ -54,8 +61,7 @@ use tokio::io::{AsyncRead, ReadBuf};
 
 use super::{
     BoxFuture, Capabilities, ETag, GetOptions, GetResult, ListEntry, ObjectMeta, ObjectStream,
-    Payload, PutMode, Skip, Storage, backoff, check_key, not_modified_since, past_the_end,
-    too_large,
+    Payload, PutMode, Skip, Storage, backoff, check_key, past_the_end, too_large,
 };
 use crate::error::{Error, ErrorKind, Result};
 
@@ -78,8 +84,29 @@ pub struct HttpOptions {
     pub connect_timeout: Duration,
     /// How long to wait for an answer's head, and then for each piece of its body.
     pub read_timeout: Duration,
+    /// How long one operation (a get, a head, a stream from opening to its
+    /// last byte) may take in all — connecting, redirects, retries and their
+    /// backoff, the body — before the allowance of [`HttpOptions::min_rate`].
+    /// Past it the operation fails ([`ErrorKind::Storage`], or the stream's
+    /// reader with [`io::ErrorKind::TimedOut`]), never retried: a server
+    /// dripping a byte now and then cannot hold a reader forever.
+    pub total_timeout: Duration,
+    /// Bytes per second: each byte received extends the operation's deadline
+    /// by `1 / min_rate` s, so a body of N bytes may take `total_timeout +
+    /// N / min_rate`. Large `.deb`s get the time they need at this rate; an
+    /// `InRelease` (small, capped) gets little more than `total_timeout`.
+    /// 0 gives no allowance.
+    pub min_rate: u64,
     /// Redirects followed per request.
     pub max_redirects: u32,
+    /// Take `403 Forbidden` as [`ErrorKind::NotFound`] (default false: a
+    /// [`ErrorKind::Storage`] error, access denied). S3 buckets read
+    /// anonymously without `s3:ListBucket`, S3 website endpoints and
+    /// CloudFront with origin access control answer 403 for a key that does
+    /// not exist; with this set, optional lookups (`InRelease` before
+    /// `Release`, a by-hash copy before the plain path) can fall back there.
+    /// A 403 for a key that does exist then reads as missing too.
+    pub forbidden_as_missing: bool,
 }
 
 impl fmt::Debug for HttpOptions {
@@ -93,14 +120,20 @@ impl fmt::Debug for HttpOptions {
             .field("initial_backoff", &self.initial_backoff)
             .field("connect_timeout", &self.connect_timeout)
             .field("read_timeout", &self.read_timeout)
+            .field("total_timeout", &self.total_timeout)
+            .field("min_rate", &self.min_rate)
             .field("max_redirects", &self.max_redirects)
+            .field("forbidden_as_missing", &self.forbidden_as_missing)
             .finish()
     }
 }
 
 impl HttpOptions {
     /// Options for `url` with everything else at its default: platform roots,
-    /// 4 attempts from 200 ms, 10 s to connect, 30 s of read timeout, 5 redirects.
+    /// 4 attempts from 200 ms, 10 s to connect, 30 s of read timeout, 2
+    /// minutes in all per operation plus 1 s per 64 KiB received (a 100 MB
+    /// `.deb` may take 27 minutes; a drip of a few-KB `InRelease` about 2, of
+    /// one at a 16 MiB cap at most 6.3), 5 redirects.
     pub fn new(url: impl Into<String>) -> HttpOptions {
         HttpOptions {
             url: url.into(),
@@ -110,7 +143,10 @@ impl HttpOptions {
             initial_backoff: Duration::from_millis(200),
             connect_timeout: Duration::from_secs(10),
             read_timeout: Duration::from_secs(30),
+            total_timeout: Duration::from_secs(120),
+            min_rate: 64 << 10,
             max_redirects: 5,
+            forbidden_as_missing: false,
         }
     }
 
@@ -352,6 +388,27 @@ impl HttpStorage {
         method: &Method,
         headers: &HeaderMap,
         attempt: &mut u32,
+        budget: &Budget,
+    ) -> Result<Response<Incoming>> {
+        let sent = self.send_attempts(operation, key, method, headers, attempt);
+        match tokio::time::timeout_at(budget.deadline(), sent).await {
+            Ok(answer) => answer,
+            Err(_) => Err(self.error(
+                ErrorKind::Storage,
+                key,
+                format_args!("{operation}: {} ({attempt} attempts)", budget.ran_out()),
+            )),
+        }
+    }
+
+    /// [`HttpStorage::send`] without the total deadline.
+    async fn send_attempts(
+        &self,
+        operation: &str,
+        key: &str,
+        method: &Method,
+        headers: &HeaderMap,
+        attempt: &mut u32,
     ) -> Result<Response<Incoming>> {
         let start = self.url_of(key)?;
         let options = &self.inner.options;
@@ -484,6 +541,14 @@ impl HttpStorage {
                 key,
                 format_args!("{operation}: no such object (HTTP {status})"),
             ),
+            403 if self.inner.options.forbidden_as_missing => self.error(
+                ErrorKind::NotFound,
+                key,
+                format_args!(
+                    "{operation}: access denied (HTTP {status}), taken as no such object \
+                     (forbidden_as_missing)"
+                ),
+            ),
             401 | 403 => self.error(
                 ErrorKind::Storage,
                 key,
@@ -533,12 +598,22 @@ impl HttpStorage {
             headers.insert(header::IF_MODIFIED_SINCE, value);
         }
         let mut attempt = 0;
+        let mut budget = Budget::new(&self.inner.options);
         loop {
             let response = self
-                .send("get", key, &Method::GET, &headers, &mut attempt)
+                .send("get", key, &Method::GET, &headers, &mut attempt, &budget)
                 .await?;
             let status = response.status();
             if status == StatusCode::NOT_MODIFIED {
+                let conditional = headers.contains_key(header::IF_NONE_MATCH)
+                    || headers.contains_key(header::IF_MODIFIED_SINCE);
+                if !conditional {
+                    return Err(self.error(
+                        ErrorKind::Storage,
+                        key,
+                        "get: HTTP 304 Not Modified to a request without a condition",
+                    ));
+                }
                 return Ok(GetResult::NotModified);
             }
             if status != StatusCode::OK {
@@ -550,17 +625,11 @@ impl HttpStorage {
             {
                 return Err(too_large(self, key, limit, Some(size)));
             }
+            // A 200 is the object, whatever its dates say: only the server
+            // decides "not modified" (a forged or future Last-Modified must not
+            // freeze the reader).
             let mut meta = self.meta_of(key, response.headers(), 0);
-            // A server without ETags may still not have changed: compare dates.
-            if by_etag.is_none()
-                && let (Some(since), Some(modified)) =
-                    (options.if_modified_since, meta.last_modified)
-                && meta.etag.0.is_empty()
-                && not_modified_since(modified, since)
-            {
-                return Ok(GetResult::NotModified);
-            }
-            let mut reader = BodyReader::new(response.into_body(), announced, self);
+            let mut reader = BodyReader::new(response.into_body(), announced, self, budget);
             let mut data = Vec::with_capacity(
                 announced.map_or(0, |n| usize::try_from(n.min(1 << 20)).unwrap_or(0)),
             );
@@ -579,7 +648,8 @@ impl HttpStorage {
                     Err(e) => break e,
                 }
             };
-            if attempt >= self.inner.options.max_attempts {
+            budget = reader.budget;
+            if attempt >= self.inner.options.max_attempts || budget.is_over() {
                 return Err(self
                     .error(
                         ErrorKind::Storage,
@@ -600,8 +670,9 @@ impl HttpStorage {
             headers.insert(header::RANGE, range);
         }
         let mut attempt = 0;
+        let budget = Budget::new(&self.inner.options);
         let response = self
-            .send("get", key, &Method::GET, &headers, &mut attempt)
+            .send("get", key, &Method::GET, &headers, &mut attempt, &budget)
             .await?;
         let status = response.status();
         let length = content_length(response.headers());
@@ -619,7 +690,7 @@ impl HttpStorage {
                 if offset > size {
                     return Err(past_the_end(self, key, offset, size));
                 }
-                let body = BodyReader::new(response.into_body(), Some(size), self);
+                let body = BodyReader::new(response.into_body(), Some(size), self, budget);
                 Ok(ObjectStream {
                     size,
                     offset,
@@ -629,16 +700,25 @@ impl HttpStorage {
             206 => {
                 let range = content_range(response.headers());
                 let length = length.ok_or_else(no_length)?;
+                // The range must be exactly what was asked for, to the end:
+                // FIRST = offset, its length the Content-Length, LAST the
+                // object's last byte (when the total is known).
+                let end = offset.checked_add(length);
                 let size = match range {
-                    Some((Some(first), total)) if first == offset => {
-                        total.unwrap_or(offset + length)
+                    Some((Some((first, last)), total))
+                        if first == offset
+                            && last.checked_add(1) == end
+                            && total.is_none_or(|total| Some(total) == end) =>
+                    {
+                        last + 1
                     }
                     _ => {
                         return Err(self.error(
                             ErrorKind::Storage,
                             key,
                             format_args!(
-                                "get: asked for bytes from {offset} on, the server sent {:?}",
+                                "get: asked for bytes from {offset} on, the server sent \
+                                 Content-Range {:?} with Content-Length {length}",
                                 response.headers().get(header::CONTENT_RANGE)
                             ),
                         ));
@@ -647,7 +727,12 @@ impl HttpStorage {
                 Ok(ObjectStream {
                     size,
                     offset,
-                    reader: Box::pin(BodyReader::new(response.into_body(), Some(length), self)),
+                    reader: Box::pin(BodyReader::new(
+                        response.into_body(),
+                        Some(length),
+                        self,
+                        budget,
+                    )),
                 })
             }
             416 => {
@@ -671,7 +756,14 @@ impl HttpStorage {
     async fn head_object(&self, key: &str) -> Result<ObjectMeta> {
         let mut attempt = 0;
         let response = self
-            .send("head", key, &Method::HEAD, &HeaderMap::new(), &mut attempt)
+            .send(
+                "head",
+                key,
+                &Method::HEAD,
+                &HeaderMap::new(),
+                &mut attempt,
+                &Budget::new(&self.inner.options),
+            )
             .await?;
         let status = response.status();
         if status != StatusCode::OK {
@@ -761,28 +853,91 @@ fn retryable(status: StatusCode) -> bool {
     status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS
 }
 
-/// A response body as a reader and as chunks: read timeouts, and a body that
-/// ends short of its announced length is an error.
+/// The deadline of one operation: [`HttpOptions::total_timeout`] from its
+/// start, plus `1 / min_rate` s per byte received.
+#[derive(Debug, Clone, Copy)]
+struct Budget {
+    start: tokio::time::Instant,
+    total: Duration,
+    min_rate: u64,
+    received: u64,
+}
+
+impl Budget {
+    fn new(options: &HttpOptions) -> Budget {
+        Budget {
+            start: tokio::time::Instant::now(),
+            total: options.total_timeout,
+            min_rate: options.min_rate,
+            received: 0,
+        }
+    }
+
+    /// The time the bytes received so far earn.
+    fn allowance(&self) -> Duration {
+        if self.min_rate == 0 {
+            return Duration::ZERO;
+        }
+        let secs = self.received / self.min_rate;
+        let nanos =
+            u128::from(self.received % self.min_rate) * 1_000_000_000 / u128::from(self.min_rate);
+        Duration::new(secs, u32::try_from(nanos).unwrap_or(0))
+    }
+
+    fn deadline(&self) -> tokio::time::Instant {
+        self.total
+            .checked_add(self.allowance())
+            .and_then(|d| self.start.checked_add(d))
+            // Centuries away: as good as none.
+            .unwrap_or_else(|| self.start + Duration::from_secs(1 << 32))
+    }
+
+    fn is_over(&self) -> bool {
+        tokio::time::Instant::now() >= self.deadline()
+    }
+
+    /// Why the operation stopped.
+    fn ran_out(&self) -> String {
+        format!(
+            "not done within total_timeout {} s plus 1 s per {} bytes received ({} bytes)",
+            self.total.as_secs_f64(),
+            self.min_rate,
+            self.received
+        )
+    }
+}
+
+/// A response body as a reader and as chunks: read timeouts, the operation's
+/// total deadline, and a body that ends short of its announced length is an
+/// error.
 struct BodyReader {
     body: Incoming,
     chunk: Bytes,
     received: u64,
     expected: Option<u64>,
     read_timeout: Duration,
-    deadline: Pin<Box<tokio::time::Sleep>>,
+    budget: Budget,
+    timer: Pin<Box<tokio::time::Sleep>>,
     done: bool,
 }
 
 impl BodyReader {
-    fn new(body: Incoming, expected: Option<u64>, store: &HttpStorage) -> BodyReader {
+    fn new(
+        body: Incoming,
+        expected: Option<u64>,
+        store: &HttpStorage,
+        budget: Budget,
+    ) -> BodyReader {
         let read_timeout = store.inner.options.read_timeout;
+        let first = (tokio::time::Instant::now() + read_timeout).min(budget.deadline());
         BodyReader {
             body,
             chunk: Bytes::new(),
             received: 0,
             expected,
             read_timeout,
-            deadline: Box::pin(tokio::time::sleep(read_timeout)),
+            budget,
+            timer: Box::pin(tokio::time::sleep_until(first)),
             done: false,
         }
     }
@@ -799,8 +954,10 @@ impl BodyReader {
                         continue; // trailers
                     };
                     self.received += data.len() as u64;
-                    let deadline = tokio::time::Instant::now() + self.read_timeout;
-                    self.deadline.as_mut().reset(deadline);
+                    self.budget.received += data.len() as u64;
+                    let next = (tokio::time::Instant::now() + self.read_timeout)
+                        .min(self.budget.deadline());
+                    self.timer.as_mut().reset(next);
                     if let Some(expected) = self.expected.filter(|&e| self.received > e) {
                         self.done = true;
                         return Poll::Ready(Err(io::Error::new(
@@ -829,16 +986,18 @@ impl BodyReader {
                     return Poll::Ready(Ok(None));
                 }
                 Poll::Pending => {
-                    if self.deadline.as_mut().poll(cx).is_ready() {
+                    if self.timer.as_mut().poll(cx).is_ready() {
                         self.done = true;
-                        return Poll::Ready(Err(io::Error::new(
-                            io::ErrorKind::TimedOut,
+                        let why = if self.budget.is_over() {
+                            self.budget.ran_out()
+                        } else {
                             format!(
                                 "no data for {} s after {} bytes",
                                 self.read_timeout.as_secs_f64(),
                                 self.received
-                            ),
-                        )));
+                            )
+                        };
+                        return Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, why)));
                     }
                     return Poll::Pending;
                 }
@@ -1010,22 +1169,29 @@ fn content_length(headers: &HeaderMap) -> Option<u64> {
         .and_then(|v| v.trim().parse().ok())
 }
 
-/// `Content-Range: bytes FIRST-LAST/TOTAL` as (first, total); `bytes */TOTAL`
-/// as (None, total); a `*` total is None.
-fn content_range(headers: &HeaderMap) -> Option<(Option<u64>, Option<u64>)> {
+/// `Content-Range: bytes FIRST-LAST/TOTAL` as (Some((first, last)), total);
+/// `bytes */TOTAL` as (None, total); a `*` total is None. Malformed values
+/// (LAST before FIRST, LAST at or past TOTAL) are None.
+#[allow(clippy::type_complexity)]
+fn content_range(headers: &HeaderMap) -> Option<(Option<(u64, u64)>, Option<u64>)> {
     let value = headers.get(header::CONTENT_RANGE)?.to_str().ok()?;
     let (range, total) = value.trim().strip_prefix("bytes ")?.split_once('/')?;
-    let total = if total == "*" {
+    let total: Option<u64> = if total == "*" {
         None
     } else {
         Some(total.parse().ok()?)
     };
-    let first = if range == "*" {
+    let range = if range == "*" {
         None
     } else {
-        Some(range.split_once('-')?.0.parse().ok()?)
+        let (first, last) = range.split_once('-')?;
+        let (first, last): (u64, u64) = (first.parse().ok()?, last.parse().ok()?);
+        if last < first || total.is_some_and(|total| last >= total) {
+            return None;
+        }
+        Some((first, last))
     };
-    Some((first, total))
+    Some((range, total))
 }
 
 /// The error and its sources, joined.
@@ -1048,8 +1214,10 @@ fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
+    // Everything up to the last `@` before any query or fragment is taken
+    // as credentials: a password may hold an unencoded `/`.
+    let end = rest.find(['?', '#']).unwrap_or(rest.len());
+    match rest[..end].rfind('@') {
         Some(at) => {
             let user = rest[..at].split(':').next().unwrap_or("");
             format!("{scheme}://{user}:***@{}", &rest[at + 1..])
@@ -1103,7 +1271,8 @@ fn format_http_date(time: SystemTime) -> String {
     )
 }
 
-/// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`); other forms are None.
+/// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) of a year from 1970
+/// to 9999; other forms and years are None (never a panic, whatever the input).
 fn parse_http_date(text: &str) -> Option<SystemTime> {
     let mut words = text.split_whitespace();
     words.next()?.strip_suffix(',')?;
@@ -1116,8 +1285,14 @@ fn parse_http_date(text: &str) -> Option<SystemTime> {
     if words.next()? != "GMT" || !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 {
         return None;
     }
+    if words.next().is_some() || !(1970..=9999).contains(&year) {
+        return None;
+    }
     let days = u64::try_from(days_from_civil(year, month, day)).ok()?;
-    Some(SystemTime::UNIX_EPOCH + Duration::from_secs(days * 86_400 + h * 3600 + m * 60 + s))
+    let secs = days
+        .checked_mul(86_400)?
+        .checked_add(h * 3600 + m * 60 + s)?;
+    SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(secs))
 }
 
 /// (year, month, day) of a day count since 1970-01-01 (proleptic Gregorian).
@@ -1265,7 +1440,7 @@ mod tests {
             header::CONTENT_RANGE,
             HeaderValue::from_static("bytes 10-99/100"),
         );
-        assert_eq!(content_range(&headers), Some((Some(10), Some(100))));
+        assert_eq!(content_range(&headers), Some((Some((10, 99)), Some(100))));
         headers.insert(
             header::CONTENT_RANGE,
             HeaderValue::from_static("bytes */42"),
@@ -1275,6 +1450,57 @@ mod tests {
             header::CONTENT_RANGE,
             HeaderValue::from_static("bytes 5-9/*"),
         );
-        assert_eq!(content_range(&headers), Some((Some(5), None)));
+        assert_eq!(content_range(&headers), Some((Some((5, 9)), None)));
+        for bad in [
+            "bytes 10-9/100",
+            "bytes 10-100/100",
+            "bytes 10/100",
+            "bytes 10-/100",
+            "bytes 0-18446744073709551616/*",
+            "bytes -5/100",
+            "items 0-1/2",
+        ] {
+            headers.insert(header::CONTENT_RANGE, HeaderValue::from_static(bad));
+            assert_eq!(content_range(&headers), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn huge_and_odd_dates_are_none_not_a_panic() {
+        for text in [
+            "Sat, 01 Jan 300000000000 00:00:00 GMT",
+            "Sat, 01 Jan 9223372036854775807 00:00:00 GMT",
+            "Sat, 01 Jan -9223372036854775808 00:00:00 GMT",
+            "Sat, 01 Jan 10000 00:00:00 GMT",
+            "Wed, 31 Dec 1969 23:59:59 GMT",
+            "Thu, 01 Jan 1970 00:00:00 GMT x",
+        ] {
+            assert_eq!(parse_http_date(text), None, "{text}");
+        }
+        let last = parse_http_date("Fri, 31 Dec 9999 23:59:59 GMT").expect("year 9999");
+        assert_eq!(format_http_date(last), "Fri, 31 Dec 9999 23:59:59 GMT");
+        assert_eq!(
+            parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT"),
+            Some(SystemTime::UNIX_EPOCH)
+        );
+    }
+
+    #[test]
+    fn redaction_hides_passwords_holding_slashes() {
+        for (url, shown) in [
+            ("https://deploy:se/cret@host/x", "https://deploy:***@host/x"),
+            (
+                "https://deploy:se/cret@host/x?q=a@b",
+                "https://deploy:***@host/x?q=a@b",
+            ),
+            ("https://deploy:pw@host/a@b", "https://deploy:***@b"),
+            ("https://host/x", "https://host/x"),
+        ] {
+            let got = redact(url);
+            assert_eq!(got, shown, "{url}");
+            assert!(!got.contains("cret") && !got.contains("pw"), "{got}");
+        }
+        let err = BaseUrl::parse("https://deploy:se/cret@host/x").unwrap_err();
+        assert!(!err.to_string().contains("cret"), "{err}");
     }
 }

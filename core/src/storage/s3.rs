@@ -437,18 +437,31 @@ impl S3Storage {
                 .get_object()
                 .bucket(&self.inner.options.bucket)
                 .key(&object_key);
+            let mut conditional = true;
             match options.if_none_match.as_ref().filter(|e| !e.0.is_empty()) {
                 Some(etag) => request = request.if_none_match(&etag.0),
-                None => {
-                    if let Some(since) = options.if_modified_since {
+                None => match options.if_modified_since {
+                    Some(since) => {
                         request =
                             request.if_modified_since(aws_smithy_types::DateTime::from(since));
                     }
-                }
+                    None => conditional = false,
+                },
             }
             let output = match request.send().await {
                 Ok(output) => output,
-                Err(err) if http_status(&err) == Some(304) => return Ok(GetResult::NotModified),
+                // Not modified only when we asked: a 304 to an unconditional
+                // get says nothing about any state the caller holds.
+                Err(err) if http_status(&err) == Some(304) && conditional => {
+                    return Ok(GetResult::NotModified);
+                }
+                Err(err) if http_status(&err) == Some(304) => {
+                    return Err(self.error(
+                        ErrorKind::Storage,
+                        key,
+                        "get: HTTP 304 Not Modified to a request without a condition",
+                    ));
+                }
                 Err(err) => return Err(self.sdk_error("get", key, err)),
             };
             let announced = output.content_length.and_then(|l| u64::try_from(l).ok());

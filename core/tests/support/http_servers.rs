@@ -4,10 +4,15 @@
 //!   plain mirrors do: `Last-Modified` and `If-Modified-Since`, no `ETag`, no
 //!   ranges (Python 3.11), HTTP/1.0 with `Content-Length`.
 //! - [`ScriptServer`]: answers each request as a handler says ([`Reply`]):
-//!   any status and headers, redirects, or a body that never ends; it records
+//!   any status and headers, redirects, a body that never ends or one that
+//!   trickles in slowly; it records
 //!   every request head and counts the body bytes it sent.
 //!
-//! Both listen on 127.0.0.1 on a port the kernel picks and stop when dropped.
+//! - [`TlsFront`]: HTTPS in front of a [`ScriptServer`], with a certificate
+//!   of a private CA ([`TestCa`]) that `openssl` makes at test time.
+//!
+//! All listen on 127.0.0.1 on a port the kernel picks; the first two stop
+//! when dropped, the TLS front with its Tokio runtime.
 
 #[allow(dead_code, clippy::duplicate_mod)]
 #[path = "http1.rs"]
@@ -105,6 +110,16 @@ pub enum Reply {
         /// Header fields (`Content-Length` among them, or none: then until close).
         headers: Vec<(String, String)>,
     },
+    /// `200` with `Content-Length` of `body`, which is sent `piece` bytes at
+    /// a time with `pause` before each piece (a slow or malicious server).
+    Drip {
+        /// The body.
+        body: Vec<u8>,
+        /// Bytes per write.
+        piece: usize,
+        /// The pause before each write.
+        pause: std::time::Duration,
+    },
 }
 
 /// An endless body stops after this many bytes whatever happens.
@@ -190,6 +205,11 @@ impl ScriptServer {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     /// The heads of the requests received so far.
     pub fn requests(&self) -> Vec<Head> {
         self.shared
@@ -266,10 +286,178 @@ fn serve(stream: TcpStream, shared: &Shared) {
                 let _ = writer.shutdown(Shutdown::Both);
                 return;
             }
+            Reply::Drip { body, piece, pause } => {
+                let message = format!(
+                    "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
+                    body.len()
+                );
+                if writer.write_all(message.as_bytes()).is_err() {
+                    return;
+                }
+                for part in body.chunks(piece.max(1)) {
+                    std::thread::sleep(pause);
+                    if shared.stop.load(Ordering::SeqCst) || writer.write_all(part).is_err() {
+                        break;
+                    }
+                    shared
+                        .body_bytes
+                        .fetch_add(part.len() as u64, Ordering::SeqCst);
+                }
+                let _ = writer.shutdown(Shutdown::Both);
+                return;
+            }
         }
         if !head.keep_alive() {
             let _ = writer.shutdown(Shutdown::Write);
             return;
         }
+    }
+}
+
+/// What to install when openssl is missing.
+pub const OPENSSL_HINT: &str = "the HTTPS tests need openssl (apt-get install openssl)";
+
+/// A private CA and a server certificate for 127.0.0.1 and localhost, made
+/// by the `openssl` command in a temporary directory (PEM files).
+pub struct TestCa {
+    /// The directory holding the files.
+    pub dir: tempfile::TempDir,
+    /// The CA's certificate (PEM).
+    pub ca_pem: Vec<u8>,
+    /// The server's certificate (PEM), signed by the CA.
+    pub cert_pem: Vec<u8>,
+    /// The server's private key (PEM, PKCS#8).
+    pub key_pem: Vec<u8>,
+}
+
+impl TestCa {
+    /// Makes the CA and the server certificate (valid for a day).
+    pub fn new() -> TestCa {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let run = |args: &[&str]| {
+            let output = Command::new("openssl")
+                .args(args)
+                .current_dir(dir.path())
+                .stdin(Stdio::null())
+                .output()
+                .unwrap_or_else(|e| panic!("cannot run openssl ({e}); {OPENSSL_HINT}"));
+            assert!(
+                output.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        };
+        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"];
+        run(&[
+            &["req", "-x509", "-nodes", "-days", "1"],
+            &ec[..],
+            &[
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+                "-subj",
+                "/CN=debpull test CA",
+            ],
+            &["-addext", "basicConstraints=critical,CA:TRUE"],
+            &["-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+        ]
+        .concat());
+        run(&[
+            &["req", "-nodes"][..],
+            &ec[..],
+            &[
+                "-keyout",
+                "server.key",
+                "-out",
+                "server.csr",
+                "-subj",
+                "/CN=localhost",
+            ],
+        ]
+        .concat());
+        std::fs::write(
+            dir.path().join("server.ext"),
+            "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n\
+             extendedKeyUsage=serverAuth\nkeyUsage=digitalSignature\n",
+        )
+        .expect("write server.ext");
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "1",
+            "-extfile",
+            "server.ext",
+            "-out",
+            "server.pem",
+        ]);
+        let read = |name: &str| std::fs::read(dir.path().join(name)).expect(name);
+        TestCa {
+            ca_pem: read("ca.pem"),
+            cert_pem: read("server.pem"),
+            key_pem: read("server.key"),
+            dir,
+        }
+    }
+}
+
+/// A TLS terminator on a loopback port forwarding each connection to a plain
+/// server (a [`ScriptServer`]): HTTPS with a [`TestCa`] certificate. Runs on
+/// the calling Tokio runtime until that ends.
+pub struct TlsFront {
+    port: u16,
+}
+
+impl TlsFront {
+    /// Serves TLS with `ca`'s server certificate in front of `upstream_port`.
+    pub fn start(ca: &TestCa, upstream_port: u16) -> TlsFront {
+        use rustls::pki_types::pem::PemObject as _;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let certs = CertificateDer::pem_slice_iter(&ca.cert_pem)
+            .collect::<Result<Vec<_>, _>>()
+            .expect("the server certificate");
+        let key = PrivateKeyDer::from_pem_slice(&ca.key_pem).expect("the server key");
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("TLS versions")
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .expect("a server configuration");
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+        let port = listener.local_addr().expect("local address").port();
+        listener.set_nonblocking(true).expect("non-blocking");
+        let listener = tokio::net::TcpListener::from_std(listener).expect("a Tokio listener");
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let Ok(mut tls) = acceptor.accept(stream).await else {
+                        return;
+                    };
+                    let Ok(mut plain) =
+                        tokio::net::TcpStream::connect(("127.0.0.1", upstream_port)).await
+                    else {
+                        return;
+                    };
+                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+                });
+            }
+        });
+        TlsFront { port }
+    }
+
+    /// `https://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("https://127.0.0.1:{}", self.port)
     }
 }

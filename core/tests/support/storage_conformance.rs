@@ -896,9 +896,11 @@ pub async fn max_size(writer: &Arc<dyn Storage>, reader: &Arc<dyn Storage>) {
     );
 }
 
-/// A get with `if_modified_since` (and no ETag condition) is NotModified at or
-/// after the object's modification time (whole seconds), the object before;
-/// head reports that time. An ETag condition that fails wins over the date.
+/// A get with `if_modified_since` (and no ETag condition) is NotModified at
+/// the object's modification time (whole seconds), the object before; head
+/// reports that time. An ETag condition that fails wins over the date. (A
+/// time after the modification is not checked: an HTTP server may answer it
+/// with the object, and a reader must not decide "not modified" by itself.)
 pub async fn if_modified_since(writer: &Arc<dyn Storage>, reader: &Arc<dyn Storage>) {
     let key = "conformance-ims/dists/staging/InRelease";
     put(writer, key, b"Suite: staging\n", PutMode::Overwrite).await;
@@ -913,13 +915,11 @@ pub async fn if_modified_since(writer: &Arc<dyn Storage>, reader: &Arc<dyn Stora
         if_modified_since: Some(time),
         ..GetOptions::default()
     };
-    for time in [modified, modified + Duration::from_secs(3600)] {
-        assert_eq!(
-            reader.get(key, since(time)).await.expect("get"),
-            GetResult::NotModified,
-            "{reader}: if_modified_since {time:?}, modified {modified:?}"
-        );
-    }
+    assert_eq!(
+        reader.get(key, since(modified)).await.expect("get"),
+        GetResult::NotModified,
+        "{reader}: if_modified_since {modified:?}, its modification time"
+    );
     let whole_second = SystemTime::UNIX_EPOCH
         + Duration::from_secs(
             modified
