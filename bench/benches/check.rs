@@ -12,8 +12,11 @@
 //! (one full update each) before anything is timed.
 //!
 //! Measured:
-//! 1. no change, interleaved rounds: `apt-get update` (a process, as cron runs
-//!    it); debpull's check of one package on a warm `Source` (the S3 and HTTP
+//! 0. back to back (no idle time between requests): each warm source's
+//!    no-change check and, alone, the conditional GET it makes: the difference
+//!    is the check's own work (state directory, lock, dpkg's status file);
+//! 1. no change, interleaved rounds (the order rotating from round to round):
+//!    `apt-get update` (a process, as cron runs it); debpull's check of one package on a warm `Source` (the S3 and HTTP
 //!    sources), and on a new `Source` each time (a new S3 client: what a
 //!    one-shot process pays, minus the process start). Every debpull check must
 //!    be answered by one request and say the repository did not change.
@@ -29,7 +32,7 @@ use std::time::{Duration, Instant};
 use debpull::client::{Source, SourceOptions, SourceTrust};
 use debpull::repo::{Replace, Repository, RepositoryOptions};
 use debpull::sign::{KeyKind, SigningKey, TrustedKeys};
-use debpull::storage::{self, S3Credentials, S3Options, S3Storage, Storage};
+use debpull::storage::{self, GetOptions, GetResult, S3Credentials, S3Options, S3Storage, Storage};
 
 #[allow(dead_code)]
 #[path = "support/corpus.rs"]
@@ -51,7 +54,9 @@ use private_apt::PrivateApt;
 /// Packages in the suite.
 const SUITE_SIZE: usize = 1_000;
 /// Interleaved no-change rounds.
-const ROUNDS: usize = 25;
+const ROUNDS: usize = 40;
+/// Back-to-back checks (and bare GETs) per source.
+const BACK_TO_BACK: usize = 100;
 /// Rounds with a change before each.
 const CHANGES: usize = 5;
 const SUITE: &str = "bench";
@@ -135,30 +140,50 @@ fn main() {
         .block_on(source(s3(&proxy.endpoint()), fresh_state).check(PACKAGE, None))
         .unwrap();
 
+    // Where the time of a check goes: back to back (no idle time between
+    // requests), each check against the bare conditional GET it makes.
+    let back_to_back = [&via_s3, &via_http].map(|source| {
+        let bare = bare_conditional_get(&runtime, source);
+        let checks = (0..BACK_TO_BACK)
+            .map(|_| {
+                let started = Instant::now();
+                let status = runtime.block_on(source.check(PACKAGE, None)).unwrap();
+                assert!(!status.repository_changed, "no publish happened");
+                started.elapsed()
+            })
+            .collect::<Vec<_>>();
+        (checks, bare)
+    });
+
     println!("load average before the timed rounds: {}", load());
     let mut times = Times::default();
-    for _ in 0..ROUNDS {
-        proxy.reset_stats();
-        let started = Instant::now();
-        apt.update().expect("apt-get update");
-        times.apt.push(started.elapsed());
-        times.apt_requests.push(proxy.stats());
-
-        for (which, source) in [(0, &via_s3), (1, &via_http)] {
+    // Each round measures the four in another order: whatever runs right after
+    // apt-get (its helper processes exiting, cold caches) is not always the same.
+    for round in 0..ROUNDS {
+        for turn in 0..4 {
             proxy.reset_stats();
             let started = Instant::now();
-            let status = runtime.block_on(source.check(PACKAGE, None)).unwrap();
-            times.ours[which].push(started.elapsed());
-            no_change(&status, &proxy.stats());
+            match (round + turn) % 4 {
+                0 => {
+                    apt.update().expect("apt-get update");
+                    times.apt.push(started.elapsed());
+                    times.apt_requests.push(proxy.stats());
+                }
+                which @ (1 | 2) => {
+                    let source = if which == 1 { &via_s3 } else { &via_http };
+                    let status = runtime.block_on(source.check(PACKAGE, None)).unwrap();
+                    times.ours[which - 1].push(started.elapsed());
+                    no_change(&status, &proxy.stats());
+                }
+                _ => {
+                    let status = runtime
+                        .block_on(source(s3(&proxy.endpoint()), fresh_state).check(PACKAGE, None))
+                        .unwrap();
+                    times.ours_fresh.push(started.elapsed());
+                    no_change(&status, &proxy.stats());
+                }
+            }
         }
-
-        proxy.reset_stats();
-        let started = Instant::now();
-        let status = runtime
-            .block_on(source(s3(&proxy.endpoint()), fresh_state).check(PACKAGE, None))
-            .unwrap();
-        times.ours_fresh.push(started.elapsed());
-        no_change(&status, &proxy.stats());
     }
 
     let mut changed = Vec::new();
@@ -189,7 +214,31 @@ fn main() {
         "the HTTP source saw the publishes"
     );
 
-    report(&times, &changed);
+    report(&times, &back_to_back, &changed);
+}
+
+/// `BACK_TO_BACK` times the conditional GET of InRelease a no-change check of
+/// `source` makes (its ETag, the same size cap), straight to its storage.
+fn bare_conditional_get(runtime: &tokio::runtime::Runtime, source: &Source) -> Vec<Duration> {
+    let key = format!("dists/{SUITE}/InRelease");
+    let storage = source.storage();
+    let etag = match runtime.block_on(storage.get(&key, GetOptions::default())) {
+        Ok(GetResult::Found { meta, .. }) => meta.etag,
+        other => panic!("{key}: {other:?}"),
+    };
+    let options = GetOptions {
+        if_none_match: Some(etag),
+        max_size: Some(debpull::client::MAX_RELEASE_SIZE),
+        ..GetOptions::default()
+    };
+    (0..BACK_TO_BACK)
+        .map(|_| {
+            let started = Instant::now();
+            let answer = runtime.block_on(storage.get(&key, options.clone()));
+            assert!(matches!(answer, Ok(GetResult::NotModified)), "{answer:?}");
+            started.elapsed()
+        })
+        .collect()
 }
 
 /// Asserts a check found nothing new with one request.
@@ -214,8 +263,25 @@ struct Times {
 /// A check or an update after a change: its time and what it sent.
 type Measured = (Duration, Stats);
 
-fn report(times: &Times, changed: &[(Measured, Measured)]) {
+fn report(
+    times: &Times,
+    back_to_back: &[(Vec<Duration>, Vec<Duration>); 2],
+    changed: &[(Measured, Measured)],
+) {
     println!("load average after: {}", load());
+    println!();
+    println!(
+        "back to back, {BACK_TO_BACK} each: a no-change check and the bare conditional GET it makes, median [min .. max]:"
+    );
+    for ((checks, bare), scheme) in back_to_back.iter().zip(["s3://", "http://"]) {
+        let check = row(&format!("debpull check, warm Source, {scheme}"), checks);
+        let get = row(&format!("its conditional GET alone, {scheme}"), bare);
+        println!(
+            "  {:<50} {:8.2} ms",
+            "the check's own work (the difference)",
+            ms(check.saturating_sub(get))
+        );
+    }
     println!();
     println!("no-change check, {ROUNDS} interleaved rounds, median [min .. max]:");
     let apt = row("apt-get update (private configuration)", &times.apt);
