@@ -320,6 +320,23 @@ async fn partial_answers_must_match_the_range_asked_for() {
             "/long-claim" => ("bytes 100-999/1000", vec![b'l'; 50]),
             "/open-total" => ("bytes 100-149/*", vec![b'o'; 50]),
             "/other-start" => ("bytes 0-49/150", vec![b'x'; 50]),
+            // Offset + length and last + 1 both overflow u64 (review 5c finding 7).
+            "/overflow" => {
+                return Reply::Exact {
+                    status: 206,
+                    headers: vec![
+                        (
+                            "Content-Range".to_owned(),
+                            "bytes 100-18446744073709551615/*".to_owned(),
+                        ),
+                        (
+                            "Content-Length".to_owned(),
+                            "18446744073709551516".to_owned(),
+                        ),
+                    ],
+                    body: vec![b'v'; 50],
+                };
+            }
             _ => ("bytes 100-99/1000", Vec::new()),
         };
         Reply::Full {
@@ -337,7 +354,13 @@ async fn partial_answers_must_match_the_range_asked_for() {
         .await
         .unwrap();
     assert_eq!(size, 150);
-    for key in ["short", "long-claim", "other-start", "backwards"] {
+    for key in [
+        "short",
+        "long-claim",
+        "other-start",
+        "overflow",
+        "backwards",
+    ] {
         let err = store.get_stream_from(key, 100).await.map(drop).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Storage, "{key}: {err}");
         assert!(err.to_string().contains("Content-Range"), "{key}: {err}");

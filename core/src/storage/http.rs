@@ -702,15 +702,16 @@ impl HttpStorage {
                 let length = length.ok_or_else(no_length)?;
                 // The range must be exactly what was asked for, to the end:
                 // FIRST = offset, its length the Content-Length, LAST the
-                // object's last byte (when the total is known).
+                // object's last byte (when the total is known). An end past
+                // u64 is no range at all (both sides overflowing must not match).
                 let end = offset.checked_add(length);
-                let size = match range {
-                    Some((Some((first, last)), total))
+                let size = match (range, end) {
+                    (Some((Some((first, last)), total)), Some(end))
                         if first == offset
-                            && last.checked_add(1) == end
-                            && total.is_none_or(|total| Some(total) == end) =>
+                            && last.checked_add(1) == Some(end)
+                            && total.is_none_or(|total| total == end) =>
                     {
-                        last + 1
+                        end
                     }
                     _ => {
                         return Err(self.error(
