@@ -850,6 +850,43 @@ async fn the_rollback_floor_survives_a_corrupt_state() {
     refused(&f, &source, ErrorKind::Verification, "rollback").await;
 }
 
+/// A repository restored to an older snapshot is refused with the floor file
+/// and the way out named; after `reset_rollback_floor` the next check accepts
+/// it, and the floor protects again from there (review 5c finding 3).
+#[tokio::test]
+async fn a_legitimately_restored_repository_is_accepted_after_a_floor_reset() {
+    let f = fixture(Backend::Local);
+    let old = two_snapshots(&f).await;
+    let source = f.source();
+    assert_eq!(version(&source.check("app", None).await.unwrap()), "1.1");
+    let newer = read(&f.store, INRELEASE).await;
+    write(&f.store, INRELEASE, &old).await;
+    let floor = source.check_state_dir().join("floor");
+    let err = refused(&f, &source, ErrorKind::Verification, "rollback").await;
+    for needle in [&*floor.to_string_lossy(), "Source::reset_rollback_floor"] {
+        assert!(err.to_string().contains(needle), "{needle:?} not in: {err}");
+    }
+    // Still refused until the reset.
+    refused(&f, &source, ErrorKind::Verification, "rollback").await;
+    source.reset_rollback_floor().await.unwrap();
+    assert!(!floor.exists());
+    assert!(!source.check_state_dir().join("state").exists());
+    let restored = source.check("app", None).await.unwrap();
+    assert!(restored.repository_changed);
+    assert_eq!(version(&restored), "1.0");
+    assert!(floor.exists());
+    assert!(!source.check("app", None).await.unwrap().repository_changed);
+    // Resetting what is already reset is no error.
+    source.reset_rollback_floor().await.unwrap();
+    source.reset_rollback_floor().await.unwrap();
+    assert!(source.check("app", None).await.unwrap().repository_changed);
+    // The newer snapshot moves the floor forward again; the older one is refused.
+    write(&f.store, INRELEASE, &newer).await;
+    assert_eq!(version(&source.check("app", None).await.unwrap()), "1.1");
+    write(&f.store, INRELEASE, &old).await;
+    refused(&f, &source, ErrorKind::Verification, "rollback").await;
+}
+
 #[tokio::test]
 async fn a_corrupt_floor_is_reported_and_the_state_still_holds_the_date() {
     let f = fixture(Backend::Local);

@@ -216,7 +216,8 @@ impl Source {
         let key = self.suite_key(file.name());
         let at = |e: Error| e.context(format_args!("{}/{key}", self.storage));
         let release = Release::parse(&text).map_err(at)?;
-        self.check_release(&release, floor, now).map_err(at)?;
+        self.check_release(&release, floor, state.path(), now)
+            .map_err(at)?;
         let (listed, index) = self.fetch_index(&release).await?;
         let index_at = |e: Error| {
             e.context(format_args!(
@@ -249,6 +250,36 @@ impl Source {
         }
         state.commit(lock, &new, &signed, &index, (package, &stanzas))?;
         candidate
+    }
+
+    /// Forgets the rollback floor of this source: removes the floor and the
+    /// accepted state from [`Source::check_state_dir`] (under the check lock),
+    /// so that the next check accepts what the repository serves, older or
+    /// not (its signature, Valid-Until, suite and hashes still verified, the
+    /// index fetched afresh).
+    ///
+    /// Only for a repository that was legitimately restored to an older
+    /// snapshot (a bucket restored from a backup or from object versions, a
+    /// publisher whose clock lagged), when every check fails with "a replayed
+    /// older snapshot (rollback) is refused": it switches rollback protection
+    /// off until that next check. Prints a warning on stderr naming the
+    /// directory and the Date forgotten. Publishing anew (a newer Date) is
+    /// the other way out, with no reset.
+    pub async fn reset_rollback_floor(&self) -> Result<()> {
+        let state = self.state()?;
+        let lock = state.lock(CHECK_LOCK_WAIT).await?;
+        let forgotten = state.reset_floor(&lock)?;
+        drop(lock);
+        eprintln!(
+            "debpull: warning: {}: the rollback floor was reset ({}, removed from {}): the next check accepts whatever snapshot the repository serves, older ones included",
+            self.describe(),
+            forgotten.map_or("no Date was recorded".to_owned(), |d| format!(
+                "Date {} forgotten",
+                crate::index::release::format_date(d)
+            )),
+            state.path().display()
+        );
+        Ok(())
     }
 
     /// The check state directory of this source.
@@ -443,12 +474,13 @@ impl Source {
         }
     }
 
-    /// Rollback (against `floor`, the newest Date accepted), future Date,
-    /// freeze, suite, component and architecture checks.
+    /// Rollback (against `floor`, the newest Date accepted, kept in
+    /// `state_dir`), future Date, freeze, suite, component and architecture checks.
     fn check_release(
         &self,
         release: &Release,
         floor: Option<SystemTime>,
+        state_dir: &std::path::Path,
         now: SystemTime,
     ) -> Result<()> {
         check_suite(release, &self.options.suite)?;
@@ -475,9 +507,13 @@ impl Source {
             return Err(Error::new(
                 ErrorKind::Verification,
                 format!(
-                    "field Date {} is older than the last accepted {}: a replayed older snapshot (rollback) is refused",
+                    "field Date {} is older than the last accepted {}: a replayed older snapshot (rollback) is refused; \
+                     the floor is {} (with {}): if the repository was legitimately restored to an older snapshot, \
+                     publish anew (a newer Date), or call Source::reset_rollback_floor (or remove both files) and check again",
                     crate::index::release::format_date(date),
-                    crate::index::release::format_date(previous)
+                    crate::index::release::format_date(previous),
+                    state_dir.join("floor").display(),
+                    state_dir.join("state").display()
                 ),
             ));
         }

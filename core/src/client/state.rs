@@ -336,6 +336,27 @@ impl StateDir {
         Ok(())
     }
 
+    /// Removes the rollback floor and the accepted `state`, under the check
+    /// lock, so that the next check accepts whatever the repository serves
+    /// (fetched and verified in full). Returns the newest Date they held, if
+    /// any could be read. Absent files are no error.
+    pub fn reset_floor(&self, _lock: &CheckLock) -> Result<Option<SystemTime>> {
+        let floor = self.floor().ok().flatten();
+        let state = self.load().ok().flatten().map(|a| a.date);
+        for name in ["floor", "state"] {
+            let path = self.dir.join(name);
+            match fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io(path.display(), e)),
+            }
+        }
+        if let Ok(d) = fs::File::open(&self.dir) {
+            let _ = d.sync_all();
+        }
+        Ok(floor.max(state))
+    }
+
     fn record_path(&self, package: &str) -> PathBuf {
         self.dir.join("packages").join(package)
     }
