@@ -550,7 +550,7 @@ async fn a_state_file_others_may_write() {
             let perms = std::fs::Permissions::from_mode(0o666);
             std::fs::set_permissions(dir.join("state"), perms).unwrap();
         },
-        ErrorKind::Io,
+        ErrorKind::Verification,
         "state",
         "writable by group or others",
     )
@@ -977,7 +977,13 @@ async fn a_state_dir_others_may_write_is_refused() {
     source.check("app", None).await.unwrap();
     let root = f.state_dir();
     std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o777)).unwrap();
-    let err = refused(&f, &source, ErrorKind::Io, "writable by group or others").await;
+    let err = refused(
+        &f,
+        &source,
+        ErrorKind::Verification,
+        "writable by group or others",
+    )
+    .await;
     assert!(err.to_string().contains(&*root.to_string_lossy()), "{err}");
     std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o700)).unwrap();
     assert!(!source.check("app", None).await.unwrap().repository_changed);
@@ -997,7 +1003,7 @@ fn give_away(path: &Path) {
 async fn a_state_file_another_user_owns() {
     corrupt_state(
         |dir| give_away(&dir.join("state")),
-        ErrorKind::Io,
+        ErrorKind::Verification,
         "state",
         "owned by uid 65534",
     )
@@ -1012,12 +1018,12 @@ async fn a_state_directory_another_user_owns() {
     source.check("app", None).await.unwrap();
     give_away(&source.check_state_dir().join("packages"));
     let err = source.check("app", None).await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Io, "{err}");
+    assert_eq!(err.kind(), ErrorKind::Verification, "{err}");
     assert!(err.to_string().contains("owned by uid 65534"), "{err}");
     assert!(err.to_string().contains("packages"), "{err}");
     let root = f.state_dir();
     give_away(&root);
-    refused(&f, &source, ErrorKind::Io, "owned by uid 65534").await;
+    refused(&f, &source, ErrorKind::Verification, "owned by uid 65534").await;
 }
 
 #[tokio::test]

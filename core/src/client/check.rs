@@ -103,7 +103,9 @@ impl Source {
     /// allowed); a `pin` absent from the suite, or a component or architecture
     /// the Release does not list, is [`ErrorKind::NotFound`]; a
     /// damaged state directory is a [`ErrorKind::Parse`] or [`ErrorKind::Io`]
-    /// error naming the file, which is moved aside. None changes the state.
+    /// error naming the file, which is moved aside; state another user owns or
+    /// others may write is [`ErrorKind::Verification`] (a file moved aside,
+    /// the root left alone). None changes the state.
     pub async fn check(&self, package: &str, pin: Option<&Version>) -> Result<Status> {
         check_package_name(package)?;
         let mut warnings = Vec::new();
