@@ -650,16 +650,25 @@ async fn forbidden_can_be_taken_as_missing() {
     let mut options = options(&server.url());
     options.forbidden_as_missing = true;
     let store: Arc<dyn Storage> = Arc::new(HttpStorage::new(options).unwrap());
-    for (key, kind) in [("k403", ErrorKind::NotFound), ("k401", ErrorKind::Storage)] {
-        for result in [
-            store.get(key, GetOptions::default()).await.map(drop),
-            store.head(key).await.map(drop),
-            store.get_stream(key).await.map(drop),
-        ] {
-            let err = conformance::expect_error(&store, result, kind, key, "forbidden");
-            assert!(err.to_string().contains("access denied"), "{err}");
+    // The same through a storage URI (what Source::open takes).
+    let by_uri = storage::open(&format!("{}?forbidden-as-missing=true", server.url())).unwrap();
+    assert_eq!(by_uri.to_string(), server.url());
+    for store in [store, by_uri] {
+        for (key, kind) in [("k403", ErrorKind::NotFound), ("k401", ErrorKind::Storage)] {
+            for result in [
+                store.get(key, GetOptions::default()).await.map(drop),
+                store.head(key).await.map(drop),
+                store.get_stream(key).await.map(drop),
+            ] {
+                let err = conformance::expect_error(&store, result, kind, key, "forbidden");
+                assert!(err.to_string().contains("access denied"), "{err}");
+            }
         }
     }
+    // Without the option the same 403 is an access error.
+    let strict = storage::open(&server.url()).unwrap();
+    let result = strict.get("k403", GetOptions::default()).await.map(drop);
+    conformance::expect_error(&strict, result, ErrorKind::Storage, "k403", "strict");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

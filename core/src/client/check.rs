@@ -48,7 +48,7 @@ use crate::compress::{Bounds, Compression};
 use crate::control;
 use crate::error::{Error, ErrorKind, Result};
 use crate::index::{Package, Release, ReleaseFile};
-use crate::repo::snapshot::{check_suite, read_listed};
+use crate::repo::snapshot::{check_suite, read_listed_or_missing};
 use crate::sign::MAX_CLOCK_SKEW;
 use crate::storage::{GetOptions, GetResult, ObjectMeta, check_key};
 use crate::version::Version;
@@ -348,7 +348,7 @@ impl Source {
             move |e: Error| e.context(format_args!("{store}/{key}"))
         };
         let options = conditions(SignedFile::InRelease);
-        match self.storage.get(&key, options.clone()).await {
+        let no_inrelease = match self.storage.get(&key, options.clone()).await {
             Ok(GetResult::NotModified) => return not_modified(&key, &options),
             Ok(GetResult::Found { data, .. }) if unchanged(SignedFile::InRelease, &data) => {
                 return Ok(Fetched::Unchanged);
@@ -365,9 +365,9 @@ impl Source {
                     signer,
                 }));
             }
-            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) if e.kind() == ErrorKind::NotFound => e,
             Err(e) => return Err(e),
-        }
+        };
         // No InRelease: Release and its detached signature (apt does the same).
         let key = self.suite_key("Release");
         let options = conditions(SignedFile::Release);
@@ -378,13 +378,13 @@ impl Source {
             }
             Ok(GetResult::Found { data, meta }) => (data, meta),
             Err(e) if e.kind() == ErrorKind::NotFound => {
-                return Err(Error::new(
-                    ErrorKind::NotFound,
+                return Err(missing_because(
                     format!(
                         "{}: neither dists/{suite}/InRelease nor dists/{suite}/Release exists",
                         self.storage,
                         suite = self.options.suite
                     ),
+                    vec![no_inrelease, e],
                 ));
             }
             Err(e) => return Err(e),
@@ -405,13 +405,14 @@ impl Source {
                         ));
                     }
                     Err(e) if e.kind() == ErrorKind::NotFound => {
-                        return Err(Error::new(
-                            ErrorKind::Verification,
+                        return Err(missing_because(
                             format!(
                                 "{}/dists/{}: no InRelease and no Release.gpg: the suite is not signed",
                                 self.storage, self.options.suite
                             ),
-                        ));
+                            vec![no_inrelease, e],
+                        )
+                        .with_kind(ErrorKind::Verification));
                     }
                     Err(e) => return Err(e),
                 };
@@ -571,24 +572,27 @@ impl Source {
             ));
         }
         let mut found = None;
+        let mut missing = Vec::new();
         for (file, compression) in &forms {
-            if let Some(bytes) =
-                read_listed(&*self.storage, &self.options.suite, release, file).await?
+            match read_listed_or_missing(&*self.storage, &self.options.suite, release, file).await?
             {
-                found = Some((*file, *compression, bytes));
-                break;
+                Ok(bytes) => {
+                    found = Some((*file, *compression, bytes));
+                    break;
+                }
+                Err(e) => missing.push(e),
             }
         }
         let Some((file, compression, bytes)) = found else {
             let names: Vec<&str> = forms.iter().map(|(f, _)| f.path.as_str()).collect();
-            return Err(Error::new(
-                ErrorKind::NotFound,
+            return Err(missing_because(
                 format!(
                     "{}/dists/{}: {} listed in the Release but missing (by hash and at their paths)",
                     self.storage,
                     self.options.suite,
                     names.join(", ")
                 ),
+                missing,
             ));
         };
         let key = self.suite_key(&file.path);
@@ -609,6 +613,23 @@ impl Source {
             ))
         })?;
         Ok((file, text))
+    }
+}
+
+/// A [`ErrorKind::NotFound`] error saying `what`, followed by what the store
+/// said of each key tried (`causes`: e.g. a 403 taken as missing, so that a
+/// denied access does not read as a missing suite); the last is its source.
+fn missing_because(what: String, causes: Vec<Error>) -> Error {
+    let said: Vec<&str> = causes.iter().map(Error::message).collect();
+    let message = if said.is_empty() {
+        what
+    } else {
+        format!("{what} (the store said: {})", said.join("; "))
+    };
+    let error = Error::new(ErrorKind::NotFound, message);
+    match causes.into_iter().last() {
+        Some(last) => error.with_source(last),
+        None => error,
     }
 }
 
