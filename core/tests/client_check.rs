@@ -550,7 +550,7 @@ async fn a_state_file_others_may_write() {
             let perms = std::fs::Permissions::from_mode(0o666);
             std::fs::set_permissions(dir.join("state"), perms).unwrap();
         },
-        ErrorKind::Io,
+        ErrorKind::Verification,
         "state",
         "writable by group or others",
     )
@@ -850,6 +850,43 @@ async fn the_rollback_floor_survives_a_corrupt_state() {
     refused(&f, &source, ErrorKind::Verification, "rollback").await;
 }
 
+/// A repository restored to an older snapshot is refused with the floor file
+/// and the way out named; after `reset_rollback_floor` the next check accepts
+/// it, and the floor protects again from there (review 5c finding 3).
+#[tokio::test]
+async fn a_legitimately_restored_repository_is_accepted_after_a_floor_reset() {
+    let f = fixture(Backend::Local);
+    let old = two_snapshots(&f).await;
+    let source = f.source();
+    assert_eq!(version(&source.check("app", None).await.unwrap()), "1.1");
+    let newer = read(&f.store, INRELEASE).await;
+    write(&f.store, INRELEASE, &old).await;
+    let floor = source.check_state_dir().join("floor");
+    let err = refused(&f, &source, ErrorKind::Verification, "rollback").await;
+    for needle in [&*floor.to_string_lossy(), "Source::reset_rollback_floor"] {
+        assert!(err.to_string().contains(needle), "{needle:?} not in: {err}");
+    }
+    // Still refused until the reset.
+    refused(&f, &source, ErrorKind::Verification, "rollback").await;
+    source.reset_rollback_floor().await.unwrap();
+    assert!(!floor.exists());
+    assert!(!source.check_state_dir().join("state").exists());
+    let restored = source.check("app", None).await.unwrap();
+    assert!(restored.repository_changed);
+    assert_eq!(version(&restored), "1.0");
+    assert!(floor.exists());
+    assert!(!source.check("app", None).await.unwrap().repository_changed);
+    // Resetting what is already reset is no error.
+    source.reset_rollback_floor().await.unwrap();
+    source.reset_rollback_floor().await.unwrap();
+    assert!(source.check("app", None).await.unwrap().repository_changed);
+    // The newer snapshot moves the floor forward again; the older one is refused.
+    write(&f.store, INRELEASE, &newer).await;
+    assert_eq!(version(&source.check("app", None).await.unwrap()), "1.1");
+    write(&f.store, INRELEASE, &old).await;
+    refused(&f, &source, ErrorKind::Verification, "rollback").await;
+}
+
 #[tokio::test]
 async fn a_corrupt_floor_is_reported_and_the_state_still_holds_the_date() {
     let f = fixture(Backend::Local);
@@ -940,7 +977,13 @@ async fn a_state_dir_others_may_write_is_refused() {
     source.check("app", None).await.unwrap();
     let root = f.state_dir();
     std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o777)).unwrap();
-    let err = refused(&f, &source, ErrorKind::Io, "writable by group or others").await;
+    let err = refused(
+        &f,
+        &source,
+        ErrorKind::Verification,
+        "writable by group or others",
+    )
+    .await;
     assert!(err.to_string().contains(&*root.to_string_lossy()), "{err}");
     std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o700)).unwrap();
     assert!(!source.check("app", None).await.unwrap().repository_changed);
@@ -960,7 +1003,7 @@ fn give_away(path: &Path) {
 async fn a_state_file_another_user_owns() {
     corrupt_state(
         |dir| give_away(&dir.join("state")),
-        ErrorKind::Io,
+        ErrorKind::Verification,
         "state",
         "owned by uid 65534",
     )
@@ -975,12 +1018,12 @@ async fn a_state_directory_another_user_owns() {
     source.check("app", None).await.unwrap();
     give_away(&source.check_state_dir().join("packages"));
     let err = source.check("app", None).await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Io, "{err}");
+    assert_eq!(err.kind(), ErrorKind::Verification, "{err}");
     assert!(err.to_string().contains("owned by uid 65534"), "{err}");
     assert!(err.to_string().contains("packages"), "{err}");
     let root = f.state_dir();
     give_away(&root);
-    refused(&f, &source, ErrorKind::Io, "owned by uid 65534").await;
+    refused(&f, &source, ErrorKind::Verification, "owned by uid 65534").await;
 }
 
 #[tokio::test]
@@ -989,6 +1032,121 @@ async fn a_missing_smallest_index_form_falls_back_to_the_next() {
     let source = f.source();
     craft_with_missing_form(&f).await;
     assert_eq!(version(&source.check("app", None).await.unwrap()), "1.0");
+}
+
+// ---- Source::open and the machine's architecture -----------------------------------
+
+/// The machine's architecture, as `dpkg --print-architecture` prints it.
+fn dpkg_architecture() -> String {
+    let output = std::process::Command::new("dpkg")
+        .arg("--print-architecture")
+        .output()
+        .expect("these tests need dpkg (apt-get install dpkg)");
+    assert!(output.status.success(), "dpkg --print-architecture failed");
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+/// An architecture other than `arch`.
+fn other_architecture(arch: &str) -> &'static str {
+    if arch == "arm64" { "amd64" } else { "arm64" }
+}
+
+/// Options without an architecture (the machine's) and with their own state directory.
+fn machine_options(f: &Fixture, state: &str) -> SourceOptions {
+    let mut options = options(f.dir.path(), SourceTrust::Keys(f.trusted.clone()));
+    options.architecture = None;
+    options.state_dir = f.dir.path().join(state);
+    options
+}
+
+/// `Source::open` with a `file://` URI and no architecture: dpkg's is used,
+/// and the candidate is the machine's, not another architecture's higher one
+/// (review 5c finding 11).
+#[tokio::test]
+async fn a_file_uri_source_uses_the_machine_architecture() {
+    let f = fixture(Backend::Local);
+    let arch = dpkg_architecture();
+    f.publish("app", "1.0", &arch).await;
+    f.publish("app", "2.0", other_architecture(&arch)).await;
+    let uri = format!("file://{}", f.dir.path().join("repo").display());
+    let source = Source::open(&uri, machine_options(&f, "state")).unwrap();
+    assert_eq!(source.architecture(), arch);
+    assert!(source.check_state_dir().ends_with(format!("binary-{arch}")));
+    let status = source.check("app", None).await.unwrap();
+    assert_eq!(version(&status), "1.0");
+    assert_eq!(status.candidate.as_ref().unwrap().architecture(), arch);
+    assert!(!source.check("app", None).await.unwrap().repository_changed);
+}
+
+/// A Release + Release.gpg suite (no InRelease) over HTTP from a server that
+/// answers 403 for every missing key, as S3 without s3:ListBucket does:
+/// `Source::open` with `?forbidden-as-missing=true` falls back to Release;
+/// without it the 403 is an access error. Whatever goes missing then, the
+/// error keeps what the store said (review 5c findings 9 and 11).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bucket_answering_403_for_missing_keys_over_http() {
+    let f = fixture(Backend::Local);
+    let arch = dpkg_architecture();
+    f.publish("app", "1.0", &arch).await;
+    let root = f.dir.path().join("repo");
+    let suite = root.join("dists").join(SUITE);
+    std::fs::remove_file(suite.join("InRelease")).unwrap();
+    let server = ScriptServer::start(move |head| {
+        let path = head.path().trim_start_matches('/');
+        match std::fs::read(root.join(path)) {
+            Ok(body) => Reply::Full {
+                status: 200,
+                headers: Vec::new(),
+                body,
+            },
+            Err(_) => Reply::status(403, b"<Error><Code>AccessDenied</Code></Error>"),
+        }
+    });
+    let denied = "access denied (HTTP 403 Forbidden), taken as no such object";
+    let open = |state: &str| {
+        let uri = format!("{}/?forbidden-as-missing=true", server.url());
+        Source::open(&uri, machine_options(&f, state)).unwrap()
+    };
+
+    // Without the option the 403 for InRelease is what it is: access denied.
+    let strict = Source::open(&server.url(), machine_options(&f, "strict")).unwrap();
+    let err = strict.check("app", None).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Storage, "{err}");
+    assert!(
+        err.to_string()
+            .contains("access denied (HTTP 403 Forbidden)"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("InRelease"), "{err}");
+
+    // With it, InRelease is missing and Release + Release.gpg are read.
+    let source = open("state-1");
+    assert_eq!(source.architecture(), arch);
+    assert_eq!(source.storage().to_string(), server.url());
+    let status = source.check("app", None).await.unwrap();
+    assert!(status.repository_changed);
+    assert_eq!(version(&status), "1.0");
+
+    // Each later loss names the store's own words, not only "missing".
+    std::fs::remove_dir_all(suite.join("main")).unwrap();
+    let err = open("state-2").check("app", None).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    for needle in ["listed in the Release but missing", denied, "Packages"] {
+        assert!(err.to_string().contains(needle), "{needle:?} not in: {err}");
+    }
+    std::fs::remove_file(suite.join("Release.gpg")).unwrap();
+    let err = open("state-3").check("app", None).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Verification, "{err}");
+    for needle in ["not signed", denied, "Release.gpg"] {
+        assert!(err.to_string().contains(needle), "{needle:?} not in: {err}");
+    }
+    std::fs::remove_file(suite.join("Release")).unwrap();
+    let err = open("state-4").check("app", None).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    for needle in ["neither", denied, "dists/staging/Release: get"] {
+        assert!(err.to_string().contains(needle), "{needle:?} not in: {err}");
+    }
+    assert!(std::error::Error::source(&err).is_some(), "{err:?}");
 }
 
 // ---- Other publishers ------------------------------------------------------------

@@ -320,6 +320,23 @@ async fn partial_answers_must_match_the_range_asked_for() {
             "/long-claim" => ("bytes 100-999/1000", vec![b'l'; 50]),
             "/open-total" => ("bytes 100-149/*", vec![b'o'; 50]),
             "/other-start" => ("bytes 0-49/150", vec![b'x'; 50]),
+            // Offset + length and last + 1 both overflow u64 (review 5c finding 7).
+            "/overflow" => {
+                return Reply::Exact {
+                    status: 206,
+                    headers: vec![
+                        (
+                            "Content-Range".to_owned(),
+                            "bytes 100-18446744073709551615/*".to_owned(),
+                        ),
+                        (
+                            "Content-Length".to_owned(),
+                            "18446744073709551516".to_owned(),
+                        ),
+                    ],
+                    body: vec![b'v'; 50],
+                };
+            }
             _ => ("bytes 100-99/1000", Vec::new()),
         };
         Reply::Full {
@@ -337,7 +354,13 @@ async fn partial_answers_must_match_the_range_asked_for() {
         .await
         .unwrap();
     assert_eq!(size, 150);
-    for key in ["short", "long-claim", "other-start", "backwards"] {
+    for key in [
+        "short",
+        "long-claim",
+        "other-start",
+        "overflow",
+        "backwards",
+    ] {
         let err = store.get_stream_from(key, 100).await.map(drop).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Storage, "{key}: {err}");
         assert!(err.to_string().contains("Content-Range"), "{key}: {err}");
@@ -627,16 +650,25 @@ async fn forbidden_can_be_taken_as_missing() {
     let mut options = options(&server.url());
     options.forbidden_as_missing = true;
     let store: Arc<dyn Storage> = Arc::new(HttpStorage::new(options).unwrap());
-    for (key, kind) in [("k403", ErrorKind::NotFound), ("k401", ErrorKind::Storage)] {
-        for result in [
-            store.get(key, GetOptions::default()).await.map(drop),
-            store.head(key).await.map(drop),
-            store.get_stream(key).await.map(drop),
-        ] {
-            let err = conformance::expect_error(&store, result, kind, key, "forbidden");
-            assert!(err.to_string().contains("access denied"), "{err}");
+    // The same through a storage URI (what Source::open takes).
+    let by_uri = storage::open(&format!("{}?forbidden-as-missing=true", server.url())).unwrap();
+    assert_eq!(by_uri.to_string(), server.url());
+    for store in [store, by_uri] {
+        for (key, kind) in [("k403", ErrorKind::NotFound), ("k401", ErrorKind::Storage)] {
+            for result in [
+                store.get(key, GetOptions::default()).await.map(drop),
+                store.head(key).await.map(drop),
+                store.get_stream(key).await.map(drop),
+            ] {
+                let err = conformance::expect_error(&store, result, kind, key, "forbidden");
+                assert!(err.to_string().contains("access denied"), "{err}");
+            }
         }
     }
+    // Without the option the same 403 is an access error.
+    let strict = storage::open(&server.url()).unwrap();
+    let result = strict.get("k403", GetOptions::default()).await.map(drop);
+    conformance::expect_error(&strict, result, ErrorKind::Storage, "k403", "strict");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -48,7 +48,7 @@ use crate::compress::{Bounds, Compression};
 use crate::control;
 use crate::error::{Error, ErrorKind, Result};
 use crate::index::{Package, Release, ReleaseFile};
-use crate::repo::snapshot::{check_suite, read_listed};
+use crate::repo::snapshot::{check_suite, read_listed_or_missing};
 use crate::sign::MAX_CLOCK_SKEW;
 use crate::storage::{GetOptions, GetResult, ObjectMeta, check_key};
 use crate::version::Version;
@@ -103,7 +103,9 @@ impl Source {
     /// allowed); a `pin` absent from the suite, or a component or architecture
     /// the Release does not list, is [`ErrorKind::NotFound`]; a
     /// damaged state directory is a [`ErrorKind::Parse`] or [`ErrorKind::Io`]
-    /// error naming the file, which is moved aside. None changes the state.
+    /// error naming the file, which is moved aside; state another user owns or
+    /// others may write is [`ErrorKind::Verification`] (a file moved aside,
+    /// the root left alone). None changes the state.
     pub async fn check(&self, package: &str, pin: Option<&Version>) -> Result<Status> {
         check_package_name(package)?;
         let mut warnings = Vec::new();
@@ -216,7 +218,8 @@ impl Source {
         let key = self.suite_key(file.name());
         let at = |e: Error| e.context(format_args!("{}/{key}", self.storage));
         let release = Release::parse(&text).map_err(at)?;
-        self.check_release(&release, floor, now).map_err(at)?;
+        self.check_release(&release, floor, state.path(), now)
+            .map_err(at)?;
         let (listed, index) = self.fetch_index(&release).await?;
         let index_at = |e: Error| {
             e.context(format_args!(
@@ -249,6 +252,36 @@ impl Source {
         }
         state.commit(lock, &new, &signed, &index, (package, &stanzas))?;
         candidate
+    }
+
+    /// Forgets the rollback floor of this source: removes the floor and the
+    /// accepted state from [`Source::check_state_dir`] (under the check lock),
+    /// so that the next check accepts what the repository serves, older or
+    /// not (its signature, Valid-Until, suite and hashes still verified, the
+    /// index fetched afresh).
+    ///
+    /// Only for a repository that was legitimately restored to an older
+    /// snapshot (a bucket restored from a backup or from object versions, a
+    /// publisher whose clock lagged), when every check fails with "a replayed
+    /// older snapshot (rollback) is refused": it switches rollback protection
+    /// off until that next check. Prints a warning on stderr naming the
+    /// directory and the Date forgotten. Publishing anew (a newer Date) is
+    /// the other way out, with no reset.
+    pub async fn reset_rollback_floor(&self) -> Result<()> {
+        let state = self.state()?;
+        let lock = state.lock(CHECK_LOCK_WAIT).await?;
+        let forgotten = state.reset_floor(&lock)?;
+        drop(lock);
+        eprintln!(
+            "debpull: warning: {}: the rollback floor was reset ({}, removed from {}): the next check accepts whatever snapshot the repository serves, older ones included",
+            self.describe(),
+            forgotten.map_or("no Date was recorded".to_owned(), |d| format!(
+                "Date {} forgotten",
+                crate::index::release::format_date(d)
+            )),
+            state.path().display()
+        );
+        Ok(())
     }
 
     /// The check state directory of this source.
@@ -315,7 +348,7 @@ impl Source {
             move |e: Error| e.context(format_args!("{store}/{key}"))
         };
         let options = conditions(SignedFile::InRelease);
-        match self.storage.get(&key, options.clone()).await {
+        let no_inrelease = match self.storage.get(&key, options.clone()).await {
             Ok(GetResult::NotModified) => return not_modified(&key, &options),
             Ok(GetResult::Found { data, .. }) if unchanged(SignedFile::InRelease, &data) => {
                 return Ok(Fetched::Unchanged);
@@ -332,9 +365,9 @@ impl Source {
                     signer,
                 }));
             }
-            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) if e.kind() == ErrorKind::NotFound => e,
             Err(e) => return Err(e),
-        }
+        };
         // No InRelease: Release and its detached signature (apt does the same).
         let key = self.suite_key("Release");
         let options = conditions(SignedFile::Release);
@@ -345,13 +378,13 @@ impl Source {
             }
             Ok(GetResult::Found { data, meta }) => (data, meta),
             Err(e) if e.kind() == ErrorKind::NotFound => {
-                return Err(Error::new(
-                    ErrorKind::NotFound,
+                return Err(missing_because(
                     format!(
                         "{}: neither dists/{suite}/InRelease nor dists/{suite}/Release exists",
                         self.storage,
                         suite = self.options.suite
                     ),
+                    vec![no_inrelease, e],
                 ));
             }
             Err(e) => return Err(e),
@@ -372,13 +405,14 @@ impl Source {
                         ));
                     }
                     Err(e) if e.kind() == ErrorKind::NotFound => {
-                        return Err(Error::new(
-                            ErrorKind::Verification,
+                        return Err(missing_because(
                             format!(
                                 "{}/dists/{}: no InRelease and no Release.gpg: the suite is not signed",
                                 self.storage, self.options.suite
                             ),
-                        ));
+                            vec![no_inrelease, e],
+                        )
+                        .with_kind(ErrorKind::Verification));
                     }
                     Err(e) => return Err(e),
                 };
@@ -443,12 +477,13 @@ impl Source {
         }
     }
 
-    /// Rollback (against `floor`, the newest Date accepted), future Date,
-    /// freeze, suite, component and architecture checks.
+    /// Rollback (against `floor`, the newest Date accepted, kept in
+    /// `state_dir`), future Date, freeze, suite, component and architecture checks.
     fn check_release(
         &self,
         release: &Release,
         floor: Option<SystemTime>,
+        state_dir: &std::path::Path,
         now: SystemTime,
     ) -> Result<()> {
         check_suite(release, &self.options.suite)?;
@@ -475,9 +510,13 @@ impl Source {
             return Err(Error::new(
                 ErrorKind::Verification,
                 format!(
-                    "field Date {} is older than the last accepted {}: a replayed older snapshot (rollback) is refused",
+                    "field Date {} is older than the last accepted {}: a replayed older snapshot (rollback) is refused; \
+                     the floor is {} (with {}): if the repository was legitimately restored to an older snapshot, \
+                     publish anew (a newer Date), or call Source::reset_rollback_floor (or remove both files) and check again",
                     crate::index::release::format_date(date),
-                    crate::index::release::format_date(previous)
+                    crate::index::release::format_date(previous),
+                    state_dir.join("floor").display(),
+                    state_dir.join("state").display()
                 ),
             ));
         }
@@ -533,24 +572,27 @@ impl Source {
             ));
         }
         let mut found = None;
+        let mut missing = Vec::new();
         for (file, compression) in &forms {
-            if let Some(bytes) =
-                read_listed(&*self.storage, &self.options.suite, release, file).await?
+            match read_listed_or_missing(&*self.storage, &self.options.suite, release, file).await?
             {
-                found = Some((*file, *compression, bytes));
-                break;
+                Ok(bytes) => {
+                    found = Some((*file, *compression, bytes));
+                    break;
+                }
+                Err(e) => missing.push(e),
             }
         }
         let Some((file, compression, bytes)) = found else {
             let names: Vec<&str> = forms.iter().map(|(f, _)| f.path.as_str()).collect();
-            return Err(Error::new(
-                ErrorKind::NotFound,
+            return Err(missing_because(
                 format!(
                     "{}/dists/{}: {} listed in the Release but missing (by hash and at their paths)",
                     self.storage,
                     self.options.suite,
                     names.join(", ")
                 ),
+                missing,
             ));
         };
         let key = self.suite_key(&file.path);
@@ -571,6 +613,23 @@ impl Source {
             ))
         })?;
         Ok((file, text))
+    }
+}
+
+/// A [`ErrorKind::NotFound`] error saying `what`, followed by what the store
+/// said of each key tried (`causes`: e.g. a 403 taken as missing, so that a
+/// denied access does not read as a missing suite); the last is its source.
+fn missing_because(what: String, causes: Vec<Error>) -> Error {
+    let said: Vec<&str> = causes.iter().map(Error::message).collect();
+    let message = if said.is_empty() {
+        what
+    } else {
+        format!("{what} (the store said: {})", said.join("; "))
+    };
+    let error = Error::new(ErrorKind::NotFound, message);
+    match causes.into_iter().last() {
+        Some(last) => error.with_source(last),
+        None => error,
     }
 }
 

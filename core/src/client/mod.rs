@@ -300,8 +300,12 @@ impl Source {
         })
     }
 
-    /// A source reading the store `uri` names (`file://`, `s3://`; see
-    /// [`crate::storage::open`]).
+    /// A source reading the store `uri` names (`file:///path`,
+    /// `s3://bucket/prefix?region=...`, `http(s)://host/path`; see
+    /// [`crate::storage::open`]). For a bucket or CloudFront read over HTTP(S)
+    /// that answers 403 for missing keys (no `s3:ListBucket`, origin access
+    /// control), end the URI in `?forbidden-as-missing=true`: a suite without
+    /// `InRelease` or a missing by-hash copy then falls back as with a 404.
     pub fn open(uri: &str, options: SourceOptions) -> Result<Source> {
         Source::new(crate::storage::open(uri)?, options)
     }

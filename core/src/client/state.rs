@@ -54,7 +54,9 @@
 //! test, or a file where a directory should be, is moved aside
 //! (`<name>.corrupt.<unix seconds>`) and reported as a typed error naming it:
 //! the next check starts afresh with a full fetch (the floor kept). A root
-//! that fails it is an error and left alone.
+//! that fails it is an error and left alone. Failing that test is an
+//! [`ErrorKind::Verification`] error (the state cannot be trusted), as for
+//! the run lock's directory.
 
 use std::fs;
 use std::io::Write;
@@ -336,6 +338,27 @@ impl StateDir {
         Ok(())
     }
 
+    /// Removes the rollback floor and the accepted `state`, under the check
+    /// lock, so that the next check accepts whatever the repository serves
+    /// (fetched and verified in full). Returns the newest Date they held, if
+    /// any could be read. Absent files are no error.
+    pub fn reset_floor(&self, _lock: &CheckLock) -> Result<Option<SystemTime>> {
+        let floor = self.floor().ok().flatten();
+        let state = self.load().ok().flatten().map(|a| a.date);
+        for name in ["floor", "state"] {
+            let path = self.dir.join(name);
+            match fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io(path.display(), e)),
+            }
+        }
+        if let Ok(d) = fs::File::open(&self.dir) {
+            let _ = d.sync_all();
+        }
+        Ok(floor.max(state))
+    }
+
     fn record_path(&self, package: &str) -> PathBuf {
         self.dir.join("packages").join(package)
     }
@@ -540,11 +563,12 @@ fn ensure_dir(dir: &Path) -> Result<()> {
 
 /// Refuses state that another user owns or that others than its owner may
 /// change: they could make a check accept a rolled-back or frozen repository.
+/// [`ErrorKind::Verification`], as the run lock's directory (`lock.rs`).
 fn check_mode(path: &Path, meta: &fs::Metadata) -> Result<()> {
     let euid = euid();
     if meta.uid() != euid {
         return Err(Error::new(
-            ErrorKind::Io,
+            ErrorKind::Verification,
             format!(
                 "{}: owned by uid {}, not by this process's user (uid {euid})",
                 path.display(),
@@ -555,7 +579,7 @@ fn check_mode(path: &Path, meta: &fs::Metadata) -> Result<()> {
     let mode = meta.permissions().mode() & 0o7777;
     if mode & 0o022 != 0 {
         return Err(Error::new(
-            ErrorKind::Io,
+            ErrorKind::Verification,
             format!(
                 "{}: writable by group or others (mode {mode:04o})",
                 path.display()

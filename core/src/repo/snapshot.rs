@@ -907,6 +907,21 @@ pub(crate) async fn read_listed(
     release: &Release,
     file: &ReleaseFile,
 ) -> Result<Option<Vec<u8>>> {
+    Ok(read_listed_or_missing(storage, suite, release, file)
+        .await?
+        .ok())
+}
+
+/// [`read_listed`], with the store's [`ErrorKind::NotFound`] error of the
+/// last key tried when the file is missing (it may say more than "missing":
+/// a 403 taken as missing).
+pub(crate) async fn read_listed_or_missing(
+    storage: &dyn Storage,
+    suite: &str,
+    release: &Release,
+    file: &ReleaseFile,
+) -> Result<std::result::Result<Vec<u8>, Error>> {
+    let mut missing = None;
     let plain_key = format!("dists/{suite}/{}", file.path);
     let by_hash = match file.checksums.strongest() {
         Some((algorithm, hex)) if release.acquire_by_hash => {
@@ -922,7 +937,10 @@ pub(crate) async fn read_listed(
         let at = |e: Error| e.context(format_args!("{storage}/{key}"));
         let bytes = match storage.get(key, options).await {
             Ok(GetResult::Found { data, .. }) => data,
-            Err(e) if e.kind() == ErrorKind::NotFound => continue,
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                missing = Some(e);
+                continue;
+            }
             // No condition was sent: a 304 is the store misbehaving, not "missing".
             Ok(GetResult::NotModified) => {
                 return Err(at(Error::new(
@@ -964,9 +982,14 @@ pub(crate) async fn read_listed(
                     format!("{m} (against the Release)"),
                 ))
             })?;
-        return Ok(Some(bytes));
+        return Ok(Ok(bytes));
     }
-    Ok(None)
+    Ok(Err(missing.unwrap_or_else(|| {
+        Error::new(
+            ErrorKind::NotFound,
+            format!("{storage}/{plain_key}: no such object"),
+        )
+    })))
 }
 
 /// The index in every written compression, compressed on as many threads.

@@ -29,7 +29,8 @@
 //!   credentials go only to the base URL's own origin.
 //! - **Errors**: `404`/`410` are [`ErrorKind::NotFound`]; `401`/`403` a
 //!   [`ErrorKind::Storage`] error saying access was denied (403 is
-//!   NotFound with [`HttpOptions::forbidden_as_missing`]); a `304` to a
+//!   NotFound with [`HttpOptions::forbidden_as_missing`], also set by a URI
+//!   ending in `?forbidden-as-missing=true`, see [`HttpOptions::from_uri`]); a `304` to a
 //!   request without a condition is a Storage error; writes and listings
 //!   [`ErrorKind::Unsupported`] (read-only, see [`Capabilities`]).
 //! - **TLS**: the platform's root certificates (`SSL_CERT_FILE` and
@@ -151,9 +152,49 @@ impl HttpOptions {
     }
 
     /// Options for an `http(s)://` storage URI (see [`HttpOptions::new`]).
+    /// The URI may end in options, `?name=value&...`, which are not part of
+    /// the URL: `forbidden-as-missing` (`true` or `false`, see
+    /// [`HttpOptions::forbidden_as_missing`]), e.g.
+    /// `https://bucket.s3.amazonaws.com/apt?forbidden-as-missing=true`.
+    /// An unknown or repeated option is [`ErrorKind::InvalidInput`].
     pub fn from_uri(uri: &str) -> Result<HttpOptions> {
-        BaseUrl::parse(uri)?;
-        Ok(HttpOptions::new(uri))
+        let invalid = |why: String| {
+            Error::new(
+                ErrorKind::InvalidInput,
+                format!(
+                    "storage URI {:?}: {why} (the one option is forbidden-as-missing=true|false)",
+                    redact(uri)
+                ),
+            )
+        };
+        let (url, query) = uri.split_once('?').unwrap_or((uri, ""));
+        if query.contains('#') {
+            return Err(invalid("a fragment (#) has no meaning here".to_owned()));
+        }
+        BaseUrl::parse(url)?;
+        let mut options = HttpOptions::new(url);
+        let mut seen = Vec::new();
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            if seen.contains(&name) {
+                return Err(invalid(format!("the option {name:?} is given twice")));
+            }
+            seen.push(name);
+            let value = super::percent_decode(value).map_err(|why| invalid(why.to_owned()))?;
+            match name {
+                "forbidden-as-missing" => {
+                    options.forbidden_as_missing = match value.as_str() {
+                        "true" | "1" | "yes" => true,
+                        "false" | "0" | "no" => false,
+                        _ => {
+                            return Err(invalid(format!("{name}={value:?} is not true or false")));
+                        }
+                    }
+                }
+                _ => return Err(invalid(format!("unknown option {name:?}"))),
+            }
+        }
+        Ok(options)
     }
 
     /// Adds the PEM certificates of the file at `path` to the trusted CAs.
@@ -702,15 +743,16 @@ impl HttpStorage {
                 let length = length.ok_or_else(no_length)?;
                 // The range must be exactly what was asked for, to the end:
                 // FIRST = offset, its length the Content-Length, LAST the
-                // object's last byte (when the total is known).
+                // object's last byte (when the total is known). An end past
+                // u64 is no range at all (both sides overflowing must not match).
                 let end = offset.checked_add(length);
-                let size = match range {
-                    Some((Some((first, last)), total))
+                let size = match (range, end) {
+                    (Some((Some((first, last)), total)), Some(end))
                         if first == offset
-                            && last.checked_add(1) == end
-                            && total.is_none_or(|total| Some(total) == end) =>
+                            && last.checked_add(1) == Some(end)
+                            && total.is_none_or(|total| total == end) =>
                     {
-                        last + 1
+                        end
                     }
                     _ => {
                         return Err(self.error(
@@ -1363,6 +1405,47 @@ mod tests {
         }
         let err = BaseUrl::parse("https://me:secret@host/a/../b").unwrap_err();
         assert!(!err.to_string().contains("secret"), "{err}");
+    }
+
+    #[test]
+    fn uri_options_are_parsed_off_the_url() {
+        let plain = HttpOptions::from_uri("https://host/apt").unwrap();
+        assert!(!plain.forbidden_as_missing);
+        for (uri, expected) in [
+            ("https://host/apt?forbidden-as-missing=true", true),
+            ("https://host/apt/?forbidden-as-missing=1", true),
+            ("https://host/apt?forbidden-as-missing=false", false),
+            ("https://host/apt?", false),
+        ] {
+            let options = HttpOptions::from_uri(uri).unwrap();
+            assert_eq!(options.forbidden_as_missing, expected, "{uri}");
+            assert!(!options.url.contains('?'), "{uri}: {}", options.url);
+            let store = HttpStorage::new(options).unwrap();
+            assert_eq!(store.to_string(), "https://host/apt", "{uri}");
+        }
+        for (uri, fault) in [
+            ("https://host/apt?sig=1", "unknown option \"sig\""),
+            (
+                "https://host/apt?forbidden-as-missing=maybe",
+                "not true or false",
+            ),
+            ("https://host/apt?forbidden-as-missing", "not true or false"),
+            (
+                "https://host/apt?forbidden-as-missing=1&forbidden-as-missing=0",
+                "twice",
+            ),
+            ("https://host/apt?forbidden-as-missing=1#f", "fragment"),
+            ("https://me:secret@host/apt?x=1", "unknown option"),
+        ] {
+            let err = HttpOptions::from_uri(uri).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidInput, "{uri}");
+            assert!(err.to_string().contains(fault), "{uri}: {err}");
+            assert!(!err.to_string().contains("secret"), "{err}");
+        }
+        // HttpOptions::new takes a URL, not a URI with options.
+        let err = HttpStorage::new(HttpOptions::new("https://host/apt?forbidden-as-missing=1"))
+            .unwrap_err();
+        assert!(err.to_string().contains("query"), "{err}");
     }
 
     #[test]

@@ -244,8 +244,9 @@ pub trait Storage: Send + Sync + fmt::Debug + fmt::Display {
 
 /// Opens the store a URI names: `file:///abs/path` is a [`LocalStorage`],
 /// `s3://bucket/prefix?region=...` an `S3Storage` (feature `s3`, see
-/// `S3Options::from_uri`), `http(s)://host/path` a read-only `HttpStorage`
-/// (feature `http`, see `HttpOptions::from_uri`); any other scheme is
+/// `S3Options::from_uri`), `http(s)://host/path?forbidden-as-missing=true` a
+/// read-only `HttpStorage` (feature `http`, the option optional, see
+/// `HttpOptions::from_uri`); any other scheme is
 /// [`ErrorKind::Unsupported`], naming it.
 pub fn open(uri: &str) -> Result<Arc<dyn Storage>> {
     let scheme = uri

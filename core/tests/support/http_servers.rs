@@ -104,6 +104,16 @@ pub enum Reply {
         /// The body.
         body: Vec<u8>,
     },
+    /// A response with exactly these header fields (no `Content-Length`
+    /// added: they may lie about the body), the body, then the connection closed.
+    Exact {
+        /// The status code.
+        status: u16,
+        /// Every header field.
+        headers: Vec<(String, String)>,
+        /// The body.
+        body: Vec<u8>,
+    },
     /// `200` with these header fields and a body that never ends (until the
     /// client goes away, or after [`ENDLESS_CAP`] bytes as a safety net).
     Endless {
@@ -262,6 +272,24 @@ fn serve(stream: TcpStream, shared: &Shared) {
                         .body_bytes
                         .fetch_add(body.len() as u64, Ordering::SeqCst);
                 }
+            }
+            Reply::Exact {
+                status,
+                headers,
+                body,
+            } => {
+                let mut message = format!("HTTP/1.1 {status} Status\r\nConnection: close\r\n");
+                for (name, value) in &headers {
+                    message.push_str(&format!("{name}: {value}\r\n"));
+                }
+                message.push_str("\r\n");
+                let mut bytes = message.into_bytes();
+                if head.method() != "HEAD" {
+                    bytes.extend_from_slice(&body);
+                }
+                let _ = writer.write_all(&bytes);
+                let _ = writer.shutdown(Shutdown::Both);
+                return;
             }
             Reply::Endless { headers } => {
                 let mut message = "HTTP/1.1 200 OK\r\nConnection: close\r\n".to_owned();
