@@ -42,17 +42,28 @@ pub(crate) struct Target<'a> {
     pub apt_config: Option<&'a Path>,
 }
 
+/// What an install may do besides installing.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Allow {
+    /// The version is lower than the installed one.
+    pub downgrade: bool,
+    /// The package is on hold and a pin asks for this version (apt's
+    /// `--allow-change-held-packages`).
+    pub held: bool,
+}
+
 /// Installs `deb` (`name` at `version`) and confirms that dpkg's status file
-/// then says `version`, `install ok installed`. `downgrade`: the version is
-/// lower than the installed one. The installer is stopped (its process group
-/// SIGTERMed, then SIGKILLed) after `timeout`.
+/// then says `version`, `ok installed`. The installer is stopped (its process
+/// group SIGTERMed, then SIGKILLed) after `timeout`. An installer failing
+/// because another process holds dpkg's lock is an
+/// [`ErrorKind::ConcurrentUpdate`] error.
 pub(crate) async fn install(
     installer: &Installer,
     target: Target<'_>,
     deb: &Path,
     name: &str,
     version: &Version,
-    downgrade: bool,
+    allow: Allow,
     timeout: Duration,
 ) -> Result<()> {
     let deb = std::path::absolute(deb).map_err(|e| Error::io(deb.display(), e))?;
@@ -71,8 +82,11 @@ pub(crate) async fn install(
         Installer::Apt => {
             let mut c = Command::new("apt-get");
             c.args(["install", "-y", "-q", "--no-remove"]);
-            if downgrade {
+            if allow.downgrade {
                 c.arg("--allow-downgrades");
+            }
+            if allow.held {
+                c.arg("--allow-change-held-packages");
             }
             c.args([
                 "-o",
@@ -119,7 +133,11 @@ pub(crate) async fn install(
     );
     let output = run(&mut command, &what, timeout, false).await?;
     if !output.status.success() {
-        return Err(failed(&what, &output));
+        let error = failed(&what, &output);
+        if dpkg_lock_held(&output) {
+            return Err(error.with_kind(ErrorKind::ConcurrentUpdate));
+        }
+        return Err(error);
     }
     let now = installed_package(admin_dir, name)?;
     match &now {
@@ -277,6 +295,23 @@ fn opt(name: &str, value: &Path) -> std::ffi::OsString {
     let mut s = std::ffi::OsString::from(name);
     s.push(value);
     s
+}
+
+/// Whether the installer's output says another process holds dpkg's lock
+/// (dpkg: "status database is locked", "frontend lock"; apt: "Could not get
+/// lock").
+fn dpkg_lock_held(output: &Captured) -> bool {
+    [&output.stderr, &output.stdout].iter().any(|tail| {
+        let text = String::from_utf8_lossy(&tail.bytes);
+        [
+            "dpkg status database is locked",
+            "dpkg frontend lock was locked",
+            "dpkg frontend lock is locked",
+            "Could not get lock",
+        ]
+        .iter()
+        .any(|m| text.contains(m))
+    })
 }
 
 /// The error of a command that exited unsuccessfully, with the end of its output.
