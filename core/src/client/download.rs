@@ -389,17 +389,18 @@ type Parsed = (u32, SystemTime, u32, Option<SystemTime>);
 /// The count, hold, failed rollbacks and rollback retry time of a record.
 fn parse_record(field: &dyn Fn(&str) -> Option<String>) -> std::result::Result<Parsed, String> {
     let latest = SystemTime::now() + MAX_SKEW;
-    let time = |name: &str, value: Option<String>| -> std::result::Result<Option<SystemTime>, String> {
-        let Some(value) = value else { return Ok(None) };
-        let secs: u64 = value
-            .parse()
-            .map_err(|_| format!("{name} {value:?} is not a number of seconds"))?;
-        SystemTime::UNIX_EPOCH
-            .checked_add(Duration::from_secs(secs))
-            .filter(|t| *t <= latest)
-            .map(Some)
-            .ok_or_else(|| format!("{name} {secs} lies in the future"))
-    };
+    let time =
+        |name: &str, value: Option<String>| -> std::result::Result<Option<SystemTime>, String> {
+            let Some(value) = value else { return Ok(None) };
+            let secs: u64 = value
+                .parse()
+                .map_err(|_| format!("{name} {value:?} is not a number of seconds"))?;
+            SystemTime::UNIX_EPOCH
+                .checked_add(Duration::from_secs(secs))
+                .filter(|t| *t <= latest)
+                .map(Some)
+                .ok_or_else(|| format!("{name} {secs} lies in the future"))
+        };
     let count = |name: &str, default: u32| -> std::result::Result<u32, String> {
         field(name).map_or(Ok(default), |v| {
             v.parse()
@@ -884,7 +885,10 @@ mod tests {
         assert_eq!((record.rollbacks, record.failures), (2, 1));
         assert_eq!(record.previous, Some(v("0.9")));
         let retry = record.retry_rollback.unwrap();
-        assert!(retry > SystemTime::now() + Duration::from_secs(14 * 60), "{retry:?}");
+        assert!(
+            retry > SystemTime::now() + Duration::from_secs(14 * 60),
+            "{retry:?}"
+        );
     }
 
     #[test]

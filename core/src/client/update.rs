@@ -2,19 +2,37 @@
 //! confirm, health check, rollback; every run ends in an [`Outcome`], also
 //! emitted as an [`Event`].
 //!
-//! Installed means `install ok installed` in dpkg's status file: a package
-//! dpkg left half-configured or unpacked is installed again. A version whose
-//! installer or health check failed is rolled back to the version before it
-//! and recorded as failed (its content, by SHA256): it is held back for 1 h,
-//! then 4 h, then 24 h after each further failure, unless a pin names it
-//! (a record written under a pin holds even a pin). When the failed version is
-//! still installed (its rollback failed), each run tries the rollback again.
+//! Installed means the flag `ok` and the state `installed` in dpkg's status
+//! file: a package dpkg left half-configured or unpacked is installed again.
+//! A package on hold (`apt-mark hold`, dpkg's selection `hold`) is not
+//! touched, neither installed nor rolled back ([`Outcome::HeldByAdmin`]),
+//! unless a pin asks for a version explicitly (then it is installed: apt is
+//! allowed to change the held package, and `dpkg -i` clears the hold). An
+//! installer failing because another process holds dpkg's lock makes the run
+//! [`Outcome::Skipped`], nothing recorded.
+//!
+//! A version whose installer or health check failed is rolled back to the
+//! version before it and recorded as failed (its content, by SHA256): it is
+//! held back for 1 h, then 4 h, then 24 h after each further failure, unless
+//! a pin names it (a record written under a pin holds even a pin). When the
+//! failed version is still installed (its rollback failed, or an
+//! administrator installed it again), a run rolls back again only while the
+//! hold runs or when dpkg left it broken, and after a failed rollback only
+//! once its back-off (5 min, 15 min, 1 h, then 4 h) has passed. A failure
+//! record that cannot be used (garbage, overflowing times) is deleted with a
+//! warning in the event.
 //!
 //! Cancellation (dropping the future, a timeout around it) is honoured until
 //! the installer starts; from then on, install, confirmation, health check and
 //! rollback run to their end in a task of their own, holding the run lock.
 //! A cancelled run emits an [`Outcome::Failed`] event with an
-//! [`ErrorKind::Cancelled`] error.
+//! [`ErrorKind::Cancelled`] error; one cancelled after its installer started
+//! then emits a second event, from the task, with its real outcome. The task
+//! lives only as long as the tokio runtime: a caller that cancels a run must
+//! keep the runtime alive until the task ends (a blocking facade should not
+//! time out the run, or should wait for the runtime's tasks before exit);
+//! otherwise the installer is orphaned, and the next run finds dpkg's lock
+//! held (skipped) or a broken install (installed again).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -460,8 +478,7 @@ impl Updater {
                 record,
             } => {
                 let this = self.clone();
-                let task = self.spawn_install(report, async move {
-                    let _lock = lock;
+                let task = self.spawn_install(report, lock, async move {
                     let reason = Error::new(ErrorKind::Verification, record.reason)
                         .context("it failed before and is still installed");
                     this.roll_back(&candidate, Some(previous), reason, &dir, false)
@@ -491,8 +508,7 @@ impl Updater {
             };
         }
         let this = self.clone();
-        let task = self.spawn_install(report, async move {
-            let _lock = lock;
+        let task = self.spawn_install(report, lock, async move {
             this.install_and_check(&candidate, &deb, current, &dir)
                 .await
         });
@@ -500,10 +516,12 @@ impl Updater {
     }
 
     /// Runs `work` (an install, health check, rollback) in a task of its own,
-    /// which ends even if the run is cancelled, and then reports its outcome.
+    /// which ends even if the run is cancelled, and then reports its outcome;
+    /// the run `lock` is let go after that.
     fn spawn_install(
         &self,
         report: &Arc<Report>,
+        lock: RunLock,
         work: impl std::future::Future<Output = Outcome> + Send + 'static,
     ) -> tokio::task::JoinHandle<()> {
         report.installing.store(true, Ordering::SeqCst);
@@ -511,6 +529,7 @@ impl Updater {
         tokio::spawn(async move {
             let outcome = work.await;
             report.finish(outcome);
+            drop(lock);
         })
     }
 
@@ -709,9 +728,7 @@ impl Updater {
                     // Rolled back automatically only while the hold runs (or
                     // dpkg left it broken): after it, an administrator may
                     // have installed it on purpose.
-                    Some(previous)
-                        if previous != *candidate.version() && (holding || broken) =>
-                    {
+                    Some(previous) if previous != *candidate.version() && (holding || broken) => {
                         match record.retry_rollback {
                             Some(retry) if now < retry => held(record, retry),
                             _ => Plan::RollBack {
