@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use backends::{Backend, new_store, s3_options, write};
+use backends::{Backend, new_store, read, s3_options, write};
 use debpull::Version;
 use debpull::client::{
     Event, Installer, LockMode, Outcome, Policy, Source, SourceOptions, SourceTrust, Updater,
@@ -46,6 +46,8 @@ struct Fixture {
     store: Arc<dyn Storage>,
     repo: Repository,
     trusted: TrustedKeys,
+    /// The signing key's public key, armored (for apt's `signed-by=`).
+    public_key: String,
     system: DpkgRoot,
     state: PathBuf,
 }
@@ -53,7 +55,8 @@ struct Fixture {
 fn fixture(backend: Backend) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let key = SigningKey::generate("debpull tests <tests@example.org>", KeyKind::Ed25519).unwrap();
-    let trusted = TrustedKeys::from_bytes(key.public_key_armored().unwrap().as_bytes()).unwrap();
+    let public_key = key.public_key_armored().unwrap();
+    let trusted = TrustedKeys::from_bytes(public_key.as_bytes()).unwrap();
     let store = new_store(backend, dir.path());
     let options = RepositoryOptions {
         wait_for_new_second: false,
@@ -67,6 +70,7 @@ fn fixture(backend: Backend) -> Fixture {
         store,
         repo,
         trusted,
+        public_key,
         system,
         state,
     }
@@ -173,25 +177,39 @@ fn sh(script: &str) -> Vec<String> {
 /// Runs `updater` once, checks that its one event carries the same outcome and
 /// the run's context, and returns the outcome.
 async fn run(updater: &Updater) -> Outcome {
-    let events: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    run_with_warnings(updater).await.0
+}
+
+/// [`run`], also returning the event's warnings.
+async fn run_with_warnings(updater: &Updater) -> (Outcome, Vec<String>) {
+    let events: Arc<Mutex<Vec<String>>> = Arc::default();
+    let warnings: Arc<Mutex<Vec<String>>> = Arc::default();
     let before = std::time::SystemTime::now();
     let clock = std::time::Instant::now();
-    let record = |event: &Event| {
-        assert_eq!(event.package, updater.options().package);
+    let jitter = updater.options().jitter;
+    let package = updater.options().package.clone();
+    let (seen, warned) = (events.clone(), warnings.clone());
+    let record = move |event: &Event| {
+        assert_eq!(event.package, package);
         assert_eq!(event.outcome.package(), event.package);
         assert_eq!(event.suite, SUITE);
         assert!(!event.hostname.is_empty());
-        assert!(event.jitter <= updater.options().jitter, "{event:?}");
+        assert!(event.jitter <= jitter, "{event:?}");
         assert!(event.duration >= event.jitter, "{event:?}");
         assert!(event.duration <= clock.elapsed(), "{event:?}");
         assert!(event.started >= before, "{event:?}");
         assert!(event.started <= before + clock.elapsed(), "{event:?}");
-        events.lock().unwrap().push(format!("{:?}", event.outcome));
+        seen.lock().unwrap().push(format!("{:?}", event.outcome));
+        warned
+            .lock()
+            .unwrap()
+            .extend(event.warnings.iter().cloned());
     };
-    let outcome = updater.update_with_events(&record).await;
-    let events = events.into_inner().unwrap();
+    let outcome = updater.update_with_events(Arc::new(record)).await;
+    let events = events.lock().unwrap().clone();
     assert_eq!(events, [format!("{outcome:?}")], "one event, the outcome's");
-    outcome
+    let warnings = warnings.lock().unwrap().clone();
+    (outcome, warnings)
 }
 
 /// A short form of an outcome for assertions.
@@ -235,6 +253,11 @@ fn short(outcome: &Outcome) -> String {
             candidate,
             ..
         } => format!("held {candidate} (installed {})", ver(installed)),
+        Outcome::HeldByAdmin {
+            installed,
+            candidate,
+            ..
+        } => format!("on hold {installed} (candidate {candidate})"),
         Outcome::Skipped { .. } => "skipped".into(),
     }
 }
@@ -728,12 +751,20 @@ async fn jitter_is_waited_and_bounded() {
     let jitters: Arc<Mutex<Vec<Duration>>> = Arc::default();
     let mut outcomes = Vec::new();
     for _ in 0..6 {
-        let jitters = jitters.clone();
+        let seen = jitters.clone();
+        let clock = std::time::Instant::now();
         let outcome = updater
-            .update_with_events(&move |event: &Event| {
-                jitters.lock().unwrap().push(event.jitter);
-            })
+            .update_with_events(Arc::new(move |event: &Event| {
+                seen.lock().unwrap().push(event.jitter);
+            }))
             .await;
+        // The delay was waited: the run took at least as long.
+        let waited = *jitters.lock().unwrap().last().unwrap();
+        assert!(
+            clock.elapsed() >= waited,
+            "{:?} < {waited:?}",
+            clock.elapsed()
+        );
         outcomes.push(short(&outcome));
     }
     assert_eq!(outcomes[0], "updated - -> 1.0");
@@ -760,17 +791,8 @@ async fn events_carry_the_checks_warnings() {
     options.architecture = Some("amd64".into());
     options.admin_dir = f.system.admin.clone();
     let updater = Updater::new(Source::new(f.store.clone(), options).unwrap(), f.options());
-    let warnings = Mutex::new(Vec::new());
-    let outcome = updater
-        .update_with_events(&|event: &Event| {
-            warnings
-                .lock()
-                .unwrap()
-                .extend(event.warnings.iter().cloned())
-        })
-        .await;
+    let (outcome, warnings) = run_with_warnings(&updater).await;
     assert_eq!(short(&outcome), "updated - -> 1.0");
-    let warnings = warnings.into_inner().unwrap();
     assert!(
         warnings.iter().any(|w| w.contains("NOT checked")),
         "{warnings:?}"
@@ -875,6 +897,7 @@ async fn a_locally_changed_conffile_is_kept_without_a_prompt() {
         &Extras {
             control_files: control,
             files: &files,
+            ..Extras::default()
         },
     )
     .await;
@@ -887,6 +910,7 @@ async fn a_locally_changed_conffile_is_kept_without_a_prompt() {
         &Extras {
             control_files: control,
             files: &files,
+            ..Extras::default()
         },
     )
     .await;
@@ -916,13 +940,31 @@ async fn a_failed_rollback_is_retried_until_it_works() {
         unreachable!()
     };
     assert_eq!(installed.as_ref().map(|v| v.as_str()), Some("2.0"));
-    // Not "up to date": the rollback is tried again, and fails again.
+    // Not "up to date", but not retried every minute either: held until the
+    // rollback's back-off has passed.
+    assert_eq!(short(&run(&updater).await), "held 2.0 (installed 2.0)");
+    // (The back-off passed: the record's last failed rollback moved back.)
+    let record = f.cache_dir().unwrap().join("app_2.0_amd64.failed");
+    let text = std::fs::read_to_string(&record).unwrap();
+    assert!(text.contains("Rollbacks: 1\n"), "{text}");
+    let past: String = text
+        .lines()
+        .map(|l| match l.starts_with("Last-Rollback:") {
+            true => "Last-Rollback: 1000\n".to_owned(),
+            false => format!("{l}\n"),
+        })
+        .collect();
+    std::fs::write(&record, past).unwrap();
+    // The rollback is tried again, and fails again.
     let outcome = run(&updater).await;
     assert!(
         short(&outcome).starts_with("rolled back 2.0 -> 1.0 (rollback failed"),
         "{outcome}"
     );
     assert!(outcome.to_string().contains("failed before"), "{outcome}");
+    let text = std::fs::read_to_string(&record).unwrap();
+    assert!(text.contains("Rollbacks: 2\n"), "{text}");
+    std::fs::write(&record, text.replace("Rollbacks: 2\n", "Rollbacks: 0\n")).unwrap();
     // 1.0 listed again: the retried rollback works.
     f.publish(SUITE, &["1.0"]).await;
     assert_eq!(short(&run(&updater).await), "rolled back 2.0 -> 1.0");
@@ -1008,8 +1050,9 @@ async fn an_installer_leaving_a_process_on_its_pipes_does_not_hang_the_run() {
     f.publish(SUITE, &["1.0"]).await;
     let pid_file = f.dir.path().join("pid");
     let mut options = f.options();
+    // A "daemon" that keeps writing to the output it inherited.
     options.installer = Installer::Command(sh(&format!(
-        "sleep 300 & echo $! > '{}'; \
+        "(while true; do echo tick; echo tock >&2; sleep 0.05; done) & echo $! > '{}'; \
          exec dpkg --root=\"$DEBPULL_ROOT\" --admindir=\"$DEBPULL_ADMIN_DIR\" -i \"$1\"",
         pid_file.display()
     )));
@@ -1017,9 +1060,18 @@ async fn an_installer_leaving_a_process_on_its_pipes_does_not_hang_the_run() {
         .await
         .expect("the run waited for the installer's grandchild");
     assert_eq!(short(&outcome), "updated - -> 1.0");
-    // (An installer's leftovers are not killed: a daemon may be one.)
+    // An installer's leftovers are not killed (a daemon may be one), and its
+    // writes do not kill it either (no SIGPIPE from a closed pipe): it lives
+    // on well after the run's output handling is over.
     let pid = std::fs::read_to_string(&pid_file).unwrap();
+    let alive = || {
+        std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()))
+            .is_ok_and(|s| !s.contains(") Z "))
+    };
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let survived = alive();
     let _ = std::process::Command::new("kill").arg(pid.trim()).status();
+    assert!(survived, "the installer's background process died");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1048,22 +1100,23 @@ async fn a_run_cancelled_during_its_install_completes_it_and_says_so() {
         go = go.display()
     )));
     let updater = f.updater(options.clone());
-    let events: Mutex<Vec<String>> = Mutex::new(Vec::new());
-    let record = |event: &Event| events.lock().unwrap().push(event.outcome.to_string());
+    let events: Arc<Mutex<Vec<String>>> = Arc::default();
+    let seen = events.clone();
+    let record = move |event: &Event| seen.lock().unwrap().push(event.outcome.to_string());
     let cancelled = tokio::time::timeout(Duration::from_secs(60), async {
         tokio::select! {
-            outcome = updater.update_with_events(&record) => Some(outcome),
+            outcome = updater.update_with_events(Arc::new(record)) => Some(outcome),
             () = wait_for(&started) => None,
         }
     })
     .await
     .unwrap();
     assert!(cancelled.is_none(), "{cancelled:?}");
-    let events = events.into_inner().unwrap();
-    assert_eq!(events.len(), 1, "{events:?}");
+    let first = events.lock().unwrap().clone();
+    assert_eq!(first.len(), 1, "{first:?}");
     assert!(
-        events[0].contains("cancelled after its installer started"),
-        "{events:?}"
+        first[0].contains("cancelled after its installer started"),
+        "{first:?}"
     );
     // The install goes on, under the lock, and completes.
     options.lock = LockMode::Skip;
@@ -1075,4 +1128,298 @@ async fn a_run_cancelled_during_its_install_completes_it_and_says_so() {
         "up to date 1.0 (candidate 1.0)"
     );
     assert_eq!(f.state(), "install ok installed 1.0");
+    // The cancelled run's real outcome was reported when its install ended.
+    let events = events.lock().unwrap().clone();
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(events[1], "app: updated none -> 1.0");
+}
+
+/// Puts the app on hold as `apt-mark hold` does (dpkg's selection `hold`).
+fn hold(f: &Fixture) {
+    use std::io::Write;
+    let mut child = std::process::Command::new("dpkg")
+        .arg(format!("--admindir={}", f.system.admin.display()))
+        .arg("--set-selections")
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("run dpkg (package dpkg)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{APP} hold\n").as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_package_on_hold_is_left_alone_unless_pinned() {
+    let f = fixture(Backend::Local);
+    f.publish(SUITE, &["1.0", "1.1"]).await;
+    f.system.dpkg_install(&f.deb("1.0"));
+    hold(&f);
+    assert_eq!(f.state(), "hold ok installed 1.0");
+    let updater = f.updater(f.options());
+    let outcome = run(&updater).await;
+    assert_eq!(short(&outcome), "on hold 1.0 (candidate 1.1)");
+    assert!(outcome.to_string().contains("administrator"), "{outcome}");
+    assert_eq!(f.state(), "hold ok installed 1.0");
+    // Under FollowRepository too, and with the candidate installed it is up to date.
+    let mut options = f.options();
+    options.policy = Policy::FollowRepository;
+    assert_eq!(
+        short(&run(&f.updater(options)).await),
+        "on hold 1.0 (candidate 1.1)"
+    );
+    // A pin asks explicitly: installed (apt told it may change a held package).
+    let apt = private_apt::PrivateApt::new(&f.dir.path().join("apt"), "");
+    let mut options = f.options();
+    options.pin = Some(v("1.1"));
+    options.installer = Installer::Apt;
+    options.apt_config = Some(apt.dir.join("apt.conf"));
+    assert_eq!(short(&run(&f.updater(options)).await), "updated 1.0 -> 1.1");
+    assert_eq!(f.installed().as_deref(), Some("1.1"));
+    hold(&f);
+    assert_eq!(
+        short(&run(&updater).await),
+        "up to date 1.1 (candidate 1.1)"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_process_holding_dpkgs_lock_makes_the_run_skip() {
+    let f = fixture(Backend::Local);
+    f.publish(SUITE, &["1.0", "1.1"]).await;
+    f.system.dpkg_install(&f.deb("1.0"));
+    let held = f.dir.path().join("held");
+    let release = f.dir.path().join("release");
+    // dpkg locks <admindir>/lock with fcntl(2), as python's lockf does.
+    let mut child = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import fcntl, os, sys, time\n\
+             f = open(sys.argv[1], 'w'); fcntl.lockf(f, fcntl.LOCK_EX)\n\
+             open(sys.argv[2], 'w').close()\n\
+             while not os.path.exists(sys.argv[3]): time.sleep(0.05)\n",
+        ])
+        .arg(f.system.admin.join("lock"))
+        .arg(&held)
+        .arg(&release)
+        .spawn()
+        .expect("run python3 (package python3)");
+    wait_for(&held).await;
+    let updater = f.updater(f.options());
+    assert_eq!(short(&run(&updater).await), "skipped");
+    assert_eq!(f.state(), "install ok installed 1.0");
+    // Not recorded as failed: tried again once dpkg is free.
+    std::fs::write(&release, "").unwrap();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(short(&run(&updater).await), "updated 1.0 -> 1.1");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_version_reinstalled_by_hand_after_its_hold_stays() {
+    let f = fixture(Backend::Local);
+    f.publish(SUITE, &["1.0"]).await;
+    let version_file = f.system.root.join("usr/share/app/VERSION");
+    let updater = f
+        .updater(f.options_with_health(sh(&format!("! grep -q 1.1 '{}'", version_file.display()))));
+    assert_eq!(short(&run(&updater).await), "updated - -> 1.0");
+    f.publish(SUITE, &["1.1"]).await;
+    assert_eq!(short(&run(&updater).await), "rolled back 1.1 -> 1.0");
+    // The administrator installs 1.1 by hand while it is held: rolled back.
+    f.system.dpkg_install(&f.deb("1.1"));
+    assert_eq!(short(&run(&updater).await), "rolled back 1.1 -> 1.0");
+    // After the hold (the record's time moved back): left as it is.
+    let record = f.cache_dir().unwrap().join("app_1.1_amd64.failed");
+    let text = std::fs::read_to_string(&record).unwrap();
+    let past: String = text
+        .lines()
+        .map(|l| match l.starts_with("Last:") {
+            true => "Last: 1000\n".to_owned(),
+            false => format!("{l}\n"),
+        })
+        .collect();
+    std::fs::write(&record, past).unwrap();
+    f.system.dpkg_install(&f.deb("1.1"));
+    assert_eq!(
+        short(&run(&updater).await),
+        "up to date 1.1 (candidate 1.1)"
+    );
+    assert_eq!(f.installed().as_deref(), Some("1.1"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupt_failure_record_is_deleted_with_a_warning() {
+    let f = fixture(Backend::Local);
+    f.publish(SUITE, &["1.0"]).await;
+    let version_file = f.system.root.join("usr/share/app/VERSION");
+    let updater = f
+        .updater(f.options_with_health(sh(&format!("! grep -q 1.1 '{}'", version_file.display()))));
+    assert_eq!(short(&run(&updater).await), "updated - -> 1.0");
+    f.publish(SUITE, &["1.1"]).await;
+    assert_eq!(short(&run(&updater).await), "rolled back 1.1 -> 1.0");
+    let record = f.cache_dir().unwrap().join("app_1.1_amd64.failed");
+    for bad in ["Last: 18446744073709551615", "Failures: lots"] {
+        let text = std::fs::read_to_string(&record).unwrap();
+        let field = bad.split(':').next().unwrap();
+        let corrupt: String = text
+            .lines()
+            .map(|l| match l.starts_with(&format!("{field}:")) {
+                true => format!("{bad}\n"),
+                false => format!("{l}\n"),
+            })
+            .collect();
+        std::fs::write(&record, corrupt).unwrap();
+        // No panic: the record is dropped, said so, and 1.1 tried (and failing) again.
+        let (outcome, warnings) = run_with_warnings(&updater).await;
+        assert_eq!(short(&outcome), "rolled back 1.1 -> 1.0");
+        assert!(
+            warnings.iter().any(|w| w.contains("unusable")),
+            "{warnings:?}"
+        );
+        assert_eq!(f.installed().as_deref(), Some("1.0"));
+        assert_eq!(short(&run(&updater).await), "held 1.1 (installed 1.0)");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn corrupt_update_state_is_refused_or_repaired() {
+    let f = fixture(Backend::Local);
+    f.publish(SUITE, &["1.0"]).await;
+    let updater = f.updater(f.options());
+    assert_eq!(short(&run(&updater).await), "updated - -> 1.0");
+    // The lock path is a directory: a typed error, nothing touched.
+    f.publish(SUITE, &["1.1"]).await;
+    std::fs::remove_file(f.state.join("lock")).unwrap();
+    std::fs::create_dir(f.state.join("lock")).unwrap();
+    let outcome = run(&updater).await;
+    assert_eq!(short(&outcome), "failed - (installed 1.0): Io");
+    assert!(outcome.to_string().contains("lock"), "{outcome}");
+    assert_eq!(f.installed().as_deref(), Some("1.0"));
+    std::fs::remove_dir(f.state.join("lock")).unwrap();
+    // A leftover .part longer than the package: started afresh.
+    let package = f.repo.list(SUITE).await.unwrap();
+    let package = package
+        .iter()
+        .find(|p| p.version().as_str() == "1.1")
+        .unwrap();
+    let part = f.cache_dir().unwrap().join(format!(
+        "app_1.1_amd64.{}.deb.part",
+        package.sha256_hex().unwrap()
+    ));
+    std::fs::write(&part, vec![b'x'; package.size() as usize * 3]).unwrap();
+    assert_eq!(short(&run(&updater).await), "updated 1.0 -> 1.1");
+    assert!(!part.exists());
+    assert_eq!(f.installed().as_deref(), Some("1.1"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_symlinked_state_dir_works() {
+    let f = fixture(Backend::Local);
+    f.publish(SUITE, &["1.0"]).await;
+    let data = f.dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::os::unix::fs::symlink(&data, &f.state).unwrap();
+    assert_eq!(
+        short(&run(&f.updater(f.options())).await),
+        "updated - -> 1.0"
+    );
+    assert!(data.join("lock").is_file());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_older_inrelease_does_not_downgrade() {
+    let f = fixture(Backend::Local);
+    f.publish(SUITE, &["1.0"]).await;
+    let key = format!("dists/{SUITE}/InRelease");
+    let old = read(&f.store, &key).await;
+    // A later Date (the Date has whole seconds).
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    f.repo.remove(SUITE, APP, Some(&v("1.0"))).await.unwrap();
+    f.publish(SUITE, &["1.1"]).await;
+    let mut options = f.options();
+    options.policy = Policy::FollowRepository;
+    let updater = f.updater(options);
+    assert_eq!(short(&run(&updater).await), "updated - -> 1.1");
+    // The older snapshot (candidate 1.0) replayed: refused, nothing touched.
+    let good = read(&f.store, &key).await;
+    write(&f.store, &key, &old).await;
+    let outcome = run(&updater).await;
+    assert_eq!(short(&outcome), "failed - (installed 1.1): Verification");
+    assert_eq!(f.state(), "install ok installed 1.1");
+    // The good snapshot back, then a newer one: the next runs work.
+    write(&f.store, &key, &good).await;
+    assert_eq!(
+        short(&run(&updater).await),
+        "up to date 1.1 (candidate 1.1)"
+    );
+    f.publish(SUITE, &["1.2"]).await;
+    assert_eq!(short(&run(&updater).await), "updated 1.1 -> 1.2");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsigned_or_wrongly_signed_repositories_leave_the_machine_alone() {
+    let f = fixture(Backend::Local);
+    f.publish(SUITE, &["1.0"]).await;
+    f.system.dpkg_install(&f.deb("0.9"));
+    // Signed by a key this machine does not trust.
+    let other = SigningKey::generate("someone else <x@example.org>", KeyKind::Ed25519).unwrap();
+    let other = TrustedKeys::from_bytes(other.public_key_armored().unwrap().as_bytes()).unwrap();
+    let mut options = SourceOptions::new(SUITE, SourceTrust::Keys(other), &f.state);
+    options.architecture = Some("amd64".into());
+    options.admin_dir = f.system.admin.clone();
+    let wrong = Updater::new(Source::new(f.store.clone(), options).unwrap(), f.options());
+    let outcome = run(&wrong).await;
+    assert_eq!(short(&outcome), "failed - (installed 0.9): Verification");
+    assert_eq!(f.state(), "install ok installed 0.9");
+    // Unsigned: the InRelease replaced by the bare Release.
+    let release = read(&f.store, &format!("dists/{SUITE}/Release")).await;
+    let signed = read(&f.store, &format!("dists/{SUITE}/InRelease")).await;
+    write(&f.store, &format!("dists/{SUITE}/InRelease"), &release).await;
+    let updater = f.updater(f.options());
+    let outcome = run(&updater).await;
+    assert_eq!(short(&outcome), "failed - (installed 0.9): Verification");
+    assert_eq!(f.state(), "install ok installed 0.9");
+    // Signed again: works.
+    write(&f.store, &format!("dists/{SUITE}/InRelease"), &signed).await;
+    f.publish(SUITE, &["1.1"]).await;
+    assert_eq!(short(&run(&updater).await), "updated 0.9 -> 1.1");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_apt_installer_resolves_a_dependency_from_the_suite() {
+    let f = fixture(Backend::Local);
+    let lib = build_deb(f.dir.path(), "applib", "1.0", "amd64", "");
+    let app = build_deb_with(
+        f.dir.path(),
+        APP,
+        "2.0",
+        "amd64",
+        "",
+        &Extras {
+            fields: &[("Depends", "applib (>= 1.0)")],
+            ..Extras::default()
+        },
+    );
+    f.repo
+        .publish(SUITE, "main", &[lib, app], Default::default(), &|_| {})
+        .await
+        .unwrap();
+    // apt sees the same repository (its lists from `apt-get update`).
+    let key = f.dir.path().join("key.asc");
+    std::fs::write(&key, &f.public_key).unwrap();
+    let line = format!(
+        "deb [signed-by={}] file:{} {SUITE} main",
+        key.display(),
+        f.dir.path().join("repo").display()
+    );
+    let apt = private_apt::PrivateApt::new(&f.dir.path().join("apt"), &line);
+    apt.update()
+        .expect("apt-get update of the private configuration");
+    let mut options = f.options();
+    options.installer = Installer::Apt;
+    options.apt_config = Some(apt.dir.join("apt.conf"));
+    assert_eq!(short(&run(&f.updater(options)).await), "updated - -> 2.0");
+    assert_eq!(f.system.installed("applib").as_deref(), Some("1.0"));
 }

@@ -224,6 +224,22 @@ pub(crate) fn hold_for(failures: u32) -> Duration {
     })
 }
 
+/// How long a failed rollback waits before it is tried again, by the number
+/// of failed rollbacks: 5 minutes, 15 minutes, 1 hour, then 4 hours.
+pub(crate) fn rollback_backoff(rollbacks: u32) -> Duration {
+    const MINUTE: u64 = 60;
+    Duration::from_secs(match rollbacks {
+        0 | 1 => 5 * MINUTE,
+        2 => 15 * MINUTE,
+        3 => 60 * MINUTE,
+        _ => 240 * MINUTE,
+    })
+}
+
+/// How far in the future a record's times may be (clock skew) before the
+/// record is unusable.
+const MAX_SKEW: Duration = Duration::from_secs(3600);
+
 /// That a version (one content: its SHA256) failed to install or its health
 /// check, and was rolled back.
 #[derive(Debug, Clone)]
@@ -236,24 +252,37 @@ pub(crate) struct FailureRecord {
     pub previous: Option<Version>,
     /// How many times it failed.
     pub failures: u32,
-    /// When it last failed.
-    pub last: SystemTime,
+    /// Until when it is held back (its last failure + [`hold_for`]).
+    pub until: SystemTime,
     /// Whether it was installed because of a pin.
     pub pinned: bool,
+    /// How many rollbacks to `previous` failed since the last failure, and
+    /// when the next may be tried.
+    pub rollbacks: u32,
+    /// When a failed rollback is tried again (`None`: none failed).
+    pub retry_rollback: Option<SystemTime>,
 }
 
 impl FailureRecord {
     /// Until when the version is held back.
     pub fn until(&self) -> SystemTime {
-        self.last + hold_for(self.failures)
+        self.until
     }
+}
+
+/// Seconds since the epoch, now.
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// Records that `package` failed (and was rolled back to `previous`), so that
 /// it is not installed again before [`hold_for`] its failure count has passed:
 /// `<name>_<version>_<arch>.failed`, holding its SHA256 (the record applies to
 /// that content only), the reason, the count and the time. Written to a
-/// temporary file, `0600`, renamed into place.
+/// temporary file, `0600`, renamed into place. Failed rollbacks counted
+/// before start again from zero.
 pub(crate) fn record_failure(
     dir: &Path,
     package: &Package,
@@ -262,15 +291,16 @@ pub(crate) fn record_failure(
     pinned: bool,
 ) -> Result<PathBuf> {
     let path = failure_path(dir, package);
-    let failures = recorded_failure(dir, package).map_or(0, |r| r.failures);
+    let failures = recorded_failure(dir, package)
+        .ok()
+        .flatten()
+        .map_or(0, |r| r.failures);
     let sha256 = package.sha256_hex().unwrap_or_default();
     let reason = reason.replace(['\n', '\r'], " ");
-    let now = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
     let mut text = format!(
-        "SHA256: {sha256}\nReason: {reason}\nFailures: {}\nLast: {now}\nPinned: {}\n",
+        "SHA256: {sha256}\nReason: {reason}\nFailures: {}\nLast: {}\nPinned: {}\n",
         failures.saturating_add(1),
+        now_secs(),
         if pinned { "yes" } else { "no" }
     );
     if let Some(previous) = previous {
@@ -280,29 +310,117 @@ pub(crate) fn record_failure(
     Ok(path)
 }
 
-/// The failure record of `package` (this content), if there is one.
-pub(crate) fn recorded_failure(dir: &Path, package: &Package) -> Option<FailureRecord> {
+/// Adds a failed rollback to the failure record of `package` (its count and
+/// time, `Rollbacks:` and `Last-Rollback:`), so that the next is tried only
+/// after [`rollback_backoff`].
+pub(crate) fn record_failed_rollback(dir: &Path, package: &Package) -> Result<()> {
     let path = failure_path(dir, package);
-    let file = open_nofollow(&path).ok()?;
+    let record = recorded_failure(dir, package).ok().flatten();
+    let rollbacks = record.map_or(0, |r| r.rollbacks).saturating_add(1);
+    let text = read_record(&path).unwrap_or_default();
+    let mut kept: String = text
+        .lines()
+        .filter(|l| !l.starts_with("Rollbacks:") && !l.starts_with("Last-Rollback:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    kept.push_str(&format!(
+        "Rollbacks: {rollbacks}\nLast-Rollback: {}\n",
+        now_secs()
+    ));
+    write_private(&path, kept.as_bytes())
+}
+
+fn read_record(path: &Path) -> Option<String> {
+    let file = open_nofollow(path).ok()?;
     let mut text = String::new();
     std::io::Read::read_to_string(&mut std::io::Read::take(file, 64 * 1024), &mut text).ok()?;
+    Some(text)
+}
+
+/// The failure record of `package` (this content), if there is one. A record
+/// that cannot be used (a count or time that does not parse, overflows or
+/// lies in the future) is deleted: `Err` says so, for a warning.
+pub(crate) fn recorded_failure(
+    dir: &Path,
+    package: &Package,
+) -> std::result::Result<Option<FailureRecord>, String> {
+    let path = failure_path(dir, package);
+    if std::fs::symlink_metadata(&path).is_err() {
+        return Ok(None);
+    }
+    let Some(text) = read_record(&path) else {
+        remove(&path);
+        return Err(format!(
+            "the failure record {} is unreadable: deleted",
+            path.display()
+        ));
+    };
     let field = |name: &str| {
         text.lines()
             .find_map(|l| l.strip_prefix(name))
             .map(|v| v.trim().to_owned())
     };
     if field("SHA256:") != package.sha256_hex() {
-        return None;
+        return Ok(None);
     }
-    let last = field("Last:").and_then(|s| s.parse().ok()).unwrap_or(0);
-    Some(FailureRecord {
-        reason: field("Reason:").unwrap_or_default(),
-        previous: field("Previous:").and_then(|v| Version::parse(&v).ok()),
-        failures: field("Failures:").and_then(|s| s.parse().ok()).unwrap_or(1),
-        last: SystemTime::UNIX_EPOCH + Duration::from_secs(last),
-        pinned: field("Pinned:").as_deref() == Some("yes"),
-        path,
-    })
+    match parse_record(&field) {
+        Ok((failures, until, rollbacks, retry_rollback)) => Ok(Some(FailureRecord {
+            reason: field("Reason:").unwrap_or_default(),
+            previous: field("Previous:").and_then(|v| Version::parse(&v).ok()),
+            failures,
+            until,
+            pinned: field("Pinned:").as_deref() == Some("yes"),
+            rollbacks,
+            retry_rollback,
+            path,
+        })),
+        Err(why) => {
+            remove(&path);
+            Err(format!(
+                "the failure record {} is unusable ({why}): deleted",
+                path.display()
+            ))
+        }
+    }
+}
+
+type Parsed = (u32, SystemTime, u32, Option<SystemTime>);
+
+/// The count, hold, failed rollbacks and rollback retry time of a record.
+fn parse_record(field: &dyn Fn(&str) -> Option<String>) -> std::result::Result<Parsed, String> {
+    let latest = SystemTime::now() + MAX_SKEW;
+    let time =
+        |name: &str, value: Option<String>| -> std::result::Result<Option<SystemTime>, String> {
+            let Some(value) = value else { return Ok(None) };
+            let secs: u64 = value
+                .parse()
+                .map_err(|_| format!("{name} {value:?} is not a number of seconds"))?;
+            SystemTime::UNIX_EPOCH
+                .checked_add(Duration::from_secs(secs))
+                .filter(|t| *t <= latest)
+                .map(Some)
+                .ok_or_else(|| format!("{name} {secs} lies in the future"))
+        };
+    let count = |name: &str, default: u32| -> std::result::Result<u32, String> {
+        field(name).map_or(Ok(default), |v| {
+            v.parse()
+                .map_err(|_| format!("{name} {v:?} is not a count"))
+        })
+    };
+    let failures = count("Failures:", 1)?;
+    let last = time("Last:", field("Last:"))?.ok_or("it has no Last: time")?;
+    let until = last
+        .checked_add(hold_for(failures))
+        .ok_or("its hold overflows")?;
+    let rollbacks = count("Rollbacks:", 0)?;
+    let retry = match time("Last-Rollback:", field("Last-Rollback:"))? {
+        Some(t) if rollbacks > 0 => Some(
+            t.checked_add(rollback_backoff(rollbacks))
+                .ok_or("its rollback retry overflows")?,
+        ),
+        _ => None,
+    };
+    Ok((failures, until, rollbacks, retry))
 }
 
 /// Deletes the failure record of `package`, if any.
@@ -680,7 +798,7 @@ mod tests {
         let (_store, package) = stored(dir.path(), content, &sha256_field(content)).await;
         std::fs::create_dir_all(dir.path().join("debs")).unwrap();
         let debs = dir.path().join("debs");
-        assert!(recorded_failure(&debs, &package).is_none());
+        assert!(recorded_failure(&debs, &package).unwrap().is_none());
         record_failure(
             &debs,
             &package,
@@ -689,7 +807,7 @@ mod tests {
             false,
         )
         .unwrap();
-        let record = recorded_failure(&debs, &package).unwrap();
+        let record = recorded_failure(&debs, &package).unwrap().unwrap();
         assert_eq!(record.reason, "health check failed");
         assert_eq!(record.previous, Some(v("0.9")));
         assert_eq!(record.failures, 1);
@@ -697,7 +815,7 @@ mod tests {
         assert!(record.until() > SystemTime::now() + Duration::from_secs(3000));
         // Failing again holds it longer.
         record_failure(&debs, &package, "again", None, true).unwrap();
-        let record = recorded_failure(&debs, &package).unwrap();
+        let record = recorded_failure(&debs, &package).unwrap().unwrap();
         assert_eq!((record.failures, record.pinned), (2, true));
         assert!(record.until() > SystemTime::now() + Duration::from_secs(4 * 3600 - 60));
         assert_eq!(
@@ -710,7 +828,7 @@ mod tests {
         );
         let other = b"other content, same version";
         let (_store, rebuilt) = stored(&dir.path().join("b"), other, &sha256_field(other)).await;
-        assert!(recorded_failure(&debs, &rebuilt).is_none());
+        assert!(recorded_failure(&debs, &rebuilt).unwrap().is_none());
     }
 
     #[test]
@@ -726,6 +844,50 @@ mod tests {
         assert_eq!(
             file_name("app", &v("01:2"), "all", "ab"),
             "app_1%3a2_all.ab.deb"
+        );
+    }
+
+    #[tokio::test]
+    async fn unusable_failure_records_are_deleted_not_panicked_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let content = b"the content of a package";
+        let (_store, package) = stored(dir.path(), content, &sha256_field(content)).await;
+        let debs = dir.path().join("debs");
+        std::fs::create_dir_all(&debs).unwrap();
+        let sha256 = package.sha256_hex().unwrap();
+        let path = debs.join("app_1.0_amd64.failed");
+        for (fields, why) in [
+            ("Last: 18446744073709551615\n", "lies in the future"),
+            ("Last: 9223372036854775807\n", "lies in the future"),
+            ("Last: soon\n", "not a number"),
+            ("Last: 0\nFailures: -1\n", "not a count"),
+            ("Failures: 2\n", "no Last"),
+            (
+                "Last: 0\nRollbacks: 1\nLast-Rollback: 18446744073709551615\n",
+                "future",
+            ),
+        ] {
+            std::fs::write(&path, format!("SHA256: {sha256}\n{fields}")).unwrap();
+            let err = recorded_failure(&debs, &package).unwrap_err();
+            assert!(err.contains(why) && err.contains("deleted"), "{err}");
+            assert!(!path.exists(), "{fields}");
+            // Recording again works.
+            record_failure(&debs, &package, "again", None, false).unwrap();
+            let record = recorded_failure(&debs, &package).unwrap().unwrap();
+            assert_eq!(record.failures, 1);
+            std::fs::remove_file(&path).unwrap();
+        }
+        // Failed rollbacks are counted and back off.
+        record_failure(&debs, &package, "broke", Some(&v("0.9")), false).unwrap();
+        record_failed_rollback(&debs, &package).unwrap();
+        record_failed_rollback(&debs, &package).unwrap();
+        let record = recorded_failure(&debs, &package).unwrap().unwrap();
+        assert_eq!((record.rollbacks, record.failures), (2, 1));
+        assert_eq!(record.previous, Some(v("0.9")));
+        let retry = record.retry_rollback.unwrap();
+        assert!(
+            retry > SystemTime::now() + Duration::from_secs(14 * 60),
+            "{retry:?}"
         );
     }
 

@@ -36,10 +36,20 @@ pub struct InstalledPackage {
 }
 
 impl InstalledPackage {
-    /// Whether dpkg finished installing it: `Status: install ok installed`
-    /// (not half-configured, unpacked, awaiting triggers, needing a reinstall...).
+    /// Whether dpkg finished installing it: the flag `ok` and the state
+    /// `installed` (`install ok installed`, `hold ok installed`, ...; not
+    /// half-configured, unpacked, awaiting triggers, needing a reinstall...).
+    /// The selection word (the first) says what the administrator wants, not
+    /// what is on disk.
     pub fn is_configured(&self) -> bool {
-        self.status.split_ascii_whitespace().collect::<Vec<_>>() == ["install", "ok", "installed"]
+        let words: Vec<&str> = self.status.split_ascii_whitespace().collect();
+        matches!(words.as_slice(), [_, "ok", "installed"])
+    }
+
+    /// Whether the administrator put it on hold (`apt-mark hold`, dpkg's
+    /// selection `hold`): its `Status` starts with `hold`.
+    pub fn is_held(&self) -> bool {
+        self.status.split_ascii_whitespace().next() == Some("hold")
     }
 }
 
@@ -121,7 +131,10 @@ mod tests {
              Package: app\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1:2.0~rc1-3\n\n\
              Package: gone\nStatus: deinstall ok config-files\nVersion: 1.0\n\n\
              Package: never\nStatus: purge ok not-installed\n\n\
-             Package: half\nStatus: install reinstreq half-configured\nVersion: 0.5\n",
+             Package: half\nStatus: install reinstreq half-configured\nVersion: 0.5\n\n\
+             Package: held\nStatus: hold ok installed\nVersion: 2.0\n\n\
+             Package: leaving\nStatus: deinstall ok installed\nVersion: 3.0\n\n\
+             Package: heldhalf\nStatus: hold reinstreq half-installed\nVersion: 4.0\n",
         );
         let v = |name: &str| installed_version(dir.path(), name).unwrap();
         assert_eq!(v("app").unwrap().as_str(), "1:2.0~rc1-3");
@@ -134,6 +147,11 @@ mod tests {
         assert!(p("app").is_configured());
         assert!(!p("half").is_configured());
         assert_eq!(p("half").status, "install reinstreq half-configured");
+        // The selection (hold, deinstall) is the administrator's wish, not a broken install.
+        assert!(p("held").is_configured() && p("held").is_held());
+        assert!(p("leaving").is_configured() && !p("leaving").is_held());
+        assert!(!p("heldhalf").is_configured() && p("heldhalf").is_held());
+        assert!(!p("app").is_held());
         assert!(installed_package(dir.path(), "gone").unwrap().is_none());
     }
 

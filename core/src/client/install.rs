@@ -2,10 +2,13 @@
 //! dpkg's state afterwards, and the health check.
 //!
 //! Both commands run in a process group of their own, stdin `/dev/null`. A
-//! run waits for the command to exit, not for its output pipes to close (a
-//! process it left in the background may hold them), then drains the output
-//! for at most [`DRAIN`]; only the last [`OUTPUT_TAIL`] bytes of each stream
-//! are kept while reading. Past its timeout the group gets SIGTERM and, after
+//! run waits for the command to exit, not for its output to close (a process
+//! it left in the background may hold it). An installer's output goes to
+//! deleted temporary files whose last [`OUTPUT_TAIL`] bytes are read after it
+//! exited: a daemon a maintainer script started may go on writing there (it
+//! never meets a closed pipe: no SIGPIPE). A health check's output goes
+//! through pipes drained for at most [`DRAIN`] after it exited; only the last
+//! [`OUTPUT_TAIL`] bytes of each stream are kept while reading. Past its timeout the group gets SIGTERM and, after
 //! [`GRACE`], SIGKILL. Whatever a health check leaves running in its group is
 //! killed when it ends; what an installer leaves is not (a maintainer script
 //! may start a daemon). dpkg is told to keep locally changed conffiles
@@ -42,17 +45,28 @@ pub(crate) struct Target<'a> {
     pub apt_config: Option<&'a Path>,
 }
 
+/// What an install may do besides installing.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Allow {
+    /// The version is lower than the installed one.
+    pub downgrade: bool,
+    /// The package is on hold and a pin asks for this version (apt's
+    /// `--allow-change-held-packages`).
+    pub held: bool,
+}
+
 /// Installs `deb` (`name` at `version`) and confirms that dpkg's status file
-/// then says `version`, `install ok installed`. `downgrade`: the version is
-/// lower than the installed one. The installer is stopped (its process group
-/// SIGTERMed, then SIGKILLed) after `timeout`.
+/// then says `version`, `ok installed`. The installer is stopped (its process
+/// group SIGTERMed, then SIGKILLed) after `timeout`. An installer failing
+/// because another process holds dpkg's lock is an
+/// [`ErrorKind::ConcurrentUpdate`] error.
 pub(crate) async fn install(
     installer: &Installer,
     target: Target<'_>,
     deb: &Path,
     name: &str,
     version: &Version,
-    downgrade: bool,
+    allow: Allow,
     timeout: Duration,
 ) -> Result<()> {
     let deb = std::path::absolute(deb).map_err(|e| Error::io(deb.display(), e))?;
@@ -71,8 +85,11 @@ pub(crate) async fn install(
         Installer::Apt => {
             let mut c = Command::new("apt-get");
             c.args(["install", "-y", "-q", "--no-remove"]);
-            if downgrade {
+            if allow.downgrade {
                 c.arg("--allow-downgrades");
+            }
+            if allow.held {
+                c.arg("--allow-change-held-packages");
             }
             c.args([
                 "-o",
@@ -119,7 +136,11 @@ pub(crate) async fn install(
     );
     let output = run(&mut command, &what, timeout, false).await?;
     if !output.status.success() {
-        return Err(failed(&what, &output));
+        let error = failed(&what, &output);
+        if dpkg_lock_held(&output) {
+            return Err(error.with_kind(ErrorKind::ConcurrentUpdate));
+        }
+        return Err(error);
     }
     let now = installed_package(admin_dir, name)?;
     match &now {
@@ -185,10 +206,102 @@ async fn run(
 ) -> Result<Captured> {
     command
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(false);
+    if kill_leftovers {
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
+        run_piped(command, what, timeout).await
+    } else {
+        run_to_files(command, what, timeout).await
+    }
+}
+
+/// Runs an installer with its output going to deleted temporary files, read
+/// back after it exited: a process it leaves behind (a daemon a maintainer
+/// script started) may go on writing, never to a closed pipe (SIGPIPE).
+async fn run_to_files(command: &mut Command, what: &str, timeout: Duration) -> Result<Captured> {
+    let io = |e| Error::io(what, e);
+    let out = output_file().map_err(io)?;
+    let err = output_file().map_err(io)?;
+    command
+        .stdout(out.try_clone().map_err(io)?)
+        .stderr(err.try_clone().map_err(io)?);
+    let mut child = command.spawn().map_err(io)?;
+    let group = child.id();
+    let status = match tokio::time::timeout(timeout, child.wait()).await {
+        Ok(status) => status.map_err(io)?,
+        Err(_) => return Err(stop(&mut child, group, what, timeout).await),
+    };
+    Ok(Captured {
+        status,
+        stdout: file_tail(&out).map_err(io)?,
+        stderr: file_tail(&err).map_err(io)?,
+    })
+}
+
+/// A fresh `0600` file in the temporary directory with no name (`O_TMPFILE`;
+/// where not supported, created and deleted at once).
+fn output_file() -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = std::env::temp_dir();
+    let tmpfile = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .mode(0o600)
+        .custom_flags(libc::O_TMPFILE)
+        .open(&dir);
+    if let Ok(file) = tmpfile {
+        return Ok(file);
+    }
+    let name = dir.join(format!(
+        "debpull-output-{}-{:x}",
+        std::process::id(),
+        rand::Rng::r#gen::<u64>(&mut rand::rngs::OsRng)
+    ));
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&name)?;
+    std::fs::remove_file(&name)?;
+    Ok(file)
+}
+
+/// The last [`OUTPUT_TAIL`] bytes written to `file` so far.
+fn file_tail(file: &std::fs::File) -> std::io::Result<Tail> {
+    use std::os::unix::fs::FileExt;
+    let total = file.metadata()?.len();
+    let from = total.saturating_sub(OUTPUT_TAIL as u64);
+    let mut bytes = vec![0u8; (total - from) as usize];
+    let n = file.read_at(&mut bytes, from)?;
+    bytes.truncate(n);
+    Ok(Tail { bytes, total })
+}
+
+/// Stops a command past its timeout: SIGTERM to its group, SIGKILL after
+/// [`GRACE`]; the error saying so.
+async fn stop(
+    child: &mut tokio::process::Child,
+    group: Option<u32>,
+    what: &str,
+    timeout: Duration,
+) -> Error {
+    signal_group(group, libc::SIGTERM);
+    if tokio::time::timeout(GRACE, child.wait()).await.is_err() {
+        signal_group(group, libc::SIGKILL);
+        let _ = child.wait().await;
+    }
+    signal_group(group, libc::SIGKILL);
+    Error::new(
+        ErrorKind::Verification,
+        format!("{what} did not finish within {timeout:?}: killed"),
+    )
+}
+
+/// Runs a health check with its output on pipes (what it leaves is killed).
+async fn run_piped(command: &mut Command, what: &str, timeout: Duration) -> Result<Captured> {
     let mut child = command.spawn().map_err(|e| Error::io(what, e))?;
     let group = child.id();
     let stdout = Arc::new(Mutex::new(Tail::default()));
@@ -200,24 +313,14 @@ async fn run(
     let status = match tokio::time::timeout(timeout, child.wait()).await {
         Ok(status) => status.map_err(|e| Error::io(what, e))?,
         Err(_) => {
-            signal_group(group, libc::SIGTERM);
-            if tokio::time::timeout(GRACE, child.wait()).await.is_err() {
-                signal_group(group, libc::SIGKILL);
-                let _ = child.wait().await;
-            }
-            signal_group(group, libc::SIGKILL);
+            let error = stop(&mut child, group, what, timeout).await;
             for reader in &readers {
                 reader.abort();
             }
-            return Err(Error::new(
-                ErrorKind::Verification,
-                format!("{what} did not finish within {timeout:?}: killed"),
-            ));
+            return Err(error);
         }
     };
-    if kill_leftovers {
-        signal_group(group, libc::SIGKILL);
-    }
+    signal_group(group, libc::SIGKILL);
     for reader in &mut readers {
         if tokio::time::timeout(DRAIN, &mut *reader).await.is_err() {
             reader.abort();
@@ -277,6 +380,24 @@ fn opt(name: &str, value: &Path) -> std::ffi::OsString {
     let mut s = std::ffi::OsString::from(name);
     s.push(value);
     s
+}
+
+/// Whether the installer's output says another process holds dpkg's lock
+/// (dpkg: "database lock was locked", "frontend lock was locked"; apt:
+/// "Could not get lock").
+fn dpkg_lock_held(output: &Captured) -> bool {
+    [&output.stderr, &output.stdout].iter().any(|tail| {
+        let text = String::from_utf8_lossy(&tail.bytes);
+        [
+            "dpkg status database is locked",
+            "dpkg database lock was locked",
+            "dpkg frontend lock was locked",
+            "dpkg frontend lock is locked",
+            "Could not get lock",
+        ]
+        .iter()
+        .any(|m| text.contains(m))
+    })
 }
 
 /// The error of a command that exited unsuccessfully, with the end of its output.

@@ -5,8 +5,13 @@
 //! The state directory is created `0700` when missing; the lock file is
 //! created `0600`, opened without following a symlink, and refused unless it
 //! is a regular file owned by the effective user (anyone able to open it could
-//! `flock` it and freeze every run). [`private_dir`] is how the update side
-//! makes and checks its directories.
+//! `flock` it and freeze every run). [`private_root`] (the state directory:
+//! a symlink to it is followed, its target checked) and [`private_dir`] (below
+//! it: no symlink followed) are how the update side makes and checks its
+//! directories. An insecure state directory (a symlink below the root, owned
+//! by another user, writable by others) is an [`ErrorKind::Verification`]
+//! error: a security check failed, as a bad signature does; retrying cannot
+//! help, an administrator must fix it.
 
 use std::fs::{DirBuilder, File, OpenOptions, TryLockError};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
@@ -35,7 +40,7 @@ impl RunLock {
     /// polling for up to the time [`LockMode::Wait`] allows. `Ok(None)`: another
     /// run holds it.
     pub async fn acquire(state_dir: &Path, mode: LockMode) -> Result<Option<RunLock>> {
-        private_dir(state_dir)?;
+        private_root(state_dir)?;
         let path = lock_path(state_dir);
         let file = open_lock_file(&path)?;
         // A wait too long to represent is no deadline (waits for ever).
@@ -101,15 +106,32 @@ pub(crate) async fn lock_until(
 
 /// Makes sure `dir` is a directory only this user can write to: created
 /// `0700` (with its missing parents) if absent; refused
-/// ([`ErrorKind::Verification`]) if a symlink, not owned by the effective user,
-/// or writable by group or others.
+/// ([`ErrorKind::Verification`], "an insecure state directory") if a symlink,
+/// not owned by the effective user, or writable by group or others.
 pub(crate) fn private_dir(dir: &Path) -> Result<()> {
+    check_private(dir, false)
+}
+
+/// [`private_dir`] for the state directory itself: a symlink there (e.g.
+/// `/var/lib/debpull -> /data/debpull`) is followed, and its target must be
+/// a directory owned by this user and not writable by others. Below it,
+/// [`private_dir`] follows no symlink.
+pub(crate) fn private_root(dir: &Path) -> Result<()> {
+    check_private(dir, true)
+}
+
+fn check_private(dir: &Path, follow: bool) -> Result<()> {
     DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(dir)
         .map_err(|e| Error::io(dir.display(), e))?;
-    let meta = std::fs::symlink_metadata(dir).map_err(|e| Error::io(dir.display(), e))?;
+    let meta = if follow {
+        std::fs::metadata(dir)
+    } else {
+        std::fs::symlink_metadata(dir)
+    }
+    .map_err(|e| Error::io(dir.display(), e))?;
     if !meta.is_dir() {
         return Err(insecure(dir, "is not a directory (a symlink?)"));
     }
@@ -214,6 +236,37 @@ mod tests {
         );
         let mode = std::fs::metadata(lock_path(&state)).unwrap().mode() & 0o777;
         assert_eq!(mode, 0o600);
+    }
+
+    #[tokio::test]
+    async fn a_symlinked_state_dir_is_followed_and_its_target_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("data");
+        std::fs::create_dir(&target).unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let state = dir.path().join("state");
+        std::os::unix::fs::symlink(&target, &state).unwrap();
+        let lock = RunLock::acquire(&state, LockMode::Skip).await.unwrap();
+        assert!(lock.is_some());
+        assert!(target.join("lock").is_file());
+        drop(lock);
+        // The target is checked as the directory itself would be.
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let err = RunLock::acquire(&state, LockMode::Skip).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Verification, "{err}");
+        assert!(err.to_string().contains("writable by others"), "{err}");
+        // Below the root, a symlink is refused.
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let elsewhere = dir.path().join("elsewhere");
+        std::fs::create_dir(&elsewhere).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, target.join("debs")).unwrap();
+        let err = private_dir(&state.join("debs")).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Verification, "{err}");
+        // A lock path that is a directory is a typed error.
+        std::fs::remove_file(target.join("lock")).unwrap();
+        std::fs::create_dir(target.join("lock")).unwrap();
+        let err = RunLock::acquire(&state, LockMode::Skip).await.unwrap_err();
+        assert!(err.to_string().contains("lock"), "{err}");
     }
 
     #[tokio::test]

@@ -14,7 +14,7 @@
 //! An [`Updater`] acts on it: downloads the candidate (streamed, size-capped,
 //! SHA256 checked while streaming), installs it with the configured
 //! [`Installer`] (in its own process group, with a timeout), confirms that
-//! dpkg says `install ok installed` for it, runs the health check and rolls
+//! dpkg says `ok installed` for it, runs the health check and rolls
 //! back to the previous version when the installer or the health check fails
 //! (a failed version is held back with a growing delay), under a lock, after
 //! an optional random delay. Once the installer has started a run is no
@@ -36,7 +36,7 @@ pub use check::MAX_RELEASE_SIZE;
 pub use dpkg::{
     DEFAULT_ADMIN_DIR, InstalledPackage, installed_package, installed_version, status_path,
 };
-pub use update::{Event, Outcome};
+pub use update::{Event, EventSink, Outcome};
 
 use std::path::PathBuf;
 use std::sync::Arc;

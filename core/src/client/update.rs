@@ -2,29 +2,48 @@
 //! confirm, health check, rollback; every run ends in an [`Outcome`], also
 //! emitted as an [`Event`].
 //!
-//! Installed means `install ok installed` in dpkg's status file: a package
-//! dpkg left half-configured or unpacked is installed again. A version whose
-//! installer or health check failed is rolled back to the version before it
-//! and recorded as failed (its content, by SHA256): it is held back for 1 h,
-//! then 4 h, then 24 h after each further failure, unless a pin names it
-//! (a record written under a pin holds even a pin). When the failed version is
-//! still installed (its rollback failed), each run tries the rollback again.
+//! Installed means the flag `ok` and the state `installed` in dpkg's status
+//! file: a package dpkg left half-configured or unpacked is installed again.
+//! A package on hold (`apt-mark hold`, dpkg's selection `hold`) is not
+//! touched, neither installed nor rolled back ([`Outcome::HeldByAdmin`]),
+//! unless a pin asks for a version explicitly (then it is installed: apt is
+//! allowed to change the held package, and `dpkg -i` clears the hold). An
+//! installer failing because another process holds dpkg's lock makes the run
+//! [`Outcome::Skipped`], nothing recorded.
+//!
+//! A version whose installer or health check failed is rolled back to the
+//! version before it and recorded as failed (its content, by SHA256): it is
+//! held back for 1 h, then 4 h, then 24 h after each further failure, unless
+//! a pin names it (a record written under a pin holds even a pin). When the
+//! failed version is still installed (its rollback failed, or an
+//! administrator installed it again), a run rolls back again only while the
+//! hold runs or when dpkg left it broken, and after a failed rollback only
+//! once its back-off (5 min, 15 min, 1 h, then 4 h) has passed. A failure
+//! record that cannot be used (garbage, overflowing times) is deleted with a
+//! warning in the event.
 //!
 //! Cancellation (dropping the future, a timeout around it) is honoured until
 //! the installer starts; from then on, install, confirmation, health check and
 //! rollback run to their end in a task of their own, holding the run lock.
 //! A cancelled run emits an [`Outcome::Failed`] event with an
-//! [`ErrorKind::Cancelled`] error.
+//! [`ErrorKind::Cancelled`] error; one cancelled after its installer started
+//! then emits a second event, from the task, with its real outcome. The task
+//! lives only as long as the tokio runtime: a caller that cancels a run must
+//! keep the runtime alive until the task ends (a blocking facade should not
+//! time out the run, or should wait for the runtime's tasks before exit);
+//! otherwise the installer is orphaned, and the next run finds dpkg's lock
+//! held (skipped) or a broken install (installed again).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use rand::Rng;
 
 use super::download::{self, FailureRecord, debs_dir};
-use super::install::{self, Target};
+use super::install::{self, Allow, Target};
 use super::lock::{RunLock, private_dir};
 use super::{Action, InstalledPackage, SourceTrust, Status, Updater, installed_package};
 use crate::checksum::{self, Algorithm, Algorithms};
@@ -107,7 +126,18 @@ pub enum Outcome {
         /// When it is tried again.
         until: SystemTime,
     },
-    /// Another run held the lock (and did not let go in time): nothing was done.
+    /// The administrator put the package on hold (`apt-mark hold`, dpkg's
+    /// selection `hold`): it is not touched, unless a pin asks for a version.
+    HeldByAdmin {
+        /// The package.
+        package: String,
+        /// The version installed.
+        installed: Version,
+        /// The suite's candidate, not taken.
+        candidate: Version,
+    },
+    /// Another run held the lock, or another process dpkg's lock (and did
+    /// not let go in time): nothing was done.
     Skipped {
         /// The package.
         package: String,
@@ -123,6 +153,7 @@ impl Outcome {
             | Outcome::RolledBack { package, .. }
             | Outcome::Failed { package, .. }
             | Outcome::Held { package, .. }
+            | Outcome::HeldByAdmin { package, .. }
             | Outcome::Skipped { package } => package,
         }
     }
@@ -208,8 +239,19 @@ impl fmt::Display for Outcome {
                 "{package}: {candidate} held back (it failed before: {reason}); installed: {}",
                 or_none(installed)
             ),
+            Outcome::HeldByAdmin {
+                package,
+                installed,
+                candidate,
+            } => write!(
+                f,
+                "{package}: on hold by the administrator ({installed} kept, candidate {candidate} not taken)"
+            ),
             Outcome::Skipped { package } => {
-                write!(f, "{package}: skipped (another run holds the lock)")
+                write!(
+                    f,
+                    "{package}: skipped (another run, or another dpkg, holds the lock)"
+                )
             }
         }
     }
@@ -245,6 +287,10 @@ pub(crate) fn jitter_delay(max: Duration) -> Duration {
     Duration::from_nanos(rand::rngs::OsRng.gen_range(0..=nanos))
 }
 
+fn lock_warnings(report: &Report) -> std::sync::MutexGuard<'_, Vec<String>> {
+    lock(&report.warnings)
+}
+
 /// The machine's host name (Linux: the kernel's), or `"unknown"`.
 pub(crate) fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
@@ -267,41 +313,93 @@ enum Plan {
     },
 }
 
-/// Emits a "cancelled" event if dropped before disarmed.
-struct CancelGuard<'a> {
-    updater: &'a Updater,
-    on_event: &'a (dyn Fn(&Event) + Send + Sync),
-    installing: &'a AtomicBool,
+/// The callback of [`Updater::update_with_events`].
+pub type EventSink = Arc<dyn Fn(&Event) + Send + Sync>;
+
+/// What a run shares with its install task: how to report, and whether the
+/// run was cancelled while the task went on.
+struct Report {
+    on_event: EventSink,
+    package: String,
+    suite: String,
     started: SystemTime,
     clock: Instant,
     jitter: Duration,
+    warnings: Mutex<Vec<String>>,
+    installing: AtomicBool,
+    slot: Mutex<Slot>,
+}
+
+/// The install task's outcome on its way to the run.
+#[derive(Default)]
+struct Slot {
+    /// The task ended; the run has not taken its outcome yet.
+    outcome: Option<Outcome>,
+    /// The run was cancelled: the task reports its outcome itself.
+    detached: bool,
+}
+
+impl Report {
+    fn event(&self, outcome: Outcome) -> Event {
+        Event {
+            outcome,
+            package: self.package.clone(),
+            suite: self.suite.clone(),
+            hostname: hostname(),
+            started: self.started,
+            duration: self.clock.elapsed(),
+            jitter: self.jitter,
+            warnings: lock(&self.warnings).clone(),
+        }
+    }
+
+    /// The install task ended with `outcome`: handed to the run, or (the run
+    /// was cancelled) emitted here.
+    fn finish(&self, outcome: Outcome) {
+        let mut slot = lock(&self.slot);
+        if slot.detached {
+            (self.on_event)(&self.event(outcome));
+        } else {
+            slot.outcome = Some(outcome);
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Emits a "cancelled" event if dropped before disarmed (not while panicking:
+/// a panic is no cancellation).
+struct CancelGuard<'a> {
+    updater: &'a Updater,
+    report: &'a Report,
     armed: bool,
 }
 
 impl Drop for CancelGuard<'_> {
     fn drop(&mut self) {
-        if !self.armed {
+        if !self.armed || std::thread::panicking() {
             return;
         }
-        let message = if self.installing.load(Ordering::SeqCst) {
+        let report = self.report;
+        let mut slot = lock(&report.slot);
+        if let Some(outcome) = slot.outcome.take() {
+            // The install task ended, the run was dropped before taking it.
+            (report.on_event)(&report.event(outcome));
+            return;
+        }
+        let message = if report.installing.load(Ordering::SeqCst) {
+            slot.detached = true;
             "the run was cancelled after its installer started: install, health check \
-             and rollback complete in the background"
+             and rollback go on, and their outcome is reported in another event"
         } else {
             "the run was cancelled before its installer started: nothing was installed"
         };
-        let event = Event {
-            outcome: self
-                .updater
-                .failed(None, Error::new(ErrorKind::Cancelled, message)),
-            package: self.updater.options.package.clone(),
-            suite: self.updater.source.options.suite.clone(),
-            hostname: hostname(),
-            started: self.started,
-            duration: self.clock.elapsed(),
-            jitter: self.jitter,
-            warnings: Vec::new(),
-        };
-        (self.on_event)(&event);
+        let outcome = self
+            .updater
+            .failed(None, Error::new(ErrorKind::Cancelled, message));
+        (report.on_event)(&report.event(outcome));
     }
 }
 
@@ -310,46 +408,43 @@ impl Updater {
     /// checks the source and installs its candidate if the policy says so,
     /// health check and rollback included. Never fails: every failure is an
     /// [`Outcome::Failed`]. Cancelling it (dropping the future) stops it only
-    /// before the installer starts (see the module documentation).
+    /// before the installer starts (see the module documentation): the tokio
+    /// runtime must then outlive the install task.
     pub async fn update(&self) -> Outcome {
-        self.update_with_events(&|_| {}).await
+        self.update_with_events(Arc::new(|_: &Event| {})).await
     }
 
     /// [`Updater::update`], calling `on_event` with the run's [`Event`] before
-    /// returning its outcome (or when the run is cancelled).
-    pub async fn update_with_events(&self, on_event: &(dyn Fn(&Event) + Send + Sync)) -> Outcome {
-        let started = SystemTime::now();
-        let clock = Instant::now();
-        let jitter = jitter_delay(self.options.jitter);
-        let installing = AtomicBool::new(false);
-        let mut guard = CancelGuard {
-            updater: self,
+    /// returning its outcome. A run cancelled before its installer started
+    /// emits one [`ErrorKind::Cancelled`] event; one cancelled after emits
+    /// that event, then (from the install task, when it ends) the event of
+    /// its real outcome.
+    pub async fn update_with_events(&self, on_event: EventSink) -> Outcome {
+        let report = Arc::new(Report {
             on_event,
-            installing: &installing,
-            started,
-            clock,
-            jitter,
-            armed: true,
-        };
-        tokio::time::sleep(jitter).await;
-        let mut warnings = Vec::new();
-        let outcome = self.run(&mut warnings, &installing).await;
-        guard.armed = false;
-        let event = Event {
-            outcome,
-            warnings,
             package: self.options.package.clone(),
             suite: self.source.options.suite.clone(),
-            hostname: hostname(),
-            started,
-            duration: clock.elapsed(),
-            jitter,
+            started: SystemTime::now(),
+            clock: Instant::now(),
+            jitter: jitter_delay(self.options.jitter),
+            warnings: Mutex::new(Vec::new()),
+            installing: AtomicBool::new(false),
+            slot: Mutex::new(Slot::default()),
+        });
+        let mut guard = CancelGuard {
+            updater: self,
+            report: &report,
+            armed: true,
         };
-        on_event(&event);
+        tokio::time::sleep(report.jitter).await;
+        let outcome = self.run(&report).await;
+        guard.armed = false;
+        let event = report.event(outcome);
+        (report.on_event)(&event);
         event.outcome
     }
 
-    async fn run(&self, warnings: &mut Vec<String>, installing: &AtomicBool) -> Outcome {
+    async fn run(&self, report: &Arc<Report>) -> Outcome {
         let package = self.options.package.clone();
         let state_dir = &self.source.options.state_dir;
         let lock = match RunLock::acquire(state_dir, self.options.lock).await {
@@ -366,12 +461,15 @@ impl Updater {
             Ok(status) => status,
             Err(error) => return self.failed(pin.cloned(), error),
         };
-        warnings.extend(status.warnings.iter().cloned());
+        lock_warnings(report).extend(status.warnings.iter().cloned());
         let current = match self.installed() {
             Ok(current) => current,
             Err(error) => return self.failed(None, error),
         };
-        let candidate = match self.plan(status, current.as_ref(), &dir) {
+        let mut warnings = Vec::new();
+        let plan = self.plan(status, current.as_ref(), &dir, &mut warnings);
+        lock_warnings(report).extend(warnings);
+        let candidate = match plan {
             Plan::Nothing(outcome) => return outcome,
             Plan::Install(candidate) => candidate,
             Plan::RollBack {
@@ -379,16 +477,14 @@ impl Updater {
                 previous,
                 record,
             } => {
-                installing.store(true, Ordering::SeqCst);
                 let this = self.clone();
-                let task = tokio::spawn(async move {
-                    let _lock = lock;
+                let task = self.spawn_install(report, lock, async move {
                     let reason = Error::new(ErrorKind::Verification, record.reason)
                         .context("it failed before and is still installed");
                     this.roll_back(&candidate, Some(previous), reason, &dir, false)
                         .await
                 });
-                return self.joined(task, None).await;
+                return self.joined(task, report, None).await;
             }
         };
         let to = candidate.version().clone();
@@ -411,27 +507,50 @@ impl Updater {
                 candidate: Some(to),
             };
         }
-        installing.store(true, Ordering::SeqCst);
         let this = self.clone();
-        let task = tokio::spawn(async move {
-            let _lock = lock;
+        let task = self.spawn_install(report, lock, async move {
             this.install_and_check(&candidate, &deb, current, &dir)
                 .await
         });
-        self.joined(task, Some(to)).await
+        self.joined(task, report, Some(to)).await
+    }
+
+    /// Runs `work` (an install, health check, rollback) in a task of its own,
+    /// which ends even if the run is cancelled, and then reports its outcome;
+    /// the run `lock` is let go after that.
+    fn spawn_install(
+        &self,
+        report: &Arc<Report>,
+        lock: RunLock,
+        work: impl std::future::Future<Output = Outcome> + Send + 'static,
+    ) -> tokio::task::JoinHandle<()> {
+        report.installing.store(true, Ordering::SeqCst);
+        let report = report.clone();
+        tokio::spawn(async move {
+            let outcome = work.await;
+            report.finish(outcome);
+            drop(lock);
+        })
     }
 
     /// The outcome of a spawned part of a run (a panic in it is a failure).
     async fn joined(
         &self,
-        task: tokio::task::JoinHandle<Outcome>,
+        task: tokio::task::JoinHandle<()>,
+        report: &Report,
         attempted: Option<Version>,
     ) -> Outcome {
-        match task.await {
-            Ok(outcome) => outcome,
-            Err(e) => self.failed(
+        let joined = task.await;
+        let outcome = lock(&report.slot).outcome.take();
+        match (joined, outcome) {
+            (Ok(()), Some(outcome)) => outcome,
+            (Err(e), _) => self.failed(
                 attempted,
                 Error::new(ErrorKind::Io, format!("the install task failed: {e}")),
+            ),
+            (Ok(()), None) => self.failed(
+                attempted,
+                Error::new(ErrorKind::Io, "the install task ended without an outcome"),
             ),
         }
     }
@@ -448,12 +567,17 @@ impl Updater {
         let package = self.options.package.clone();
         let to = candidate.version().clone();
         let downgrade = current.as_ref().is_some_and(|c| to < c.version);
+        let held = current.as_ref().is_some_and(|c| c.is_held());
         // Only a version dpkg finished installing is worth going back to.
         let from = current
             .as_ref()
             .filter(|c| c.is_configured())
             .map(|c| c.version.clone());
-        if let Err(error) = self.install_file(deb, &to, downgrade).await {
+        if let Err(error) = self.install_file(deb, &to, downgrade, held).await {
+            if error.kind() == ErrorKind::ConcurrentUpdate {
+                // Another dpkg is at work: not this version's failure.
+                return Outcome::Skipped { package };
+            }
             let now = self.installed().ok().flatten();
             if now == current && current.as_ref().is_none_or(|c| c.is_configured()) {
                 // The installer changed nothing: the next run tries again.
@@ -505,6 +629,13 @@ impl Updater {
             return self.failed(Some(to), error);
         };
         let rollback_error = self.reinstall(&from, dir).await.err();
+        let mut record_error = record_error;
+        if rollback_error.is_some() {
+            // Tried again only after a growing delay.
+            if let Err(e) = download::record_failed_rollback(dir, candidate) {
+                record_error.get_or_insert(e.context("recording the failed rollback"));
+            }
+        }
         self.prune_cache(dir, &from, Some(&to));
         Outcome::RolledBack {
             package,
@@ -517,8 +648,15 @@ impl Updater {
         }
     }
 
-    /// Decides by the policy, the pin, dpkg's state and failure records.
-    fn plan(&self, mut status: Status, current: Option<&InstalledPackage>, dir: &Path) -> Plan {
+    /// Decides by the policy, the pin, dpkg's state (a hold) and failure
+    /// records; an unusable failure record is deleted with a warning.
+    fn plan(
+        &self,
+        mut status: Status,
+        current: Option<&InstalledPackage>,
+        dir: &Path,
+        warnings: &mut Vec<String>,
+    ) -> Plan {
         let package = self.options.package.clone();
         status.installed = current.map(|c| c.version.clone());
         let Some(candidate) = status.candidate.clone() else {
@@ -543,35 +681,79 @@ impl Updater {
         let at_candidate = status.installed.as_ref() == Some(candidate.version());
         let broken = current.is_some_and(|c| !c.is_configured());
         let pinned = self.options.pin.is_some();
+        if let Some(held) = current.filter(|c| c.is_held() && !pinned) {
+            // The administrator's hold: nothing is installed or rolled back.
+            return Plan::Nothing(if at_candidate && !broken {
+                Outcome::UpToDate {
+                    package,
+                    installed: status.installed,
+                    candidate: Some(candidate.version().clone()),
+                }
+            } else {
+                Outcome::HeldByAdmin {
+                    package,
+                    installed: held.version.clone(),
+                    candidate: candidate.version().clone(),
+                }
+            });
+        }
         let wanted = status.action(self.options.policy) != Action::Nothing
             || (pinned && !at_candidate)
             || broken;
-        let held = |record: FailureRecord| {
+        let now = SystemTime::now();
+        let held = |record: FailureRecord, until: SystemTime| {
             Plan::Nothing(Outcome::Held {
                 package: package.clone(),
                 installed: status.installed.clone(),
                 candidate: candidate.version().clone(),
-                until: record.until(),
+                until,
                 reason: record.reason,
                 record: record.path,
             })
         };
-        if let Some(record) = download::recorded_failure(dir, &candidate) {
+        let record = match download::recorded_failure(dir, &candidate) {
+            Ok(record) => record,
+            Err(warning) => {
+                warnings.push(warning);
+                None
+            }
+        };
+        if let Some(record) = record {
+            let holding = now < record.until();
             if pinned && !record.pinned {
                 // An explicit pin of a version held back: try it again.
                 download::clear_failure(dir, &candidate);
             } else if at_candidate {
                 return match record.previous.clone() {
-                    Some(previous) if previous != *candidate.version() => Plan::RollBack {
-                        candidate,
-                        previous,
-                        record,
-                    },
-                    _ if SystemTime::now() < record.until() || !wanted => held(record),
+                    // Rolled back automatically only while the hold runs (or
+                    // dpkg left it broken): after it, an administrator may
+                    // have installed it on purpose.
+                    Some(previous) if previous != *candidate.version() && (holding || broken) => {
+                        match record.retry_rollback {
+                            Some(retry) if now < retry => held(record, retry),
+                            _ => Plan::RollBack {
+                                candidate,
+                                previous,
+                                record,
+                            },
+                        }
+                    }
+                    Some(previous) if previous != *candidate.version() => {
+                        Plan::Nothing(Outcome::UpToDate {
+                            package,
+                            installed: status.installed,
+                            candidate: Some(candidate.version().clone()),
+                        })
+                    }
+                    _ if holding || !wanted => {
+                        let until = record.until();
+                        held(record, until)
+                    }
                     _ => Plan::Install(candidate),
                 };
-            } else if wanted && SystemTime::now() < record.until() {
-                return held(record);
+            } else if wanted && holding {
+                let until = record.until();
+                return held(record, until);
             }
         }
         if wanted {
@@ -585,7 +767,13 @@ impl Updater {
         }
     }
 
-    async fn install_file(&self, deb: &Path, version: &Version, downgrade: bool) -> Result<()> {
+    async fn install_file(
+        &self,
+        deb: &Path,
+        version: &Version,
+        downgrade: bool,
+        held: bool,
+    ) -> Result<()> {
         let target = Target {
             admin_dir: &self.source.options.admin_dir,
             root: self.options.root.as_deref(),
@@ -597,7 +785,7 @@ impl Updater {
             deb,
             &self.options.package,
             version,
-            downgrade,
+            Allow { downgrade, held },
             self.options.install_timeout,
         )
         .await
@@ -636,8 +824,9 @@ impl Updater {
             }
         };
         let installed = self.installed()?;
-        let downgrade = installed.is_some_and(|c| *version < c.version);
-        self.install_file(&deb, version, downgrade)
+        let downgrade = installed.as_ref().is_some_and(|c| *version < c.version);
+        let held = installed.is_some_and(|c| c.is_held());
+        self.install_file(&deb, version, downgrade, held)
             .await
             .map_err(|e| e.context("rolling back"))
     }
@@ -739,7 +928,7 @@ mod tests {
                 "app: updated none -> 1:2.0~rc1-3",
                 "app: 1.1 failed (health check exited 1); rolled back to 1.0",
                 "app: failed to install 1.1 (dpkg -i exited 2); installed: 1.0",
-                "app: skipped (another run holds the lock)",
+                "app: skipped (another run, or another dpkg, holds the lock)",
             ]
         );
     }

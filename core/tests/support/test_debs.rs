@@ -17,6 +17,8 @@ pub struct Extras<'a> {
     pub control_files: &'a [(&'a str, &'a str)],
     /// More files of the tree: path relative to the root, contents.
     pub files: &'a [(&'a str, &'a str)],
+    /// More control fields (`Depends`, ...): name, value.
+    pub fields: &'a [(&'a str, &'a str)],
 }
 
 /// [`build_deb`] with maintainer scripts (mode 0755), conffiles and more files.
@@ -50,6 +52,9 @@ pub fn build_deb_with(
     for (file, contents) in extras.control_files {
         let mode = if *file == "conffiles" { 0o644 } else { 0o755 };
         builder = builder.control_file(*file, contents.as_bytes().to_vec(), mode);
+    }
+    for (field, value) in extras.fields {
+        builder = builder.field(*field, *value);
     }
     builder
         .field("Package", name)
