@@ -95,7 +95,7 @@ struct Change {
 impl Source {
     /// Checks `package`: what is installed, and the suite's candidate (the
     /// highest version for this architecture or `all`, or exactly `pin`). See
-    /// the module documentation of `client::check` for what is verified.
+    /// the [`client`](crate::client) module documentation for what is verified.
     ///
     /// Errors: a refused repository is [`ErrorKind::Verification`] (signature,
     /// rollback, freeze, suite, hashes, a candidate whose Filename, Size or
