@@ -7,6 +7,7 @@
 //! Every fallible function returns [`Result`] with the one [`Error`] type, whose
 //! [`ErrorKind`] is a small closed set that the C and Ruby bindings map one to one.
 
+pub mod blocking;
 pub mod checksum;
 pub mod client;
 pub mod compress;
