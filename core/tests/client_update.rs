@@ -432,6 +432,16 @@ impl Fixture {
         options.health_check = Some(health);
         options
     }
+
+    /// [`Self::options`] with a health check that fails while the installed
+    /// app's VERSION file names `version`.
+    fn options_unhealthy_at(&self, version: &str) -> UpdaterOptions {
+        let version_file = self.system.root.join("usr/share/app/VERSION");
+        self.options_with_health(sh(&format!(
+            "! grep -q {version} '{}'",
+            version_file.display()
+        )))
+    }
 }
 
 async fn a_tampered_deb_is_refused(backend: Backend) {
@@ -976,9 +986,7 @@ async fn a_failed_rollback_is_retried_until_it_works() {
 async fn a_rollback_refuses_a_tampered_cached_file() {
     let f = fixture(Backend::Local);
     f.publish(SUITE, &["1.0"]).await;
-    let version_file = f.system.root.join("usr/share/app/VERSION");
-    let updater = f
-        .updater(f.options_with_health(sh(&format!("! grep -q 1.1 '{}'", version_file.display()))));
+    let updater = f.updater(f.options_unhealthy_at("1.1"));
     assert_eq!(short(&run(&updater).await), "updated - -> 1.0");
     // 1.0 leaves the suite: a rollback has only the cache.
     f.repo.remove(SUITE, APP, Some(&v("1.0"))).await.unwrap();
@@ -999,9 +1007,7 @@ async fn a_rollback_refuses_a_tampered_cached_file() {
 async fn a_rollback_finds_the_cached_version_dpkg_wrote_without_its_epoch() {
     let f = fixture(Backend::Local);
     f.publish(SUITE, &["0:1.0"]).await;
-    let version_file = f.system.root.join("usr/share/app/VERSION");
-    let updater = f
-        .updater(f.options_with_health(sh(&format!("! grep -q 1.1 '{}'", version_file.display()))));
+    let updater = f.updater(f.options_unhealthy_at("1.1"));
     assert_eq!(short(&run(&updater).await), "updated - -> 0:1.0");
     assert_eq!(f.installed().as_deref(), Some("1.0"));
     f.repo.remove(SUITE, APP, Some(&v("1.0"))).await.unwrap();
@@ -1221,9 +1227,7 @@ async fn another_process_holding_dpkgs_lock_makes_the_run_skip() {
 async fn a_failed_version_reinstalled_by_hand_after_its_hold_stays() {
     let f = fixture(Backend::Local);
     f.publish(SUITE, &["1.0"]).await;
-    let version_file = f.system.root.join("usr/share/app/VERSION");
-    let updater = f
-        .updater(f.options_with_health(sh(&format!("! grep -q 1.1 '{}'", version_file.display()))));
+    let updater = f.updater(f.options_unhealthy_at("1.1"));
     assert_eq!(short(&run(&updater).await), "updated - -> 1.0");
     f.publish(SUITE, &["1.1"]).await;
     assert_eq!(short(&run(&updater).await), "rolled back 1.1 -> 1.0");
@@ -1253,9 +1257,7 @@ async fn a_failed_version_reinstalled_by_hand_after_its_hold_stays() {
 async fn a_corrupt_failure_record_is_deleted_with_a_warning() {
     let f = fixture(Backend::Local);
     f.publish(SUITE, &["1.0"]).await;
-    let version_file = f.system.root.join("usr/share/app/VERSION");
-    let updater = f
-        .updater(f.options_with_health(sh(&format!("! grep -q 1.1 '{}'", version_file.display()))));
+    let updater = f.updater(f.options_unhealthy_at("1.1"));
     assert_eq!(short(&run(&updater).await), "updated - -> 1.0");
     f.publish(SUITE, &["1.1"]).await;
     assert_eq!(short(&run(&updater).await), "rolled back 1.1 -> 1.0");
