@@ -32,8 +32,11 @@ use std::time::{Duration, Instant};
 use debpull::client::{Source, SourceOptions, SourceTrust};
 use debpull::repo::{Replace, Repository, RepositoryOptions};
 use debpull::sign::{KeyKind, SigningKey, TrustedKeys};
-use debpull::storage::{self, GetOptions, GetResult, S3Credentials, S3Options, S3Storage, Storage};
+use debpull::storage::{self, GetOptions, GetResult, S3Storage, Storage};
 
+#[allow(dead_code)]
+#[path = "../../core/tests/support/backends.rs"]
+mod backends;
 #[allow(dead_code)]
 #[path = "support/corpus.rs"]
 mod corpus;
@@ -86,16 +89,8 @@ fn main() {
     let proxy = FaultProxy::start(&moto.endpoint(), 0);
     let bucket = moto.create_bucket("check");
     let s3 = |endpoint: &str| -> Arc<dyn Storage> {
-        let credentials = moto.credentials();
-        let mut options = S3Options::new(&bucket);
+        let mut options = backends::s3_options(&moto, &bucket, moto.credentials());
         options.endpoint = Some(endpoint.to_owned());
-        options.region = Some(moto::REGION.to_owned());
-        options.force_path_style = true;
-        options.credentials = S3Credentials::Static {
-            access_key_id: credentials.access_key_id.clone(),
-            secret_access_key: credentials.secret_access_key.clone(),
-            session_token: credentials.session_token.clone(),
-        };
         options.acl = Some("public-read".to_owned());
         Arc::new(S3Storage::new(options).unwrap())
     };
