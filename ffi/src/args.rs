@@ -1,0 +1,167 @@
+//! Checked conversions of what C passes in (pointers, strings, buffers) and
+#![allow(dead_code)] // Until the repository and client functions (issue 6, in progress) use every helper.
+//! of what goes back out (handles, owned strings).
+
+use std::ffi::{CStr, CString, c_char};
+
+use debpull::{Error, ErrorKind, Result};
+
+/// The largest buffer a function accepts by pointer and length (keys, control
+/// text): anything larger is a mistake, not data.
+pub(crate) const MAX_BUFFER: usize = 64 << 20;
+
+fn invalid(message: String) -> Error {
+    Error::new(ErrorKind::InvalidInput, message)
+}
+
+/// `ptr` as a reference; NULL is an error naming the parameter `name`.
+///
+/// # Safety
+/// `ptr` is NULL or points to a live `T` for `'a`.
+pub(crate) unsafe fn borrow<'a, T>(ptr: *const T, name: &str) -> Result<&'a T> {
+    // SAFETY: the caller's promise.
+    unsafe { ptr.as_ref() }.ok_or_else(|| invalid(format!("{name} is NULL")))
+}
+
+/// Checks that an output pointer is not NULL (before any work is done, so
+/// that a NULL output never costs a side effect).
+pub(crate) fn out<T>(ptr: *mut T, name: &str) -> Result<()> {
+    if ptr.is_null() {
+        return Err(invalid(format!("{name} (an output) is NULL")));
+    }
+    Ok(())
+}
+
+/// Writes `value` to the output `ptr`, checked not NULL by [`out`] before.
+///
+/// # Safety
+/// `ptr` is valid for a write of `T`.
+pub(crate) unsafe fn write<T>(ptr: *mut T, value: T) {
+    // SAFETY: the caller's promise; checked not NULL.
+    unsafe { ptr.write(value) };
+}
+
+/// A NUL-terminated string argument as UTF-8; NULL or invalid UTF-8 is an
+/// error naming the parameter.
+///
+/// # Safety
+/// `ptr` is NULL or a NUL-terminated string live for `'a`.
+pub(crate) unsafe fn str<'a>(ptr: *const c_char, name: &str) -> Result<&'a str> {
+    if ptr.is_null() {
+        return Err(invalid(format!("{name} is NULL")));
+    }
+    // SAFETY: the caller's promise.
+    let bytes = unsafe { CStr::from_ptr(ptr) }.to_bytes();
+    std::str::from_utf8(bytes).map_err(|e| {
+        invalid(format!(
+            "{name} is not valid UTF-8 (at byte {})",
+            e.valid_up_to()
+        ))
+    })
+}
+
+/// Like [`str`], but also refuses the empty string.
+///
+/// # Safety
+/// As [`str`].
+pub(crate) unsafe fn non_empty_str<'a>(ptr: *const c_char, name: &str) -> Result<&'a str> {
+    // SAFETY: the caller's promise.
+    let s = unsafe { str(ptr, name) }?;
+    if s.is_empty() {
+        return Err(invalid(format!("{name} is empty")));
+    }
+    Ok(s)
+}
+
+/// An optional string argument: NULL is `None`.
+///
+/// # Safety
+/// As [`str`].
+pub(crate) unsafe fn opt_str<'a>(ptr: *const c_char, name: &str) -> Result<Option<&'a str>> {
+    if ptr.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: the caller's promise.
+    unsafe { str(ptr, name) }.map(Some)
+}
+
+/// A buffer argument of `len` bytes at `ptr`. NULL is fine only with `len` 0;
+/// a length above [`MAX_BUFFER`] is refused without touching the memory.
+///
+/// # Safety
+/// `ptr` is NULL or valid for reads of `len` bytes for `'a`.
+pub(crate) unsafe fn bytes<'a>(ptr: *const u8, len: usize, name: &str) -> Result<&'a [u8]> {
+    if len > MAX_BUFFER {
+        return Err(Error::new(
+            ErrorKind::LimitExceeded,
+            format!("{name}: a length of {len} bytes is more than the {MAX_BUFFER} accepted"),
+        ));
+    }
+    if ptr.is_null() {
+        if len == 0 {
+            return Ok(&[]);
+        }
+        return Err(invalid(format!("{name} is NULL with a length of {len}")));
+    }
+    // SAFETY: the caller's promise; `len` is at most MAX_BUFFER (< isize::MAX).
+    Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
+}
+
+/// A string array argument: `count` NUL-terminated UTF-8 strings at `ptr`.
+///
+/// # Safety
+/// `ptr` is NULL or valid for reads of `count` pointers, each as for [`str`].
+pub(crate) unsafe fn str_array<'a>(
+    ptr: *const *const c_char,
+    count: usize,
+    name: &str,
+) -> Result<Vec<&'a str>> {
+    if count > MAX_BUFFER / std::mem::size_of::<*const c_char>() {
+        return Err(Error::new(
+            ErrorKind::LimitExceeded,
+            format!("{name}: {count} strings are more than accepted"),
+        ));
+    }
+    if ptr.is_null() {
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        return Err(invalid(format!("{name} is NULL with a count of {count}")));
+    }
+    // SAFETY: the caller's promise.
+    let pointers = unsafe { std::slice::from_raw_parts(ptr, count) };
+    pointers
+        .iter()
+        .enumerate()
+        // SAFETY: the caller's promise, for each element.
+        .map(|(i, &p)| unsafe { str(p, &format!("{name}[{i}]")) })
+        .collect()
+}
+
+/// A Rust string as an owned C string. A string from debpull holding a NUL
+/// (which C cannot represent) is an error naming `what`.
+pub(crate) fn c_string(s: &str, what: &str) -> Result<CString> {
+    CString::new(s).map_err(|_| {
+        Error::new(
+            ErrorKind::Unsupported,
+            format!("{what} holds a NUL byte, which a C string cannot carry"),
+        )
+    })
+}
+
+/// Moves `value` to the heap and hands the pointer to C (freed by the type's
+/// `_free` function with [`free`]).
+pub(crate) fn into_handle<T>(value: T) -> *mut T {
+    Box::into_raw(Box::new(value))
+}
+
+/// Frees a handle made by [`into_handle`]; NULL is fine.
+///
+/// # Safety
+/// `ptr` is NULL or came from [`into_handle`] with the same `T` and is not used again.
+pub(crate) unsafe fn free<T>(ptr: *mut T) {
+    if !ptr.is_null() {
+        // SAFETY: the caller's promise.
+        drop(unsafe { Box::from_raw(ptr) });
+    }
+}

@@ -1,0 +1,58 @@
+//! The C ABI of debpull: `libdebpull.so` / `libdebpull.a` and
+//! `include/debpull.h` (generated from this crate by cbindgen).
+//!
+//! Thin functions over the `debpull` crate, no logic of their own. The
+//! conventions, the same for every function (and repeated in the header):
+//!
+//! - Names: `debpull_<type>_<verb>`; every type is an opaque handle, created
+//!   by a `_new`, `_open` or `_parse` function and freed by its `_free`
+//!   function, which accepts NULL.
+//! - A fallible function returns a `DebpullStatus`: `DEBPULL_STATUS_OK` (0)
+//!   on success, else the kind of failure. Its outputs are its last
+//!   parameters but one, written only on success. The very last parameter,
+//!   `DebpullError **error`, may be NULL; if not, a failure writes a new error
+//!   object there (kind and a message naming the file, key, field or line at
+//!   fault), owned by the caller and freed with `debpull_error_free`.
+//! - Every pointer is checked: a NULL where a value is needed is
+//!   `DEBPULL_STATUS_INVALID_INPUT` naming the parameter. Strings are
+//!   NUL-terminated UTF-8 unless a length is given; invalid UTF-8 is refused.
+//!   Buffers (pointer + length) longer than 64 MiB are refused.
+//! - Strings debpull returns are either borrowed from a handle (`const char *`,
+//!   valid until the handle is freed) or owned by the caller (`char *`, freed
+//!   with `debpull_string_free`); each function says which.
+//! - No Rust panic crosses the boundary: it becomes `DEBPULL_STATUS_INTERNAL`.
+//! - Blocking calls (storage, network, installs) run on one process-wide
+//!   runtime of debpull's own; they must not be called from a debpull callback.
+//!   Callbacks run on the thread that called the function, before it returns;
+//!   they must not unwind (C++ exceptions, longjmp) through debpull.
+//! - Each handle's documentation says whether it may be used from several
+//!   threads at once.
+
+// Entry points are called from C, where every function is unsafe: each one
+// checks its pointers for NULL and documents what it borrows and owns.
+#![allow(clippy::not_unsafe_ptr_arg_deref)]
+
+mod args;
+mod error;
+mod run;
+mod version;
+
+use std::ffi::{CString, c_char};
+
+pub use error::{DebpullError, DebpullStatus};
+pub use version::DebpullVersion;
+
+/// The version of the debpull library (`"0.1.0"`): static, never freed.
+#[unsafe(no_mangle)]
+pub extern "C" fn debpull_library_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+/// Frees a string debpull returned as owned (`char *`). NULL is fine.
+#[unsafe(no_mangle)]
+pub extern "C" fn debpull_string_free(string: *mut c_char) {
+    if !string.is_null() {
+        // SAFETY: an owned string from debpull came from CString::into_raw.
+        drop(unsafe { CString::from_raw(string) });
+    }
+}

@@ -1,0 +1,74 @@
+//! Runs core's async operations for a blocking C caller, and brings the
+#![allow(dead_code)] // Until the repository and client functions (issue 6, in progress) use every helper.
+//! events they report (progress, update events) onto the caller's thread.
+
+use std::future::Future;
+
+use debpull::Result;
+use tokio::sync::mpsc;
+
+/// Runs `future` on debpull's process-wide runtime and waits for it.
+pub(crate) fn block_on<T>(future: impl Future<Output = Result<T>>) -> Result<T> {
+    debpull::blocking::block_on(future)?
+}
+
+/// Runs the future `start` makes, passing it a sender for its events, and
+/// calls `on_event` for each event on the calling thread (never on a runtime
+/// worker) while the future runs, and for any left when it ends, before
+/// returning its result. Events sent after that are dropped.
+pub(crate) fn block_on_with_events<T, E, F>(
+    start: impl FnOnce(mpsc::UnboundedSender<E>) -> F,
+    mut on_event: impl FnMut(E),
+) -> Result<T>
+where
+    F: Future<Output = Result<T>>,
+{
+    let (sender, mut receiver) = mpsc::unbounded_channel();
+    let future = start(sender);
+    // `block_on` polls this future on the calling thread: `on_event` runs here.
+    debpull::blocking::block_on(async move {
+        tokio::pin!(future);
+        let result = loop {
+            tokio::select! {
+                biased;
+                Some(event) = receiver.recv() => on_event(event),
+                result = &mut future => break result,
+            }
+        };
+        while let Ok(event) = receiver.try_recv() {
+            on_event(event);
+        }
+        result
+    })?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_run_on_the_calling_thread_in_order() {
+        let caller = std::thread::current().id();
+        let mut seen = Vec::new();
+        let result = block_on_with_events(
+            |sender| async move {
+                // Sent from a runtime worker thread, as core's spawned work does.
+                let worker = tokio::spawn(async move {
+                    for i in 0..100 {
+                        sender.send(i).unwrap();
+                        tokio::task::yield_now().await;
+                    }
+                });
+                worker.await.unwrap();
+                Ok(7)
+            },
+            |event: i32| {
+                assert_eq!(std::thread::current().id(), caller);
+                seen.push(event);
+            },
+        )
+        .unwrap();
+        assert_eq!(result, 7);
+        assert_eq!(seen, (0..100).collect::<Vec<_>>());
+    }
+}
