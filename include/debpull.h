@@ -99,6 +99,20 @@ typedef enum DebpullStatus {
 typedef struct DebpullError DebpullError;
 
 /**
+ * A package: its Packages stanza (control fields, Filename, Size, checksums).
+ * Immutable: safe to share between threads. Made by `debpull_deb_inspect`
+ * (owned, `debpull_package_free`) or borrowed from a list or a check.
+ */
+typedef struct DebpullPackage DebpullPackage;
+
+/**
+ * A list of packages (what a suite lists, what an operation changed).
+ * Immutable: safe to share between threads. Owned by the caller,
+ * `debpull_package_list_free`; its packages are borrowed from it.
+ */
+typedef struct DebpullPackageList DebpullPackageList;
+
+/**
  * A parsed Debian version. Immutable: safe to share between threads.
  * Created by `debpull_version_parse`, freed with `debpull_version_free`.
  */
@@ -117,6 +131,17 @@ const char *debpull_library_version(void);
  * Frees a string debpull returned as owned (`char *`). NULL is fine.
  */
 void debpull_string_free(char *string);
+
+/**
+ * Reads the `.deb` at `path` in one pass (its control file, and its MD5,
+ * SHA-1, SHA-256 and SHA-512 digests and size) and writes the package to
+ * `*out`, owned by the caller (`debpull_package_free`); it has no Filename.
+ * Borrows `path`. A missing file is `DEBPULL_STATUS_IO`, a file that is not
+ * a valid `.deb` `DEBPULL_STATUS_PARSE`, both naming the file.
+ */
+enum DebpullStatus debpull_deb_inspect(const char *path,
+                                       struct DebpullPackage **out,
+                                       struct DebpullError **error);
 
 /**
  * The kind of `error`; `DEBPULL_STATUS_INVALID_INPUT` for a NULL `error`.
@@ -141,6 +166,86 @@ const char *debpull_status_name(int status);
  * Frees `error`. NULL is fine.
  */
 void debpull_error_free(struct DebpullError *error);
+
+/**
+ * The package's name, borrowed from `package`. NULL for NULL.
+ */
+const char *debpull_package_name(const struct DebpullPackage *package);
+
+/**
+ * The package's version as written, borrowed from `package`. NULL for NULL.
+ */
+const char *debpull_package_version(const struct DebpullPackage *package);
+
+/**
+ * The package's architecture (`amd64`, `all`, ...), borrowed from `package`.
+ * NULL for NULL.
+ */
+const char *debpull_package_architecture(const struct DebpullPackage *package);
+
+/**
+ * The size of the `.deb` in bytes (0 for NULL).
+ */
+uint64_t debpull_package_size(const struct DebpullPackage *package);
+
+/**
+ * The value of the stanza's field `name` (case-insensitive: `Depends`,
+ * `Filename`, `SHA256`, ...), borrowed from `package`; NULL when the package
+ * has no such field, and for NULL arguments.
+ */
+const char *debpull_package_field(const struct DebpullPackage *package, const char *name);
+
+/**
+ * How many fields the stanza has (0 for NULL).
+ */
+size_t debpull_package_field_count(const struct DebpullPackage *package);
+
+/**
+ * The stanza's field number `index` (from 0, in the stanza's order): writes
+ * its name and value, both borrowed from `package`, to `*name` and `*value`.
+ * An index past the last field is `DEBPULL_STATUS_NOT_FOUND`.
+ */
+enum DebpullStatus debpull_package_field_at(const struct DebpullPackage *package,
+                                            size_t index,
+                                            const char **name,
+                                            const char **value,
+                                            struct DebpullError **error);
+
+/**
+ * The hex digest of the `.deb` under `algorithm` (`MD5`, `SHA1`, `SHA256`,
+ * `SHA512`, case-insensitive; `MD5sum` too), borrowed from `package`; NULL
+ * when it was not computed or listed, and for NULL or unknown arguments.
+ */
+const char *debpull_package_checksum(const struct DebpullPackage *package, const char *algorithm);
+
+/**
+ * The package's Packages stanza (what `apt-ftparchive packages` writes for
+ * it), borrowed from `package`. NULL for NULL.
+ */
+const char *debpull_package_stanza(const struct DebpullPackage *package);
+
+/**
+ * Frees a package the caller owns. NULL is fine. Never free a package
+ * borrowed from a list or a check.
+ */
+void debpull_package_free(struct DebpullPackage *package);
+
+/**
+ * How many packages `list` holds (0 for NULL).
+ */
+size_t debpull_package_list_len(const struct DebpullPackageList *list);
+
+/**
+ * Package number `index` (from 0) of `list`, borrowed from it: valid until
+ * the list is freed. NULL past the end and for NULL.
+ */
+const struct DebpullPackage *debpull_package_list_get(const struct DebpullPackageList *list,
+                                                      size_t index);
+
+/**
+ * Frees `list` and the packages in it. NULL is fine.
+ */
+void debpull_package_list_free(struct DebpullPackageList *list);
 
 /**
  * Parses `text` as dpkg does (blanks around it ignored) and writes a new

@@ -33,13 +33,16 @@
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
 mod args;
+mod deb;
 mod error;
+mod package;
 mod run;
 mod version;
 
 use std::ffi::{CString, c_char};
 
 pub use error::{DebpullError, DebpullStatus};
+pub use package::{DebpullPackage, DebpullPackageList};
 pub use version::DebpullVersion;
 
 /// The version of the debpull library (`"0.1.0"`): static, never freed.
