@@ -1,0 +1,495 @@
+/*
+ * debpull-update: the every-minute job of a server without Ruby. Reads a small
+ * configuration file, checks the repository's suite for a newer version of one
+ * package and installs it (rolling back when the installer or the health check
+ * fails), and logs one line per run.
+ *
+ *   debpull-update [--config FILE] [--check]
+ *
+ * Exit status: 0 up to date, updated, skipped (another run holds the lock) or
+ * on hold by the administrator; 1 the run failed; 2 the new version failed and
+ * was rolled back; 3 the candidate is held back after an earlier failure;
+ * 64 bad command line; 78 bad configuration.
+ *
+ * The configuration (key = value, '#' starts a comment) is documented in
+ * usage() below and in the README.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "debpull.h"
+
+#define DEFAULT_CONFIG "/etc/debpull/update.conf"
+#define EXIT_FAILED 1
+#define EXIT_ROLLED_BACK 2
+#define EXIT_HELD 3
+#define EXIT_USAGE 64
+#define EXIT_CONFIG 78
+#define MAX_KEY_FILE (1024 * 1024)
+#define MAX_ARGS 64
+
+static const char *program = "debpull-update";
+
+static void usage(FILE *out) {
+  fprintf(out,
+          "usage: %s [--config FILE] [--check]\n"
+          "\n"
+          "Checks a debpull (apt) repository for a newer version of one package\n"
+          "and installs it; logs one line. --check only reports what it would do.\n"
+          "\n"
+          "FILE (default " DEFAULT_CONFIG "), one 'key = value' per line:\n"
+          "  repository        file:///srv/repo, s3://bucket/prefix?region=..., https://...\n"
+          "  suite             e.g. production\n"
+          "  package           the package to keep current\n"
+          "  trusted-key       file with the repository's public key (armored or binary)\n"
+          "  component         default main\n"
+          "  architecture      default: dpkg --print-architecture\n"
+          "  state-dir         default /var/lib/debpull (0700, owned by the user)\n"
+          "  installer         dpkg (default), apt, or command\n"
+          "  installer-command the command when installer = command (the .deb's path is\n"
+          "                    appended); arguments separated by spaces, no quoting\n"
+          "  policy            upgrade-only (default) or follow-repository (also go back\n"
+          "                    when the suite goes back: rollback by promotion)\n"
+          "  pin               install exactly this version\n"
+          "  health-check      command run after an install; failing = roll back\n"
+          "  health-timeout    seconds (default 60)\n"
+          "  install-timeout   seconds (default 1800)\n"
+          "  jitter            at most this many seconds of random delay first (default 0)\n"
+          "  lock-wait         seconds to wait for another run (default 0: skip this run)\n"
+          "  region, endpoint  S3 region / endpoint URL (an endpoint implies path style)\n"
+          "  root, admin-dir   dpkg --root and dpkg's admin directory (default /var/lib/dpkg)\n"
+          "  apt-config        an APT_CONFIG file for installer = apt\n"
+          "\n"
+          "Exit status: 0 up to date/updated/skipped/held by the administrator,\n"
+          "1 failed, 2 rolled back, 3 held back after a failure, 64 usage, 78 config.\n",
+          program);
+}
+
+/* The settings of the configuration file; NULL = not set. */
+struct config {
+  const char *path;
+  char *repository, *suite, *package, *trusted_key, *component, *architecture;
+  char *state_dir, *installer, *installer_command, *policy, *pin, *health_check;
+  char *health_timeout, *install_timeout, *jitter, *lock_wait;
+  char *region, *endpoint, *root, *admin_dir, *apt_config;
+};
+
+struct key {
+  const char *name;
+  size_t offset;
+};
+
+#define KEY(name, field) {name, offsetof(struct config, field)}
+static const struct key keys[] = {
+    KEY("repository", repository),
+    KEY("suite", suite),
+    KEY("package", package),
+    KEY("trusted-key", trusted_key),
+    KEY("component", component),
+    KEY("architecture", architecture),
+    KEY("state-dir", state_dir),
+    KEY("installer", installer),
+    KEY("installer-command", installer_command),
+    KEY("policy", policy),
+    KEY("pin", pin),
+    KEY("health-check", health_check),
+    KEY("health-timeout", health_timeout),
+    KEY("install-timeout", install_timeout),
+    KEY("jitter", jitter),
+    KEY("lock-wait", lock_wait),
+    KEY("region", region),
+    KEY("endpoint", endpoint),
+    KEY("root", root),
+    KEY("admin-dir", admin_dir),
+    KEY("apt-config", apt_config),
+};
+
+static char **slot(struct config *config, const struct key *key) {
+  return (char **)((char *)config + key->offset);
+}
+
+static void config_free(struct config *config) {
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+    free(*slot(config, &keys[i]));
+  }
+}
+
+/* Prints a configuration error naming the file (and line) and returns EXIT_CONFIG. */
+static int config_error(const struct config *config, size_t line, const char *fmt, const char *arg) {
+  fprintf(stderr, "%s: %s", program, config->path);
+  if (line > 0) {
+    fprintf(stderr, " line %zu", line);
+  }
+  fputs(": ", stderr);
+  fprintf(stderr, fmt, arg);
+  fputc('\n', stderr);
+  return EXIT_CONFIG;
+}
+
+static char *trim(char *s) {
+  while (*s == ' ' || *s == '\t') {
+    s++;
+  }
+  size_t n = strlen(s);
+  while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n')) {
+    s[--n] = '\0';
+  }
+  return s;
+}
+
+/* Reads `config->path`; returns 0 or EXIT_CONFIG (after printing why). */
+static int config_read(struct config *config) {
+  FILE *file = fopen(config->path, "r");
+  if (file == NULL) {
+    return config_error(config, 0, "cannot open it: %s", strerror(errno));
+  }
+  char *buffer = NULL;
+  size_t capacity = 0;
+  size_t line = 0;
+  int status = 0;
+  while (status == 0 && getline(&buffer, &capacity, file) != -1) {
+    line++;
+    char *hash = strchr(buffer, '#');
+    if (hash != NULL) {
+      *hash = '\0';
+    }
+    char *text = trim(buffer);
+    if (*text == '\0') {
+      continue;
+    }
+    char *equals = strchr(text, '=');
+    if (equals == NULL) {
+      status = config_error(config, line, "expected 'key = value', found \"%s\"", text);
+      break;
+    }
+    *equals = '\0';
+    char *name = trim(text);
+    char *value = trim(equals + 1);
+    const struct key *key = NULL;
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+      if (strcmp(keys[i].name, name) == 0) {
+        key = &keys[i];
+      }
+    }
+    if (key == NULL) {
+      status = config_error(config, line, "unknown key \"%s\" (see --help)", name);
+    } else if (*slot(config, key) != NULL) {
+      status = config_error(config, line, "\"%s\" is set twice", name);
+    } else if (*value == '\0') {
+      status = config_error(config, line, "\"%s\" has no value", name);
+    } else if ((*slot(config, key) = strdup(value)) == NULL) {
+      status = config_error(config, line, "%s", strerror(errno));
+    }
+  }
+  if (status == 0 && ferror(file)) {
+    status = config_error(config, 0, "reading it failed: %s", strerror(errno));
+  }
+  free(buffer);
+  fclose(file);
+  static const char *required[] = {"repository", "suite", "package", "trusted-key"};
+  for (size_t i = 0; status == 0 && i < sizeof required / sizeof required[0]; i++) {
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+      if (strcmp(keys[k].name, required[i]) == 0 && *slot(config, &keys[k]) == NULL) {
+        status = config_error(config, 0, "\"%s\" is required", required[i]);
+      }
+    }
+  }
+  return status;
+}
+
+/* Parses a whole number of seconds; returns false when `text` is not one. */
+static bool parse_seconds(const char *text, uint64_t *seconds) {
+  if (*text < '0' || *text > '9') {
+    return false;
+  }
+  char *end = NULL;
+  errno = 0;
+  uintmax_t value = strtoumax(text, &end, 10);
+  if (errno != 0 || *end != '\0' || value > UINT64_MAX) {
+    return false;
+  }
+  *seconds = (uint64_t)value;
+  return true;
+}
+
+/* Splits `text` at blanks, in place, into at most MAX_ARGS arguments. */
+static size_t split_args(char *text, const char **argv) {
+  size_t argc = 0;
+  for (char *token = strtok(text, " \t"); token != NULL && argc < MAX_ARGS;
+       token = strtok(NULL, " \t")) {
+    argv[argc++] = token;
+  }
+  return argc;
+}
+
+/* Reads the whole key file; returns NULL (after printing why) on failure. */
+static uint8_t *read_key_file(const struct config *config, size_t *len) {
+  FILE *file = fopen(config->trusted_key, "rb");
+  if (file == NULL) {
+    fprintf(stderr, "%s: %s: trusted-key %s: %s\n", program, config->path, config->trusted_key,
+            strerror(errno));
+    return NULL;
+  }
+  uint8_t *data = malloc(MAX_KEY_FILE + 1);
+  size_t n = data == NULL ? 0 : fread(data, 1, MAX_KEY_FILE + 1, file);
+  bool failed = data == NULL || ferror(file);
+  fclose(file);
+  if (failed || n > MAX_KEY_FILE || n == 0) {
+    fprintf(stderr, "%s: %s: trusted-key %s: %s\n", program, config->path, config->trusted_key,
+            failed ? "cannot read it" : n == 0 ? "it is empty" : "it is larger than 1 MiB");
+    free(data);
+    return NULL;
+  }
+  *len = n;
+  return data;
+}
+
+/* The log line's prefix: a UTC timestamp, unless systemd's journal adds its own. */
+static void log_prefix(FILE *out) {
+  if (getenv("JOURNAL_STREAM") == NULL) {
+    char stamp[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    if (gmtime_r(&now, &tm) != NULL && strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm) > 0) {
+      fprintf(out, "%s ", stamp);
+    }
+  }
+  fprintf(out, "%s: ", program);
+}
+
+/* Logs a failed debpull call (one line) and frees the error; returns EXIT_FAILED,
+ * or EXIT_CONFIG for a setting debpull refused. */
+static int fail(const char *what, DebpullStatus status, DebpullError *error) {
+  log_prefix(stderr);
+  fprintf(stderr, "%s: %s (%s)\n", what, error ? debpull_error_message(error) : "no message",
+          debpull_status_name((int)status));
+  debpull_error_free(error);
+  return status == DEBPULL_STATUS_INVALID_INPUT || status == DEBPULL_STATUS_INVALID_VERSION
+             ? EXIT_CONFIG
+             : EXIT_FAILED;
+}
+
+/* Applies a string setting when it is set. */
+#define SET_STR(setter, options, value, what)                                   \
+  do {                                                                          \
+    if ((value) != NULL) {                                                      \
+      DebpullStatus s_ = setter((options), (value), &error);                    \
+      if (s_ != DEBPULL_STATUS_OK) {                                            \
+        return fail(what, s_, error);                                           \
+      }                                                                         \
+    }                                                                           \
+  } while (0)
+
+/* Applies a seconds setting when it is set. */
+#define SET_SECONDS(setter, options, value, what)                               \
+  do {                                                                          \
+    if ((value) != NULL) {                                                      \
+      uint64_t seconds_ = 0;                                                    \
+      if (!parse_seconds((value), &seconds_)) {                                 \
+        return config_error(config, 0, what " must be a number of seconds, not \"%s\"", (value)); \
+      }                                                                         \
+      DebpullStatus s_ = setter((options), seconds_, &error);                   \
+      if (s_ != DEBPULL_STATUS_OK) {                                            \
+        return fail(what, s_, error);                                           \
+      }                                                                         \
+    }                                                                           \
+  } while (0)
+
+/* Applies an argument-vector setting when it is set. */
+#define SET_ARGV(setter, options, value, what)                                  \
+  do {                                                                          \
+    if ((value) != NULL) {                                                      \
+      const char *argv_[MAX_ARGS];                                              \
+      size_t argc_ = split_args((value), argv_);                                \
+      DebpullStatus s_ = setter((options), argv_, argc_, &error);               \
+      if (s_ != DEBPULL_STATUS_OK) {                                            \
+        return fail(what, s_, error);                                           \
+      }                                                                         \
+    }                                                                           \
+  } while (0)
+
+static int source_options(const struct config *config, DebpullSourceOptions *options) {
+  DebpullError *error = NULL;
+  size_t key_len = 0;
+  uint8_t *key = read_key_file(config, &key_len);
+  if (key == NULL) {
+    return EXIT_CONFIG;
+  }
+  DebpullStatus status = debpull_source_options_set_trusted_keys(options, key, key_len, &error);
+  free(key);
+  if (status != DEBPULL_STATUS_OK) {
+    return fail("trusted-key", status, error);
+  }
+  SET_STR(debpull_source_options_set_suite, options, config->suite, "suite");
+  SET_STR(debpull_source_options_set_component, options, config->component, "component");
+  SET_STR(debpull_source_options_set_architecture, options, config->architecture, "architecture");
+  SET_STR(debpull_source_options_set_state_dir, options,
+          config->state_dir ? config->state_dir : "/var/lib/debpull", "state-dir");
+  SET_STR(debpull_source_options_set_admin_dir, options, config->admin_dir, "admin-dir");
+  SET_STR(debpull_source_options_set_region, options, config->region, "region");
+  SET_STR(debpull_source_options_set_endpoint, options, config->endpoint, "endpoint");
+  return 0;
+}
+
+static int updater_options(const struct config *config, DebpullUpdaterOptions *options) {
+  DebpullError *error = NULL;
+  const char *installer = config->installer ? config->installer : "dpkg";
+  if (strcmp(installer, "command") == 0) {
+    if (config->installer_command == NULL) {
+      return config_error(config, 0, "%s", "installer = command needs installer-command");
+    }
+    SET_ARGV(debpull_updater_options_set_installer_command, options, config->installer_command,
+             "installer-command");
+  } else {
+    if (config->installer_command != NULL) {
+      return config_error(config, 0, "installer-command needs installer = command, not %s",
+                          installer);
+    }
+    SET_STR(debpull_updater_options_set_installer, options, installer, "installer");
+  }
+  SET_STR(debpull_updater_options_set_policy, options, config->policy, "policy");
+  SET_STR(debpull_updater_options_set_pin, options, config->pin, "pin");
+  SET_STR(debpull_updater_options_set_root, options, config->root, "root");
+  SET_STR(debpull_updater_options_set_apt_config, options, config->apt_config, "apt-config");
+  SET_ARGV(debpull_updater_options_set_health_check, options, config->health_check, "health-check");
+  SET_SECONDS(debpull_updater_options_set_health_timeout, options, config->health_timeout,
+              "health-timeout");
+  SET_SECONDS(debpull_updater_options_set_install_timeout, options, config->install_timeout,
+              "install-timeout");
+  SET_SECONDS(debpull_updater_options_set_jitter, options, config->jitter, "jitter");
+  SET_SECONDS(debpull_updater_options_set_lock_wait, options, config->lock_wait, "lock-wait");
+  return 0;
+}
+
+static int exit_status(DebpullOutcomeKind kind) {
+  switch (kind) {
+    case DEBPULL_OUTCOME_KIND_UP_TO_DATE:
+    case DEBPULL_OUTCOME_KIND_UPDATED:
+    case DEBPULL_OUTCOME_KIND_SKIPPED:
+    case DEBPULL_OUTCOME_KIND_HELD_BY_ADMIN:
+      return 0;
+    case DEBPULL_OUTCOME_KIND_ROLLED_BACK:
+      return EXIT_ROLLED_BACK;
+    case DEBPULL_OUTCOME_KIND_HELD:
+      return EXIT_HELD;
+    case DEBPULL_OUTCOME_KIND_FAILED:
+      break;
+  }
+  return EXIT_FAILED;
+}
+
+/* --check: one line saying what an update would do. */
+static int check_only(const struct config *config, const DebpullSource *source) {
+  DebpullError *error = NULL;
+  DebpullCheck *check = NULL;
+  DebpullStatus status = debpull_source_check(source, config->package, config->pin, &check, &error);
+  if (status != DEBPULL_STATUS_OK) {
+    return fail(config->package, status, error);
+  }
+  const char *installed = debpull_check_installed(check);
+  const DebpullPackage *candidate = debpull_check_candidate(check);
+  log_prefix(stdout);
+  printf("%s: installed %s, candidate %s%s\n", config->package, installed ? installed : "none",
+         candidate ? debpull_package_version(candidate) : "none",
+         debpull_check_update_available(check) ? ": update available" : "");
+  debpull_check_free(check);
+  return 0;
+}
+
+static int run(const struct config *config, bool check) {
+  DebpullError *error = NULL;
+  DebpullSourceOptions *options = NULL;
+  DebpullStatus status = debpull_source_options_new(&options, &error);
+  if (status != DEBPULL_STATUS_OK) {
+    return fail("source options", status, error);
+  }
+  int result = source_options(config, options);
+  DebpullSource *source = NULL;
+  if (result == 0) {
+    status = debpull_source_open(config->repository, options, &source, &error);
+    if (status != DEBPULL_STATUS_OK) {
+      result = fail(config->repository, status, error);
+    }
+  }
+  debpull_source_options_free(options);
+  if (result != 0) {
+    return result;
+  }
+  if (check) {
+    result = check_only(config, source);
+    debpull_source_free(source);
+    return result;
+  }
+
+  DebpullUpdaterOptions *update_options = NULL;
+  DebpullUpdater *updater = NULL;
+  status = debpull_updater_options_new(config->package, &update_options, &error);
+  if (status != DEBPULL_STATUS_OK) {
+    result = fail("package", status, error);
+  } else {
+    result = updater_options(config, update_options);
+  }
+  if (result == 0) {
+    status = debpull_updater_new(source, update_options, &updater, &error);
+    if (status != DEBPULL_STATUS_OK) {
+      result = fail("updater", status, error);
+    }
+  }
+  debpull_updater_options_free(update_options);
+  debpull_source_free(source);
+  if (result != 0) {
+    return result;
+  }
+
+  DebpullOutcome *outcome = NULL;
+  status = debpull_updater_update(updater, NULL, NULL, &outcome, &error);
+  debpull_updater_free(updater);
+  if (status != DEBPULL_STATUS_OK) {
+    return fail(config->package, status, error);
+  }
+  result = exit_status(debpull_outcome_kind(outcome));
+  FILE *out = result == 0 ? stdout : stderr;
+  log_prefix(out);
+  fprintf(out, "%s\n", debpull_outcome_line(outcome));
+  debpull_outcome_free(outcome);
+  return result;
+}
+
+int main(int argc, char **argv) {
+  struct config config = {.path = DEFAULT_CONFIG};
+  bool check = false;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+      config.path = argv[++i];
+    } else if (strncmp(argv[i], "--config=", 9) == 0) {
+      config.path = argv[i] + 9;
+    } else if (strcmp(argv[i], "--check") == 0) {
+      check = true;
+    } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+      usage(stdout);
+      return 0;
+    } else if (strcmp(argv[i], "--version") == 0) {
+      printf("%s (debpull %s)\n", program, debpull_library_version());
+      return 0;
+    } else {
+      fprintf(stderr, "%s: unknown argument \"%s\"\n", program, argv[i]);
+      usage(stderr);
+      return EXIT_USAGE;
+    }
+  }
+  int result = config_read(&config);
+  if (result == 0) {
+    result = run(&config, check);
+  }
+  config_free(&config);
+  fflush(stdout);
+  return result;
+}
