@@ -2,6 +2,7 @@
  * harness published app 1.0 into), reset of the rollback floor, and every
  * error path. The harness passes paths, URIs and keys in DEBPULL_TEST_*. */
 #define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
 #include <stdint.h>
 
 #include "check.h"
@@ -134,6 +135,42 @@ static void check_repository(const char *uri, const char *state) {
   debpull_source_free(s);
 }
 
+struct shared_check {
+  const DebpullSource *source;
+  DebpullStatus status;
+  char version[64];
+};
+
+static void *check_in_thread(void *arg) {
+  struct shared_check *job = arg;
+  DebpullCheck *c = NULL;
+  job->status = debpull_source_check(job->source, env("DEBPULL_TEST_PACKAGE"), NULL, &c, NULL);
+  const char *version = debpull_package_version(debpull_check_candidate(c));
+  snprintf(job->version, sizeof job->version, "%s", version ? version : "(null)");
+  debpull_check_free(c);
+  return NULL;
+}
+
+/* One source, checked from four threads at once. */
+static void threads(void) {
+  DebpullSource *s = open_source(env("DEBPULL_TEST_FILE_URI"), env("DEBPULL_TEST_KEY"),
+                                 scratch("state-threads"));
+  enum { N = 4 };
+  pthread_t threads[N];
+  struct shared_check jobs[N];
+  for (int i = 0; i < N; i++) {
+    jobs[i].source = s;
+    jobs[i].status = DEBPULL_STATUS_INTERNAL;
+    CHECK(pthread_create(&threads[i], NULL, check_in_thread, &jobs[i]) == 0);
+  }
+  for (int i = 0; i < N; i++) {
+    CHECK(pthread_join(threads[i], NULL) == 0);
+    CHECK(jobs[i].status == DEBPULL_STATUS_OK);
+    CHECK_STR(jobs[i].version, "1.0");
+  }
+  debpull_source_free(s);
+}
+
 /* Another key than the repository's: VERIFICATION, output untouched. */
 static void wrong_key(void) {
   DebpullSource *s = open_source(env("DEBPULL_TEST_FILE_URI"), env("DEBPULL_TEST_WRONG_KEY"),
@@ -231,11 +268,15 @@ static void bad_options(void) {
   CHECK_ERROR(DEBPULL_STATUS_LIMIT_EXCEEDED, "keys",
               debpull_source_options_set_trusted_keys(o, keys, SIZE_MAX, &err));
   static const uint8_t garbage[] = "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nnot a key\n";
-  CHECK(debpull_source_options_set_trusted_keys(o, garbage, sizeof garbage - 1, NULL)
-        != DEBPULL_STATUS_OK);
-  CHECK(debpull_source_options_set_trusted_keys(o, keys, 0, NULL) != DEBPULL_STATUS_OK);
+  CHECK_ERROR(DEBPULL_STATUS_PARSE, "not OpenPGP public keys",
+              debpull_source_options_set_trusted_keys(o, garbage, sizeof garbage - 1, &err));
+  CHECK_ERROR(DEBPULL_STATUS_PARSE, "no OpenPGP public key found",
+              debpull_source_options_set_trusted_keys(o, keys, 0, &err));
+  CHECK_ERROR(DEBPULL_STATUS_PARSE, "no OpenPGP public key found",
+              debpull_source_options_set_trusted_keys(o, NULL, 0, &err));
   /* Half a key is no key. */
-  CHECK(debpull_source_options_set_trusted_keys(o, keys, len / 2, NULL) != DEBPULL_STATUS_OK);
+  CHECK_ERROR(DEBPULL_STATUS_PARSE, "not OpenPGP public keys",
+              debpull_source_options_set_trusted_keys(o, keys, len / 2, &err));
 
   /* None of those set anything: open says what is missing, and how. */
   DebpullSource *untouched = (DebpullSource *)&checks_run;
@@ -294,14 +335,10 @@ static void bad_options(void) {
   char missing[4200];
   snprintf(missing, sizeof missing, "file://%s", scratch("no-repository"));
   s = NULL;
-  DebpullStatus status = debpull_source_open(missing, o, &s, NULL);
-  if (status == DEBPULL_STATUS_OK) {
-    CHECK(debpull_source_check(s, env("DEBPULL_TEST_PACKAGE"), NULL, &c, NULL)
-          != DEBPULL_STATUS_OK);
-    debpull_source_free(s);
-  } else {
-    CHECK(s == NULL);
-  }
+  CHECK_OK(debpull_source_open(missing, o, &s, &err));
+  CHECK_ERROR(DEBPULL_STATUS_NOT_FOUND, "neither dists/production/InRelease nor",
+              debpull_source_check(s, env("DEBPULL_TEST_PACKAGE"), NULL, &c, &err));
+  debpull_source_free(s);
 
   /* Check: NULL source, package, output; empty and invalid package names. */
   s = NULL;
@@ -348,6 +385,7 @@ int main(void) {
   bad_options();
   check_repository(env("DEBPULL_TEST_FILE_URI"), scratch("state-file"));
   check_repository(env("DEBPULL_TEST_S3_URI"), scratch("state-s3"));
+  threads();
   wrong_key();
   insecure_unsigned();
   return check_summary("source");
