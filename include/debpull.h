@@ -378,8 +378,8 @@ enum DebpullStatus debpull_source_options_set_architecture(struct DebpullSourceO
 /**
  * Sets the keys InRelease must be signed with: `len` bytes at `keys`, one
  * or more OpenPGP public keys, binary or armored (what apt's `signed-by=`
- * takes), parsed now (`DEBPULL_STATUS_INVALID_INPUT` or
- * `DEBPULL_STATUS_PARSE` when they are not usable keys). Replaces
+ * takes), parsed now: `DEBPULL_STATUS_PARSE` when they are not usable
+ * keys (nothing set then). Replaces
  * `debpull_source_options_set_insecure_unsigned`. Borrows `keys`.
  */
 enum DebpullStatus debpull_source_options_set_trusted_keys(struct DebpullSourceOptions *options,
@@ -692,7 +692,7 @@ const char *debpull_outcome_to(const struct DebpullOutcome *outcome);
 
 /**
  * The version a ROLLED_BACK or FAILED run tried to install, borrowed from
- * `outcome`; NULL when it got no that far and for other kinds.
+ * `outcome`; NULL when it did not get that far and for other kinds.
  */
 const char *debpull_outcome_attempted(const struct DebpullOutcome *outcome);
 

@@ -153,8 +153,8 @@ pub extern "C" fn debpull_source_options_set_architecture(
 
 /// Sets the keys InRelease must be signed with: `len` bytes at `keys`, one
 /// or more OpenPGP public keys, binary or armored (what apt's `signed-by=`
-/// takes), parsed now (`DEBPULL_STATUS_INVALID_INPUT` or
-/// `DEBPULL_STATUS_PARSE` when they are not usable keys). Replaces
+/// takes), parsed now: `DEBPULL_STATUS_PARSE` when they are not usable
+/// keys (nothing set then). Replaces
 /// `debpull_source_options_set_insecure_unsigned`. Borrows `keys`.
 #[unsafe(no_mangle)]
 pub extern "C" fn debpull_source_options_set_trusted_keys(

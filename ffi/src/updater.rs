@@ -639,7 +639,7 @@ pub extern "C" fn debpull_outcome_to(outcome: *const DebpullOutcome) -> *const c
 }
 
 /// The version a ROLLED_BACK or FAILED run tried to install, borrowed from
-/// `outcome`; NULL when it got no that far and for other kinds.
+/// `outcome`; NULL when it did not get that far and for other kinds.
 #[unsafe(no_mangle)]
 pub extern "C" fn debpull_outcome_attempted(outcome: *const DebpullOutcome) -> *const c_char {
     outcome_ref(outcome, std::ptr::null(), |o| opt_ptr(&o.attempted))
