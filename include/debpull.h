@@ -92,11 +92,67 @@ typedef enum DebpullStatus {
 } DebpullStatus;
 
 /**
+ * How an update run ended.
+ */
+typedef enum DebpullOutcomeKind {
+  /**
+   * Nothing to do: the candidate is installed, or lower (upgrade only), or
+   * the suite lacks the package.
+   */
+  DEBPULL_OUTCOME_KIND_UP_TO_DATE = 0,
+  /**
+   * The candidate was installed and passed the health check.
+   */
+  DEBPULL_OUTCOME_KIND_UPDATED = 1,
+  /**
+   * The candidate's installer or health check failed; the previous version
+   * was reinstalled (or that was tried: see the error message and
+   * `debpull_outcome_installed`).
+   */
+  DEBPULL_OUTCOME_KIND_ROLLED_BACK = 2,
+  /**
+   * The run failed (see the error); before the installer ran, nothing changed.
+   */
+  DEBPULL_OUTCOME_KIND_FAILED = 3,
+  /**
+   * The candidate failed before and is held back for a while.
+   */
+  DEBPULL_OUTCOME_KIND_HELD = 4,
+  /**
+   * The administrator put the package on hold (`apt-mark hold`).
+   */
+  DEBPULL_OUTCOME_KIND_HELD_BY_ADMIN = 5,
+  /**
+   * Another run, or another dpkg, held the lock: nothing was done.
+   */
+  DEBPULL_OUTCOME_KIND_SKIPPED = 6,
+} DebpullOutcomeKind;
+
+/**
+ * What a check found for one package. Immutable: safe to share between
+ * threads. Created by `debpull_source_check`, freed with `debpull_check_free`.
+ */
+typedef struct DebpullCheck DebpullCheck;
+
+/**
  * A failure: its kind and a message naming what is at fault (a path, a key,
  * a field, a line). Created by debpull, owned by the caller, freed with
  * `debpull_error_free`. Immutable: safe to read from any thread.
  */
 typedef struct DebpullError DebpullError;
+
+/**
+ * One update run as notifications see it, borrowed by the event callback
+ * during the call only. Created by debpull.
+ */
+typedef struct DebpullEvent DebpullEvent;
+
+/**
+ * How an update run ended: its kind, versions and error. Immutable: safe to
+ * share between threads. Owned when `debpull_updater_update` returns it
+ * (`debpull_outcome_free`), borrowed from an event otherwise.
+ */
+typedef struct DebpullOutcome DebpullOutcome;
 
 /**
  * A package: its Packages stanza (control fields, Filename, Size, checksums).
@@ -113,10 +169,48 @@ typedef struct DebpullPackage DebpullPackage;
 typedef struct DebpullPackageList DebpullPackageList;
 
 /**
+ * A suite of a repository that a machine pulls from. Safe to use from
+ * several threads at once. Created by `debpull_source_open`, freed with
+ * `debpull_source_free`.
+ */
+typedef struct DebpullSource DebpullSource;
+
+/**
+ * The options of a source, set one by one, then given to
+ * `debpull_source_open` (which copies them). Not for several threads at
+ * once. Created by `debpull_source_options_new`, freed with
+ * `debpull_source_options_free`.
+ */
+typedef struct DebpullSourceOptions DebpullSourceOptions;
+
+/**
+ * Keeps one package of the machine at a source's candidate. Safe to use
+ * from several threads at once (runs take a lock: one waits or is skipped).
+ * Created by `debpull_updater_new`, freed with `debpull_updater_free`.
+ */
+typedef struct DebpullUpdater DebpullUpdater;
+
+/**
+ * The options of an updater, set one by one, then given to
+ * `debpull_updater_new` (which copies them). Not for several threads at
+ * once. Created by `debpull_updater_options_new`, freed with
+ * `debpull_updater_options_free`.
+ */
+typedef struct DebpullUpdaterOptions DebpullUpdaterOptions;
+
+/**
  * A parsed Debian version. Immutable: safe to share between threads.
  * Created by `debpull_version_parse`, freed with `debpull_version_free`.
  */
 typedef struct DebpullVersion DebpullVersion;
+
+/**
+ * Called with each event of an update run, on the thread that called
+ * `debpull_updater_update`, before it returns. `event` is borrowed for the
+ * call only; `user_data` is what the caller passed. It must not call
+ * blocking debpull functions nor unwind.
+ */
+typedef void (*DebpullEventCallback)(const struct DebpullEvent *event, void *user_data);
 
 #ifdef __cplusplus
 extern "C" {
@@ -246,6 +340,433 @@ const struct DebpullPackage *debpull_package_list_get(const struct DebpullPackag
  * Frees `list` and the packages in it. NULL is fine.
  */
 void debpull_package_list_free(struct DebpullPackageList *list);
+
+/**
+ * New source options (owned by the caller: `debpull_source_options_free`),
+ * written to `*out`. Nothing is set: a suite, a state directory and the
+ * trusted keys must be set before `debpull_source_open`; the component is
+ * `main`, the architecture the machine's (`dpkg --print-architecture`),
+ * dpkg's admin directory `/var/lib/dpkg` unless set.
+ */
+enum DebpullStatus debpull_source_options_new(struct DebpullSourceOptions **out,
+                                              struct DebpullError **error);
+
+/**
+ * Sets the suite (`production`), which the repository's Release must name.
+ * Borrows `suite` (copied); an empty one is refused.
+ */
+enum DebpullStatus debpull_source_options_set_suite(struct DebpullSourceOptions *options,
+                                                    const char *suite,
+                                                    struct DebpullError **error);
+
+/**
+ * Sets the component (default `main`). Borrows `component` (copied); an
+ * empty one is refused.
+ */
+enum DebpullStatus debpull_source_options_set_component(struct DebpullSourceOptions *options,
+                                                        const char *component,
+                                                        struct DebpullError **error);
+
+/**
+ * Sets the architecture (`amd64`; default: the machine's). Borrows
+ * `architecture` (copied); an empty one is refused.
+ */
+enum DebpullStatus debpull_source_options_set_architecture(struct DebpullSourceOptions *options,
+                                                           const char *architecture,
+                                                           struct DebpullError **error);
+
+/**
+ * Sets the keys InRelease must be signed with: `len` bytes at `keys`, one
+ * or more OpenPGP public keys, binary or armored (what apt's `signed-by=`
+ * takes), parsed now: `DEBPULL_STATUS_PARSE` when they are not usable
+ * keys (nothing set then). Replaces
+ * `debpull_source_options_set_insecure_unsigned`. Borrows `keys`.
+ */
+enum DebpullStatus debpull_source_options_set_trusted_keys(struct DebpullSourceOptions *options,
+                                                           const uint8_t *keys,
+                                                           size_t len,
+                                                           struct DebpullError **error);
+
+/**
+ * `true`: no signature is checked (replacing the trusted keys). Anyone who
+ * can write to the repository or the network path can then install anything
+ * on the machine: only for a repository on a trusted local disk. Every check
+ * warns. `false` undoes a `true` (the trusted keys must then be set again).
+ */
+enum DebpullStatus debpull_source_options_set_insecure_unsigned(struct DebpullSourceOptions *options,
+                                                                bool insecure,
+                                                                struct DebpullError **error);
+
+/**
+ * Sets the state directory (created when missing, mode 0700; it must belong
+ * to the user and not be writable by others): the last accepted InRelease,
+ * the verified index, downloaded `.deb`s, the update lock. Borrows
+ * `state_dir` (copied); an empty one is refused.
+ */
+enum DebpullStatus debpull_source_options_set_state_dir(struct DebpullSourceOptions *options,
+                                                        const char *state_dir,
+                                                        struct DebpullError **error);
+
+/**
+ * Sets dpkg's administrative directory (default `/var/lib/dpkg`), where
+ * what is installed is read. Borrows `admin_dir` (copied); an empty one is
+ * refused.
+ */
+enum DebpullStatus debpull_source_options_set_admin_dir(struct DebpullSourceOptions *options,
+                                                        const char *admin_dir,
+                                                        struct DebpullError **error);
+
+/**
+ * Frees `options`. NULL is fine.
+ */
+void debpull_source_options_free(struct DebpullSourceOptions *options);
+
+/**
+ * Opens the source at the store `uri` names (`file:///path`,
+ * `s3://bucket/prefix?region=...`, `http(s)://host/path`) with `options`
+ * (copied), and writes it to `*out` (owned by the caller:
+ * `debpull_source_free`). Nothing is read yet. Borrows `uri` and `options`.
+ * Options without a suite, state directory or trusted keys are
+ * `DEBPULL_STATUS_INVALID_INPUT` saying how to set them.
+ */
+enum DebpullStatus debpull_source_open(const char *uri,
+                                       const struct DebpullSourceOptions *options,
+                                       struct DebpullSource **out,
+                                       struct DebpullError **error);
+
+/**
+ * Checks `package` against `source`: what dpkg has installed and the suite's
+ * candidate (the highest version for the architecture or `all`, or exactly
+ * `pin` when not NULL); writes the result to `*out` (owned by the caller:
+ * `debpull_check_free`). Borrows every argument. Blocks (network, files).
+ * A refused repository (signature, rollback, hashes) is
+ * `DEBPULL_STATUS_VERIFICATION`; a `pin` the suite lacks
+ * `DEBPULL_STATUS_NOT_FOUND`; a `pin` that is no version
+ * `DEBPULL_STATUS_INVALID_VERSION`.
+ */
+enum DebpullStatus debpull_source_check(const struct DebpullSource *source,
+                                        const char *package,
+                                        const char *pin,
+                                        struct DebpullCheck **out,
+                                        struct DebpullError **error);
+
+/**
+ * Forgets the rollback floor of `source` (its last accepted Date), so that
+ * the next check accepts an older snapshot of the repository (still signed
+ * and verified). Only for a repository legitimately restored to an older
+ * snapshot, when checks fail with "a replayed older snapshot (rollback) is
+ * refused". Warns on stderr. Borrows `source`. Blocks.
+ */
+enum DebpullStatus debpull_source_reset_rollback_floor(const struct DebpullSource *source,
+                                                       struct DebpullError **error);
+
+/**
+ * Frees `source`. NULL is fine. Updaters made from it stay usable.
+ */
+void debpull_source_free(struct DebpullSource *source);
+
+/**
+ * The package checked, borrowed from `check`. NULL for NULL.
+ */
+const char *debpull_check_package(const struct DebpullCheck *check);
+
+/**
+ * The version dpkg has installed, borrowed from `check`; NULL when the
+ * package is not installed (and for NULL).
+ */
+const char *debpull_check_installed(const struct DebpullCheck *check);
+
+/**
+ * The suite's candidate, borrowed from `check` (never free it); NULL when
+ * the suite does not have the package (and for NULL).
+ */
+const struct DebpullPackage *debpull_check_candidate(const struct DebpullCheck *check);
+
+/**
+ * Whether the candidate is higher than the installed version, or nothing is
+ * installed and there is a candidate (false for NULL).
+ */
+bool debpull_check_update_available(const struct DebpullCheck *check);
+
+/**
+ * Whether the suite changed since the previous check of this state
+ * directory (false: the repository answered "not modified"; false for NULL).
+ */
+bool debpull_check_repository_changed(const struct DebpullCheck *check);
+
+/**
+ * How many warnings the check gave (signatures not checked, ...; 0 for NULL).
+ */
+size_t debpull_check_warning_count(const struct DebpullCheck *check);
+
+/**
+ * Warning number `index` (from 0), borrowed from `check`. NULL past the end
+ * and for NULL.
+ */
+const char *debpull_check_warning_at(const struct DebpullCheck *check, size_t index);
+
+/**
+ * Frees `check` and the candidate borrowed from it. NULL is fine.
+ */
+void debpull_check_free(struct DebpullCheck *check);
+
+/**
+ * New options for keeping `package` up to date, written to `*out` (owned by
+ * the caller: `debpull_updater_options_free`): installed with `dpkg -i`
+ * under `/`, upgrades only, no health check (60 s when set), 30 minutes for
+ * the installer, skipped when another run holds the lock, no jitter.
+ * Borrows `package`; an empty one is refused.
+ */
+enum DebpullStatus debpull_updater_options_new(const char *package,
+                                               struct DebpullUpdaterOptions **out,
+                                               struct DebpullError **error);
+
+/**
+ * Sets the installer: `"dpkg"` (`dpkg -i`: dependencies must be installed
+ * already) or `"apt"` (`apt-get install`, which resolves dependencies and
+ * never removes a package). Anything else is `DEBPULL_STATUS_INVALID_INPUT`.
+ */
+enum DebpullStatus debpull_updater_options_set_installer(struct DebpullUpdaterOptions *options,
+                                                         const char *installer,
+                                                         struct DebpullError **error);
+
+/**
+ * Sets a command as the installer: `argc` strings at `argv` (the program,
+ * then its arguments; at least the program), to which the `.deb`'s path is
+ * appended. It gets `DEBPULL_PACKAGE`, `DEBPULL_VERSION`,
+ * `DEBPULL_ADMIN_DIR` (and `DEBPULL_ROOT`) in its environment; dpkg's status
+ * file is checked after it. Borrows `argv` (copied).
+ */
+enum DebpullStatus debpull_updater_options_set_installer_command(struct DebpullUpdaterOptions *options,
+                                                                 const char *const *argv,
+                                                                 size_t argc,
+                                                                 struct DebpullError **error);
+
+/**
+ * Sets the root packages are installed under (dpkg's `--root`; default
+ * `/`). Borrows `root` (copied); an empty one is refused.
+ */
+enum DebpullStatus debpull_updater_options_set_root(struct DebpullUpdaterOptions *options,
+                                                    const char *root,
+                                                    struct DebpullError **error);
+
+/**
+ * Sets the apt configuration file (`APT_CONFIG`) the `"apt"` installer
+ * runs with (default: apt's own). Borrows `apt_config` (copied); an empty
+ * one is refused.
+ */
+enum DebpullStatus debpull_updater_options_set_apt_config(struct DebpullUpdaterOptions *options,
+                                                          const char *apt_config,
+                                                          struct DebpullError **error);
+
+/**
+ * Sets which candidates are installed: `"upgrade-only"` (the default: only a
+ * higher version) or `"follow-repository"` (lower versions too: a suite
+ * rolled back rolls the machine back). Anything else is
+ * `DEBPULL_STATUS_INVALID_INPUT`.
+ */
+enum DebpullStatus debpull_updater_options_set_policy(struct DebpullUpdaterOptions *options,
+                                                      const char *policy,
+                                                      struct DebpullError **error);
+
+/**
+ * Installs exactly version `pin` instead of the highest, higher or lower
+ * than the installed one, whatever the policy. Borrows `pin` (copied); not a
+ * version is `DEBPULL_STATUS_INVALID_VERSION`.
+ */
+enum DebpullStatus debpull_updater_options_set_pin(struct DebpullUpdaterOptions *options,
+                                                   const char *pin,
+                                                   struct DebpullError **error);
+
+/**
+ * Sets the health check run after an install: `argc` strings at `argv` (the
+ * program, then its arguments); failing (non-zero exit, timeout) means the
+ * previous version is reinstalled. Borrows `argv` (copied).
+ */
+enum DebpullStatus debpull_updater_options_set_health_check(struct DebpullUpdaterOptions *options,
+                                                            const char *const *argv,
+                                                            size_t argc,
+                                                            struct DebpullError **error);
+
+/**
+ * Sets how long the health check may run, in seconds (1 to 10 years).
+ */
+enum DebpullStatus debpull_updater_options_set_health_timeout(struct DebpullUpdaterOptions *options,
+                                                              uint64_t seconds,
+                                                              struct DebpullError **error);
+
+/**
+ * Sets how long the installer may run before it is stopped, in seconds (1
+ * to 10 years).
+ */
+enum DebpullStatus debpull_updater_options_set_install_timeout(struct DebpullUpdaterOptions *options,
+                                                               uint64_t seconds,
+                                                               struct DebpullError **error);
+
+/**
+ * When another run holds the lock, waits up to `seconds` (at most 10
+ * years) for it, then gives up (the outcome `DEBPULL_OUTCOME_KIND_SKIPPED`).
+ */
+enum DebpullStatus debpull_updater_options_set_lock_wait(struct DebpullUpdaterOptions *options,
+                                                         uint64_t seconds,
+                                                         struct DebpullError **error);
+
+/**
+ * When another run holds the lock, gives up at once (the default).
+ */
+enum DebpullStatus debpull_updater_options_set_lock_skip(struct DebpullUpdaterOptions *options,
+                                                         struct DebpullError **error);
+
+/**
+ * Waits a random time up to `seconds` (at most 10 years; default 0) before
+ * each check, so that a fleet does not hit the repository in the same second.
+ */
+enum DebpullStatus debpull_updater_options_set_jitter(struct DebpullUpdaterOptions *options,
+                                                      uint64_t seconds,
+                                                      struct DebpullError **error);
+
+/**
+ * Frees `options`. NULL is fine.
+ */
+void debpull_updater_options_free(struct DebpullUpdaterOptions *options);
+
+/**
+ * A new updater of `source` (copied: the source may be freed) with
+ * `options` (copied), written to `*out` (owned by the caller:
+ * `debpull_updater_free`). Borrows `source` and `options`.
+ */
+enum DebpullStatus debpull_updater_new(const struct DebpullSource *source,
+                                       const struct DebpullUpdaterOptions *options,
+                                       struct DebpullUpdater **out,
+                                       struct DebpullError **error);
+
+/**
+ * Frees `updater`. NULL is fine.
+ */
+void debpull_updater_free(struct DebpullUpdater *updater);
+
+/**
+ * One update run of `updater`: after the jitter, under the lock, checks the
+ * source and installs the candidate if the policy says so, health check and
+ * rollback included; writes how it ended to `*out` (owned by the caller:
+ * `debpull_outcome_free`). Returns `DEBPULL_STATUS_OK` whenever the run
+ * produced an outcome: a failed run is an outcome of kind
+ * `DEBPULL_OUTCOME_KIND_FAILED` (see `debpull_outcome_error_status`), not an
+ * error status. `on_event` (NULL: none) is called with the run's event on
+ * the calling thread before this returns. Borrows `updater`. Blocks.
+ */
+enum DebpullStatus debpull_updater_update(const struct DebpullUpdater *updater,
+                                          DebpullEventCallback on_event,
+                                          void *user_data,
+                                          struct DebpullOutcome **out,
+                                          struct DebpullError **error);
+
+/**
+ * The kind of `outcome` (`DEBPULL_OUTCOME_KIND_FAILED` for NULL).
+ */
+enum DebpullOutcomeKind debpull_outcome_kind(const struct DebpullOutcome *outcome);
+
+/**
+ * The one line for a log (`app: updated 1.0 -> 1.1`), borrowed from
+ * `outcome`. NULL for NULL.
+ */
+const char *debpull_outcome_line(const struct DebpullOutcome *outcome);
+
+/**
+ * The package, borrowed from `outcome`. NULL for NULL.
+ */
+const char *debpull_outcome_package(const struct DebpullOutcome *outcome);
+
+/**
+ * The version installed before the run, borrowed from `outcome`: for
+ * UPDATED (NULL: a first install) and ROLLED_BACK (the version reinstalled);
+ * NULL otherwise.
+ */
+const char *debpull_outcome_from(const struct DebpullOutcome *outcome);
+
+/**
+ * The version installed by an UPDATED run, borrowed from `outcome`; NULL
+ * for other kinds.
+ */
+const char *debpull_outcome_to(const struct DebpullOutcome *outcome);
+
+/**
+ * The version a ROLLED_BACK or FAILED run tried to install, borrowed from
+ * `outcome`; NULL when it did not get that far and for other kinds.
+ */
+const char *debpull_outcome_attempted(const struct DebpullOutcome *outcome);
+
+/**
+ * The version installed after the run, as dpkg's status file says, borrowed
+ * from `outcome`; NULL when none is (or it is unknown, or SKIPPED).
+ */
+const char *debpull_outcome_installed(const struct DebpullOutcome *outcome);
+
+/**
+ * The suite's candidate not taken by an UP_TO_DATE, HELD or HELD_BY_ADMIN
+ * run, borrowed from `outcome`; NULL when the suite lacks the package and
+ * for other kinds.
+ */
+const char *debpull_outcome_candidate(const struct DebpullOutcome *outcome);
+
+/**
+ * The kind of the error of a FAILED run or of the reason of a ROLLED_BACK
+ * one; `DEBPULL_STATUS_OK` when there is none (and for NULL).
+ */
+enum DebpullStatus debpull_outcome_error_status(const struct DebpullOutcome *outcome);
+
+/**
+ * The message of that error, borrowed from `outcome`; NULL when there is
+ * none (and for NULL).
+ */
+const char *debpull_outcome_error_message(const struct DebpullOutcome *outcome);
+
+/**
+ * Frees an outcome `debpull_updater_update` returned. NULL is fine. Never
+ * free the outcome of an event.
+ */
+void debpull_outcome_free(struct DebpullOutcome *outcome);
+
+/**
+ * The outcome of the run, borrowed from `event` (never free it). NULL for NULL.
+ */
+const struct DebpullOutcome *debpull_event_outcome(const struct DebpullEvent *event);
+
+/**
+ * The source's suite, borrowed from `event`. NULL for NULL.
+ */
+const char *debpull_event_suite(const struct DebpullEvent *event);
+
+/**
+ * The machine's host name, borrowed from `event`. NULL for NULL.
+ */
+const char *debpull_event_hostname(const struct DebpullEvent *event);
+
+/**
+ * When the run started (before the jitter), in seconds since 1970 (0 for NULL).
+ */
+uint64_t debpull_event_started_unix(const struct DebpullEvent *event);
+
+/**
+ * How long the run took, jitter included, in milliseconds (0 for NULL).
+ */
+uint64_t debpull_event_duration_ms(const struct DebpullEvent *event);
+
+/**
+ * The random delay waited before the check, in milliseconds (0 for NULL).
+ */
+uint64_t debpull_event_jitter_ms(const struct DebpullEvent *event);
+
+/**
+ * How many warnings the run's check gave (0 for NULL).
+ */
+size_t debpull_event_warning_count(const struct DebpullEvent *event);
+
+/**
+ * Warning number `index` (from 0), borrowed from `event`. NULL past the end
+ * and for NULL.
+ */
+const char *debpull_event_warning_at(const struct DebpullEvent *event, size_t index);
 
 /**
  * Parses `text` as dpkg does (blanks around it ignored) and writes a new

@@ -37,12 +37,19 @@ mod deb;
 mod error;
 mod package;
 mod run;
+mod source;
+mod updater;
 mod version;
 
 use std::ffi::{CString, c_char};
 
 pub use error::{DebpullError, DebpullStatus};
 pub use package::{DebpullPackage, DebpullPackageList};
+pub use source::{DebpullCheck, DebpullSource, DebpullSourceOptions};
+pub use updater::{
+    DebpullEvent, DebpullEventCallback, DebpullOutcome, DebpullOutcomeKind, DebpullUpdater,
+    DebpullUpdaterOptions,
+};
 pub use version::DebpullVersion;
 
 /// The version of the debpull library (`"0.1.0"`): static, never freed.

@@ -4,11 +4,26 @@
 
 #[path = "support/c_build.rs"]
 mod c_build;
+#[path = "support/client_fixture.rs"]
+mod client_fixture;
+#[allow(dead_code)]
+#[path = "../../core/tests/support/dpkg_root.rs"]
+mod dpkg_root;
+#[allow(dead_code)]
+#[path = "../../core/tests/support/gpg.rs"]
+mod gpg;
+#[allow(dead_code)]
+#[path = "../../core/tests/support/moto.rs"]
+mod moto;
+#[allow(dead_code)]
+#[path = "../../core/tests/support/test_debs.rs"]
+mod test_debs;
 
 use std::path::PathBuf;
 use std::process::Command;
 
 use c_build::{Installed, Link, assert_success, c_dir, cc, run};
+use client_fixture::ClientFixture;
 
 /// Compiles `ffi/tests/c/<name>.c` linked as `link` and runs it with `args`.
 fn run_c_test(name: &str, link: Link, args: &[&str], env: &[(&str, &str)]) {
@@ -83,6 +98,23 @@ fn installed_library_has_soname_and_pkg_config() {
 }
 
 macro_rules! c_test {
+    // A test whose harness (`$run`, given the link mode) prepares what the
+    // C program needs and runs it.
+    ($name:ident, $run:path) => {
+        mod $name {
+            use super::*;
+
+            #[test]
+            fn shared() {
+                $run(Link::Shared);
+            }
+
+            #[test]
+            fn r#static() {
+                $run(Link::Static);
+            }
+        }
+    };
     ($name:ident) => {
         mod $name {
             use super::*;
@@ -101,6 +133,34 @@ macro_rules! c_test {
 }
 
 c_test!(versions);
+c_test!(source, run_source);
+c_test!(updater, run_updater);
+
+/// `run_c_test` with the fixture's environment.
+fn run_with_fixture(name: &str, link: Link, args: &[&str], fixture: &ClientFixture) {
+    let env = fixture.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    run_c_test(name, link, args, &env);
+}
+
+/// source.c: checks against a local and an S3 repository holding app 1.0.
+fn run_source(link: Link) {
+    let fixture = ClientFixture::new("1.0");
+    run_with_fixture("source", link, &[], &fixture);
+    assert_eq!(fixture.installed(), None, "a check installs nothing");
+}
+
+/// updater.c: installs 1.0 into a dpkg root (phase "install"); then, 2.0
+/// published, a failing health check rolls it back (phase "rollback").
+/// dpkg-query confirms each phase.
+fn run_updater(link: Link) {
+    let fixture = ClientFixture::new("1.0");
+    run_with_fixture("updater", link, &["install", "1.0"], &fixture);
+    assert_eq!(fixture.installed().as_deref(), Some("1.0"));
+    fixture.publish("2.0");
+    run_with_fixture("updater", link, &["rollback", "2.0", "1.0"], &fixture);
+    assert_eq!(fixture.installed().as_deref(), Some("1.0"));
+}
 
 /// Every function the header declares is called by some C test program.
 #[test]
