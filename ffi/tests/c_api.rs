@@ -4,6 +4,8 @@
 
 #[path = "support/c_build.rs"]
 mod c_build;
+#[path = "support/deb_fixture.rs"]
+mod deb_fixture;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -98,9 +100,36 @@ macro_rules! c_test {
             }
         }
     };
+    // With a fixture made fresh for each run: `$fixture` makes it, its
+    // `env()` is the program's environment, its `check()` runs afterwards.
+    ($name:ident, $fixture:expr) => {
+        mod $name {
+            use super::*;
+
+            fn run_with_fixture(link: Link) {
+                let fixture = $fixture;
+                let env = fixture.env();
+                let env: Vec<(&str, &str)> =
+                    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                run_c_test(stringify!($name), link, &[], &env);
+                fixture.check();
+            }
+
+            #[test]
+            fn shared() {
+                run_with_fixture(Link::Shared);
+            }
+
+            #[test]
+            fn r#static() {
+                run_with_fixture(Link::Static);
+            }
+        }
+    };
 }
 
 c_test!(versions);
+c_test!(deb, deb_fixture::DebFixture::new());
 
 /// Every function the header declares is called by some C test program.
 #[test]
