@@ -356,6 +356,9 @@ static void builder_errors(void) {
   /* SIZE_MAX bytes: refused before the memory is read (ASan would see it). */
   CHECK_ERROR(DEBPULL_STATUS_LIMIT_EXCEEDED, "data",
               debpull_deb_builder_add_control_file(b, "prerm", &byte, SIZE_MAX, 0755, &err));
+  CHECK_ERROR(DEBPULL_STATUS_LIMIT_EXCEEDED, "67108865",
+              debpull_deb_builder_add_control_file(b, "prerm", &byte, ((size_t)64 << 20) + 1,
+                                                   0755, &err));
   CHECK_ERROR(DEBPULL_STATUS_INVALID_INPUT, "0o100755",
               debpull_deb_builder_add_control_file(b, "prerm", &byte, 1, 0100755, &err));
   CHECK_ERROR(DEBPULL_STATUS_INVALID_INPUT, "0o10000",
