@@ -135,6 +135,15 @@ typedef enum DebpullOutcomeKind {
 typedef struct DebpullCheck DebpullCheck;
 
 /**
+ * A `.deb` being built from a directory tree and control fields (over
+ * `debpull::deb::Builder`): reproducible, entries sorted, owner root:root,
+ * every timestamp the same, `Installed-Size` and `md5sums` generated. Made by
+ * `debpull_deb_builder_new`, freed with `debpull_deb_builder_free`. Not
+ * thread-safe: use it from one thread at a time.
+ */
+typedef struct DebpullDebBuilder DebpullDebBuilder;
+
+/**
  * A failure: its kind and a message naming what is at fault (a path, a key,
  * a field, a line). Created by debpull, owned by the caller, freed with
  * `debpull_error_free`. Immutable: safe to read from any thread.
@@ -236,6 +245,84 @@ void debpull_string_free(char *string);
 enum DebpullStatus debpull_deb_inspect(const char *path,
                                        struct DebpullPackage **out,
                                        struct DebpullError **error);
+
+/**
+ * Writes to `*out` a new builder for the tree under `root_dir` (the files to
+ * install, relative to `/`; read by `debpull_deb_builder_write`, so it need
+ * not exist yet), with no control fields, xz compression and timestamps
+ * from `SOURCE_DATE_EPOCH` (else 0). Owned by the caller:
+ * `debpull_deb_builder_free`. Borrows `root_dir`.
+ */
+enum DebpullStatus debpull_deb_builder_new(const char *root_dir,
+                                           struct DebpullDebBuilder **out,
+                                           struct DebpullError **error);
+
+/**
+ * Sets the control field `name` to `value`, replacing a field of the same
+ * name (case-insensitive) in place; new fields keep the order they are set
+ * in. Continuation lines of a multi-line value (`Description`) start with a
+ * space; an empty line is " .". A name that is not a deb822 field name or a
+ * malformed value is `DEBPULL_STATUS_INVALID_INPUT` naming it; the package
+ * fields themselves (Package, Version, Architecture) are checked by
+ * `debpull_deb_builder_write`. Borrows `name` and `value` (copied).
+ */
+enum DebpullStatus debpull_deb_builder_set_field(struct DebpullDebBuilder *builder,
+                                                 const char *name,
+                                                 const char *value,
+                                                 struct DebpullError **error);
+
+/**
+ * Adds the file `name` to the control archive (`postinst`, `prerm`,
+ * `conffiles`, `triggers`, ...; an `md5sums` replaces the generated one),
+ * holding the `len` bytes at `data` (NULL is fine when `len` is 0), with the
+ * permission bits `mode` (0755 for maintainer scripts). A file of the same
+ * name is replaced. A mode above 07777 is `DEBPULL_STATUS_INVALID_INPUT`, a
+ * length above 64 MiB `DEBPULL_STATUS_LIMIT_EXCEEDED`; a name that is not a
+ * plain file name (or is `control`) is refused by
+ * `debpull_deb_builder_write`. Borrows `name` and `data` (copied).
+ */
+enum DebpullStatus debpull_deb_builder_add_control_file(struct DebpullDebBuilder *builder,
+                                                        const char *name,
+                                                        const uint8_t *data,
+                                                        size_t len,
+                                                        uint32_t mode,
+                                                        struct DebpullError **error);
+
+/**
+ * Compresses the control and data archives with `compression`: one of
+ * "xz" (the default), "gzip", "zstd", "none"; anything else is
+ * `DEBPULL_STATUS_INVALID_INPUT` listing them. Borrows `compression`.
+ */
+enum DebpullStatus debpull_deb_builder_set_compression(struct DebpullDebBuilder *builder,
+                                                       const char *compression,
+                                                       struct DebpullError **error);
+
+/**
+ * Sets every timestamp in the archive to `seconds` since the epoch (instead
+ * of `SOURCE_DATE_EPOCH`). A time too large for a `.deb` (8^11 seconds and
+ * more) is refused by `debpull_deb_builder_write`.
+ */
+enum DebpullStatus debpull_deb_builder_set_mtime(struct DebpullDebBuilder *builder,
+                                                 uint64_t seconds,
+                                                 struct DebpullError **error);
+
+/**
+ * Builds the `.deb` and writes it to `output_path` (through a temporary
+ * `<output_path>.tmp` renamed into place), replacing a file there. The
+ * builder is unchanged and can write again. Missing or invalid Package,
+ * Version or Architecture fields are `DEBPULL_STATUS_INVALID_INPUT` (an
+ * invalid version `DEBPULL_STATUS_INVALID_VERSION`), a missing root
+ * directory or an unwritable output `DEBPULL_STATUS_IO`, naming the field
+ * or path. Borrows `builder` and `output_path`.
+ */
+enum DebpullStatus debpull_deb_builder_write(const struct DebpullDebBuilder *builder,
+                                             const char *output_path,
+                                             struct DebpullError **error);
+
+/**
+ * Frees `builder`. NULL is fine.
+ */
+void debpull_deb_builder_free(struct DebpullDebBuilder *builder);
 
 /**
  * The kind of `error`; `DEBPULL_STATUS_INVALID_INPUT` for a NULL `error`.

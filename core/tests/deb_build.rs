@@ -345,6 +345,11 @@ fn bad_fields_and_trees_are_refused() {
             "../evil",
         ),
         (
+            base().control_file("postinst", "#!/bin/sh\n", 0o100755),
+            ErrorKind::InvalidInput,
+            "0o100755",
+        ),
+        (
             sample_builder(&dir.path().join("missing"), "hello", Compression::Gzip),
             ErrorKind::Io,
             "missing",

@@ -43,6 +43,7 @@ mod version;
 
 use std::ffi::{CString, c_char};
 
+pub use deb::DebpullDebBuilder;
 pub use error::{DebpullError, DebpullStatus};
 pub use package::{DebpullPackage, DebpullPackageList};
 pub use source::{DebpullCheck, DebpullSource, DebpullSourceOptions};

@@ -6,6 +6,8 @@
 mod c_build;
 #[path = "support/client_fixture.rs"]
 mod client_fixture;
+#[path = "support/deb_fixture.rs"]
+mod deb_fixture;
 #[allow(dead_code)]
 #[path = "../../core/tests/support/dpkg_root.rs"]
 mod dpkg_root;
@@ -100,7 +102,7 @@ fn installed_library_has_soname_and_pkg_config() {
 macro_rules! c_test {
     // A test whose harness (`$run`, given the link mode) prepares what the
     // C program needs and runs it.
-    ($name:ident, $run:path) => {
+    ($name:ident, run = $run:path) => {
         mod $name {
             use super::*;
 
@@ -130,11 +132,38 @@ macro_rules! c_test {
             }
         }
     };
+    // With a fixture made fresh for each run: `$fixture` makes it, its
+    // `env()` is the program's environment, its `check()` runs afterwards.
+    ($name:ident, fixture = $fixture:expr) => {
+        mod $name {
+            use super::*;
+
+            fn run_with_fixture(link: Link) {
+                let fixture = $fixture;
+                let env = fixture.env();
+                let env: Vec<(&str, &str)> =
+                    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                run_c_test(stringify!($name), link, &[], &env);
+                fixture.check();
+            }
+
+            #[test]
+            fn shared() {
+                run_with_fixture(Link::Shared);
+            }
+
+            #[test]
+            fn r#static() {
+                run_with_fixture(Link::Static);
+            }
+        }
+    };
 }
 
 c_test!(versions);
-c_test!(source, run_source);
-c_test!(updater, run_updater);
+c_test!(deb, fixture = deb_fixture::DebFixture::new());
+c_test!(source, run = run_source);
+c_test!(updater, run = run_updater);
 
 /// `run_c_test` with the fixture's environment.
 fn run_with_fixture(name: &str, link: Link, args: &[&str], fixture: &ClientFixture) {

@@ -118,7 +118,14 @@ impl Server {
 
     /// Publishes the app at `version` into production.
     fn publish(&self, version: &str) {
-        let deb = build_deb_with(self.dir.path(), APP, version, "amd64", "", &Extras::default());
+        let deb = build_deb_with(
+            self.dir.path(),
+            APP,
+            version,
+            "amd64",
+            "",
+            &Extras::default(),
+        );
         block_on(
             self.repo
                 .publish("production", "main", &[deb], Default::default(), &|_| {}),
@@ -162,13 +169,20 @@ fn run(tool: &Path, args: &[&str]) -> (i32, String, String) {
         args,
         &[
             ("AWS_ACCESS_KEY_ID", credentials.access_key_id.as_str()),
-            ("AWS_SECRET_ACCESS_KEY", credentials.secret_access_key.as_str()),
+            (
+                "AWS_SECRET_ACCESS_KEY",
+                credentials.secret_access_key.as_str(),
+            ),
             ("AWS_EC2_METADATA_DISABLED", "true"),
         ],
     );
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    println!("{} {args:?}: {:?}\n{stdout}{stderr}", tool.display(), output.status);
+    println!(
+        "{} {args:?}: {:?}\n{stdout}{stderr}",
+        tool.display(),
+        output.status
+    );
     let code = output
         .status
         .code()
@@ -202,7 +216,11 @@ fn installs_updates_and_rolls_back(server: &Server, tool: &Path) {
         log_line(&stdout),
         "app: installed none, candidate 1.0: update available"
     );
-    assert_eq!(server.system.installed(APP), None, "--check installs nothing");
+    assert_eq!(
+        server.system.installed(APP),
+        None,
+        "--check installs nothing"
+    );
 
     let (code, stdout, stderr) = run(tool, &["--config", config]);
     assert_eq!((code, stderr.as_str()), (0, ""));
@@ -235,7 +253,10 @@ fn installs_updates_and_rolls_back(server: &Server, tool: &Path) {
     // The next run holds 1.2 back: exit status 3, nothing installed.
     let (code, _, stderr) = run(tool, &["--config", config]);
     assert_eq!(code, 3, "{stderr}");
-    assert!(log_line(&stderr).starts_with("app: 1.2 held back"), "{stderr}");
+    assert!(
+        log_line(&stderr).starts_with("app: 1.2 held back"),
+        "{stderr}"
+    );
     assert_eq!(server.system.installed(APP).as_deref(), Some("1.1"));
 }
 
@@ -298,7 +319,10 @@ fn bad_configurations_exit_78_naming_the_file_and_line() {
     let no_equals = write("no-equals.conf", "repository file:///x\n");
     let (code, _, stderr) = run(tool, &["--config", &no_equals]);
     assert_eq!(code, 78);
-    assert!(stderr.contains("line 1: expected 'key = value'"), "{stderr}");
+    assert!(
+        stderr.contains("line 1: expected 'key = value'"),
+        "{stderr}"
+    );
 
     let twice = write("twice.conf", &format!("{base}suite = staging\n"));
     let (code, _, stderr) = run(tool, &["--config", &twice]);
@@ -328,12 +352,18 @@ fn bad_configurations_exit_78_naming_the_file_and_line() {
     let installer = write("installer.conf", &format!("{base}installer = yum\n"));
     let (code, _, stderr) = run(tool, &["--config", &installer]);
     assert_eq!(code, 78);
-    assert!(stderr.contains("installer: ") && stderr.contains("yum"), "{stderr}");
+    assert!(
+        stderr.contains("installer: ") && stderr.contains("yum"),
+        "{stderr}"
+    );
 
     let command = write("command.conf", &format!("{base}installer = command\n"));
     let (code, _, stderr) = run(tool, &["--config", &command]);
     assert_eq!(code, 78);
-    assert!(stderr.contains("installer = command needs installer-command"), "{stderr}");
+    assert!(
+        stderr.contains("installer = command needs installer-command"),
+        "{stderr}"
+    );
 
     std::fs::write(&server.key_file, "").unwrap();
     let (code, _, stderr) = run(tool, &["--config", &write("empty-key.conf", &base)]);
@@ -342,7 +372,10 @@ fn bad_configurations_exit_78_naming_the_file_and_line() {
 
     let (code, _, stderr) = run(tool, &["--frobnicate"]);
     assert_eq!(code, 64);
-    assert!(stderr.contains("unknown argument \"--frobnicate\""), "{stderr}");
+    assert!(
+        stderr.contains("unknown argument \"--frobnicate\""),
+        "{stderr}"
+    );
     let (code, stdout, _) = run(tool, &["--help"]);
     assert_eq!(code, 0);
     assert!(stdout.contains("trusted-key"), "{stdout}");

@@ -91,8 +91,8 @@ impl Builder {
     }
 
     /// Adds a file to the control archive (`postinst`, `conffiles`, `triggers`...),
-    /// with its permission bits (0o755 for maintainer scripts). An `md5sums` given
-    /// here replaces the generated one.
+    /// with its permission bits (0o755 for maintainer scripts; more than 0o7777 is
+    /// refused when building). An `md5sums` given here replaces the generated one.
     pub fn control_file(
         mut self,
         name: impl Into<String>,
@@ -318,6 +318,14 @@ impl Builder {
                     ErrorKind::InvalidInput,
                     format!(
                         "control file name {name:?} is not allowed (control comes from the fields)"
+                    ),
+                ));
+            }
+            if *mode > 0o7777 {
+                return Err(Error::new(
+                    ErrorKind::InvalidInput,
+                    format!(
+                        "control file {name:?}: mode {mode:#o} is more than permission bits (0o7777)"
                     ),
                 ));
             }
