@@ -36,6 +36,8 @@ mod args;
 mod deb;
 mod error;
 mod package;
+mod repository;
+mod repository_options;
 mod run;
 mod version;
 
@@ -43,6 +45,11 @@ use std::ffi::{CString, c_char};
 
 pub use error::{DebpullError, DebpullStatus};
 pub use package::{DebpullPackage, DebpullPackageList};
+pub use repository::{
+    DebpullGcReport, DebpullProgress, DebpullProgressCallback, DebpullProgressKind,
+    DebpullPublishReport, DebpullRepository, DebpullVerifyReport,
+};
+pub use repository_options::DebpullRepositoryOptions;
 pub use version::DebpullVersion;
 
 /// The version of the debpull library (`"0.1.0"`): static, never freed.
