@@ -92,6 +92,25 @@ typedef enum DebpullStatus {
 } DebpullStatus;
 
 /**
+ * What a progress event reports.
+ */
+typedef enum DebpullProgressKind {
+  /**
+   * A `.deb` was read and hashed: `name` is its path, `bytes` its size.
+   */
+  DEBPULL_PROGRESS_KIND_HASHED = 0,
+  /**
+   * An object was written to storage: `name` is its key, `bytes` its size.
+   */
+  DEBPULL_PROGRESS_KIND_UPLOADED = 1,
+  /**
+   * The suite's new InRelease was written, the change is visible: `name` is
+   * the suite, `attempts` how many attempts it took.
+   */
+  DEBPULL_PROGRESS_KIND_COMMITTED = 2,
+} DebpullProgressKind;
+
+/**
  * How an update run ended.
  */
 typedef enum DebpullOutcomeKind {
@@ -178,6 +197,28 @@ typedef struct DebpullPackage DebpullPackage;
 typedef struct DebpullPackageList DebpullPackageList;
 
 /**
+ * What `debpull_repository_publish` did. Immutable: safe to share between
+ * threads. Owned by the caller, `debpull_publish_report_free`.
+ */
+typedef struct DebpullPublishReport DebpullPublishReport;
+
+/**
+ * A signed apt repository in a storage, and the key that signs it. Safe to
+ * use from several threads at once (each call is a complete operation;
+ * concurrent changes to one suite retry against each other). Made by
+ * `debpull_repository_open`, freed with `debpull_repository_free`.
+ */
+typedef struct DebpullRepository DebpullRepository;
+
+/**
+ * Options for `debpull_repository_open`, set one by one. Not to be changed
+ * from several threads at once; reading it (open) from several is fine.
+ * Made by `debpull_repository_options_new`, freed with
+ * `debpull_repository_options_free`.
+ */
+typedef struct DebpullRepositoryOptions DebpullRepositoryOptions;
+
+/**
  * A suite of a repository that a machine pulls from. Safe to use from
  * several threads at once. Created by `debpull_source_open`, freed with
  * `debpull_source_free`.
@@ -212,6 +253,81 @@ typedef struct DebpullUpdaterOptions DebpullUpdaterOptions;
  * Created by `debpull_version_parse`, freed with `debpull_version_free`.
  */
 typedef struct DebpullVersion DebpullVersion;
+
+/**
+ * A progress event, borrowed by the callback for the duration of the call
+ * (copy `name` to keep it).
+ */
+typedef struct DebpullProgress {
+  /**
+   * What happened.
+   */
+  enum DebpullProgressKind kind;
+  /**
+   * The path, storage key or suite (see the kind), NUL-terminated UTF-8.
+   */
+  const char *name;
+  /**
+   * The size in bytes (0 for `DEBPULL_PROGRESS_KIND_COMMITTED`).
+   */
+  uint64_t bytes;
+  /**
+   * Attempts of a commit (0 for the other kinds).
+   */
+  uint32_t attempts;
+} DebpullProgress;
+
+/**
+ * Receives progress events: `progress` is borrowed for the call only,
+ * `user_data` is what the caller passed along. Runs on the thread that
+ * called the operation, before it returns; it must not call blocking
+ * debpull functions.
+ */
+typedef void (*DebpullProgressCallback)(const struct DebpullProgress *progress, void *user_data);
+
+/**
+ * What `debpull_repository_verify` checked.
+ */
+typedef struct DebpullVerifyReport {
+  /**
+   * Files the Release lists, each checked at its plain path and by hash.
+   */
+  size_t index_files;
+  /**
+   * Distinct packages in the suite's indexes.
+   */
+  size_t packages;
+  /**
+   * Distinct pool files checked against their Packages entries.
+   */
+  size_t pool_files;
+  /**
+   * Bytes read and hashed.
+   */
+  uint64_t bytes;
+} DebpullVerifyReport;
+
+/**
+ * What `debpull_repository_gc` did.
+ */
+typedef struct DebpullGcReport {
+  /**
+   * Suites whose references were collected.
+   */
+  size_t suites;
+  /**
+   * Objects deleted.
+   */
+  size_t deleted;
+  /**
+   * Unreferenced objects kept until their grace period ends.
+   */
+  size_t pending;
+  /**
+   * Pool and by-hash objects still referenced.
+   */
+  size_t referenced;
+} DebpullGcReport;
 
 /**
  * Called with each event of an update run, on the thread that called
@@ -429,6 +545,251 @@ const struct DebpullPackage *debpull_package_list_get(const struct DebpullPackag
 void debpull_package_list_free(struct DebpullPackageList *list);
 
 /**
+ * Opens the repository at `uri` (`file:///absolute/path`,
+ * `s3://bucket/prefix?region=...`) with `options` (a signing key is
+ * required) and writes it to `*out`, owned by the caller
+ * (`debpull_repository_free`). Borrows `uri` and `options` (which may be
+ * freed or reused afterwards). Nothing is read or written yet. S3
+ * credentials come from the environment (`AWS_ACCESS_KEY_ID`, profiles,
+ * instance metadata). A region or endpoint set for a URI that is not `s3://`,
+ * an invalid default architecture or no signing key is
+ * `DEBPULL_STATUS_INVALID_INPUT`.
+ */
+enum DebpullStatus debpull_repository_open(const char *uri,
+                                           const struct DebpullRepositoryOptions *options,
+                                           struct DebpullRepository **out,
+                                           struct DebpullError **error);
+
+/**
+ * Publishes the `count` `.deb` files at `debs` (paths) into `component` of
+ * `suite` (created if needed) and writes what it did to `*out`, owned by the
+ * caller (`debpull_publish_report_free`). A package already there
+ * identically is left alone; one with the same name, version and
+ * architecture but other content is `DEBPULL_STATUS_CONFLICT` (nothing is
+ * published) unless `replace` is true. `progress` (may be NULL) is called
+ * with `user_data` for each file hashed, object uploaded and the commit, on
+ * this thread. Borrows every string. A missing file is `DEBPULL_STATUS_IO`,
+ * one that is not a `.deb` `DEBPULL_STATUS_PARSE`, both naming it.
+ */
+enum DebpullStatus debpull_repository_publish(const struct DebpullRepository *repository,
+                                              const char *suite,
+                                              const char *component,
+                                              const char *const *debs,
+                                              size_t count,
+                                              bool replace,
+                                              DebpullProgressCallback progress,
+                                              void *user_data,
+                                              struct DebpullPublishReport **out,
+                                              struct DebpullError **error);
+
+/**
+ * The packages new in the suite, borrowed from `report` (valid until it is
+ * freed; never free it). NULL for NULL.
+ */
+const struct DebpullPackageList *debpull_publish_report_added(const struct DebpullPublishReport *report);
+
+/**
+ * The packages that were there already, identical, borrowed from `report`.
+ * NULL for NULL.
+ */
+const struct DebpullPackageList *debpull_publish_report_unchanged(const struct DebpullPublishReport *report);
+
+/**
+ * The packages that replaced others with the same name, version and
+ * architecture, borrowed from `report`. NULL for NULL.
+ */
+const struct DebpullPackageList *debpull_publish_report_replaced(const struct DebpullPublishReport *report);
+
+/**
+ * The attempts the commit took (more than 1 after lost races against other
+ * publishers; 0 when there was nothing to commit, and for NULL).
+ */
+uint32_t debpull_publish_report_attempts(const struct DebpullPublishReport *report);
+
+/**
+ * Frees `report` and its lists. NULL is fine.
+ */
+void debpull_publish_report_free(struct DebpullPublishReport *report);
+
+/**
+ * Copies package `name` at `version` (every architecture of it) from suite
+ * `from` to suite `to`, sharing the pool files, and writes the entries added
+ * to `to` to `*out` (empty when they were all there already), owned by the
+ * caller (`debpull_package_list_free`). Borrows every string. A missing
+ * suite or package is `DEBPULL_STATUS_NOT_FOUND`.
+ */
+enum DebpullStatus debpull_repository_promote(const struct DebpullRepository *repository,
+                                              const char *name,
+                                              const char *version,
+                                              const char *from,
+                                              const char *to,
+                                              struct DebpullPackageList **out,
+                                              struct DebpullError **error);
+
+/**
+ * Removes package `name` from `suite`: the one `version`, or every version
+ * when `version` is NULL. Writes the entries removed to `*out`, owned by the
+ * caller (`debpull_package_list_free`). Borrows every string. Nothing
+ * matching is `DEBPULL_STATUS_NOT_FOUND`.
+ */
+enum DebpullStatus debpull_repository_remove(const struct DebpullRepository *repository,
+                                             const char *suite,
+                                             const char *name,
+                                             const char *version,
+                                             struct DebpullPackageList **out,
+                                             struct DebpullError **error);
+
+/**
+ * Keeps the newest `keep` versions (at least 1) of every package and
+ * architecture in `suite` and writes the entries removed to `*out`, owned by
+ * the caller (`debpull_package_list_free`). Borrows `suite`. A missing suite
+ * is `DEBPULL_STATUS_NOT_FOUND`.
+ */
+enum DebpullStatus debpull_repository_prune(const struct DebpullRepository *repository,
+                                            const char *suite,
+                                            size_t keep,
+                                            struct DebpullPackageList **out,
+                                            struct DebpullError **error);
+
+/**
+ * Writes the packages of `suite` (each once, sorted by name, version and
+ * architecture) to `*out`, owned by the caller (`debpull_package_list_free`).
+ * Borrows `suite`. A missing suite is `DEBPULL_STATUS_NOT_FOUND`.
+ */
+enum DebpullStatus debpull_repository_list(const struct DebpullRepository *repository,
+                                           const char *suite,
+                                           struct DebpullPackageList **out,
+                                           struct DebpullError **error);
+
+/**
+ * Checks `suite` as a client would (the InRelease signature, every index's
+ * size and checksums, every pool file) and writes what it checked to `*out`.
+ * The signature is checked against the OpenPGP public keys in the `len`
+ * bytes at `keys` (armored or binary), or against the repository's own key
+ * when `keys` is NULL and `len` 0. Borrows `suite` and `keys`. A bad
+ * signature or damaged file is `DEBPULL_STATUS_VERIFICATION` naming it; a
+ * missing suite `DEBPULL_STATUS_NOT_FOUND`.
+ */
+enum DebpullStatus debpull_repository_verify(const struct DebpullRepository *repository,
+                                             const char *suite,
+                                             const uint8_t *keys,
+                                             size_t len,
+                                             struct DebpullVerifyReport *out,
+                                             struct DebpullError **error);
+
+/**
+ * Deletes pool files no suite lists and by-hash indexes no Release lists,
+ * once they have been unreferenced for at least `grace_seconds` (counted
+ * from the first gc that saw them so; at most 10 years), and writes what it
+ * did to `*out`.
+ */
+enum DebpullStatus debpull_repository_gc(const struct DebpullRepository *repository,
+                                         uint64_t grace_seconds,
+                                         struct DebpullGcReport *out,
+                                         struct DebpullError **error);
+
+/**
+ * Frees `repository`. NULL is fine.
+ */
+void debpull_repository_free(struct DebpullRepository *repository);
+
+/**
+ * Writes new options to `*out` (no signing key yet; Origin and Label
+ * "debpull", no Valid-Until, default architecture amd64), owned by the
+ * caller (`debpull_repository_options_free`).
+ */
+enum DebpullStatus debpull_repository_options_new(struct DebpullRepositoryOptions **out,
+                                                  struct DebpullError **error);
+
+/**
+ * Sets the key that signs: an ASCII-armored OpenPGP secret key (`gpg
+ * --export-secret-keys --armor`), unlocked with `passphrase` (NULL or "" for
+ * none). Read at once: text that is not a secret key, a wrong or missing
+ * passphrase, or a key that cannot sign is `DEBPULL_STATUS_INVALID_INPUT`
+ * saying which, and leaves the options as they were. Borrows both strings.
+ */
+enum DebpullStatus debpull_repository_options_set_signing_key(struct DebpullRepositoryOptions *options,
+                                                              const char *armored_secret_key,
+                                                              const char *passphrase,
+                                                              struct DebpullError **error);
+
+/**
+ * Sets the `Origin` of new suites (an existing suite keeps its own).
+ * Borrows `origin`; empty or several lines is `DEBPULL_STATUS_INVALID_INPUT`.
+ */
+enum DebpullStatus debpull_repository_options_set_origin(struct DebpullRepositoryOptions *options,
+                                                         const char *origin,
+                                                         struct DebpullError **error);
+
+/**
+ * Sets the `Label` of new suites (an existing suite keeps its own).
+ * Borrows `label`; empty or several lines is `DEBPULL_STATUS_INVALID_INPUT`.
+ */
+enum DebpullStatus debpull_repository_options_set_label(struct DebpullRepositoryOptions *options,
+                                                        const char *label,
+                                                        struct DebpullError **error);
+
+/**
+ * Sets the `Description` of every Release written. Borrows `description`;
+ * empty or several lines is `DEBPULL_STATUS_INVALID_INPUT`.
+ */
+enum DebpullStatus debpull_repository_options_set_description(struct DebpullRepositoryOptions *options,
+                                                              const char *description,
+                                                              struct DebpullError **error);
+
+/**
+ * Makes every Release valid for `seconds` (`Valid-Until` = `Date` + it;
+ * from 1 second to 10 years). Unset: valid forever.
+ */
+enum DebpullStatus debpull_repository_options_set_valid_for(struct DebpullRepositoryOptions *options,
+                                                            uint64_t seconds,
+                                                            struct DebpullError **error);
+
+/**
+ * Sets the architectures a suite gets when its first package is `all`
+ * (`count` strings at `archs`, at least one; checked by
+ * `debpull_repository_open`). Borrows the strings.
+ */
+enum DebpullStatus debpull_repository_options_set_default_architectures(struct DebpullRepositoryOptions *options,
+                                                                        const char *const *archs,
+                                                                        size_t count,
+                                                                        struct DebpullError **error);
+
+/**
+ * Trusts the OpenPGP public keys in the `len` bytes at `keys` (armored or
+ * binary) to have signed suites another tool (aptly) published, so that
+ * debpull takes them over. Read at once: keys that do not parse are
+ * `DEBPULL_STATUS_INVALID_INPUT` (or `_PARSE`), more than 64 MiB
+ * `DEBPULL_STATUS_LIMIT_EXCEEDED`. Borrows `keys`.
+ */
+enum DebpullStatus debpull_repository_options_set_adopt_keys(struct DebpullRepositoryOptions *options,
+                                                             const uint8_t *keys,
+                                                             size_t len,
+                                                             struct DebpullError **error);
+
+/**
+ * Sets the S3 region, instead of the URI's (`s3://` URIs only: another
+ * scheme refuses it at `debpull_repository_open`). Borrows `region`.
+ */
+enum DebpullStatus debpull_repository_options_set_region(struct DebpullRepositoryOptions *options,
+                                                         const char *region,
+                                                         struct DebpullError **error);
+
+/**
+ * Sets an S3-compatible endpoint URL (`http://127.0.0.1:9000`), instead of
+ * the URI's; it implies path-style addressing (`s3://` URIs only: another
+ * scheme refuses it at `debpull_repository_open`). Borrows `endpoint`.
+ */
+enum DebpullStatus debpull_repository_options_set_endpoint(struct DebpullRepositoryOptions *options,
+                                                           const char *endpoint,
+                                                           struct DebpullError **error);
+
+/**
+ * Frees `options`. NULL is fine.
+ */
+void debpull_repository_options_free(struct DebpullRepositoryOptions *options);
+
+/**
  * New source options (owned by the caller: `debpull_source_options_free`),
  * written to `*out`. Nothing is set: a suite, a state directory and the
  * trusted keys must be set before `debpull_source_open`; the component is
@@ -502,6 +863,23 @@ enum DebpullStatus debpull_source_options_set_state_dir(struct DebpullSourceOpti
 enum DebpullStatus debpull_source_options_set_admin_dir(struct DebpullSourceOptions *options,
                                                         const char *admin_dir,
                                                         struct DebpullError **error);
+
+/**
+ * Sets the S3 region, instead of the URI's (`s3://` URIs only: another
+ * scheme refuses it at `debpull_source_open`). Borrows `region` (copied).
+ */
+enum DebpullStatus debpull_source_options_set_region(struct DebpullSourceOptions *options,
+                                                     const char *region,
+                                                     struct DebpullError **error);
+
+/**
+ * Sets an S3-compatible endpoint URL (`http://127.0.0.1:9000`), instead of
+ * the URI's; it implies path-style addressing (`s3://` URIs only: another
+ * scheme refuses it at `debpull_source_open`). Borrows `endpoint` (copied).
+ */
+enum DebpullStatus debpull_source_options_set_endpoint(struct DebpullSourceOptions *options,
+                                                       const char *endpoint,
+                                                       struct DebpullError **error);
 
 /**
  * Frees `options`. NULL is fine.

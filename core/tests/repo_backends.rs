@@ -340,6 +340,10 @@ async fn verify_notices_damaged_pool_files_and_indexes(backend: Backend) {
         .await
         .unwrap();
     f.repo.verify("s", &f.trusted).await.unwrap();
+    // The repository's own key, as it hands it out, verifies it too.
+    let own = f.repo.own_keys().clone();
+    assert_eq!(own.fingerprints(), f.trusted.fingerprints());
+    f.repo.verify("s", &own).await.unwrap();
 
     let deb = "pool/main/a/app/app_1.0_amd64.deb";
     let mut bytes = f.read(deb).await;

@@ -40,6 +40,38 @@ fn fresh_store(prefix: &str) -> Arc<dyn Storage> {
 
 conformance_tests!(((), fresh_store("")));
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_region_and_endpoint_given_apart_from_the_uri_reach_the_store() {
+    // The URI's region and endpoint (nothing listens there) are overridden; the
+    // endpoint given implies path-style addressing, without which moto on
+    // 127.0.0.1 cannot be reached (bucket.127.0.0.1 does not resolve).
+    let moto = Moto::shared();
+    let bucket = moto.create_bucket("open-with");
+    let uri = format!("s3://{bucket}/apt?region=nowhere-1&endpoint=http%3A%2F%2F127.0.0.1%3A1");
+    let given = storage::OpenOptions {
+        region: Some(REGION.to_owned()),
+        endpoint: Some(moto.endpoint()),
+    };
+    let mut parsed = S3Options::from_uri_with(&uri, &given).unwrap();
+    assert!(parsed.force_path_style);
+    parsed.credentials = options(moto, &bucket, moto.credentials()).credentials;
+    let store = S3Storage::new(parsed).unwrap();
+    store
+        .put(
+            "k",
+            Payload::Bytes(b"given apart".to_vec()),
+            PutMode::Create,
+        )
+        .await
+        .unwrap();
+    let mut root = options(moto, &bucket, moto.credentials());
+    root.prefix = String::new();
+    let root: Arc<dyn Storage> = Arc::new(S3Storage::new(root).unwrap());
+    assert_eq!(backends::read(&root, "apt/k").await, b"given apart");
+    let opened = storage::open_with(&uri, &given).unwrap();
+    assert_eq!(opened.to_string(), format!("s3://{bucket}/apt"));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn run_all_on_one_store_opened_by_uri() {
     // Credentials are never in a URI; the test's come in through the options

@@ -1,5 +1,4 @@
 //! Checked conversions of what C passes in (pointers, strings, buffers) and
-#![allow(dead_code)] // Until the repository and client functions (issue 6, in progress) use every helper.
 //! of what goes back out (handles, owned strings).
 
 use std::ffi::{CStr, CString, c_char};

@@ -36,6 +36,8 @@ mod args;
 mod deb;
 mod error;
 mod package;
+mod repository;
+mod repository_options;
 mod run;
 mod source;
 mod updater;
@@ -46,6 +48,11 @@ use std::ffi::{CString, c_char};
 pub use deb::DebpullDebBuilder;
 pub use error::{DebpullError, DebpullStatus};
 pub use package::{DebpullPackage, DebpullPackageList};
+pub use repository::{
+    DebpullGcReport, DebpullProgress, DebpullProgressCallback, DebpullProgressKind,
+    DebpullPublishReport, DebpullRepository, DebpullVerifyReport,
+};
+pub use repository_options::DebpullRepositoryOptions;
 pub use source::{DebpullCheck, DebpullSource, DebpullSourceOptions};
 pub use updater::{
     DebpullEvent, DebpullEventCallback, DebpullOutcome, DebpullOutcomeKind, DebpullUpdater,

@@ -57,12 +57,6 @@ impl DebpullPackage {
             package,
         })
     }
-
-    /// The package.
-    #[allow(dead_code)] // Until the repository and client functions use it (issue 6, in progress).
-    pub(crate) fn package(&self) -> &Package {
-        &self.package
-    }
 }
 
 fn borrowed(
@@ -221,7 +215,6 @@ pub struct DebpullPackageList {
 
 impl DebpullPackageList {
     /// The handle for `packages`.
-    #[allow(dead_code)] // Until the repository and client functions use it (issue 6, in progress).
     pub(crate) fn new(packages: Vec<Package>) -> debpull::Result<DebpullPackageList> {
         Ok(DebpullPackageList {
             packages: packages

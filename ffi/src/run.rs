@@ -1,5 +1,4 @@
 //! Runs core's async operations for a blocking C caller, and brings the
-#![allow(dead_code)] // Until the repository and client functions (issue 6, in progress) use every helper.
 //! events they report (progress, update events) onto the caller's thread.
 
 use std::future::Future;

@@ -25,6 +25,8 @@ pub struct DebpullSourceOptions {
     trust: Option<SourceTrust>,
     state_dir: Option<PathBuf>,
     admin_dir: Option<PathBuf>,
+    /// S3 region and endpoint given apart from the URI.
+    open: debpull::storage::OpenOptions,
 }
 
 impl DebpullSourceOptions {
@@ -97,6 +99,7 @@ pub extern "C" fn debpull_source_options_new(
             trust: None,
             state_dir: None,
             admin_dir: None,
+            open: Default::default(),
         };
         // SAFETY: checked not NULL above.
         unsafe { args::write(out, args::into_handle(options)) };
@@ -227,6 +230,39 @@ pub extern "C" fn debpull_source_options_set_admin_dir(
     })
 }
 
+/// Sets the S3 region, instead of the URI's (`s3://` URIs only: another
+/// scheme refuses it at `debpull_source_open`). Borrows `region` (copied).
+#[unsafe(no_mangle)]
+pub extern "C" fn debpull_source_options_set_region(
+    options: *mut DebpullSourceOptions,
+    region: *const c_char,
+    error: *mut *mut DebpullError,
+) -> DebpullStatus {
+    with_options(options, error, |options| {
+        // SAFETY: the caller passes a NUL-terminated string or NULL.
+        let region = unsafe { args::non_empty_str(region, "region") }?;
+        options.open.region = Some(region.to_owned());
+        Ok(())
+    })
+}
+
+/// Sets an S3-compatible endpoint URL (`http://127.0.0.1:9000`), instead of
+/// the URI's; it implies path-style addressing (`s3://` URIs only: another
+/// scheme refuses it at `debpull_source_open`). Borrows `endpoint` (copied).
+#[unsafe(no_mangle)]
+pub extern "C" fn debpull_source_options_set_endpoint(
+    options: *mut DebpullSourceOptions,
+    endpoint: *const c_char,
+    error: *mut *mut DebpullError,
+) -> DebpullStatus {
+    with_options(options, error, |options| {
+        // SAFETY: the caller passes a NUL-terminated string or NULL.
+        let endpoint = unsafe { args::non_empty_str(endpoint, "endpoint") }?;
+        options.open.endpoint = Some(endpoint.to_owned());
+        Ok(())
+    })
+}
+
 /// Frees `options`. NULL is fine.
 #[unsafe(no_mangle)]
 pub extern "C" fn debpull_source_options_free(options: *mut DebpullSourceOptions) {
@@ -267,7 +303,8 @@ pub extern "C" fn debpull_source_open(
         // SAFETY: NULL or live options from debpull.
         let options = unsafe { args::borrow(options, "options") }?;
         args::out(out, "out")?;
-        let source = Source::open(uri, options.to_options()?)?;
+        let storage = debpull::storage::open_with(uri, &options.open)?;
+        let source = Source::new(storage, options.to_options()?)?;
         // SAFETY: checked not NULL above.
         unsafe { args::write(out, args::into_handle(DebpullSource { source })) };
         Ok(())

@@ -27,8 +27,9 @@ use std::process::Command;
 use c_build::{Installed, Link, assert_success, c_dir, cc, run};
 use client_fixture::ClientFixture;
 
-/// Compiles `ffi/tests/c/<name>.c` linked as `link` and runs it with `args`.
-fn run_c_test(name: &str, link: Link, args: &[&str], env: &[(&str, &str)]) {
+/// Compiles `ffi/tests/c/<name>.c` linked as `link` and runs it with `args`
+/// and `env`; returns what it printed.
+fn run_c_test(name: &str, link: Link, args: &[&str], env: &[(&str, &str)]) -> String {
     let installed = Installed::get();
     let dir = tempfile::tempdir().unwrap();
     let exe = dir.path().join(name);
@@ -40,6 +41,7 @@ fn run_c_test(name: &str, link: Link, args: &[&str], env: &[(&str, &str)]) {
         stdout.contains(&format!("{name}: ")) && stdout.contains(" checks, 0 failed"),
         "{name}: no summary line:\n{stdout}"
     );
+    stdout.into_owned()
 }
 
 #[test]
@@ -189,6 +191,231 @@ fn run_updater(link: Link) {
     fixture.publish("2.0");
     run_with_fixture("updater", link, &["rollback", "2.0", "1.0"], &fixture);
     assert_eq!(fixture.installed().as_deref(), Some("1.0"));
+}
+
+/// `repository.c` against a local repository and one in S3 (moto), linked
+/// both ways; then core checks that the repository holds what it reported.
+mod repository {
+    use super::*;
+
+    use debpull::repo::{Repository, RepositoryOptions};
+    use debpull::sign::{SigningKey, TrustedKeys};
+    use debpull::storage::{self, OpenOptions, S3Credentials, S3Options, S3Storage, Storage};
+    use std::sync::Arc;
+
+    const PASSPHRASE: &str = "correct horse";
+
+    /// What repository.c gets: keys made by gpg, .debs, a corrupt and a missing one.
+    struct Inputs {
+        dir: tempfile::TempDir,
+        secret_key: String,
+        public_key: Vec<u8>,
+        env: Vec<(String, String)>,
+    }
+
+    fn inputs() -> Inputs {
+        let dir = tempfile::tempdir().unwrap();
+        let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+        let gpg = gpg::Gpg::new();
+        let signer = gpg.gen_key(
+            "C repository signer <signer@example.org>",
+            "ed25519",
+            "cert,sign",
+            "0",
+            PASSPHRASE,
+        );
+        let stranger = gpg.gen_key(
+            "Stranger <stranger@example.org>",
+            "ed25519",
+            "cert,sign",
+            "0",
+            "",
+        );
+        let secret_key = gpg.export_secret(&signer, PASSPHRASE);
+        let public_key = gpg.export_armored(&signer).into_bytes();
+        std::fs::write(path("secret.asc"), &secret_key).unwrap();
+        std::fs::write(path("public.asc"), &public_key).unwrap();
+        std::fs::write(path("stranger.asc"), gpg.export_armored(&stranger)).unwrap();
+        drop(gpg);
+        let debs = dir.path().join("debs");
+        std::fs::create_dir(&debs).unwrap();
+        let deb = |name: &str, version: &str, arch: &str, salt: &str| {
+            test_debs::build_deb(&debs, name, version, arch, salt)
+                .to_str()
+                .unwrap()
+                .to_owned()
+        };
+        std::fs::write(path("corrupt.deb"), b"!<arch>\nnot really a package\n").unwrap();
+        let local = dir.path().join("file-repo");
+        std::fs::create_dir(&local).unwrap();
+        let env = vec![
+            ("DEBPULL_TEST_SECRET_KEY", path("secret.asc")),
+            ("DEBPULL_TEST_PASSPHRASE", PASSPHRASE.to_owned()),
+            ("DEBPULL_TEST_PUBLIC_KEY", path("public.asc")),
+            ("DEBPULL_TEST_WRONG_KEY", path("stranger.asc")),
+            ("DEBPULL_TEST_APP1", deb("app", "1.0", "amd64", "")),
+            ("DEBPULL_TEST_APP2", deb("app", "2.0", "amd64", "")),
+            ("DEBPULL_TEST_APP3", deb("app", "3.0", "amd64", "")),
+            (
+                "DEBPULL_TEST_APP1_OTHER",
+                deb("app", "1.0", "amd64", "other"),
+            ),
+            ("DEBPULL_TEST_TOOL", deb("tool", "1.0", "all", "")),
+            ("DEBPULL_TEST_CORRUPT", path("corrupt.deb")),
+            ("DEBPULL_TEST_MISSING", path("missing.deb")),
+            (
+                "DEBPULL_TEST_FILE_URI",
+                format!("file://{}", local.display()),
+            ),
+        ];
+        let env = env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        Inputs {
+            dir,
+            secret_key,
+            public_key,
+            env,
+        }
+    }
+
+    /// Runs repository.c on `uri` (plus `env`), then checks with core that
+    /// `storage` holds what it reported: the same packages in both suites,
+    /// their pool files present, both suites verifying with the public key.
+    fn run_and_check(
+        link: Link,
+        inputs: &Inputs,
+        storage: Arc<dyn Storage>,
+        env: &[(String, String)],
+    ) {
+        let env: Vec<(&str, &str)> = inputs
+            .env
+            .iter()
+            .chain(env)
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let stdout = run_c_test("repository", link, &[], &env);
+        let mut reported: Vec<Vec<String>> = stdout
+            .lines()
+            .filter_map(|l| l.strip_prefix("HOLDS "))
+            .map(|l| l.split(' ').map(str::to_owned).collect())
+            .collect();
+        reported.sort();
+        assert!(
+            reported.iter().any(|r| r[0] == "staging")
+                && reported.iter().any(|r| r[0] == "production"),
+            "repository.c reported no packages in both suites:\n{stdout}"
+        );
+        let key = SigningKey::from_armored(&inputs.secret_key, Some(PASSPHRASE)).unwrap();
+        let repository =
+            Repository::new(storage.clone(), key, RepositoryOptions::default()).unwrap();
+        let trusted = TrustedKeys::from_bytes(&inputs.public_key).unwrap();
+        let mut actual = Vec::new();
+        for suite in ["staging", "production"] {
+            let packages = debpull::blocking::block_on(repository.list(suite))
+                .unwrap()
+                .unwrap();
+            for p in packages {
+                let filename = p
+                    .filename()
+                    .expect("a listed package has a Filename")
+                    .to_owned();
+                let head = debpull::blocking::block_on(storage.head(&filename)).unwrap();
+                head.unwrap_or_else(|e| panic!("{filename} is not in {storage}: {e}"));
+                actual.push(vec![
+                    suite.to_owned(),
+                    p.name().to_owned(),
+                    p.version().to_string(),
+                    p.architecture().to_owned(),
+                    filename,
+                ]);
+            }
+            let verified = debpull::blocking::block_on(repository.verify(suite, &trusted))
+                .unwrap()
+                .unwrap_or_else(|e| panic!("verify {suite}: {e}"));
+            assert_eq!(
+                verified.packages,
+                reported.iter().filter(|r| r[0] == suite).count(),
+                "{suite}"
+            );
+        }
+        actual.sort();
+        assert_eq!(
+            reported, actual,
+            "what repository.c reported and what the repository holds"
+        );
+    }
+
+    fn local(link: Link) {
+        let inputs = inputs();
+        let uri = format!("file://{}", inputs.dir.path().join("file-repo").display());
+        let storage = storage::open(&uri).unwrap();
+        run_and_check(
+            link,
+            &inputs,
+            storage,
+            &[("DEBPULL_TEST_URI".to_owned(), uri)],
+        );
+    }
+
+    fn s3(link: Link) {
+        let inputs = inputs();
+        let moto = moto::Moto::shared();
+        let bucket = moto.create_bucket("c-repository");
+        // The URI's region is overridden by the one repository.c sets.
+        let uri = format!("s3://{bucket}/apt?region=nowhere-1");
+        let given = OpenOptions {
+            region: Some(moto::REGION.to_owned()),
+            endpoint: Some(moto::Moto::endpoint(moto)),
+        };
+        let mut options = S3Options::from_uri_with(&uri, &given).unwrap();
+        let credentials = moto.credentials();
+        options.credentials = S3Credentials::Static {
+            access_key_id: credentials.access_key_id.clone(),
+            secret_access_key: credentials.secret_access_key.clone(),
+            session_token: credentials.session_token.clone(),
+        };
+        let storage: Arc<dyn Storage> = Arc::new(S3Storage::new(options).unwrap());
+        let missing = inputs
+            .dir
+            .path()
+            .join("no-aws-config")
+            .display()
+            .to_string();
+        let env = [
+            ("DEBPULL_TEST_URI", uri.clone()),
+            ("DEBPULL_TEST_ENDPOINT", moto.endpoint()),
+            ("DEBPULL_TEST_REGION", moto::REGION.to_owned()),
+            ("AWS_ACCESS_KEY_ID", credentials.access_key_id.clone()),
+            (
+                "AWS_SECRET_ACCESS_KEY",
+                credentials.secret_access_key.clone(),
+            ),
+            ("AWS_CONFIG_FILE", missing.clone()),
+            ("AWS_SHARED_CREDENTIALS_FILE", missing),
+            ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+        ];
+        let env: Vec<(String, String)> = env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        run_and_check(link, &inputs, storage, &env);
+    }
+
+    #[test]
+    fn local_shared() {
+        local(Link::Shared);
+    }
+
+    #[test]
+    fn local_static() {
+        local(Link::Static);
+    }
+
+    #[test]
+    fn s3_shared() {
+        s3(Link::Shared);
+    }
+
+    #[test]
+    fn s3_static() {
+        s3(Link::Static);
+    }
 }
 
 /// Every function the header declares is called by some C test program.

@@ -4,12 +4,16 @@
 //! per run. The tool is the one `scripts/install-c` builds and installs, and
 //! the same source built with ASan + UBSan.
 
+#[allow(dead_code)]
 #[path = "support/c_build.rs"]
 mod c_build;
+#[allow(dead_code)]
 #[path = "../../core/tests/support/dpkg_root.rs"]
 mod dpkg_root;
+#[allow(dead_code)]
 #[path = "../../core/tests/support/moto.rs"]
 mod moto;
+#[allow(dead_code)]
 #[path = "../../core/tests/support/test_debs.rs"]
 mod test_debs;
 

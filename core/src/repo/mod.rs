@@ -217,6 +217,13 @@ impl Repository {
         })
     }
 
+    /// The public part of the repository's own signing key: what clients
+    /// trust, and what [`Repository::verify`] takes to check the repository's
+    /// own signatures.
+    pub fn own_keys(&self) -> &TrustedKeys {
+        &self.trust.own
+    }
+
     /// The storage the repository lives in.
     pub fn storage(&self) -> &Arc<dyn Storage> {
         &self.storage

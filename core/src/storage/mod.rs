@@ -242,6 +242,61 @@ pub trait Storage: Send + Sync + fmt::Debug + fmt::Display {
     fn capabilities(&self) -> Capabilities;
 }
 
+/// What [`open_with`] takes besides the URI: settings a binding gives apart
+/// from it (`Repository.new("s3://bucket", region:, endpoint:)`). Only `s3://`
+/// URIs take any; every field `None` is [`open`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OpenOptions {
+    /// The S3 region, instead of the URI's `region=` (and the environment's).
+    pub region: Option<String>,
+    /// An S3-compatible endpoint URL (`http://127.0.0.1:9000`), instead of the
+    /// URI's `endpoint=`; it implies path-style addressing, which such stores need.
+    pub endpoint: Option<String>,
+}
+
+impl OpenOptions {
+    /// The settings given, by name, for messages.
+    fn given(&self) -> Vec<&'static str> {
+        let mut given = Vec::new();
+        if self.region.is_some() {
+            given.push("region");
+        }
+        if self.endpoint.is_some() {
+            given.push("endpoint");
+        }
+        given
+    }
+}
+
+/// [`open`] with `options` overriding what the URI says: for `s3://`, the
+/// region and the endpoint (an endpoint implies path-style addressing). An
+/// empty value, or any value for a URI of another scheme, is
+/// [`ErrorKind::InvalidInput`] naming the setting.
+pub fn open_with(uri: &str, options: &OpenOptions) -> Result<Arc<dyn Storage>> {
+    let given = options.given();
+    if given.is_empty() {
+        return open(uri);
+    }
+    for (name, value) in [("region", &options.region), ("endpoint", &options.endpoint)] {
+        if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!("storage URI {uri:?}: the {name} given is empty"),
+            ));
+        }
+    }
+    if strip_scheme(uri, "s3://").is_none() {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            format!(
+                "storage URI {uri:?}: {} applies only to s3:// URIs",
+                given.join(" and ")
+            ),
+        ));
+    }
+    open_s3_with(uri, options)
+}
+
 /// Opens the store a URI names: `file:///abs/path` is a [`LocalStorage`],
 /// `s3://bucket/prefix?region=...` an `S3Storage` (feature `s3`, see
 /// `S3Options::from_uri`), `http(s)://host/path?forbidden-as-missing=true` a
@@ -296,6 +351,18 @@ fn open_http(uri: &str) -> Result<Arc<dyn Storage>> {
 #[cfg(feature = "s3")]
 fn open_s3(uri: &str) -> Result<Arc<dyn Storage>> {
     Ok(Arc::new(S3Storage::from_uri(uri)?))
+}
+
+#[cfg(feature = "s3")]
+fn open_s3_with(uri: &str, options: &OpenOptions) -> Result<Arc<dyn Storage>> {
+    Ok(Arc::new(S3Storage::new(S3Options::from_uri_with(
+        uri, options,
+    )?)?))
+}
+
+#[cfg(not(feature = "s3"))]
+fn open_s3_with(uri: &str, _options: &OpenOptions) -> Result<Arc<dyn Storage>> {
+    open_s3(uri)
 }
 
 #[cfg(not(feature = "s3"))]
@@ -455,6 +522,55 @@ pub fn check_key(key: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn open_with_gives_region_and_endpoint_to_s3_uris_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let file_uri = format!("file://{}", dir.path().display());
+        let none = OpenOptions::default();
+        assert!(open_with(&file_uri, &none).is_ok());
+        let endpoint = OpenOptions {
+            endpoint: Some("http://127.0.0.1:9000".to_owned()),
+            ..OpenOptions::default()
+        };
+        let region = OpenOptions {
+            region: Some("eu-west-1".to_owned()),
+            ..OpenOptions::default()
+        };
+        let both = OpenOptions {
+            region: region.region.clone(),
+            endpoint: endpoint.endpoint.clone(),
+        };
+        for (uri, options, named) in [
+            (
+                file_uri.as_str(),
+                &endpoint,
+                "endpoint applies only to s3://",
+            ),
+            (file_uri.as_str(), &region, "region applies only to s3://"),
+            (
+                "https://example.org/apt",
+                &both,
+                "region and endpoint applies only",
+            ),
+        ] {
+            let err = open_with(uri, options).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+            assert!(err.to_string().contains(named), "{err}");
+        }
+        let empty = OpenOptions {
+            region: Some(" ".to_owned()),
+            ..OpenOptions::default()
+        };
+        let err = open_with("s3://bucket", &empty).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+        assert!(err.to_string().contains("region given is empty"), "{err}");
+        #[cfg(feature = "s3")]
+        {
+            let store = open_with("S3://bucket/apt?region=x", &both).unwrap();
+            assert_eq!(store.to_string(), "s3://bucket/apt");
+        }
+    }
 
     #[test]
     fn keys_must_be_clean_relative_paths() {

@@ -267,6 +267,20 @@ impl S3Options {
         }
         Ok(options)
     }
+
+    /// [`S3Options::from_uri`], then `open`'s region and endpoint instead of the
+    /// URI's; an endpoint implies path-style addressing.
+    pub fn from_uri_with(uri: &str, open: &super::OpenOptions) -> Result<S3Options> {
+        let mut options = S3Options::from_uri(uri)?;
+        if let Some(region) = &open.region {
+            options.region = Some(region.clone());
+        }
+        if let Some(endpoint) = &open.endpoint {
+            options.endpoint = Some(endpoint.clone());
+            options.force_path_style = true;
+        }
+        Ok(options)
+    }
 }
 
 /// A repository in an S3 bucket (`s3://bucket/prefix`).
@@ -1392,6 +1406,43 @@ fn new_marker() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn open_options_override_the_uri_and_an_endpoint_implies_path_style() {
+        let uri = "s3://bkt/p?region=eu-west-1&endpoint=http%3A%2F%2F10.0.0.1%3A1&acl=private";
+        let given = crate::storage::OpenOptions {
+            region: Some("us-east-2".to_owned()),
+            endpoint: Some("http://127.0.0.1:9000".to_owned()),
+        };
+        let o = S3Options::from_uri_with(uri, &given).unwrap();
+        assert_eq!(o.region.as_deref(), Some("us-east-2"));
+        assert_eq!(o.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+        assert!(o.force_path_style);
+        assert_eq!((o.bucket.as_str(), o.prefix.as_str()), ("bkt", "p"));
+        assert_eq!(o.acl.as_deref(), Some("private"));
+        // Only a region: the URI's endpoint and addressing stay.
+        let region_only = crate::storage::OpenOptions {
+            region: Some("ap-south-1".to_owned()),
+            endpoint: None,
+        };
+        let o = S3Options::from_uri_with(uri, &region_only).unwrap();
+        assert_eq!(o.region.as_deref(), Some("ap-south-1"));
+        assert_eq!(o.endpoint.as_deref(), Some("http://10.0.0.1:1"));
+        assert!(!o.force_path_style);
+        // Nothing given: from_uri's answer.
+        let none = crate::storage::OpenOptions::default();
+        assert_eq!(
+            format!("{:?}", S3Options::from_uri_with(uri, &none).unwrap()),
+            format!("{:?}", S3Options::from_uri(uri).unwrap())
+        );
+        // A bad URI stays an error.
+        assert_eq!(
+            S3Options::from_uri_with("s3://", &given)
+                .unwrap_err()
+                .kind(),
+            ErrorKind::InvalidInput
+        );
+    }
 
     #[test]
     fn uris_parse_with_their_options() {

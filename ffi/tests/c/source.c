@@ -66,6 +66,11 @@ static DebpullSourceOptions *options_with(const char *key_path, const char *stat
 
 static DebpullSource *open_source(const char *uri, const char *key_path, const char *state) {
   DebpullSourceOptions *o = options_with(key_path, state);
+  if (strncmp(uri, "s3://", 5) == 0) {
+    /* The URI names another region and no endpoint: these must win. */
+    CHECK_OK(debpull_source_options_set_region(o, env("DEBPULL_TEST_S3_REGION"), &err));
+    CHECK_OK(debpull_source_options_set_endpoint(o, env("DEBPULL_TEST_S3_ENDPOINT"), &err));
+  }
   DebpullSource *s = NULL;
   CHECK_OK(debpull_source_open(uri, o, &s, &err));
   debpull_source_options_free(o);
@@ -224,6 +229,22 @@ static void bad_options(void) {
   CHECK_ERROR(DEBPULL_STATUS_INVALID_INPUT, "UTF-8",
               debpull_source_options_set_suite(o, "prod\xc3", &err));
   CHECK_ERROR(DEBPULL_STATUS_INVALID_INPUT, "options is NULL",
+              debpull_source_options_set_region(NULL, "eu-west-1", &err));
+  CHECK_ERROR(DEBPULL_STATUS_INVALID_INPUT, "region is NULL",
+              debpull_source_options_set_region(o, NULL, &err));
+  CHECK_ERROR(DEBPULL_STATUS_INVALID_INPUT, "region is empty",
+              debpull_source_options_set_region(o, "", &err));
+  CHECK_ERROR(DEBPULL_STATUS_INVALID_INPUT, "UTF-8",
+              debpull_source_options_set_region(o, "eu\xc3", &err));
+  CHECK_ERROR(DEBPULL_STATUS_INVALID_INPUT, "options is NULL",
+              debpull_source_options_set_endpoint(NULL, "http://127.0.0.1:1", &err));
+  CHECK_ERROR(DEBPULL_STATUS_INVALID_INPUT, "endpoint is NULL",
+              debpull_source_options_set_endpoint(o, NULL, &err));
+  CHECK_ERROR(DEBPULL_STATUS_INVALID_INPUT, "endpoint is empty",
+              debpull_source_options_set_endpoint(o, "", &err));
+  CHECK_ERROR(DEBPULL_STATUS_INVALID_INPUT, "UTF-8",
+              debpull_source_options_set_endpoint(o, "http://\xff", &err));
+  CHECK_ERROR(DEBPULL_STATUS_INVALID_INPUT, "options is NULL",
               debpull_source_options_set_component(NULL, "main", &err));
   CHECK_ERROR(DEBPULL_STATUS_INVALID_INPUT, "component is NULL",
               debpull_source_options_set_component(o, NULL, &err));
@@ -307,6 +328,14 @@ static void bad_options(void) {
   CHECK_ERROR(DEBPULL_STATUS_INVALID_INPUT, "options is NULL",
               debpull_source_open(uri, NULL, &s, &err));
   CHECK_ERROR(DEBPULL_STATUS_INVALID_INPUT, "out", debpull_source_open(uri, o, NULL, &err));
+  CHECK(s == untouched);
+
+  /* An S3 endpoint for a file:// URI: refused at open, naming it. */
+  DebpullSourceOptions *with_endpoint = options_with(env("DEBPULL_TEST_KEY"), scratch("state-ep"));
+  CHECK_OK(debpull_source_options_set_endpoint(with_endpoint, "http://127.0.0.1:1", &err));
+  CHECK_ERROR(DEBPULL_STATUS_INVALID_INPUT, "endpoint",
+              debpull_source_open(uri, with_endpoint, &s, &err));
+  debpull_source_options_free(with_endpoint);
   CHECK(s == untouched);
 
   /* Names that are not plain: refused at open. */

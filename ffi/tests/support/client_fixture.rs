@@ -84,11 +84,9 @@ impl ClientFixture {
         };
         let s3_store: Arc<dyn Storage> = Arc::new(S3Storage::new(s3_options).unwrap());
         let s3 = Repository::new(s3_store, key(), options()).unwrap();
-        let s3_uri = format!(
-            "s3://{bucket}?region={}&endpoint={}&path-style=true",
-            moto::REGION,
-            moto.endpoint().replace(':', "%3A").replace('/', "%2F")
-        );
+        // Another region and no endpoint: the C programs set the real ones
+        // (DEBPULL_TEST_S3_REGION, _ENDPOINT) apart from the URI.
+        let s3_uri = format!("s3://{bucket}?region=eu-north-9");
 
         let system = DpkgRoot::new(&dir.path().join("system"));
         let fixture = ClientFixture {
@@ -134,6 +132,11 @@ impl ClientFixture {
         vec![
             ("DEBPULL_TEST_FILE_URI".into(), file_uri(&dir.join("repo"))),
             ("DEBPULL_TEST_S3_URI".into(), self.s3_uri.clone()),
+            ("DEBPULL_TEST_S3_REGION".into(), moto::REGION.into()),
+            (
+                "DEBPULL_TEST_S3_ENDPOINT".into(),
+                moto::Moto::shared().endpoint(),
+            ),
             ("DEBPULL_TEST_KEY".into(), path(&dir.join("key.asc"))),
             (
                 "DEBPULL_TEST_WRONG_KEY".into(),
