@@ -166,6 +166,54 @@ c_test!(versions);
 c_test!(deb, fixture = deb_fixture::DebFixture::new());
 c_test!(source, run = run_source);
 c_test!(updater, run = run_updater);
+c_test!(e2e, run = run_e2e);
+
+/// e2e.c: the whole pipeline through the C API, on a local repository and on
+/// S3 (moto); afterwards dpkg's database and core agree with what it reported.
+fn run_e2e(link: Link) {
+    let keys = client_fixture::keys();
+    let moto = moto::Moto::shared();
+    let bucket = moto.create_bucket("c-e2e");
+    for uri in [None, Some(format!("s3://{bucket}/apt"))] {
+        let dir = tempfile::tempdir().unwrap();
+        let system = dpkg_root::DpkgRoot::new(&dir.path().join("system"));
+        let scratch = dir.path().join("scratch");
+        std::fs::create_dir(&scratch).unwrap();
+        let repo_dir = dir.path().join("repo");
+        std::fs::create_dir(&repo_dir).unwrap();
+        let uri = uri.unwrap_or_else(|| format!("file://{}", repo_dir.display()));
+        let (secret, public) = (dir.path().join("secret.asc"), dir.path().join("public.asc"));
+        std::fs::write(&secret, &keys.secret).unwrap();
+        std::fs::write(&public, &keys.public).unwrap();
+        let path = |p: &std::path::Path| p.to_str().unwrap().to_owned();
+        let credentials = moto.credentials();
+        let env = [
+            ("DEBPULL_TEST_URI", uri.clone()),
+            ("DEBPULL_TEST_S3_REGION", moto::REGION.to_owned()),
+            ("DEBPULL_TEST_S3_ENDPOINT", moto.endpoint()),
+            ("DEBPULL_TEST_SECRET_KEY", path(&secret)),
+            ("DEBPULL_TEST_PUBLIC_KEY", path(&public)),
+            ("DEBPULL_TEST_DIR", path(&scratch)),
+            ("DEBPULL_TEST_ROOT", path(&system.root)),
+            ("DEBPULL_TEST_ADMIN", path(&system.admin)),
+            ("AWS_ACCESS_KEY_ID", credentials.access_key_id.clone()),
+            (
+                "AWS_SECRET_ACCESS_KEY",
+                credentials.secret_access_key.clone(),
+            ),
+            ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+        ];
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let stdout = run_c_test("e2e", link, &[], &env);
+        assert!(
+            stdout.contains("update: app: updated 1.1 -> 1.0"),
+            "{uri}: {stdout}"
+        );
+        assert_eq!(system.installed("app").as_deref(), Some("1.0"), "{uri}");
+        let text = std::fs::read_to_string(system.root.join("usr/share/app/VERSION")).unwrap();
+        assert_eq!(text, "app 1.0\n", "{uri}: the files of 1.0 are in place");
+    }
+}
 
 /// `run_c_test` with the fixture's environment.
 fn run_with_fixture(name: &str, link: Link, args: &[&str], fixture: &ClientFixture) {

@@ -23,13 +23,17 @@ pub const APP: &str = "app";
 
 /// The keys, made once per test binary with gpg: the signing key (armored
 /// secret), its public key and another key's public key.
-struct Keys {
-    secret: String,
-    public: String,
-    wrong_public: String,
+pub struct Keys {
+    /// The signing key, armored secret key without a passphrase.
+    pub secret: String,
+    /// Its public key, armored.
+    pub public: String,
+    /// Another key's public key, armored.
+    pub wrong_public: String,
 }
 
-fn keys() -> &'static Keys {
+/// The keys of this test binary.
+pub fn keys() -> &'static Keys {
     static KEYS: OnceLock<Keys> = OnceLock::new();
     KEYS.get_or_init(|| {
         let gpg = Gpg::new();
