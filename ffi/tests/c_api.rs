@@ -41,7 +41,25 @@ fn run_c_test(name: &str, link: Link, args: &[&str], env: &[(&str, &str)]) -> St
         stdout.contains(&format!("{name}: ")) && stdout.contains(" checks, 0 failed"),
         "{name}: no summary line:\n{stdout}"
     );
+    record_summary(&stdout);
     stdout.into_owned()
+}
+
+/// Appends the program's summary line to `$DEBPULL_C_SUMMARY` (scripts/test
+/// sets it and prints the total: cargo hides a passing test's output).
+fn record_summary(stdout: &str) {
+    let Some(path) = std::env::var_os("DEBPULL_C_SUMMARY") else {
+        return;
+    };
+    if let Some(line) = stdout.lines().rev().find(|l| l.contains(" checks, ")) {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .expect("the C tests' summary file");
+        writeln!(file, "{line}").expect("writing the C tests' summary");
+    }
 }
 
 #[test]
