@@ -5,15 +5,7 @@
  * (DEB_*), and afterwards reads what this program built with dpkg-deb and
  * checks the checksums it reported in $DEB_OUT/report.txt. */
 #include "check.h"
-
-static const char *env(const char *name) {
-  const char *value = getenv(name);
-  if (value == NULL || value[0] == '\0') {
-    fprintf(stderr, "deb: %s is not set (run through cargo test)\n", name);
-    exit(2);
-  }
-  return value;
-}
+#include "fixture.h"
 
 /* dir/name, malloc'ed. */
 static char *join(const char *dir, const char *name) {

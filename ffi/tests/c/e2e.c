@@ -13,42 +13,9 @@
 #include <sys/stat.h>
 
 #include "check.h"
-
-static const char *env(const char *name) {
-  const char *value = getenv(name);
-  if (value == NULL) {
-    fprintf(stderr, "the harness did not set %s\n", name);
-    exit(2);
-  }
-  return value;
-}
+#include "fixture.h"
 
 static bool is_s3(void) { return strncmp(env("DEBPULL_TEST_URI"), "s3://", 5) == 0; }
-
-/* The content of `path` as a NUL-terminated string (malloc'ed); its length in *len. */
-static char *read_file(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (f == NULL) {
-    fprintf(stderr, "cannot open %s\n", path);
-    exit(2);
-  }
-  char *data = malloc(1 << 20);
-  size_t n = data ? fread(data, 1, (1 << 20) - 1, f) : 0;
-  fclose(f);
-  if (data == NULL) {
-    exit(2);
-  }
-  data[n] = '\0';
-  *len = n;
-  return data;
-}
-
-/* `DEBPULL_TEST_DIR/name` in a static buffer (one at a time). */
-static const char *scratch(const char *name) {
-  static char path[4096];
-  snprintf(path, sizeof path, "%s/%s", env("DEBPULL_TEST_DIR"), name);
-  return path;
-}
 
 /* Builds app `version` for amd64; returns the .deb's path (malloc'ed). */
 static char *build_app(const char *version) {

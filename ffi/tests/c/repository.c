@@ -7,40 +7,7 @@
 #include <pthread.h>
 
 #include "check.h"
-
-static const char *need(const char *name) {
-  const char *value = getenv(name);
-  if (value == NULL || value[0] == '\0') {
-    fprintf(stderr, "repository: %s is not set\n", name);
-    exit(2);
-  }
-  return value;
-}
-
-/* The whole file at `path`, NUL-terminated; its length in *len. */
-static char *read_file(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (f == NULL) {
-    fprintf(stderr, "repository: cannot open %s\n", path);
-    exit(2);
-  }
-  char *data = NULL;
-  size_t used = 0, size = 0;
-  for (;;) {
-    if (used + 4096 + 1 > size) {
-      size = (size + 4096) * 2;
-      data = realloc(data, size);
-      if (data == NULL) exit(2);
-    }
-    size_t n = fread(data + used, 1, 4096, f);
-    used += n;
-    if (n == 0) break;
-  }
-  fclose(f);
-  data[used] = '\0';
-  *len = used;
-  return data;
-}
+#include "fixture.h"
 
 static const char BAD_UTF8[] = {(char)0xff, (char)0xfe, 'x', 0};
 
@@ -105,10 +72,10 @@ static DebpullPackageList *list_of(DebpullRepository *repo, const char *suite) {
 
 static DebpullRepositoryOptions *options_with_key(void) {
   size_t len = 0;
-  char *key = read_file(need("DEBPULL_TEST_SECRET_KEY"), &len);
+  char *key = read_file(env("DEBPULL_TEST_SECRET_KEY"), &len);
   DebpullRepositoryOptions *options = NULL;
   CHECK_OK(debpull_repository_options_new(&options, &err));
-  CHECK_OK(debpull_repository_options_set_signing_key(options, key, need("DEBPULL_TEST_PASSPHRASE"),
+  CHECK_OK(debpull_repository_options_set_signing_key(options, key, env("DEBPULL_TEST_PASSPHRASE"),
                                                       &err));
   free(key);
   return options;
@@ -125,10 +92,10 @@ static void options_and_open_errors(void) {
   CHECK(options != sentinel_options && options != NULL);
 
   size_t len = 0;
-  char *key = read_file(need("DEBPULL_TEST_SECRET_KEY"), &len);
+  char *key = read_file(env("DEBPULL_TEST_SECRET_KEY"), &len);
   size_t public_len = 0;
-  char *public_key = read_file(need("DEBPULL_TEST_PUBLIC_KEY"), &public_len);
-  const char *pass = need("DEBPULL_TEST_PASSPHRASE");
+  char *public_key = read_file(env("DEBPULL_TEST_PUBLIC_KEY"), &public_len);
+  const char *pass = env("DEBPULL_TEST_PASSPHRASE");
 
   /* Signing key: NULL, bad text, wrong and missing passphrase, a public key. */
   CHECK_ERROR(DEBPULL_STATUS_INVALID_INPUT, "options is NULL",
@@ -154,7 +121,7 @@ static void options_and_open_errors(void) {
   DebpullRepository *sentinel_repo = (DebpullRepository *)&checks_failed;
   DebpullRepository *repo = sentinel_repo;
   CHECK_ERROR(DEBPULL_STATUS_INVALID_INPUT, "no signing key",
-              debpull_repository_open(need("DEBPULL_TEST_FILE_URI"), options, &repo, &err));
+              debpull_repository_open(env("DEBPULL_TEST_FILE_URI"), options, &repo, &err));
   CHECK(repo == sentinel_repo);
 
   /* Text options. */
@@ -221,11 +188,11 @@ static void options_and_open_errors(void) {
   const char *wrong_arch[] = {"Not An Arch"};
   CHECK_OK(debpull_repository_options_set_default_architectures(options, wrong_arch, 1, &err));
   CHECK_ERROR(DEBPULL_STATUS_INVALID_INPUT, "default architectures",
-              debpull_repository_open(need("DEBPULL_TEST_FILE_URI"), options, &repo, &err));
+              debpull_repository_open(env("DEBPULL_TEST_FILE_URI"), options, &repo, &err));
   CHECK_OK(debpull_repository_options_set_default_architectures(options, archs, 2, &err));
   CHECK_OK(debpull_repository_options_set_endpoint(options, "http://127.0.0.1:9", &err));
   CHECK_ERROR(DEBPULL_STATUS_INVALID_INPUT, "endpoint applies only to s3://",
-              debpull_repository_open(need("DEBPULL_TEST_FILE_URI"), options, &repo, &err));
+              debpull_repository_open(env("DEBPULL_TEST_FILE_URI"), options, &repo, &err));
 
   /* open's own arguments. */
   CHECK_ERROR(DEBPULL_STATUS_INVALID_INPUT, "uri is NULL",
@@ -235,9 +202,9 @@ static void options_and_open_errors(void) {
   CHECK_ERROR(DEBPULL_STATUS_INVALID_INPUT, "uri is not valid UTF-8",
               debpull_repository_open(BAD_UTF8, options, &repo, &err));
   CHECK_ERROR(DEBPULL_STATUS_INVALID_INPUT, "options is NULL",
-              debpull_repository_open(need("DEBPULL_TEST_FILE_URI"), NULL, &repo, &err));
+              debpull_repository_open(env("DEBPULL_TEST_FILE_URI"), NULL, &repo, &err));
   CHECK_ERROR(DEBPULL_STATUS_INVALID_INPUT, "out",
-              debpull_repository_open(need("DEBPULL_TEST_FILE_URI"), options, NULL, &err));
+              debpull_repository_open(env("DEBPULL_TEST_FILE_URI"), options, NULL, &err));
   DebpullRepositoryOptions *plain = options_with_key();
   CHECK_ERROR(DEBPULL_STATUS_UNSUPPORTED, "ftp",
               debpull_repository_open("ftp://example.org/x", plain, &repo, &err));
@@ -263,16 +230,16 @@ static void publish_and_the_rest(void) {
   const char *endpoint = getenv("DEBPULL_TEST_ENDPOINT");
   if (endpoint != NULL) {
     CHECK_OK(debpull_repository_options_set_endpoint(options, endpoint, &err));
-    CHECK_OK(debpull_repository_options_set_region(options, need("DEBPULL_TEST_REGION"), &err));
+    CHECK_OK(debpull_repository_options_set_region(options, env("DEBPULL_TEST_REGION"), &err));
   }
   DebpullRepository *repo = NULL;
-  CHECK_OK(debpull_repository_open(need("DEBPULL_TEST_URI"), options, &repo, &err));
+  CHECK_OK(debpull_repository_open(env("DEBPULL_TEST_URI"), options, &repo, &err));
   debpull_repository_options_free(options); /* open borrowed it only */
   if (repo == NULL) return;
 
-  const char *app1 = need("DEBPULL_TEST_APP1"), *app2 = need("DEBPULL_TEST_APP2"),
-             *app3 = need("DEBPULL_TEST_APP3"), *other = need("DEBPULL_TEST_APP1_OTHER"),
-             *tool = need("DEBPULL_TEST_TOOL");
+  const char *app1 = env("DEBPULL_TEST_APP1"), *app2 = env("DEBPULL_TEST_APP2"),
+             *app3 = env("DEBPULL_TEST_APP3"), *other = env("DEBPULL_TEST_APP1_OTHER"),
+             *tool = env("DEBPULL_TEST_TOOL");
 
   /* Publish three, with progress on this thread. */
   struct progress_seen seen;
@@ -373,8 +340,8 @@ static void publish_and_the_rest(void) {
   CHECK(verified.packages == 2 && verified.pool_files == 2);
   CHECK(verified.index_files > 0 && verified.bytes > 0);
   size_t public_len = 0, wrong_len = 0;
-  char *public_key = read_file(need("DEBPULL_TEST_PUBLIC_KEY"), &public_len);
-  char *wrong_key = read_file(need("DEBPULL_TEST_WRONG_KEY"), &wrong_len);
+  char *public_key = read_file(env("DEBPULL_TEST_PUBLIC_KEY"), &public_len);
+  char *wrong_key = read_file(env("DEBPULL_TEST_WRONG_KEY"), &wrong_len);
   memset(&verified, 0, sizeof verified);
   CHECK_OK(debpull_repository_verify(repo, "production", (const uint8_t *)public_key, public_len,
                                      &verified, &err));
@@ -447,17 +414,17 @@ static void operation_errors(void) {
   const char *endpoint = getenv("DEBPULL_TEST_ENDPOINT");
   if (endpoint != NULL) {
     CHECK_OK(debpull_repository_options_set_endpoint(options, endpoint, &err));
-    CHECK_OK(debpull_repository_options_set_region(options, need("DEBPULL_TEST_REGION"), &err));
+    CHECK_OK(debpull_repository_options_set_region(options, env("DEBPULL_TEST_REGION"), &err));
   }
   DebpullRepository *repo = NULL;
-  CHECK_OK(debpull_repository_open(need("DEBPULL_TEST_URI"), options, &repo, &err));
+  CHECK_OK(debpull_repository_open(env("DEBPULL_TEST_URI"), options, &repo, &err));
   debpull_repository_options_free(options);
   if (repo == NULL) return;
 
-  const char *app1 = need("DEBPULL_TEST_APP1");
+  const char *app1 = env("DEBPULL_TEST_APP1");
   const char *good[] = {app1};
-  const char *missing[] = {need("DEBPULL_TEST_MISSING")};
-  const char *corrupt[] = {need("DEBPULL_TEST_CORRUPT")};
+  const char *missing[] = {env("DEBPULL_TEST_MISSING")};
+  const char *corrupt[] = {env("DEBPULL_TEST_CORRUPT")};
   const char *with_null[] = {app1, NULL};
   const char *with_empty[] = {""};
   const char *with_bad[] = {BAD_UTF8};

@@ -6,44 +6,7 @@
 #include <stdint.h>
 
 #include "check.h"
-
-static const char *env(const char *name) {
-  const char *value = getenv(name);
-  if (value == NULL) {
-    fprintf(stderr, "the harness did not set %s\n", name);
-    exit(2);
-  }
-  return value;
-}
-
-/* The content of `path` (malloc'ed, freed by the caller), its length in *len. */
-static uint8_t *read_file(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (f == NULL) {
-    fprintf(stderr, "cannot open %s\n", path);
-    exit(2);
-  }
-  uint8_t *data = NULL;
-  size_t size = 0, cap = 0, n;
-  do {
-    if (size == cap) {
-      cap = cap ? cap * 2 : 4096;
-      data = realloc(data, cap);
-    }
-    n = fread(data + size, 1, cap - size, f);
-    size += n;
-  } while (n > 0);
-  fclose(f);
-  *len = size;
-  return data;
-}
-
-/* A path under the scratch directory (static buffer, one at a time). */
-static const char *scratch(const char *name) {
-  static char path[4096];
-  snprintf(path, sizeof path, "%s/%s", env("DEBPULL_TEST_DIR"), name);
-  return path;
-}
+#include "fixture.h"
 
 /* Options with the suite, architecture, admin dir, `state` and the keys in
  * the file `key_path`. */
@@ -57,8 +20,8 @@ static DebpullSourceOptions *options_with(const char *key_path, const char *stat
   CHECK_OK(debpull_source_options_set_state_dir(o, state, &err));
   if (key_path != NULL) {
     size_t len = 0;
-    uint8_t *keys = read_file(key_path, &len);
-    CHECK_OK(debpull_source_options_set_trusted_keys(o, keys, len, &err));
+    char *keys = read_file(key_path, &len);
+    CHECK_OK(debpull_source_options_set_trusted_keys(o, (const uint8_t *)keys, len, &err));
     free(keys);
   }
   return o;
@@ -281,23 +244,23 @@ static void bad_options(void) {
 
   /* Keys: NULL options, NULL with a length, a huge length, garbage, none. */
   size_t len = 0;
-  uint8_t *keys = read_file(env("DEBPULL_TEST_KEY"), &len);
+  char *keys = read_file(env("DEBPULL_TEST_KEY"), &len);
   CHECK_ERROR(DEBPULL_STATUS_INVALID_INPUT, "options is NULL",
-              debpull_source_options_set_trusted_keys(NULL, keys, len, &err));
+              debpull_source_options_set_trusted_keys(NULL, (const uint8_t *)keys, len, &err));
   CHECK_ERROR(DEBPULL_STATUS_INVALID_INPUT, "keys is NULL",
               debpull_source_options_set_trusted_keys(o, NULL, 10, &err));
   CHECK_ERROR(DEBPULL_STATUS_LIMIT_EXCEEDED, "keys",
-              debpull_source_options_set_trusted_keys(o, keys, SIZE_MAX, &err));
+              debpull_source_options_set_trusted_keys(o, (const uint8_t *)keys, SIZE_MAX, &err));
   static const uint8_t garbage[] = "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nnot a key\n";
   CHECK_ERROR(DEBPULL_STATUS_PARSE, "not OpenPGP public keys",
               debpull_source_options_set_trusted_keys(o, garbage, sizeof garbage - 1, &err));
   CHECK_ERROR(DEBPULL_STATUS_PARSE, "no OpenPGP public key found",
-              debpull_source_options_set_trusted_keys(o, keys, 0, &err));
+              debpull_source_options_set_trusted_keys(o, (const uint8_t *)keys, 0, &err));
   CHECK_ERROR(DEBPULL_STATUS_PARSE, "no OpenPGP public key found",
               debpull_source_options_set_trusted_keys(o, NULL, 0, &err));
   /* Half a key is no key. */
   CHECK_ERROR(DEBPULL_STATUS_PARSE, "not OpenPGP public keys",
-              debpull_source_options_set_trusted_keys(o, keys, len / 2, &err));
+              debpull_source_options_set_trusted_keys(o, (const uint8_t *)keys, len / 2, &err));
 
   /* None of those set anything: open says what is missing, and how. */
   DebpullSource *untouched = (DebpullSource *)&checks_run;
@@ -308,7 +271,7 @@ static void bad_options(void) {
   CHECK_OK(debpull_source_options_set_suite(o, env("DEBPULL_TEST_SUITE"), &err));
   CHECK_ERROR(DEBPULL_STATUS_INVALID_INPUT, "debpull_source_options_set_trusted_keys",
               debpull_source_open(uri, o, &s, &err));
-  CHECK_OK(debpull_source_options_set_trusted_keys(o, keys, len, &err));
+  CHECK_OK(debpull_source_options_set_trusted_keys(o, (const uint8_t *)keys, len, &err));
   free(keys);
   CHECK_ERROR(DEBPULL_STATUS_INVALID_INPUT, "debpull_source_options_set_state_dir",
               debpull_source_open(uri, o, &s, &err));

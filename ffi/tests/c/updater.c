@@ -9,42 +9,7 @@
 #include <time.h>
 
 #include "check.h"
-
-static const char *env(const char *name) {
-  const char *value = getenv(name);
-  if (value == NULL) {
-    fprintf(stderr, "the harness did not set %s\n", name);
-    exit(2);
-  }
-  return value;
-}
-
-static uint8_t *read_file(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (f == NULL) {
-    fprintf(stderr, "cannot open %s\n", path);
-    exit(2);
-  }
-  uint8_t *data = NULL;
-  size_t size = 0, cap = 0, n;
-  do {
-    if (size == cap) {
-      cap = cap ? cap * 2 : 4096;
-      data = realloc(data, cap);
-    }
-    n = fread(data + size, 1, cap - size, f);
-    size += n;
-  } while (n > 0);
-  fclose(f);
-  *len = size;
-  return data;
-}
-
-static const char *scratch(const char *name) {
-  static char path[4096];
-  snprintf(path, sizeof path, "%s/%s", env("DEBPULL_TEST_DIR"), name);
-  return path;
-}
+#include "fixture.h"
 
 /* The local repository, trusting the key in the file `key_path`, with its
  * own state directory `state`. */
@@ -56,8 +21,8 @@ static DebpullSource *open_source(const char *key_path, const char *state) {
   CHECK_OK(debpull_source_options_set_admin_dir(o, env("DEBPULL_TEST_ADMIN"), &err));
   CHECK_OK(debpull_source_options_set_state_dir(o, state, &err));
   size_t len = 0;
-  uint8_t *keys = read_file(key_path, &len);
-  CHECK_OK(debpull_source_options_set_trusted_keys(o, keys, len, &err));
+  char *keys = read_file(key_path, &len);
+  CHECK_OK(debpull_source_options_set_trusted_keys(o, (const uint8_t *)keys, len, &err));
   free(keys);
   DebpullSource *s = NULL;
   CHECK_OK(debpull_source_open(env("DEBPULL_TEST_FILE_URI"), o, &s, &err));
