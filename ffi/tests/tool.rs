@@ -154,7 +154,8 @@ impl Server {
              {}{more}",
             self.repository,
             self.key_file.display(),
-            self.dir.path().join("state").display(),
+            // A '#' inside a value is not a comment.
+            self.dir.path().join("state#1").display(),
             self.system.root.display(),
             self.system.admin.display(),
             self.extra,
@@ -230,6 +231,10 @@ fn installs_updates_and_rolls_back(server: &Server, tool: &Path) {
     assert_eq!((code, stderr.as_str()), (0, ""));
     assert_eq!(log_line(&stdout), "app: updated none -> 1.0");
     assert_eq!(server.system.installed(APP).as_deref(), Some("1.0"));
+    assert!(
+        server.dir.path().join("state#1/lock").exists(),
+        "the state directory as configured"
+    );
 
     let (code, stdout, _) = run(tool, &["--config", config]);
     assert_eq!(code, 0);

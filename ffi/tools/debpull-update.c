@@ -11,7 +11,8 @@
  * was rolled back; 3 the candidate is held back after an earlier failure;
  * 64 bad command line; 78 bad configuration.
  *
- * The configuration (key = value, '#' starts a comment) is documented in
+ * The configuration (key = value; '#' at the start of a line or after a blank
+ * starts a comment) is documented in
  * usage() below and in the README.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -45,7 +46,8 @@ static void usage(FILE *out) {
           "Checks a debpull (apt) repository for a newer version of one package\n"
           "and installs it; logs one line. --check only reports what it would do.\n"
           "\n"
-          "FILE (default " DEFAULT_CONFIG "), one 'key = value' per line:\n"
+          "FILE (default " DEFAULT_CONFIG "), one 'key = value' per line ('#' at the\n"
+          "start of a line or after a blank starts a comment):\n"
           "  repository        file:///srv/repo, s3://bucket/prefix?region=..., https://...\n"
           "  suite             e.g. production\n"
           "  package           the package to keep current\n"
@@ -157,9 +159,13 @@ static int config_read(struct config *config) {
   int status = 0;
   while (status == 0 && getline(&buffer, &capacity, file) != -1) {
     line++;
-    char *hash = strchr(buffer, '#');
-    if (hash != NULL) {
-      *hash = '\0';
+    /* A comment starts with '#' at the start of a line or after a blank (so
+     * that a '#' inside a value, as in a URL, stays). */
+    for (char *c = buffer; *c != '\0'; c++) {
+      if (*c == '#' && (c == buffer || c[-1] == ' ' || c[-1] == '\t')) {
+        *c = '\0';
+        break;
+      }
     }
     char *text = trim(buffer);
     if (*text == '\0') {
