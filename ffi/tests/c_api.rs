@@ -184,6 +184,7 @@ c_test!(versions);
 c_test!(deb, fixture = deb_fixture::DebFixture::new());
 c_test!(source, run = run_source);
 c_test!(updater, run = run_updater);
+c_test!(garbage, run = run_garbage);
 c_test!(e2e, run = run_e2e);
 
 /// e2e.c: the whole pipeline through the C API, on a local repository and on
@@ -257,6 +258,54 @@ fn run_updater(link: Link) {
     fixture.publish("2.0");
     run_with_fixture("updater", link, &["rollback", "2.0", "1.0"], &fixture);
     assert_eq!(fixture.installed().as_deref(), Some("1.0"));
+}
+
+/// garbage.c: what it needs to make valid handles with the API itself (a tree
+/// to package, an empty file:// repository, keys made by gpg, a dpkg root).
+fn run_garbage(link: Link) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |rel: &str| dir.path().join(rel);
+    let gpg = gpg::Gpg::new();
+    let signer = gpg.gen_key("garbage <garbage@example.org>", "ed25519", "sign", "0", "");
+    let stranger = gpg.gen_key(
+        "stranger <stranger@example.org>",
+        "ed25519",
+        "sign",
+        "0",
+        "",
+    );
+    std::fs::write(path("secret.asc"), gpg.export_secret(&signer, "")).unwrap();
+    std::fs::write(path("public.asc"), gpg.export_armored(&signer)).unwrap();
+    std::fs::write(path("wrong.asc"), gpg.export_armored(&stranger)).unwrap();
+    drop(gpg);
+    let doc = path("tree/usr/share/doc/garbage-app");
+    std::fs::create_dir_all(&doc).unwrap();
+    std::fs::write(doc.join("README"), "garbage in, typed errors out\n").unwrap();
+    for sub in ["repo", "scratch"] {
+        std::fs::create_dir(path(sub)).unwrap();
+    }
+    let system = dpkg_root::DpkgRoot::new(&path("system"));
+    let text = |p: &std::path::Path| p.to_str().unwrap().to_owned();
+    let env = [
+        ("GARBAGE_DIR", text(&path("scratch"))),
+        ("GARBAGE_TREE", text(&path("tree"))),
+        (
+            "GARBAGE_REPO_URI",
+            format!("file://{}", path("repo").display()),
+        ),
+        ("GARBAGE_SECRET_KEY", text(&path("secret.asc"))),
+        ("GARBAGE_PUBLIC_KEY", text(&path("public.asc"))),
+        ("GARBAGE_WRONG_KEY", text(&path("wrong.asc"))),
+        ("GARBAGE_ROOT", text(&system.root)),
+        ("GARBAGE_ADMIN", text(&system.admin)),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    run_c_test("garbage", link, &[], &env);
+    assert_eq!(
+        system.installed("garbage-app"),
+        None,
+        "garbage.c installs nothing"
+    );
 }
 
 /// `repository.c` against a local repository and one in S3 (moto), linked
@@ -484,7 +533,9 @@ mod repository {
     }
 }
 
-/// Every function the header declares is called by some C test program.
+/// Every function the header declares is called by some C test program, and
+/// by garbage.c (which gives each one garbage): a function added without a
+/// garbage case fails here.
 #[test]
 fn every_function_in_the_header_is_tested_from_c() {
     let header = std::fs::read_to_string(c_build::repo_root().join("include/debpull.h")).unwrap();
@@ -510,12 +561,12 @@ fn every_function_in_the_header_is_tested_from_c() {
             tests.push_str(&std::fs::read_to_string(&path).unwrap());
         }
     }
-    let untested: Vec<&&str> = functions
-        .iter()
-        .filter(|name| !tests.contains(&format!("{name}(")))
-        .collect();
-    assert!(
-        untested.is_empty(),
-        "not called by any C test: {untested:?}"
-    );
+    let garbage = std::fs::read_to_string(c_dir().join("garbage.c")).unwrap();
+    for (what, text) in [("any C test", &tests), ("garbage.c", &garbage)] {
+        let untested: Vec<&&str> = functions
+            .iter()
+            .filter(|name| !text.contains(&format!("{name}(")))
+            .collect();
+        assert!(untested.is_empty(), "not called by {what}: {untested:?}");
+    }
 }
