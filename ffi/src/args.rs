@@ -2,8 +2,11 @@
 //! of what goes back out (handles, owned strings).
 
 use std::ffi::{CStr, CString, c_char};
+use std::time::Duration;
 
 use debpull::{Error, ErrorKind, Result};
+
+use crate::error::guard;
 
 /// The largest buffer a function accepts by pointer and length (keys, control
 /// text): anything larger is a mistake, not data.
@@ -20,6 +23,44 @@ fn invalid(message: String) -> Error {
 pub(crate) unsafe fn borrow<'a, T>(ptr: *const T, name: &str) -> Result<&'a T> {
     // SAFETY: the caller's promise.
     unsafe { ptr.as_ref() }.ok_or_else(|| invalid(format!("{name} is NULL")))
+}
+
+/// `ptr` as a mutable reference (an options builder, a .deb builder); NULL is
+/// an error naming the parameter `name`.
+///
+/// # Safety
+/// `ptr` is NULL or points to a live `T` that no other thread uses for `'a`.
+pub(crate) unsafe fn borrow_mut<'a, T>(ptr: *mut T, name: &str) -> Result<&'a mut T> {
+    // SAFETY: the caller's promise.
+    unsafe { ptr.as_mut() }.ok_or_else(|| invalid(format!("{name} is NULL")))
+}
+
+/// What an accessor returns: `get` of the handle `ptr` points to, or
+/// `fallback` for NULL (and if `get` panicked).
+pub(crate) fn read<T, R: Copy>(ptr: *const T, fallback: R, get: impl FnOnce(&T) -> R) -> R {
+    guard(fallback, || {
+        // SAFETY: accessors take NULL or a live handle from debpull.
+        unsafe { ptr.as_ref() }.map_or(fallback, get)
+    })
+}
+
+/// A borrowed C string for an optional value: NULL for `None`.
+pub(crate) fn opt_ptr(s: &Option<CString>) -> *const c_char {
+    s.as_ref().map_or(std::ptr::null(), |s| s.as_ptr())
+}
+
+/// The longest duration accepted, in seconds (10 years): more is a mistake.
+pub(crate) const MAX_SECONDS: u64 = 10 * 366 * 24 * 60 * 60;
+
+/// `value` seconds as a duration; more than [`MAX_SECONDS`] is refused,
+/// naming the parameter `name`.
+pub(crate) fn seconds(value: u64, name: &str) -> Result<Duration> {
+    if value > MAX_SECONDS {
+        return Err(invalid(format!(
+            "{name}: {value} seconds is more than the {MAX_SECONDS} (10 years) accepted"
+        )));
+    }
+    Ok(Duration::from_secs(value))
 }
 
 /// Checks that an output pointer is not NULL (before any work is done, so

@@ -61,8 +61,7 @@ impl DebpullDebBuilder {
 /// this thread only.
 unsafe fn builder_mut<'a>(builder: *mut DebpullDebBuilder) -> Result<&'a mut DebpullDebBuilder> {
     // SAFETY: the caller's promise.
-    unsafe { builder.as_mut() }
-        .ok_or_else(|| Error::new(ErrorKind::InvalidInput, "builder is NULL"))
+    unsafe { args::borrow_mut(builder, "builder") }
 }
 
 /// The compressions `debpull_deb_builder_set_compression` accepts.

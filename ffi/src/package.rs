@@ -59,42 +59,29 @@ impl DebpullPackage {
     }
 }
 
-fn borrowed(
-    package: *const DebpullPackage,
-    get: impl FnOnce(&DebpullPackage) -> *const c_char,
-) -> *const c_char {
-    guard(std::ptr::null(), || {
-        // SAFETY: NULL or a live package from debpull.
-        unsafe { package.as_ref() }.map_or(std::ptr::null(), get)
-    })
-}
-
 /// The package's name, borrowed from `package`. NULL for NULL.
 #[unsafe(no_mangle)]
 pub extern "C" fn debpull_package_name(package: *const DebpullPackage) -> *const c_char {
-    borrowed(package, |p| p.name.as_ptr())
+    args::read(package, std::ptr::null(), |p| p.name.as_ptr())
 }
 
 /// The package's version as written, borrowed from `package`. NULL for NULL.
 #[unsafe(no_mangle)]
 pub extern "C" fn debpull_package_version(package: *const DebpullPackage) -> *const c_char {
-    borrowed(package, |p| p.version.as_ptr())
+    args::read(package, std::ptr::null(), |p| p.version.as_ptr())
 }
 
 /// The package's architecture (`amd64`, `all`, ...), borrowed from `package`.
 /// NULL for NULL.
 #[unsafe(no_mangle)]
 pub extern "C" fn debpull_package_architecture(package: *const DebpullPackage) -> *const c_char {
-    borrowed(package, |p| p.architecture.as_ptr())
+    args::read(package, std::ptr::null(), |p| p.architecture.as_ptr())
 }
 
 /// The size of the `.deb` in bytes (0 for NULL).
 #[unsafe(no_mangle)]
 pub extern "C" fn debpull_package_size(package: *const DebpullPackage) -> u64 {
-    guard(0, || {
-        // SAFETY: NULL or a live package from debpull.
-        unsafe { package.as_ref() }.map_or(0, |p| p.package.size())
-    })
+    args::read(package, 0, |p| p.package.size())
 }
 
 /// The value of the stanza's field `name` (case-insensitive: `Depends`,
@@ -105,7 +92,7 @@ pub extern "C" fn debpull_package_field(
     package: *const DebpullPackage,
     name: *const c_char,
 ) -> *const c_char {
-    borrowed(package, |p| {
+    args::read(package, std::ptr::null(), |p| {
         // SAFETY: NULL or a NUL-terminated string.
         let Ok(name) = (unsafe { args::str(name, "name") }) else {
             return std::ptr::null();
@@ -124,10 +111,7 @@ pub extern "C" fn debpull_package_field(
 /// How many fields the stanza has (0 for NULL).
 #[unsafe(no_mangle)]
 pub extern "C" fn debpull_package_field_count(package: *const DebpullPackage) -> usize {
-    guard(0, || {
-        // SAFETY: NULL or a live package from debpull.
-        unsafe { package.as_ref() }.map_or(0, |p| p.fields.len())
-    })
+    args::read(package, 0, |p| p.fields.len())
 }
 
 /// The stanza's field number `index` (from 0, in the stanza's order): writes
@@ -173,7 +157,7 @@ pub extern "C" fn debpull_package_checksum(
     package: *const DebpullPackage,
     algorithm: *const c_char,
 ) -> *const c_char {
-    borrowed(package, |p| {
+    args::read(package, std::ptr::null(), |p| {
         // SAFETY: NULL or a NUL-terminated string.
         let Ok(algorithm) = (unsafe { args::str(algorithm, "algorithm") }) else {
             return std::ptr::null();
@@ -195,7 +179,7 @@ pub extern "C" fn debpull_package_checksum(
 /// it), borrowed from `package`. NULL for NULL.
 #[unsafe(no_mangle)]
 pub extern "C" fn debpull_package_stanza(package: *const DebpullPackage) -> *const c_char {
-    borrowed(package, |p| p.stanza.as_ptr())
+    args::read(package, std::ptr::null(), |p| p.stanza.as_ptr())
 }
 
 /// Frees a package the caller owns. NULL is fine. Never free a package
@@ -228,10 +212,7 @@ impl DebpullPackageList {
 /// How many packages `list` holds (0 for NULL).
 #[unsafe(no_mangle)]
 pub extern "C" fn debpull_package_list_len(list: *const DebpullPackageList) -> usize {
-    guard(0, || {
-        // SAFETY: NULL or a live list from debpull.
-        unsafe { list.as_ref() }.map_or(0, |l| l.packages.len())
-    })
+    args::read(list, 0, |l| l.packages.len())
 }
 
 /// Package number `index` (from 0) of `list`, borrowed from it: valid until
@@ -241,10 +222,9 @@ pub extern "C" fn debpull_package_list_get(
     list: *const DebpullPackageList,
     index: usize,
 ) -> *const DebpullPackage {
-    guard(std::ptr::null(), || {
-        // SAFETY: NULL or a live list from debpull.
-        unsafe { list.as_ref() }
-            .and_then(|l| l.packages.get(index))
+    args::read(list, std::ptr::null(), |l| {
+        l.packages
+            .get(index)
             .map_or(std::ptr::null(), |p| p as *const DebpullPackage)
     })
 }

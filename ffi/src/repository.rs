@@ -4,7 +4,6 @@
 
 use std::ffi::{CString, c_char, c_void};
 use std::path::PathBuf;
-use std::time::Duration;
 
 use debpull::repo::{Progress, Replace, Repository};
 use debpull::sign::TrustedKeys;
@@ -14,20 +13,6 @@ use crate::args;
 use crate::error::{DebpullError, DebpullStatus, call, guard};
 use crate::package::DebpullPackageList;
 use crate::repository_options::DebpullRepositoryOptions;
-
-/// The longest duration accepted (10 years): more is a mistake.
-pub(crate) const MAX_SECONDS: u64 = 10 * 366 * 24 * 60 * 60;
-
-/// `seconds` as a duration; more than 10 years is refused, naming `name`.
-pub(crate) fn seconds(seconds: u64, name: &str) -> debpull::Result<Duration> {
-    if seconds > MAX_SECONDS {
-        return Err(Error::new(
-            ErrorKind::InvalidInput,
-            format!("{name}: {seconds} seconds is more than 10 years"),
-        ));
-    }
-    Ok(Duration::from_secs(seconds))
-}
 
 /// A signed apt repository in a storage, and the key that signs it. Safe to
 /// use from several threads at once (each call is a complete operation;
@@ -216,10 +201,7 @@ fn report_list(
     report: *const DebpullPublishReport,
     get: impl FnOnce(&DebpullPublishReport) -> &DebpullPackageList,
 ) -> *const DebpullPackageList {
-    guard(std::ptr::null(), || {
-        // SAFETY: NULL or a live report from debpull.
-        unsafe { report.as_ref() }.map_or(std::ptr::null(), |r| get(r) as *const _)
-    })
+    args::read(report, std::ptr::null(), |r| get(r) as *const _)
 }
 
 /// The packages new in the suite, borrowed from `report` (valid until it is
@@ -253,10 +235,7 @@ pub extern "C" fn debpull_publish_report_replaced(
 /// publishers; 0 when there was nothing to commit, and for NULL).
 #[unsafe(no_mangle)]
 pub extern "C" fn debpull_publish_report_attempts(report: *const DebpullPublishReport) -> u32 {
-    guard(0, || {
-        // SAFETY: NULL or a live report from debpull.
-        unsafe { report.as_ref() }.map_or(0, |r| r.attempts)
-    })
+    args::read(report, 0, |r| r.attempts)
 }
 
 /// Frees `report` and its lists. NULL is fine.
@@ -470,7 +449,7 @@ pub extern "C" fn debpull_repository_gc(
         // SAFETY: NULL or a live repository from debpull.
         let repository = unsafe { args::borrow(repository, "repository") }?;
         args::out(out, "out")?;
-        let grace = seconds(grace_seconds, "grace_seconds")?;
+        let grace = args::seconds(grace_seconds, "grace_seconds")?;
         let report = crate::run::block_on(repository.repository.gc(grace))?;
         let report = DebpullGcReport {
             suites: report.suites.len(),

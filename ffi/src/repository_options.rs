@@ -10,7 +10,6 @@ use debpull::{Error, ErrorKind};
 
 use crate::args;
 use crate::error::{DebpullError, DebpullStatus, call, guard};
-use crate::repository::seconds;
 
 /// Options for `debpull_repository_open`, set one by one. Not to be changed
 /// from several threads at once; reading it (open) from several is fine.
@@ -62,8 +61,7 @@ fn with_options(
     set: impl FnOnce(&mut DebpullRepositoryOptions) -> debpull::Result<()>,
 ) -> debpull::Result<()> {
     // SAFETY: NULL or live options from debpull, not used by another thread now.
-    let options = unsafe { options.as_mut() }
-        .ok_or_else(|| Error::new(ErrorKind::InvalidInput, "options is NULL"))?;
+    let options = unsafe { args::borrow_mut(options, "options") }?;
     set(options)
 }
 
@@ -171,7 +169,7 @@ pub extern "C" fn debpull_repository_options_set_valid_for(
                 "valid_for: 0 seconds (a Release valid for no time at all)",
             ));
         }
-        let valid_for = self::seconds(seconds, "valid_for")?;
+        let valid_for = args::seconds(seconds, "valid_for")?;
         with_options(options, |o| {
             o.options.valid_for = Some(valid_for);
             Ok(())

@@ -74,8 +74,7 @@ fn with_options(
 ) -> DebpullStatus {
     call(error, || {
         // SAFETY: NULL or live options from debpull, not shared with another thread.
-        let options = unsafe { options.as_mut() }
-            .ok_or_else(|| Error::new(ErrorKind::InvalidInput, "options is NULL"))?;
+        let options = unsafe { args::borrow_mut(options, "options") }?;
         set(options)
     })
 }
@@ -406,31 +405,17 @@ pub extern "C" fn debpull_source_free(source: *mut DebpullSource) {
     guard((), || unsafe { args::free(source) })
 }
 
-fn check_ref<T: Copy>(
-    check: *const DebpullCheck,
-    fallback: T,
-    get: impl FnOnce(&DebpullCheck) -> T,
-) -> T {
-    guard(fallback, || {
-        // SAFETY: NULL or a live check from debpull.
-        match unsafe { check.as_ref() } {
-            Some(check) => get(check),
-            None => fallback,
-        }
-    })
-}
-
 /// The package checked, borrowed from `check`. NULL for NULL.
 #[unsafe(no_mangle)]
 pub extern "C" fn debpull_check_package(check: *const DebpullCheck) -> *const c_char {
-    check_ref(check, std::ptr::null(), |c| c.package.as_ptr())
+    args::read(check, std::ptr::null(), |c| c.package.as_ptr())
 }
 
 /// The version dpkg has installed, borrowed from `check`; NULL when the
 /// package is not installed (and for NULL).
 #[unsafe(no_mangle)]
 pub extern "C" fn debpull_check_installed(check: *const DebpullCheck) -> *const c_char {
-    check_ref(check, std::ptr::null(), |c| {
+    args::read(check, std::ptr::null(), |c| {
         c.installed
             .as_ref()
             .map_or(std::ptr::null(), |v| v.as_ptr())
@@ -441,7 +426,7 @@ pub extern "C" fn debpull_check_installed(check: *const DebpullCheck) -> *const 
 /// the suite does not have the package (and for NULL).
 #[unsafe(no_mangle)]
 pub extern "C" fn debpull_check_candidate(check: *const DebpullCheck) -> *const DebpullPackage {
-    check_ref(check, std::ptr::null(), |c| {
+    args::read(check, std::ptr::null(), |c| {
         c.candidate
             .as_ref()
             .map_or(std::ptr::null(), |p| p as *const DebpullPackage)
@@ -452,20 +437,20 @@ pub extern "C" fn debpull_check_candidate(check: *const DebpullCheck) -> *const 
 /// installed and there is a candidate (false for NULL).
 #[unsafe(no_mangle)]
 pub extern "C" fn debpull_check_update_available(check: *const DebpullCheck) -> bool {
-    check_ref(check, false, |c| c.status.update_available())
+    args::read(check, false, |c| c.status.update_available())
 }
 
 /// Whether the suite changed since the previous check of this state
 /// directory (false: the repository answered "not modified"; false for NULL).
 #[unsafe(no_mangle)]
 pub extern "C" fn debpull_check_repository_changed(check: *const DebpullCheck) -> bool {
-    check_ref(check, false, |c| c.status.repository_changed)
+    args::read(check, false, |c| c.status.repository_changed)
 }
 
 /// How many warnings the check gave (signatures not checked, ...; 0 for NULL).
 #[unsafe(no_mangle)]
 pub extern "C" fn debpull_check_warning_count(check: *const DebpullCheck) -> usize {
-    check_ref(check, 0, |c| c.warnings.len())
+    args::read(check, 0, |c| c.warnings.len())
 }
 
 /// Warning number `index` (from 0), borrowed from `check`. NULL past the end
@@ -475,7 +460,7 @@ pub extern "C" fn debpull_check_warning_at(
     check: *const DebpullCheck,
     index: usize,
 ) -> *const c_char {
-    check_ref(check, std::ptr::null(), |c| {
+    args::read(check, std::ptr::null(), |c| {
         c.warnings
             .get(index)
             .map_or(std::ptr::null(), |w| w.as_ptr())

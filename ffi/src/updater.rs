@@ -17,19 +17,6 @@ use crate::error::{DebpullError, DebpullStatus, call, guard};
 use crate::run;
 use crate::source::DebpullSource;
 
-/// The longest duration accepted, in seconds (10 years): more is a mistake.
-const MAX_SECONDS: u64 = 10 * 366 * 24 * 3600;
-
-fn seconds(value: u64, name: &str) -> debpull::Result<Duration> {
-    if value > MAX_SECONDS {
-        return Err(Error::new(
-            ErrorKind::InvalidInput,
-            format!("{name}: {value} seconds is more than the {MAX_SECONDS} (10 years) accepted"),
-        ));
-    }
-    Ok(Duration::from_secs(value))
-}
-
 /// A timeout: as [`seconds`], and not 0.
 fn timeout(value: u64, name: &str) -> debpull::Result<Duration> {
     if value == 0 {
@@ -38,7 +25,7 @@ fn timeout(value: u64, name: &str) -> debpull::Result<Duration> {
             format!("{name} is 0 seconds: nothing could finish in time"),
         ));
     }
-    seconds(value, name)
+    args::seconds(value, name)
 }
 
 /// A command: `argc` strings, at least one, the program not empty.
@@ -81,8 +68,7 @@ fn with_options(
 ) -> DebpullStatus {
     call(error, || {
         // SAFETY: NULL or live options from debpull, not shared with another thread.
-        let options = unsafe { options.as_mut() }
-            .ok_or_else(|| Error::new(ErrorKind::InvalidInput, "options is NULL"))?;
+        let options = unsafe { args::borrow_mut(options, "options") }?;
         set(&mut options.options)
     })
 }
@@ -289,7 +275,7 @@ pub extern "C" fn debpull_updater_options_set_lock_wait(
     error: *mut *mut DebpullError,
 ) -> DebpullStatus {
     with_options(options, error, |options| {
-        options.lock = LockMode::Wait(self::seconds(seconds, "lock_wait")?);
+        options.lock = LockMode::Wait(args::seconds(seconds, "lock_wait")?);
         Ok(())
     })
 }
@@ -315,7 +301,7 @@ pub extern "C" fn debpull_updater_options_set_jitter(
     error: *mut *mut DebpullError,
 ) -> DebpullStatus {
     with_options(options, error, |options| {
-        options.jitter = self::seconds(seconds, "jitter")?;
+        options.jitter = args::seconds(seconds, "jitter")?;
         Ok(())
     })
 }
@@ -586,41 +572,23 @@ pub extern "C" fn debpull_updater_update(
     })
 }
 
-fn outcome_ref<T: Copy>(
-    outcome: *const DebpullOutcome,
-    fallback: T,
-    get: impl FnOnce(&DebpullOutcome) -> T,
-) -> T {
-    guard(fallback, || {
-        // SAFETY: NULL or a live outcome from debpull.
-        match unsafe { outcome.as_ref() } {
-            Some(outcome) => get(outcome),
-            None => fallback,
-        }
-    })
-}
-
-fn opt_ptr(s: &Option<CString>) -> *const c_char {
-    s.as_ref().map_or(std::ptr::null(), |s| s.as_ptr())
-}
-
 /// The kind of `outcome` (`DEBPULL_OUTCOME_KIND_FAILED` for NULL).
 #[unsafe(no_mangle)]
 pub extern "C" fn debpull_outcome_kind(outcome: *const DebpullOutcome) -> DebpullOutcomeKind {
-    outcome_ref(outcome, DebpullOutcomeKind::Failed, |o| o.kind)
+    args::read(outcome, DebpullOutcomeKind::Failed, |o| o.kind)
 }
 
 /// The one line for a log (`app: updated 1.0 -> 1.1`), borrowed from
 /// `outcome`. NULL for NULL.
 #[unsafe(no_mangle)]
 pub extern "C" fn debpull_outcome_line(outcome: *const DebpullOutcome) -> *const c_char {
-    outcome_ref(outcome, std::ptr::null(), |o| o.line.as_ptr())
+    args::read(outcome, std::ptr::null(), |o| o.line.as_ptr())
 }
 
 /// The package, borrowed from `outcome`. NULL for NULL.
 #[unsafe(no_mangle)]
 pub extern "C" fn debpull_outcome_package(outcome: *const DebpullOutcome) -> *const c_char {
-    outcome_ref(outcome, std::ptr::null(), |o| o.package.as_ptr())
+    args::read(outcome, std::ptr::null(), |o| o.package.as_ptr())
 }
 
 /// The version installed before the run, borrowed from `outcome`: for
@@ -628,28 +596,28 @@ pub extern "C" fn debpull_outcome_package(outcome: *const DebpullOutcome) -> *co
 /// NULL otherwise.
 #[unsafe(no_mangle)]
 pub extern "C" fn debpull_outcome_from(outcome: *const DebpullOutcome) -> *const c_char {
-    outcome_ref(outcome, std::ptr::null(), |o| opt_ptr(&o.from))
+    args::read(outcome, std::ptr::null(), |o| args::opt_ptr(&o.from))
 }
 
 /// The version installed by an UPDATED run, borrowed from `outcome`; NULL
 /// for other kinds.
 #[unsafe(no_mangle)]
 pub extern "C" fn debpull_outcome_to(outcome: *const DebpullOutcome) -> *const c_char {
-    outcome_ref(outcome, std::ptr::null(), |o| opt_ptr(&o.to))
+    args::read(outcome, std::ptr::null(), |o| args::opt_ptr(&o.to))
 }
 
 /// The version a ROLLED_BACK or FAILED run tried to install, borrowed from
 /// `outcome`; NULL when it did not get that far and for other kinds.
 #[unsafe(no_mangle)]
 pub extern "C" fn debpull_outcome_attempted(outcome: *const DebpullOutcome) -> *const c_char {
-    outcome_ref(outcome, std::ptr::null(), |o| opt_ptr(&o.attempted))
+    args::read(outcome, std::ptr::null(), |o| args::opt_ptr(&o.attempted))
 }
 
 /// The version installed after the run, as dpkg's status file says, borrowed
 /// from `outcome`; NULL when none is (or it is unknown, or SKIPPED).
 #[unsafe(no_mangle)]
 pub extern "C" fn debpull_outcome_installed(outcome: *const DebpullOutcome) -> *const c_char {
-    outcome_ref(outcome, std::ptr::null(), |o| opt_ptr(&o.installed))
+    args::read(outcome, std::ptr::null(), |o| args::opt_ptr(&o.installed))
 }
 
 /// The suite's candidate not taken by an UP_TO_DATE, HELD or HELD_BY_ADMIN
@@ -657,21 +625,23 @@ pub extern "C" fn debpull_outcome_installed(outcome: *const DebpullOutcome) -> *
 /// for other kinds.
 #[unsafe(no_mangle)]
 pub extern "C" fn debpull_outcome_candidate(outcome: *const DebpullOutcome) -> *const c_char {
-    outcome_ref(outcome, std::ptr::null(), |o| opt_ptr(&o.candidate))
+    args::read(outcome, std::ptr::null(), |o| args::opt_ptr(&o.candidate))
 }
 
 /// The kind of the error of a FAILED run or of the reason of a ROLLED_BACK
 /// one; `DEBPULL_STATUS_OK` when there is none (and for NULL).
 #[unsafe(no_mangle)]
 pub extern "C" fn debpull_outcome_error_status(outcome: *const DebpullOutcome) -> DebpullStatus {
-    outcome_ref(outcome, DebpullStatus::Ok, |o| o.error_status)
+    args::read(outcome, DebpullStatus::Ok, |o| o.error_status)
 }
 
 /// The message of that error, borrowed from `outcome`; NULL when there is
 /// none (and for NULL).
 #[unsafe(no_mangle)]
 pub extern "C" fn debpull_outcome_error_message(outcome: *const DebpullOutcome) -> *const c_char {
-    outcome_ref(outcome, std::ptr::null(), |o| opt_ptr(&o.error_message))
+    args::read(outcome, std::ptr::null(), |o| {
+        args::opt_ptr(&o.error_message)
+    })
 }
 
 /// Frees an outcome `debpull_updater_update` returned. NULL is fine. Never
@@ -682,24 +652,10 @@ pub extern "C" fn debpull_outcome_free(outcome: *mut DebpullOutcome) {
     guard((), || unsafe { args::free(outcome) })
 }
 
-fn event_ref<T: Copy>(
-    event: *const DebpullEvent,
-    fallback: T,
-    get: impl FnOnce(&DebpullEvent) -> T,
-) -> T {
-    guard(fallback, || {
-        // SAFETY: NULL or the live event passed to a callback.
-        match unsafe { event.as_ref() } {
-            Some(event) => get(event),
-            None => fallback,
-        }
-    })
-}
-
 /// The outcome of the run, borrowed from `event` (never free it). NULL for NULL.
 #[unsafe(no_mangle)]
 pub extern "C" fn debpull_event_outcome(event: *const DebpullEvent) -> *const DebpullOutcome {
-    event_ref(event, std::ptr::null(), |e| {
+    args::read(event, std::ptr::null(), |e| {
         &e.outcome as *const DebpullOutcome
     })
 }
@@ -707,37 +663,37 @@ pub extern "C" fn debpull_event_outcome(event: *const DebpullEvent) -> *const De
 /// The source's suite, borrowed from `event`. NULL for NULL.
 #[unsafe(no_mangle)]
 pub extern "C" fn debpull_event_suite(event: *const DebpullEvent) -> *const c_char {
-    event_ref(event, std::ptr::null(), |e| e.suite.as_ptr())
+    args::read(event, std::ptr::null(), |e| e.suite.as_ptr())
 }
 
 /// The machine's host name, borrowed from `event`. NULL for NULL.
 #[unsafe(no_mangle)]
 pub extern "C" fn debpull_event_hostname(event: *const DebpullEvent) -> *const c_char {
-    event_ref(event, std::ptr::null(), |e| e.hostname.as_ptr())
+    args::read(event, std::ptr::null(), |e| e.hostname.as_ptr())
 }
 
 /// When the run started (before the jitter), in seconds since 1970 (0 for NULL).
 #[unsafe(no_mangle)]
 pub extern "C" fn debpull_event_started_unix(event: *const DebpullEvent) -> u64 {
-    event_ref(event, 0, |e| e.started_unix)
+    args::read(event, 0, |e| e.started_unix)
 }
 
 /// How long the run took, jitter included, in milliseconds (0 for NULL).
 #[unsafe(no_mangle)]
 pub extern "C" fn debpull_event_duration_ms(event: *const DebpullEvent) -> u64 {
-    event_ref(event, 0, |e| e.duration_ms)
+    args::read(event, 0, |e| e.duration_ms)
 }
 
 /// The random delay waited before the check, in milliseconds (0 for NULL).
 #[unsafe(no_mangle)]
 pub extern "C" fn debpull_event_jitter_ms(event: *const DebpullEvent) -> u64 {
-    event_ref(event, 0, |e| e.jitter_ms)
+    args::read(event, 0, |e| e.jitter_ms)
 }
 
 /// How many warnings the run's check gave (0 for NULL).
 #[unsafe(no_mangle)]
 pub extern "C" fn debpull_event_warning_count(event: *const DebpullEvent) -> usize {
-    event_ref(event, 0, |e| e.warnings.len())
+    args::read(event, 0, |e| e.warnings.len())
 }
 
 /// Warning number `index` (from 0), borrowed from `event`. NULL past the end
@@ -747,7 +703,7 @@ pub extern "C" fn debpull_event_warning_at(
     event: *const DebpullEvent,
     index: usize,
 ) -> *const c_char {
-    event_ref(event, std::ptr::null(), |e| {
+    args::read(event, std::ptr::null(), |e| {
         e.warnings
             .get(index)
             .map_or(std::ptr::null(), |w| w.as_ptr())

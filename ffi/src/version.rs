@@ -55,35 +55,27 @@ pub extern "C" fn debpull_version_parse(
 /// The epoch of `version` (0 when it has none, and for NULL).
 #[unsafe(no_mangle)]
 pub extern "C" fn debpull_version_epoch(version: *const DebpullVersion) -> u32 {
-    guard(0, || {
-        // SAFETY: NULL or a live version from debpull.
-        unsafe { version.as_ref() }.map_or(0, |v| v.version.epoch())
-    })
+    args::read(version, 0, |v| v.version.epoch())
 }
 
 /// The whole version as parsed (blanks trimmed), borrowed from `version`:
 /// valid until it is freed. NULL for NULL.
 #[unsafe(no_mangle)]
 pub extern "C" fn debpull_version_string(version: *const DebpullVersion) -> *const c_char {
-    // SAFETY: NULL or a live version from debpull.
-    unsafe { version.as_ref() }.map_or(std::ptr::null(), |v| v.text.as_ptr())
+    args::read(version, std::ptr::null(), |v| v.text.as_ptr())
 }
 
 /// The upstream part, borrowed from `version`. NULL for NULL.
 #[unsafe(no_mangle)]
 pub extern "C" fn debpull_version_upstream(version: *const DebpullVersion) -> *const c_char {
-    // SAFETY: NULL or a live version from debpull.
-    unsafe { version.as_ref() }.map_or(std::ptr::null(), |v| v.upstream.as_ptr())
+    args::read(version, std::ptr::null(), |v| v.upstream.as_ptr())
 }
 
 /// The Debian revision, borrowed from `version`; NULL when there is none
 /// (and for NULL).
 #[unsafe(no_mangle)]
 pub extern "C" fn debpull_version_revision(version: *const DebpullVersion) -> *const c_char {
-    // SAFETY: NULL or a live version from debpull.
-    unsafe { version.as_ref() }
-        .and_then(|v| v.revision.as_ref())
-        .map_or(std::ptr::null(), |r| r.as_ptr())
+    args::read(version, std::ptr::null(), |v| args::opt_ptr(&v.revision))
 }
 
 /// Compares two parsed versions in dpkg's order: negative, 0 or positive as
