@@ -265,19 +265,10 @@ fn run_updater(link: Link) {
 fn run_garbage(link: Link) {
     let dir = tempfile::tempdir().unwrap();
     let path = |rel: &str| dir.path().join(rel);
-    let gpg = gpg::Gpg::new();
-    let signer = gpg.gen_key("garbage <garbage@example.org>", "ed25519", "sign", "0", "");
-    let stranger = gpg.gen_key(
-        "stranger <stranger@example.org>",
-        "ed25519",
-        "sign",
-        "0",
-        "",
-    );
-    std::fs::write(path("secret.asc"), gpg.export_secret(&signer, "")).unwrap();
-    std::fs::write(path("public.asc"), gpg.export_armored(&signer)).unwrap();
-    std::fs::write(path("wrong.asc"), gpg.export_armored(&stranger)).unwrap();
-    drop(gpg);
+    let keys = client_fixture::keys();
+    std::fs::write(path("secret.asc"), &keys.secret).unwrap();
+    std::fs::write(path("public.asc"), &keys.public).unwrap();
+    std::fs::write(path("wrong.asc"), &keys.wrong_public).unwrap();
     let doc = path("tree/usr/share/doc/garbage-app");
     std::fs::create_dir_all(&doc).unwrap();
     std::fs::write(doc.join("README"), "garbage in, typed errors out\n").unwrap();
@@ -287,17 +278,17 @@ fn run_garbage(link: Link) {
     let system = dpkg_root::DpkgRoot::new(&path("system"));
     let text = |p: &std::path::Path| p.to_str().unwrap().to_owned();
     let env = [
-        ("GARBAGE_DIR", text(&path("scratch"))),
-        ("GARBAGE_TREE", text(&path("tree"))),
+        ("DEBPULL_TEST_DIR", text(&path("scratch"))),
+        ("DEBPULL_TEST_TREE", text(&path("tree"))),
         (
-            "GARBAGE_REPO_URI",
+            "DEBPULL_TEST_REPO_URI",
             format!("file://{}", path("repo").display()),
         ),
-        ("GARBAGE_SECRET_KEY", text(&path("secret.asc"))),
-        ("GARBAGE_PUBLIC_KEY", text(&path("public.asc"))),
-        ("GARBAGE_WRONG_KEY", text(&path("wrong.asc"))),
-        ("GARBAGE_ROOT", text(&system.root)),
-        ("GARBAGE_ADMIN", text(&system.admin)),
+        ("DEBPULL_TEST_SECRET_KEY", text(&path("secret.asc"))),
+        ("DEBPULL_TEST_PUBLIC_KEY", text(&path("public.asc"))),
+        ("DEBPULL_TEST_WRONG_KEY", text(&path("wrong.asc"))),
+        ("DEBPULL_TEST_ROOT", text(&system.root)),
+        ("DEBPULL_TEST_ADMIN", text(&system.admin)),
     ];
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     run_c_test("garbage", link, &[], &env);

@@ -44,10 +44,12 @@ static inline char *read_file(const char *path, size_t *len) {
   return data;
 }
 
-/* DEBPULL_TEST_DIR/name, in a static buffer (one at a time). */
+/* DEBPULL_TEST_DIR/name, in a static buffer (the last 8 stay valid). */
 static inline const char *scratch(const char *name) {
-  static char path[4096];
-  snprintf(path, sizeof path, "%s/%s", env("DEBPULL_TEST_DIR"), name);
+  static char paths[8][4096];
+  static unsigned next;
+  char *path = paths[next++ % 8];
+  snprintf(path, sizeof paths[0], "%s/%s", env("DEBPULL_TEST_DIR"), name);
   return path;
 }
 

@@ -8,16 +8,17 @@
  * outputs untouched.
  *
  * The valid handles needed to reach each check are made with the API itself,
- * from what the harness gives (environment): GARBAGE_DIR (a scratch
- * directory), GARBAGE_TREE (files to package), GARBAGE_REPO_URI (an empty
- * file:// repository), GARBAGE_SECRET_KEY, GARBAGE_PUBLIC_KEY,
- * GARBAGE_WRONG_KEY (files: an unprotected signing key made by gpg, its
- * public key, another key's), GARBAGE_ROOT and GARBAGE_ADMIN (a dpkg root). */
+ * from what the harness gives (environment): DEBPULL_TEST_DIR (a scratch
+ * directory), DEBPULL_TEST_TREE (files to package), DEBPULL_TEST_REPO_URI (an empty
+ * file:// repository), DEBPULL_TEST_SECRET_KEY, DEBPULL_TEST_PUBLIC_KEY,
+ * DEBPULL_TEST_WRONG_KEY (files: an unprotected signing key made by gpg, its
+ * public key, another key's), DEBPULL_TEST_ROOT and DEBPULL_TEST_ADMIN (a dpkg root). */
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "check.h"
+#include "fixture.h"
 
 /* ---- what the checks compare against ----------------------------------- */
 
@@ -140,46 +141,6 @@ static void expect_run(const char *what, runner run, const void *arg, size_t n, 
 
 /* ---- the fixture: valid handles, made with the API --------------------- */
 
-static const char *env(const char *name) {
-  const char *value = getenv(name);
-  if (value == NULL || value[0] == '\0') {
-    fprintf(stderr, "garbage: the harness did not set %s\n", name);
-    exit(2);
-  }
-  return value;
-}
-
-static char *read_file(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (f == NULL) {
-    fprintf(stderr, "garbage: cannot open %s\n", path);
-    exit(2);
-  }
-  char *data = NULL;
-  size_t size = 0, cap = 0, n;
-  do {
-    if (size + 1 >= cap) {
-      cap = cap ? cap * 2 : 4096;
-      data = realloc(data, cap);
-      if (data == NULL) exit(2);
-    }
-    n = fread(data + size, 1, cap - size - 1, f);
-    size += n;
-  } while (n > 0);
-  fclose(f);
-  data[size] = '\0';
-  *len = size;
-  return data;
-}
-
-static const char *scratch(const char *name) {
-  static char paths[8][4096];
-  static int next;
-  char *path = paths[next++ % 8];
-  snprintf(path, sizeof paths[0], "%s/%s", env("GARBAGE_DIR"), name);
-  return path;
-}
-
 #define PACKAGE "garbage-app"
 #define SUITE "staging"
 
@@ -211,12 +172,12 @@ static void fixture_new(void) {
   long_string[LONG_LEN] = '\0';
 
   size_t len = 0;
-  fx.secret_key = read_file(env("GARBAGE_SECRET_KEY"), &len);
-  fx.public_key = (uint8_t *)read_file(env("GARBAGE_PUBLIC_KEY"), &fx.public_len);
-  fx.wrong_key = (uint8_t *)read_file(env("GARBAGE_WRONG_KEY"), &fx.wrong_len);
+  fx.secret_key = read_file(env("DEBPULL_TEST_SECRET_KEY"), &len);
+  fx.public_key = (uint8_t *)read_file(env("DEBPULL_TEST_PUBLIC_KEY"), &fx.public_len);
+  fx.wrong_key = (uint8_t *)read_file(env("DEBPULL_TEST_WRONG_KEY"), &fx.wrong_len);
 
   DebpullDebBuilder *b = NULL;
-  OK(debpull_deb_builder_new(env("GARBAGE_TREE"), &b, err_out));
+  OK(debpull_deb_builder_new(env("DEBPULL_TEST_TREE"), &b, err_out));
   OK(debpull_deb_builder_set_field(b, "Package", PACKAGE, err_out));
   OK(debpull_deb_builder_set_field(b, "Version", "1.0", err_out));
   OK(debpull_deb_builder_set_field(b, "Architecture", "amd64", err_out));
@@ -232,7 +193,7 @@ static void fixture_new(void) {
 
   OK(debpull_repository_options_new(&fx.repo_options, err_out));
   OK(debpull_repository_options_set_signing_key(fx.repo_options, fx.secret_key, NULL, err_out));
-  OK(debpull_repository_open(env("GARBAGE_REPO_URI"), fx.repo_options, &fx.repo, err_out));
+  OK(debpull_repository_open(env("DEBPULL_TEST_REPO_URI"), fx.repo_options, &fx.repo, err_out));
   const char *debs[] = {fx.deb};
   DebpullPublishReport *report = NULL;
   OK(debpull_repository_publish(fx.repo, SUITE, "main", debs, 1, false, NULL, NULL, &report,
@@ -246,18 +207,18 @@ static void fixture_new(void) {
   OK(debpull_source_options_set_suite(fx.source_options, SUITE, err_out));
   OK(debpull_source_options_set_architecture(fx.source_options, "amd64", err_out));
   OK(debpull_source_options_set_state_dir(fx.source_options, scratch("state"), err_out));
-  OK(debpull_source_options_set_admin_dir(fx.source_options, env("GARBAGE_ADMIN"), err_out));
+  OK(debpull_source_options_set_admin_dir(fx.source_options, env("DEBPULL_TEST_ADMIN"), err_out));
   OK(debpull_source_options_set_trusted_keys(fx.source_options, fx.public_key, fx.public_len,
                                              err_out));
-  OK(debpull_source_open(env("GARBAGE_REPO_URI"), fx.source_options, &fx.source, err_out));
+  OK(debpull_source_open(env("DEBPULL_TEST_REPO_URI"), fx.source_options, &fx.source, err_out));
   OK(debpull_source_check(fx.source, PACKAGE, NULL, &fx.check, err_out));
   CHECK(debpull_check_candidate(fx.check) != NULL);
 
   OK(debpull_updater_options_new("garbage-absent", &fx.updater_options, err_out));
-  OK(debpull_updater_options_set_root(fx.updater_options, env("GARBAGE_ROOT"), err_out));
+  OK(debpull_updater_options_set_root(fx.updater_options, env("DEBPULL_TEST_ROOT"), err_out));
   OK(debpull_updater_new(fx.source, fx.updater_options, &fx.updater, err_out));
 
-  OK(debpull_deb_builder_new(env("GARBAGE_TREE"), &fx.builder, err_out));
+  OK(debpull_deb_builder_new(env("DEBPULL_TEST_TREE"), &fx.builder, err_out));
   OK(debpull_repository_options_new(&fx.ro, err_out));
   OK(debpull_source_options_new(&fx.so, err_out));
   OK(debpull_updater_options_new(PACKAGE, &fx.uo, err_out));
@@ -1003,9 +964,9 @@ static void debs(void) {
   DebpullDebBuilder *b = SENTINEL;
   EXPECT(INVALID, "out (an output) is NULL", debpull_deb_inspect(fx.deb, NULL, err_out));
   EXPECT(DEBPULL_STATUS_IO, "missing.deb", debpull_deb_inspect(scratch("missing.deb"), &p, err_out));
-  EXPECT(DEBPULL_STATUS_PARSE, "", debpull_deb_inspect(env("GARBAGE_PUBLIC_KEY"), &p, err_out));
+  EXPECT(DEBPULL_STATUS_PARSE, "", debpull_deb_inspect(env("DEBPULL_TEST_PUBLIC_KEY"), &p, err_out));
   EXPECT(INVALID, "out (an output) is NULL",
-         debpull_deb_builder_new(env("GARBAGE_TREE"), NULL, err_out));
+         debpull_deb_builder_new(env("DEBPULL_TEST_TREE"), NULL, err_out));
   CHECK(UNTOUCHED(p) && UNTOUCHED(b));
 
   EXPECT(INVALID, "builder is NULL", debpull_deb_builder_set_field(NULL, "A", "b", err_out));
@@ -1045,7 +1006,7 @@ static void debs(void) {
   const char *bad_files[] = {"../evil", "a/b", "control", ".", ".."};
   for (size_t i = 0; i < sizeof bad_files / sizeof bad_files[0]; i++) {
     DebpullDebBuilder *one = NULL;
-    OK(debpull_deb_builder_new(env("GARBAGE_TREE"), &one, err_out));
+    OK(debpull_deb_builder_new(env("DEBPULL_TEST_TREE"), &one, err_out));
     OK(debpull_deb_builder_set_field(one, "Package", PACKAGE, err_out));
     OK(debpull_deb_builder_set_field(one, "Version", "1.0", err_out));
     OK(debpull_deb_builder_set_field(one, "Architecture", "amd64", err_out));
@@ -1141,18 +1102,18 @@ static void on_progress(const DebpullProgress *progress, void *user_data) {
 static void repositories(void) {
   DebpullRepository *r = SENTINEL;
   EXPECT(INVALID, "options is NULL",
-         debpull_repository_open(env("GARBAGE_REPO_URI"), NULL, &r, err_out));
+         debpull_repository_open(env("DEBPULL_TEST_REPO_URI"), NULL, &r, err_out));
   EXPECT(INVALID, "out (an output) is NULL",
-         debpull_repository_open(env("GARBAGE_REPO_URI"), fx.repo_options, NULL, err_out));
+         debpull_repository_open(env("DEBPULL_TEST_REPO_URI"), fx.repo_options, NULL, err_out));
   DebpullRepositoryOptions *keyless = NULL;
   OK(debpull_repository_options_new(&keyless, err_out));
   EXPECT(INVALID, "no signing key",
-         debpull_repository_open(env("GARBAGE_REPO_URI"), keyless, &r, err_out));
+         debpull_repository_open(env("DEBPULL_TEST_REPO_URI"), keyless, &r, err_out));
   debpull_repository_options_free(keyless);
   /* fx.ro got every garbage its setters accepted (a region and endpoint for
    * a file:// URI among them): opening with it is refused, typed. */
   OK(debpull_repository_options_set_signing_key(fx.ro, fx.secret_key, "", err_out));
-  EXPECT(INVALID, "", debpull_repository_open(env("GARBAGE_REPO_URI"), fx.ro, &r, err_out));
+  EXPECT(INVALID, "", debpull_repository_open(env("DEBPULL_TEST_REPO_URI"), fx.ro, &r, err_out));
   EXPECT(ANY, NULL, debpull_repository_open("no-scheme", fx.repo_options, &r, err_out));
   CHECK(UNTOUCHED(r));
 
@@ -1168,7 +1129,7 @@ static void repositories(void) {
   EXPECT(DEBPULL_STATUS_IO, "missing.deb",
          debpull_repository_publish(fx.repo, SUITE, "main", missing, 1, false, NULL, NULL,
                                     &report, err_out));
-  const char *corrupt[] = {env("GARBAGE_PUBLIC_KEY")};
+  const char *corrupt[] = {env("DEBPULL_TEST_PUBLIC_KEY")};
   EXPECT(DEBPULL_STATUS_PARSE, "",
          debpull_repository_publish(fx.repo, SUITE, "main", corrupt, 1, false, NULL, NULL,
                                     &report, err_out));
@@ -1252,7 +1213,7 @@ static void source_options(void) {
   EXPECT(INVALID, "options is NULL",
          debpull_source_options_set_state_dir(NULL, scratch("s"), err_out));
   EXPECT(INVALID, "options is NULL",
-         debpull_source_options_set_admin_dir(NULL, env("GARBAGE_ADMIN"), err_out));
+         debpull_source_options_set_admin_dir(NULL, env("DEBPULL_TEST_ADMIN"), err_out));
   EXPECT(INVALID, "options is NULL", debpull_source_options_set_region(NULL, "r", err_out));
   EXPECT(INVALID, "options is NULL",
          debpull_source_options_set_endpoint(NULL, "http://127.0.0.1:1", err_out));
@@ -1265,15 +1226,15 @@ static void source_options(void) {
 static void sources(void) {
   DebpullSource *s = SENTINEL;
   EXPECT(INVALID, "options is NULL",
-         debpull_source_open(env("GARBAGE_REPO_URI"), NULL, &s, err_out));
+         debpull_source_open(env("DEBPULL_TEST_REPO_URI"), NULL, &s, err_out));
   EXPECT(INVALID, "out (an output) is NULL",
-         debpull_source_open(env("GARBAGE_REPO_URI"), fx.source_options, NULL, err_out));
+         debpull_source_open(env("DEBPULL_TEST_REPO_URI"), fx.source_options, NULL, err_out));
   DebpullSourceOptions *empty = NULL;
   OK(debpull_source_options_new(&empty, err_out));
-  EXPECT(INVALID, "no suite", debpull_source_open(env("GARBAGE_REPO_URI"), empty, &s, err_out));
+  EXPECT(INVALID, "no suite", debpull_source_open(env("DEBPULL_TEST_REPO_URI"), empty, &s, err_out));
   debpull_source_options_free(empty);
   /* fx.so got every garbage its setters accepted: opening is typed. */
-  EXPECT(ANY, NULL, debpull_source_open(env("GARBAGE_REPO_URI"), fx.so, &s, err_out));
+  EXPECT(ANY, NULL, debpull_source_open(env("DEBPULL_TEST_REPO_URI"), fx.so, &s, err_out));
   CHECK(UNTOUCHED(s));
 
   DebpullCheck *c = SENTINEL;
