@@ -189,6 +189,12 @@ pub(crate) fn c_string(s: &str, what: &str) -> Result<CString> {
     })
 }
 
+/// A message or a name for C: a NUL byte (which a C string cannot carry; an
+/// installer's output may hold one) becomes U+FFFD.
+pub(crate) fn text(s: &str) -> CString {
+    CString::new(s.replace('\0', "\u{FFFD}")).unwrap_or_default()
+}
+
 /// Moves `value` to the heap and hands the pointer to C (freed by the type's
 /// `_free` function with [`free`]).
 pub(crate) fn into_handle<T>(value: T) -> *mut T {
@@ -203,5 +209,27 @@ pub(crate) unsafe fn free<T>(ptr: *mut T) {
     if !ptr.is_null() {
         // SAFETY: the caller's promise.
         drop(unsafe { Box::from_raw(ptr) });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_keeps_what_follows_a_nul_byte() {
+        assert_eq!(
+            text("unhealthy\0binary").to_str().unwrap(),
+            "unhealthy\u{FFFD}binary"
+        );
+        assert_eq!(text("plain").to_str().unwrap(), "plain");
+    }
+
+    #[test]
+    fn seconds_refuses_more_than_ten_years() {
+        assert_eq!(seconds(MAX_SECONDS, "x").unwrap().as_secs(), MAX_SECONDS);
+        let err = seconds(MAX_SECONDS + 1, "jitter").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        assert!(err.message().starts_with("jitter: "), "{err}");
     }
 }

@@ -71,10 +71,10 @@ pub struct DebpullError {
 
 impl DebpullError {
     fn new(status: DebpullStatus, message: &str) -> DebpullError {
-        // A message never holds NUL in practice; if it did, cut it there.
-        let message =
-            CString::new(message.split('\0').next().unwrap_or_default()).unwrap_or_default();
-        DebpullError { status, message }
+        DebpullError {
+            status,
+            message: crate::args::text(message),
+        }
     }
 }
 

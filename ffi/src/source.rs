@@ -322,24 +322,15 @@ pub struct DebpullCheck {
 
 impl DebpullCheck {
     fn new(status: Status) -> debpull::Result<DebpullCheck> {
-        let what = format!("the check of {}", status.package);
         Ok(DebpullCheck {
-            package: args::c_string(&status.package, &what)?,
-            installed: status
-                .installed
-                .as_ref()
-                .map(|v| args::c_string(v.as_str(), &what))
-                .transpose()?,
+            package: args::text(&status.package),
+            installed: status.installed.as_ref().map(|v| args::text(v.as_str())),
             candidate: status
                 .candidate
                 .clone()
                 .map(DebpullPackage::new)
                 .transpose()?,
-            warnings: status
-                .warnings
-                .iter()
-                .map(|w| args::c_string(w, &what))
-                .collect::<debpull::Result<_>>()?,
+            warnings: status.warnings.iter().map(|w| args::text(w)).collect(),
             status,
         })
     }

@@ -393,10 +393,8 @@ pub struct DebpullOutcome {
 }
 
 impl DebpullOutcome {
-    fn new(outcome: &Outcome) -> debpull::Result<DebpullOutcome> {
-        let what = format!("the outcome for {}", outcome.package());
-        let text = |s: &str| args::c_string(s, &what);
-        let version = |v: Option<&Version>| v.map(|v| text(v.as_str())).transpose();
+    fn new(outcome: &Outcome) -> DebpullOutcome {
+        let version = |v: Option<&Version>| v.map(|v| args::text(v.as_str()));
         let (kind, from, to, attempted, installed, candidate) = match outcome {
             Outcome::UpToDate {
                 installed,
@@ -469,20 +467,20 @@ impl DebpullOutcome {
             ),
             Outcome::Skipped { .. } => (DebpullOutcomeKind::Skipped, None, None, None, None, None),
         };
-        Ok(DebpullOutcome {
+        DebpullOutcome {
             kind,
-            line: text(&outcome.to_string())?,
-            package: text(outcome.package())?,
-            from: version(from)?,
-            to: version(to)?,
-            attempted: version(attempted)?,
-            installed: version(installed)?,
-            candidate: version(candidate)?,
+            line: args::text(&outcome.to_string()),
+            package: args::text(outcome.package()),
+            from: version(from),
+            to: version(to),
+            attempted: version(attempted),
+            installed: version(installed),
+            candidate: version(candidate),
             error_status: outcome
                 .error()
                 .map_or(DebpullStatus::Ok, |e| DebpullStatus::from(e.kind())),
-            error_message: outcome.error().map(|e| text(&e.to_string())).transpose()?,
-        })
+            error_message: outcome.error().map(|e| args::text(&e.to_string())),
+        }
     }
 }
 
@@ -499,25 +497,20 @@ pub struct DebpullEvent {
 }
 
 impl DebpullEvent {
-    fn new(event: &Event) -> debpull::Result<DebpullEvent> {
-        let what = format!("the event for {}", event.package);
+    fn new(event: &Event) -> DebpullEvent {
         let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-        Ok(DebpullEvent {
-            outcome: DebpullOutcome::new(&event.outcome)?,
-            suite: args::c_string(&event.suite, &what)?,
-            hostname: args::c_string(&event.hostname, &what)?,
+        DebpullEvent {
+            outcome: DebpullOutcome::new(&event.outcome),
+            suite: args::text(&event.suite),
+            hostname: args::text(&event.hostname),
             started_unix: event
                 .started
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),
             duration_ms: millis(event.duration),
             jitter_ms: millis(event.jitter),
-            warnings: event
-                .warnings
-                .iter()
-                .map(|w| args::c_string(w, &what))
-                .collect::<debpull::Result<_>>()?,
-        })
+            warnings: event.warnings.iter().map(|w| args::text(w)).collect(),
+        }
     }
 }
 
@@ -558,14 +551,14 @@ pub extern "C" fn debpull_updater_update(
                 let run = updater.updater.update_with_events(sink);
                 async move { Ok(run.await) }
             },
-            |event: debpull::Result<DebpullEvent>| {
-                if let (Some(on_event), Ok(event)) = (on_event, event) {
+            |event: DebpullEvent| {
+                if let Some(on_event) = on_event {
                     // SAFETY: the caller's callback, with a pointer valid for the call.
                     unsafe { on_event(&event, user_data) };
                 }
             },
         )?;
-        let outcome = DebpullOutcome::new(&outcome)?;
+        let outcome = DebpullOutcome::new(&outcome);
         // SAFETY: checked not NULL above.
         unsafe { args::write(out, args::into_handle(outcome)) };
         Ok(())
