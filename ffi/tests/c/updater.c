@@ -365,12 +365,13 @@ static void install(const char *version) {
   debpull_source_free(s);
 }
 
-/* `attempted` published; its health check fails: ROLLED_BACK to `installed`. */
+/* `attempted` published; its health check fails, printing a NUL byte (which a
+ * C string cannot carry): ROLLED_BACK to `installed` all the same. */
 static void rollback(const char *attempted, const char *installed) {
   DebpullSource *s = open_source(env("DEBPULL_TEST_KEY"), scratch("state"));
   DebpullUpdaterOptions *o = dpkg_options();
-  const char *health[] = {"false"};
-  CHECK_OK(debpull_updater_options_set_health_check(o, health, 1, &err));
+  const char *health[] = {"/bin/sh", "-c", "printf 'unhealthy\\000binary' >&2; false"};
+  CHECK_OK(debpull_updater_options_set_health_check(o, health, 3, &err));
   CHECK_OK(debpull_updater_options_set_health_timeout(o, 60, &err));
   DebpullUpdater *u = NULL;
   CHECK_OK(debpull_updater_new(s, o, &u, &err));
@@ -384,7 +385,7 @@ static void rollback(const char *attempted, const char *installed) {
   CHECK(debpull_outcome_to(outcome) == NULL);
   CHECK(debpull_outcome_error_status(outcome) != DEBPULL_STATUS_OK);
   const char *message = debpull_outcome_error_message(outcome);
-  CHECK(message != NULL && strstr(message, "false") != NULL);
+  CHECK(message != NULL && strstr(message, "unhealthy\xef\xbf\xbd" "binary") != NULL);
   const char *line = debpull_outcome_line(outcome);
   CHECK(line != NULL && strstr(line, "rolled back") != NULL);
   debpull_outcome_free(outcome);
