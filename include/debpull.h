@@ -2,8 +2,12 @@
  * debpull: pull-based deployment with Debian packages. The C API.
  *
  * Conventions (every function follows them):
- * - Every type is an opaque handle made by a _new, _open or _parse function and
- *   freed by its _free function; every _free accepts NULL.
+ * - Opaque handles: those made by a _new, _open, _parse or _inspect function,
+ *   or written to an output, are owned by the caller and freed by their _free
+ *   function (every _free accepts NULL); those returned as `const` pointers
+ *   are borrowed from another handle and valid until it is freed. Plain
+ *   structs (DebpullProgress, DebpullVerifyReport, DebpullGcReport) are
+ *   filled in by debpull and need no freeing.
  * - A fallible function returns a DebpullStatus: DEBPULL_STATUS_OK (0) on
  *   success. Its outputs are its last parameters but one, written only on
  *   success. The last parameter, DebpullError **error, may be NULL; if not, a
@@ -12,11 +16,21 @@
  * - A NULL where a value is needed is DEBPULL_STATUS_INVALID_INPUT naming the
  *   parameter. Strings are NUL-terminated UTF-8 unless a length is given;
  *   invalid UTF-8 is refused. Buffers longer than 64 MiB are refused.
- * - Returned `const char *` are borrowed from a handle (valid until it is
- *   freed); returned `char *` are owned by the caller: debpull_string_free.
- * - Callbacks run on the calling thread before the function returns; they must
- *   not call back into blocking debpull functions, nor unwind through debpull.
- * - Link with `pkg-config --cflags --libs debpull` (or `--static`).
+ * - Returned strings (`const char *`) are borrowed from the handle they come
+ *   from: valid until it is freed. Arguments are borrowed for the call and
+ *   copied when kept; setters (_set_*) change the options they are given.
+ * - Each handle's documentation says whether it may be used from several
+ *   threads at once. Blocking calls (storage, network, installs) run on a
+ *   process-wide runtime of debpull's own threads: after fork(), a child may
+ *   not use debpull if the parent did.
+ * - Callbacks run on the calling thread before the function returns. They
+ *   must not call blocking debpull functions (refused: INVALID_INPUT), free a
+ *   handle the running call uses, or unwind (C++ exceptions, longjmp) through
+ *   debpull.
+ * - debpull writes a few warnings to stderr (an unsigned source, a reset
+ *   rollback floor; a caught internal error).
+ * - Link with `pkg-config --cflags --libs debpull`, or statically with
+ *   `pkg-config --cflags --libs debpull-static`.
  */
 
 #ifndef DEBPULL_H
@@ -211,8 +225,9 @@ typedef struct DebpullPublishReport DebpullPublishReport;
 typedef struct DebpullRepository DebpullRepository;
 
 /**
- * Options for `debpull_repository_open`, set one by one. Not to be changed
- * from several threads at once; reading it (open) from several is fine.
+ * Options for `debpull_repository_open`, set one by one. No setter may run
+ * while another thread uses the same options (opens from several threads at
+ * once are fine).
  * Made by `debpull_repository_options_new`, freed with
  * `debpull_repository_options_free`.
  */
@@ -345,11 +360,6 @@ extern "C" {
  * The version of the debpull library (`"0.1.0"`): static, never freed.
  */
 const char *debpull_library_version(void);
-
-/**
- * Frees a string debpull returned as owned (`char *`). NULL is fine.
- */
-void debpull_string_free(char *string);
 
 /**
  * Reads the `.deb` at `path` in one pass (its control file, and its MD5,
@@ -681,7 +691,7 @@ enum DebpullStatus debpull_repository_verify(const struct DebpullRepository *rep
  * Deletes pool files no suite lists and by-hash indexes no Release lists,
  * once they have been unreferenced for at least `grace_seconds` (counted
  * from the first gc that saw them so; at most 10 years), and writes what it
- * did to `*out`.
+ * did to `*out`. Borrows `repository`. Blocks.
  */
 enum DebpullStatus debpull_repository_gc(const struct DebpullRepository *repository,
                                          uint64_t grace_seconds,
@@ -1162,15 +1172,16 @@ const char *debpull_outcome_to(const struct DebpullOutcome *outcome);
 const char *debpull_outcome_attempted(const struct DebpullOutcome *outcome);
 
 /**
- * The version installed after the run, as dpkg's status file says, borrowed
- * from `outcome`; NULL when none is (or it is unknown, or SKIPPED).
+ * The version installed after the run (for UPDATED, the new one; for
+ * ROLLED_BACK and FAILED, what dpkg's status file says), borrowed from
+ * `outcome`; NULL when none is (or it is unknown, or SKIPPED).
  */
 const char *debpull_outcome_installed(const struct DebpullOutcome *outcome);
 
 /**
- * The suite's candidate not taken by an UP_TO_DATE, HELD or HELD_BY_ADMIN
- * run, borrowed from `outcome`; NULL when the suite lacks the package and
- * for other kinds.
+ * The suite's candidate for an UP_TO_DATE run (installed already, or not
+ * taken), a HELD or a HELD_BY_ADMIN one (not taken), borrowed from
+ * `outcome`; NULL when the suite lacks the package and for other kinds.
  */
 const char *debpull_outcome_candidate(const struct DebpullOutcome *outcome);
 

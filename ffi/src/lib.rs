@@ -4,9 +4,11 @@
 //! Thin functions over the `debpull` crate, no logic of their own. The
 //! conventions, the same for every function (and repeated in the header):
 //!
-//! - Names: `debpull_<type>_<verb>`; every type is an opaque handle, created
-//!   by a `_new`, `_open` or `_parse` function and freed by its `_free`
-//!   function, which accepts NULL.
+//! - Names: `debpull_<type>_<verb>`. Opaque handles made by a `_new`,
+//!   `_open`, `_parse` or `_inspect` function, or written to an output, are
+//!   owned by the caller and freed by their `_free` function (which accepts
+//!   NULL); handles returned as `const` pointers are borrowed from another
+//!   handle. Plain `#[repr(C)]` structs are filled in and need no freeing.
 //! - A fallible function returns a `DebpullStatus`: `DEBPULL_STATUS_OK` (0)
 //!   on success, else the kind of failure. Its outputs are its last
 //!   parameters but one, written only on success. The very last parameter,
@@ -17,14 +19,15 @@
 //!   `DEBPULL_STATUS_INVALID_INPUT` naming the parameter. Strings are
 //!   NUL-terminated UTF-8 unless a length is given; invalid UTF-8 is refused.
 //!   Buffers (pointer + length) longer than 64 MiB are refused.
-//! - Strings debpull returns are either borrowed from a handle (`const char *`,
-//!   valid until the handle is freed) or owned by the caller (`char *`, freed
-//!   with `debpull_string_free`); each function says which.
+//! - Strings debpull returns are borrowed from a handle (`const char *`,
+//!   valid until the handle is freed).
 //! - No Rust panic crosses the boundary: it becomes `DEBPULL_STATUS_INTERNAL`.
 //! - Blocking calls (storage, network, installs) run on one process-wide
-//!   runtime of debpull's own; they must not be called from a debpull callback.
+//!   runtime of debpull's own; they must not be called from a debpull callback
+//!   (refused), nor after `fork()` in a child of a process that used them.
 //!   Callbacks run on the thread that called the function, before it returns;
-//!   they must not unwind (C++ exceptions, longjmp) through debpull.
+//!   they must not free a handle the running call uses, nor unwind (C++
+//!   exceptions, longjmp) through debpull.
 //! - Each handle's documentation says whether it may be used from several
 //!   threads at once.
 
@@ -43,7 +46,7 @@ mod source;
 mod updater;
 mod version;
 
-use std::ffi::{CString, c_char};
+use std::ffi::c_char;
 
 pub use deb::DebpullDebBuilder;
 pub use error::{DebpullError, DebpullStatus};
@@ -64,13 +67,4 @@ pub use version::DebpullVersion;
 #[unsafe(no_mangle)]
 pub extern "C" fn debpull_library_version() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
-}
-
-/// Frees a string debpull returned as owned (`char *`). NULL is fine.
-#[unsafe(no_mangle)]
-pub extern "C" fn debpull_string_free(string: *mut c_char) {
-    if !string.is_null() {
-        // SAFETY: an owned string from debpull came from CString::into_raw.
-        drop(unsafe { CString::from_raw(string) });
-    }
 }

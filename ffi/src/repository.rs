@@ -437,7 +437,7 @@ pub struct DebpullGcReport {
 /// Deletes pool files no suite lists and by-hash indexes no Release lists,
 /// once they have been unreferenced for at least `grace_seconds` (counted
 /// from the first gc that saw them so; at most 10 years), and writes what it
-/// did to `*out`.
+/// did to `*out`. Borrows `repository`. Blocks.
 #[unsafe(no_mangle)]
 pub extern "C" fn debpull_repository_gc(
     repository: *const DebpullRepository,

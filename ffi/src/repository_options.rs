@@ -11,8 +11,9 @@ use debpull::{Error, ErrorKind};
 use crate::args;
 use crate::error::{DebpullError, DebpullStatus, call, guard};
 
-/// Options for `debpull_repository_open`, set one by one. Not to be changed
-/// from several threads at once; reading it (open) from several is fine.
+/// Options for `debpull_repository_open`, set one by one. No setter may run
+/// while another thread uses the same options (opens from several threads at
+/// once are fine).
 /// Made by `debpull_repository_options_new`, freed with
 /// `debpull_repository_options_free`.
 pub struct DebpullRepositoryOptions {

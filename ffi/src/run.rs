@@ -3,12 +3,26 @@
 
 use std::future::Future;
 
-use debpull::Result;
+use debpull::{Error, ErrorKind, Result};
 use tokio::sync::mpsc;
 
 /// Runs `future` on debpull's process-wide runtime and waits for it.
 pub(crate) fn block_on<T>(future: impl Future<Output = Result<T>>) -> Result<T> {
+    not_in_a_callback()?;
     debpull::blocking::block_on(future)?
+}
+
+/// Refuses a blocking call made from a debpull callback (which runs while
+/// another blocking call waits on this thread).
+fn not_in_a_callback() -> Result<()> {
+    if tokio::runtime::Handle::try_current().is_ok() {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            "a debpull callback called a blocking debpull function: \
+             call it after the running function returns",
+        ));
+    }
+    Ok(())
 }
 
 /// Runs the future `start` makes, passing it a sender for its events, and
@@ -22,6 +36,7 @@ pub(crate) fn block_on_with_events<T, E, F>(
 where
     F: Future<Output = Result<T>>,
 {
+    not_in_a_callback()?;
     let (sender, mut receiver) = mpsc::unbounded_channel();
     let future = start(sender);
     // `block_on` polls this future on the calling thread: `on_event` runs here.

@@ -606,16 +606,17 @@ pub extern "C" fn debpull_outcome_attempted(outcome: *const DebpullOutcome) -> *
     args::read(outcome, std::ptr::null(), |o| args::opt_ptr(&o.attempted))
 }
 
-/// The version installed after the run, as dpkg's status file says, borrowed
-/// from `outcome`; NULL when none is (or it is unknown, or SKIPPED).
+/// The version installed after the run (for UPDATED, the new one; for
+/// ROLLED_BACK and FAILED, what dpkg's status file says), borrowed from
+/// `outcome`; NULL when none is (or it is unknown, or SKIPPED).
 #[unsafe(no_mangle)]
 pub extern "C" fn debpull_outcome_installed(outcome: *const DebpullOutcome) -> *const c_char {
     args::read(outcome, std::ptr::null(), |o| args::opt_ptr(&o.installed))
 }
 
-/// The suite's candidate not taken by an UP_TO_DATE, HELD or HELD_BY_ADMIN
-/// run, borrowed from `outcome`; NULL when the suite lacks the package and
-/// for other kinds.
+/// The suite's candidate for an UP_TO_DATE run (installed already, or not
+/// taken), a HELD or a HELD_BY_ADMIN one (not taken), borrowed from
+/// `outcome`; NULL when the suite lacks the package and for other kinds.
 #[unsafe(no_mangle)]
 pub extern "C" fn debpull_outcome_candidate(outcome: *const DebpullOutcome) -> *const c_char {
     args::read(outcome, std::ptr::null(), |o| args::opt_ptr(&o.candidate))

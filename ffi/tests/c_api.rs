@@ -21,6 +21,7 @@ mod moto;
 #[path = "../../core/tests/support/test_debs.rs"]
 mod test_debs;
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -524,40 +525,107 @@ mod repository {
     }
 }
 
-/// Every function the header declares is called by some C test program, and
-/// by garbage.c (which gives each one garbage): a function added without a
-/// garbage case fails here.
-#[test]
-fn every_function_in_the_header_is_tested_from_c() {
-    let header = std::fs::read_to_string(c_build::repo_root().join("include/debpull.h")).unwrap();
-    let functions: Vec<&str> = header
-        .lines()
-        .filter(|line| !line.starts_with(' ') && !line.starts_with('#') && line.contains('('))
-        .filter_map(|line| {
-            let name_end = line.find('(')?;
-            let name_start =
-                line[..name_end].rfind(|c: char| !(c.is_alphanumeric() || c == '_'))?;
-            Some(&line[name_start + 1..name_end])
-        })
+/// The functions `libdebpull.so` exports (`debpull_*`), from its dynamic
+/// symbol table.
+fn exported_functions(installed: &Installed) -> Vec<String> {
+    dynamic_symbols(&installed.libdir().join("libdebpull.so"))
+        .into_iter()
         .filter(|name| name.starts_with("debpull_"))
+        .collect()
+}
+
+/// The defined dynamic symbols of a shared library (`nm -D --defined-only`).
+fn dynamic_symbols(library: &std::path::Path) -> Vec<String> {
+    let output = Command::new("nm")
+        .args(["-D", "--defined-only", "--format=just-symbols"])
+        .arg(library)
+        .output()
+        .expect("nm (binutils)");
+    assert_success("nm -D", &output);
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| l.split('@').next().unwrap().to_owned())
+        .collect()
+}
+
+/// The `debpull_*` functions a C source calls: the undefined symbols of its
+/// object file (so a name in a comment does not count).
+fn called_functions(installed: &Installed, source: &std::path::Path) -> BTreeSet<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let object = dir.path().join("test.o");
+    let output = Command::new(cc())
+        .args(["-std=c11", "-c", "-O0", "-w"])
+        .arg(format!("-I{}", c_dir().display()))
+        .arg(format!(
+            "-I{}",
+            installed.prefix().join("include").display()
+        ))
+        .arg(source)
+        .arg("-o")
+        .arg(&object)
+        .output()
+        .expect("running the C compiler");
+    assert_success("cc -c", &output);
+    let output = Command::new("nm")
+        .args(["-u", "--format=just-symbols"])
+        .arg(&object)
+        .output()
+        .expect("nm (binutils)");
+    assert_success("nm -u", &output);
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .filter(|name| name.starts_with("debpull_"))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// What the library exports is what the header declares; each of those
+/// functions is called by some C test program, and by garbage.c (which gives
+/// each one garbage): a function added without a garbage case fails here.
+#[test]
+fn every_function_is_declared_and_called_from_c() {
+    let installed = Installed::get();
+    let exported = exported_functions(installed);
+    assert!(exported.len() >= 100, "too few functions: {exported:?}");
+    let header = std::fs::read_to_string(installed.prefix().join("include/debpull.h")).unwrap();
+    let undeclared: Vec<&String> = exported
+        .iter()
+        .filter(|name| {
+            !header.contains(&format!(" {name}(")) && !header.contains(&format!("*{name}("))
+        })
         .collect();
     assert!(
-        functions.len() >= 10,
-        "too few functions found: {functions:?}"
+        undeclared.is_empty(),
+        "exported, not in debpull.h: {undeclared:?}"
     );
-    let mut tests = String::new();
+
+    let mut all_calls = BTreeSet::new();
     for entry in std::fs::read_dir(c_dir()).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "c") {
-            tests.push_str(&std::fs::read_to_string(&path).unwrap());
+            all_calls.extend(called_functions(installed, &path));
         }
     }
-    let garbage = std::fs::read_to_string(c_dir().join("garbage.c")).unwrap();
-    for (what, text) in [("any C test", &tests), ("garbage.c", &garbage)] {
-        let untested: Vec<&&str> = functions
+    let garbage_calls = called_functions(installed, &c_dir().join("garbage.c"));
+    for (what, calls) in [("any C test", &all_calls), ("garbage.c", &garbage_calls)] {
+        let untested: Vec<&String> = exported
             .iter()
-            .filter(|name| !text.contains(&format!("{name}(")))
+            .filter(|name| !calls.contains(*name))
             .collect();
         assert!(untested.is_empty(), "not called by {what}: {untested:?}");
     }
+}
+
+/// libdebpull.so exports debpull's functions and, unavoidably, the C API of
+/// crc-fast (a dependency of the S3 SDK, `crc_fast_*`): nothing else.
+#[test]
+fn the_shared_library_exports_only_debpull_functions_and_crc_fast() {
+    let installed = Installed::get();
+    let foreign: Vec<String> = dynamic_symbols(&installed.libdir().join("libdebpull.so"))
+        .into_iter()
+        .filter(|name| !name.starts_with("debpull_") && !name.starts_with("crc_fast_"))
+        .collect();
+    assert!(foreign.is_empty(), "exported by libdebpull.so: {foreign:?}");
 }

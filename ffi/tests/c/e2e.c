@@ -49,6 +49,7 @@ static char *build_app(const char *version) {
 
 struct progress_seen {
   pthread_t caller;
+  const DebpullRepository *repo;
   int hashed, uploaded, committed, wrong_thread;
 };
 
@@ -62,6 +63,11 @@ static void on_progress(const DebpullProgress *progress, void *user_data) {
     case DEBPULL_PROGRESS_KIND_UPLOADED: seen->uploaded++; break;
     case DEBPULL_PROGRESS_KIND_COMMITTED: seen->committed++; break;
   }
+  /* A blocking call from a callback is refused, not a deadlock. */
+  DebpullPackageList *list = NULL;
+  CHECK_ERROR(DEBPULL_STATUS_INVALID_INPUT, "callback",
+              debpull_repository_list(seen->repo, "staging", &list, &err));
+  CHECK(list == NULL);
 }
 
 static DebpullRepository *open_repository(void) {
@@ -87,7 +93,7 @@ static DebpullRepository *open_repository(void) {
 static void release(const DebpullRepository *repo, const char *version) {
   char *deb = build_app(version);
   const char *debs[] = {deb};
-  struct progress_seen seen = {.caller = pthread_self()};
+  struct progress_seen seen = {.caller = pthread_self(), .repo = repo};
   DebpullPublishReport *report = NULL;
   CHECK_OK(debpull_repository_publish(repo, "staging", "main", debs, 1, false, on_progress, &seen,
                                       &report, &err));

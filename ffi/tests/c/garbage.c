@@ -926,8 +926,6 @@ static void number_garbage(const struct number_param *p) {
 
 static void errors_and_library(void) {
   CHECK(debpull_library_version() != NULL && debpull_library_version()[0] != '\0');
-  debpull_string_free(NULL);
-  debpull_string_free(NULL);
   CHECK(debpull_error_status(NULL) == INVALID);
   CHECK(debpull_error_message(NULL) == NULL);
   debpull_error_free(NULL);

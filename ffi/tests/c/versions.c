@@ -107,7 +107,6 @@ static void errors_and_names(void) {
   CHECK(debpull_error_status(NULL) == DEBPULL_STATUS_INVALID_INPUT);
   CHECK(debpull_error_message(NULL) == NULL);
   debpull_error_free(NULL);
-  debpull_string_free(NULL);
   CHECK(strncmp(debpull_library_version(), "0.", 2) == 0);
 }
 

@@ -68,9 +68,14 @@ impl Installed {
 
     /// `pkg-config ARGS debpull` against this prefix.
     pub fn pkg_config(&self, args: &[&str]) -> Vec<String> {
+        self.pkg_config_of("debpull", args)
+    }
+
+    /// `pkg-config ARGS PACKAGE` against this prefix.
+    pub fn pkg_config_of(&self, package: &str, args: &[&str]) -> Vec<String> {
         let output = Command::new("pkg-config")
             .args(args)
-            .arg("debpull")
+            .arg(package)
             .env("PKG_CONFIG_PATH", self.libdir().join("pkgconfig"))
             .output()
             .expect("pkg-config (apt-get install pkg-config)");
@@ -96,17 +101,24 @@ impl Installed {
                 cmd.arg(format!("-Wl,-rpath,{}", self.libdir().display()));
             }
             Link::Static => {
-                cmd.arg(self.libdir().join("libdebpull.a"));
-                cmd.args(
-                    self.pkg_config(&["--static", "--libs"])
-                        .into_iter()
-                        .filter(|flag| flag != "-ldebpull"),
-                );
+                cmd.args(self.pkg_config_of("debpull-static", &["--libs"]));
             }
         }
         cmd.arg("-lpthread");
         let output = cmd.output().expect("running the C compiler");
         assert_success(&format!("{cmd:?}"), &output);
+        let output = Command::new("readelf")
+            .arg("-d")
+            .arg(out)
+            .output()
+            .expect("readelf (binutils)");
+        let needs_shared = String::from_utf8_lossy(&output.stdout).contains("[libdebpull.so");
+        assert_eq!(
+            needs_shared,
+            link == Link::Shared,
+            "{}: linked {link:?}, but needs libdebpull.so: {needs_shared}",
+            out.display()
+        );
     }
 }
 
