@@ -75,6 +75,7 @@ static int checks_failed;
     const char *check_m_ = err ? debpull_error_message(err) : NULL;        \
     checks_run++;                                                          \
     if (check_s_ != (expected) || check_m_ == NULL                         \
+        || debpull_error_status(err) != check_s_                           \
         || strstr(check_m_, (needle)) == NULL) {                           \
       checks_failed++;                                                     \
       fprintf(stderr,                                                      \
