@@ -175,6 +175,61 @@ static void update(const DebpullUpdater *updater, DebpullOutcomeKind kind, const
   debpull_outcome_free(outcome);
 }
 
+/* Handles shared between threads: repositories and updaters are documented
+ * as safe to use from several threads at once. */
+struct shared {
+  const DebpullRepository *repo;
+  const DebpullUpdater *updater;
+  const char *deb;
+  DebpullStatus publish_status;
+  DebpullOutcomeKind outcome;
+};
+
+static void *publish_and_update(void *arg) {
+  struct shared *job = arg;
+  const char *debs[] = {job->deb};
+  DebpullPublishReport *report = NULL;
+  job->publish_status =
+      debpull_repository_publish(job->repo, "concurrent", "main", debs, 1, false, NULL, NULL,
+                                 &report, NULL);
+  debpull_publish_report_free(report);
+  DebpullOutcome *outcome = NULL;
+  if (debpull_updater_update(job->updater, NULL, NULL, &outcome, NULL) == DEBPULL_STATUS_OK) {
+    job->outcome = debpull_outcome_kind(outcome);
+  }
+  debpull_outcome_free(outcome);
+  return NULL;
+}
+
+/* Four threads publish four versions into one suite at once (each commit
+ * retried against the others) and run the same updater at once (one runs,
+ * the others skip or find it up to date). */
+static void threads(const DebpullRepository *repo, const DebpullUpdater *updater) {
+  static const char *versions[] = {"2.0", "2.1", "2.2", "2.3"};
+  enum { N = sizeof versions / sizeof versions[0] };
+  struct shared jobs[N];
+  pthread_t threads[N];
+  for (size_t i = 0; i < N; i++) {
+    jobs[i] = (struct shared){.repo = repo, .updater = updater, .deb = build_app(versions[i]),
+                              .publish_status = DEBPULL_STATUS_INTERNAL,
+                              .outcome = DEBPULL_OUTCOME_KIND_FAILED};
+  }
+  for (size_t i = 0; i < N; i++) {
+    CHECK(pthread_create(&threads[i], NULL, publish_and_update, &jobs[i]) == 0);
+  }
+  for (size_t i = 0; i < N; i++) {
+    pthread_join(threads[i], NULL);
+    CHECK(jobs[i].publish_status == DEBPULL_STATUS_OK);
+    CHECK(jobs[i].outcome == DEBPULL_OUTCOME_KIND_UP_TO_DATE ||
+          jobs[i].outcome == DEBPULL_OUTCOME_KIND_SKIPPED);
+    free((char *)jobs[i].deb);
+  }
+  DebpullPackageList *all = NULL;
+  CHECK_OK(debpull_repository_list(repo, "concurrent", &all, &err));
+  CHECK(debpull_package_list_len(all) == N);
+  debpull_package_list_free(all);
+}
+
 int main(void) {
   DebpullRepository *repo = open_repository();
   release(repo, "1.0");
@@ -200,6 +255,8 @@ int main(void) {
   CHECK_OK(debpull_repository_list(repo, "staging", &staging, &err));
   CHECK(debpull_package_list_len(staging) == 2);
   debpull_package_list_free(staging);
+
+  threads(repo, updater);
 
   debpull_updater_free(updater);
   debpull_repository_free(repo);
