@@ -185,7 +185,7 @@ typedef struct DebpullError DebpullError;
 
 /**
  * One update run as notifications see it, borrowed by the event callback
- * during the call only. Created by debpull.
+ * during the call only (on the calling thread). Created by debpull.
  */
 typedef struct DebpullEvent DebpullEvent;
 
@@ -271,7 +271,7 @@ typedef struct DebpullVersion DebpullVersion;
 
 /**
  * A progress event, borrowed by the callback for the duration of the call
- * (copy `name` to keep it).
+ * (on the calling thread; copy `name` to keep it).
  */
 typedef struct DebpullProgress {
   /**

@@ -67,7 +67,7 @@ pub enum DebpullProgressKind {
 }
 
 /// A progress event, borrowed by the callback for the duration of the call
-/// (copy `name` to keep it).
+/// (on the calling thread; copy `name` to keep it).
 #[repr(C)]
 pub struct DebpullProgress {
     /// What happened.

@@ -485,7 +485,7 @@ impl DebpullOutcome {
 }
 
 /// One update run as notifications see it, borrowed by the event callback
-/// during the call only. Created by debpull.
+/// during the call only (on the calling thread). Created by debpull.
 pub struct DebpullEvent {
     outcome: DebpullOutcome,
     suite: CString,
