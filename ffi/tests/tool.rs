@@ -18,7 +18,7 @@ mod moto;
 mod test_debs;
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, OnceLock};
 
 use c_build::{Installed, Link};
@@ -165,34 +165,42 @@ impl Server {
     }
 }
 
-/// Runs `tool` with `args`; returns its exit code, stdout and stderr.
-fn run(tool: &Path, args: &[&str]) -> (i32, String, String) {
+/// `tool` with `args`, the S3 credentials and the sanitizers' settings (as
+/// `c_build::run`), output captured unless the caller redirects it.
+fn command(tool: &Path, args: &[&str]) -> Command {
     let moto = moto::Moto::shared();
     let credentials = moto.credentials();
-    let output: Output = c_build::run(
-        tool,
-        args,
-        &[
-            ("AWS_ACCESS_KEY_ID", credentials.access_key_id.as_str()),
-            (
-                "AWS_SECRET_ACCESS_KEY",
-                credentials.secret_access_key.as_str(),
-            ),
-            ("AWS_EC2_METADATA_DISABLED", "true"),
-        ],
-    );
+    let mut command = Command::new(tool);
+    command
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", &credentials.access_key_id)
+        .env("AWS_SECRET_ACCESS_KEY", &credentials.secret_access_key)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("JOURNAL_STREAM")
+        .env(
+            "ASAN_OPTIONS",
+            "detect_leaks=1:abort_on_error=0:halt_on_error=1:detect_stack_use_after_return=1",
+        )
+        .env("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1");
+    command
+}
+
+/// Runs `command`; returns its exit code, stdout and stderr.
+fn output(mut command: Command) -> (i32, String, String) {
+    let output: Output = command.output().expect("running debpull-update");
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    println!(
-        "{} {args:?}: {:?}\n{stdout}{stderr}",
-        tool.display(),
-        output.status
-    );
+    println!("{command:?}: {:?}\n{stdout}{stderr}", output.status);
     let code = output
         .status
         .code()
-        .unwrap_or_else(|| panic!("{} was killed: {stderr}", tool.display()));
+        .unwrap_or_else(|| panic!("{command:?} was killed: {stderr}"));
     (code, stdout, stderr)
+}
+
+/// Runs `tool` with `args`; returns its exit code, stdout and stderr.
+fn run(tool: &Path, args: &[&str]) -> (i32, String, String) {
+    output(command(tool, args))
 }
 
 /// The one log line of a run: `<timestamp> debpull-update: <what>`.
@@ -299,93 +307,425 @@ fn wrong_key_fails_with_a_clear_line_and_installs_nothing() {
     assert_eq!(server.system.installed(APP), None);
 }
 
+/// The 1-based line of `text` that sets `key`.
+fn line_of(text: &str, key: &str) -> usize {
+    text.lines()
+        .position(|l| {
+            l.strip_prefix(key)
+                .is_some_and(|rest| rest.starts_with([' ', '=']))
+        })
+        .unwrap_or_else(|| panic!("{key} is not set in {text:?}"))
+        + 1
+}
+
+/// `text` with `key = value` instead of its line; `None` removes the line.
+fn with(text: &str, key: &str, value: Option<&str>) -> String {
+    let line = line_of(text, key);
+    text.lines()
+        .enumerate()
+        .filter_map(|(i, l)| match (i + 1 == line, value) {
+            (false, _) => Some(format!("{l}\n")),
+            (true, Some(value)) => Some(format!("{key} = {value}\n")),
+            (true, None) => None,
+        })
+        .collect()
+}
+
+/// Writes `text` to `name` in the server's directory and runs the sanitized
+/// tool on it with and without `--check`: both exit 78 with nothing on stdout
+/// and the same one log line on stderr, `<file> line <line>: <what>...` (no
+/// line when `line` is 0); returns what follows `<file> line <line>: `.
+fn config_error(server: &Server, name: &str, text: &str, line: usize) -> String {
+    let path = server.dir.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    let path = path.to_str().unwrap();
+    let prefix = match line {
+        0 => format!("{path}: "),
+        line => format!("{path} line {line}: "),
+    };
+    let mut messages = Vec::new();
+    for args in [&["--config", path][..], &["--config", path, "--check"]] {
+        let (code, stdout, stderr) = run(sanitized_tool(), args);
+        assert_eq!((code, stdout.as_str()), (78, ""), "{args:?}: {stderr}");
+        let message = log_line(&stderr)
+            .strip_prefix(prefix.as_str())
+            .unwrap_or_else(|| panic!("{args:?}: not {prefix:?}: {stderr}"))
+            .to_owned();
+        messages.push(message);
+    }
+    assert_eq!(messages[0], messages[1], "--check and a run agree");
+    messages.pop().unwrap()
+}
+
 #[test]
 fn bad_configurations_exit_78_naming_the_file_and_line() {
     let server = Server::local();
-    let dir = server.dir.path();
-    let tool = sanitized_tool();
-    let write = |name: &str, text: &str| {
-        let path = dir.join(name);
-        std::fs::write(&path, text).unwrap();
-        path.to_str().unwrap().to_owned()
-    };
+    server.publish("1.0");
     let base = std::fs::read_to_string(server.config("")).unwrap();
+    let next = base.lines().count() + 1;
+    let append = |more: &str| format!("{base}{more}\n");
 
-    let missing = dir.join("nope.conf");
-    let (code, _, stderr) = run(tool, &["--config", missing.to_str().unwrap()]);
-    assert_eq!(code, 78);
-    assert!(stderr.contains("nope.conf: cannot open it"), "{stderr}");
+    // The file itself.
+    let missing = server.dir.path().join("nope.conf");
+    let missing = missing.to_str().unwrap();
+    for args in [
+        &["--config", missing][..],
+        &["--config", missing, "--check"],
+    ] {
+        let (code, _, stderr) = run(sanitized_tool(), args);
+        assert_eq!(code, 78);
+        assert_eq!(
+            log_line(&stderr),
+            format!("{missing}: cannot open it: No such file or directory")
+        );
+    }
+    let message = config_error(&server, "typo.conf", &append("pakage = app"), next);
+    assert!(message.starts_with("unknown key \"pakage\""), "{message}");
+    let message = config_error(&server, "no-equals.conf", "repository file:///x\n", 1);
+    assert!(message.starts_with("expected 'key = value'"), "{message}");
+    let message = config_error(&server, "twice.conf", &append("suite = staging"), next);
+    let first = line_of(&base, "suite");
+    assert_eq!(
+        message,
+        format!("\"suite\" is set twice (first on line {first})")
+    );
+    let message = config_error(&server, "empty.conf", &append("pin ="), next);
+    assert_eq!(message, "\"pin\" has no value");
+    // A missing key has no line.
+    let message = config_error(&server, "without.conf", &with(&base, "package", None), 0);
+    assert_eq!(message, "\"package\" is required");
 
-    let typo = write("typo.conf", &format!("{base}pakage = app\n"));
-    let (code, _, stderr) = run(tool, &["--config", &typo]);
-    assert_eq!(code, 78);
-    let line = base.lines().count() + 1;
+    // Values the tool refuses.
+    let message = config_error(&server, "seconds.conf", &append("jitter = soon"), next);
+    assert_eq!(message, "jitter: must be a number of seconds, not \"soon\"");
+    let message = config_error(
+        &server,
+        "big.conf",
+        &append("lock-wait = 18446744073709551616"),
+        next,
+    );
     assert!(
-        stderr.contains(&format!("typo.conf line {line}: unknown key \"pakage\"")),
-        "{stderr}"
+        message.starts_with("lock-wait: must be a number of seconds"),
+        "{message}"
     );
+    let message = config_error(
+        &server,
+        "command.conf",
+        &append("installer = command"),
+        next,
+    );
+    assert_eq!(
+        message,
+        "installer: installer = command needs installer-command"
+    );
+    let message = config_error(
+        &server,
+        "command-only.conf",
+        &append("installer-command = /bin/true"),
+        next,
+    );
+    assert_eq!(
+        message,
+        "installer-command: needs installer = command, not dpkg"
+    );
+    let many = vec!["x"; 65].join(" ");
+    for (key, text) in [
+        ("health-check", append(&format!("health-check = {many}"))),
+        (
+            "installer-command",
+            append(&format!("installer = command\ninstaller-command = {many}")),
+        ),
+    ] {
+        let line = line_of(&text, key);
+        let message = config_error(&server, "many.conf", &text, line);
+        assert_eq!(message, format!("{key}: more than 64 arguments"));
+    }
+    // 64 arguments are fine.
+    let text = append(&format!("health-check = {}", vec!["x"; 64].join(" ")));
+    std::fs::write(server.dir.path().join("64.conf"), &text).unwrap();
+    let path = server.dir.path().join("64.conf");
+    let (code, _, stderr) = run(
+        sanitized_tool(),
+        &["--config", path.to_str().unwrap(), "--check"],
+    );
+    assert_eq!(code, 0, "{stderr}");
 
-    let no_equals = write("no-equals.conf", "repository file:///x\n");
-    let (code, _, stderr) = run(tool, &["--config", &no_equals]);
-    assert_eq!(code, 78);
+    // Values debpull refuses: the key, then debpull's message.
+    let message = config_error(&server, "installer.conf", &append("installer = yum"), next);
+    assert_eq!(
+        message,
+        "installer: \"yum\" is not known: dpkg, apt, or command (with installer-command)"
+    );
+    for (key, value, says) in [
+        ("policy", "sideways", "sideways"),
+        ("pin", "not a version", "not a version"),
+        ("health-timeout", "0", "0 seconds"),
+        ("install-timeout", "0", "0 seconds"),
+        ("jitter", "99999999999", "10 years"),
+    ] {
+        let message = config_error(
+            &server,
+            "refused.conf",
+            &append(&format!("{key} = {value}")),
+            next,
+        );
+        assert!(
+            message.starts_with(&format!("{key}: ")) && message.contains(says),
+            "{key}: {message}"
+        );
+    }
+    // Lines of the base file; some refused only when the source is opened.
+    for (key, value, says) in [
+        ("suite", "a b", "a b"),
+        ("architecture", "../amd64", "../amd64"),
+        ("repository", "not a uri", "not a uri"),
+        ("repository", "ftp://example.org/apt", "ftp"),
+    ] {
+        let text = with(&base, key, Some(value));
+        let message = config_error(&server, "open.conf", &text, line_of(&text, key));
+        assert!(
+            message.starts_with(&format!("{key}: ")) && message.contains(says),
+            "{key}: {message}"
+        );
+    }
+    let text = append("component = a/b");
+    let message = config_error(&server, "component.conf", &text, next);
     assert!(
-        stderr.contains("line 1: expected 'key = value'"),
-        "{stderr}"
+        message.starts_with("component: ") && message.contains("a/b"),
+        "{message}"
     );
-
-    let twice = write("twice.conf", &format!("{base}suite = staging\n"));
-    let (code, _, stderr) = run(tool, &["--config", &twice]);
-    assert_eq!(code, 78);
-    assert!(stderr.contains("\"suite\" is set twice"), "{stderr}");
-
-    let without_package = write(
-        "without.conf",
-        &base
-            .lines()
-            .filter(|l| !l.starts_with("package"))
-            .map(|l| format!("{l}\n"))
-            .collect::<String>(),
+    // An endpoint with a file:// repository: the repository's line.
+    let text = append("endpoint = http://127.0.0.1:9");
+    let message = config_error(
+        &server,
+        "endpoint.conf",
+        &text,
+        line_of(&text, "repository"),
     );
-    let (code, _, stderr) = run(tool, &["--config", &without_package]);
-    assert_eq!(code, 78);
-    assert!(stderr.contains("\"package\" is required"), "{stderr}");
-
-    let seconds = write("seconds.conf", &format!("{base}jitter = soon\n"));
-    let (code, _, stderr) = run(tool, &["--config", &seconds]);
-    assert_eq!(code, 78);
     assert!(
-        stderr.contains("jitter must be a number of seconds, not \"soon\""),
-        "{stderr}"
+        message.starts_with("repository: ") && message.contains("s3://"),
+        "{message}"
     );
 
-    let installer = write("installer.conf", &format!("{base}installer = yum\n"));
-    let (code, _, stderr) = run(tool, &["--config", &installer]);
-    assert_eq!(code, 78);
+    // The trusted key: missing, empty, not a key.
+    let key_line = line_of(&base, "trusted-key");
+    let no_key = server.dir.path().join("no-key.asc");
+    let text = with(&base, "trusted-key", Some(no_key.to_str().unwrap()));
+    let message = config_error(&server, "no-key.conf", &text, key_line);
     assert!(
-        stderr.contains("installer: ") && stderr.contains("yum"),
-        "{stderr}"
+        message.starts_with(&format!("trusted-key: {}: ", no_key.display())),
+        "{message}"
     );
-
-    let command = write("command.conf", &format!("{base}installer = command\n"));
-    let (code, _, stderr) = run(tool, &["--config", &command]);
-    assert_eq!(code, 78);
-    assert!(
-        stderr.contains("installer = command needs installer-command"),
-        "{stderr}"
-    );
-
+    let key_text = std::fs::read(&server.key_file).unwrap();
+    let key = server.key_file.display().to_string();
     std::fs::write(&server.key_file, "").unwrap();
-    let (code, _, stderr) = run(tool, &["--config", &write("empty-key.conf", &base)]);
-    assert_eq!(code, 78);
-    assert!(stderr.contains("repository.asc: it is empty"), "{stderr}");
-
-    let (code, _, stderr) = run(tool, &["--frobnicate"]);
-    assert_eq!(code, 64);
+    let message = config_error(&server, "empty-key.conf", &base, key_line);
+    assert_eq!(message, format!("trusted-key: {key}: it is empty"));
+    std::fs::write(&server.key_file, "this is not a key\n").unwrap();
+    let message = config_error(&server, "not-a-key.conf", &base, key_line);
     assert!(
-        stderr.contains("unknown argument \"--frobnicate\""),
+        message.starts_with(&format!("trusted-key: {key}: ")),
+        "{message}"
+    );
+    std::fs::write(&server.key_file, &key_text[..key_text.len() / 2]).unwrap();
+    let message = config_error(&server, "half-a-key.conf", &base, key_line);
+    assert!(
+        message.starts_with(&format!("trusted-key: {key}: ")),
+        "{message}"
+    );
+    std::fs::write(&server.key_file, &key_text).unwrap();
+
+    // A repository that cannot be read is a failed run, not a configuration error.
+    let text = with(
+        &base,
+        "repository",
+        Some(&format!("file://{}/gone", server.dir.path().display())),
+    );
+    let path = server.dir.path().join("gone.conf");
+    std::fs::write(&path, text).unwrap();
+    for args in [
+        &["--config", path.to_str().unwrap()][..],
+        &["--config", path.to_str().unwrap(), "--check"],
+    ] {
+        let (code, stdout, stderr) = run(sanitized_tool(), args);
+        assert_eq!((code, stdout.as_str()), (1, ""), "{stderr}");
+        assert!(log_line(&stderr).contains("/gone"), "{stderr}");
+    }
+    assert_eq!(server.system.installed(APP), None);
+}
+
+#[test]
+fn command_line_and_byte_order_mark() {
+    let tool = sanitized_tool();
+    let (code, stdout, stderr) = run(tool, &["--frobnicate"]);
+    assert_eq!((code, stdout.as_str()), (64, ""));
+    assert!(
+        stderr.starts_with("debpull-update: unknown argument \"--frobnicate\"\n"),
         "{stderr}"
     );
+    for args in [&["--config"][..], &["--config="], &["--config", ""]] {
+        let (code, stdout, stderr) = run(tool, args);
+        assert_eq!((code, stdout.as_str()), (64, ""), "{args:?}");
+        assert!(
+            stderr.starts_with("debpull-update: --config needs a file\n"),
+            "{args:?}: {stderr}"
+        );
+    }
     let (code, stdout, _) = run(tool, &["--help"]);
     assert_eq!(code, 0);
     assert!(stdout.contains("trusted-key"), "{stdout}");
+
+    // A UTF-8 byte order mark at the start of the file is skipped.
+    let server = Server::local();
+    server.publish("1.0");
+    let config = server.config("");
+    let text = std::fs::read_to_string(&config).unwrap();
+    for text in [
+        text.clone(),
+        text.lines().skip(1).map(|l| format!("{l}\n")).collect(),
+    ] {
+        std::fs::write(&config, format!("\u{feff}{text}")).unwrap();
+        let (code, stdout, stderr) = run(tool, &["--config", config.to_str().unwrap(), "--check"]);
+        assert_eq!(code, 0, "{text:?}: {stderr}");
+        assert_eq!(
+            log_line(&stdout),
+            "app: installed none, candidate 1.0: update available"
+        );
+    }
+    // Elsewhere it is part of the text.
+    std::fs::write(&config, format!("{text}\u{feff}jitter = 1\n")).unwrap();
+    let (code, _, stderr) = run(tool, &["--config", config.to_str().unwrap(), "--check"]);
+    assert_eq!(code, 78, "{stderr}");
+    assert!(
+        log_line(&stderr).contains("unknown key \"\u{feff}jitter\""),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_lost_log_line_is_a_failed_run() {
+    let server = Server::local();
+    server.publish("1.0");
+    let config = server.config("");
+    let config = config.to_str().unwrap();
+    for args in [
+        &["--config", config, "--check"][..],
+        &["--config", config],
+        &["--version"],
+    ] {
+        let mut command = command(sanitized_tool(), args);
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        command.stdout(Stdio::from(full));
+        let (code, _, stderr) = output(command);
+        assert_eq!(code, 1, "{args:?}: {stderr}");
+        assert_eq!(
+            log_line(&stderr),
+            "writing to standard output failed: No space left on device"
+        );
+    }
+    // The update itself happened.
+    assert_eq!(server.system.installed(APP).as_deref(), Some("1.0"));
+}
+
+/// Runs the tool with JOURNAL_STREAM set to `journal` (a function of the
+/// output file's device and inode), its stdout and stderr going to one file;
+/// returns the exit code and the file's text.
+fn run_to_file(
+    server: &Server,
+    args: &[&str],
+    journal: impl Fn(u64, u64) -> String,
+) -> (i32, String) {
+    use std::os::unix::fs::MetadataExt;
+    let path = server.dir.path().join("output.log");
+    let file = std::fs::File::create(&path).unwrap();
+    let meta = file.metadata().unwrap();
+    let mut command = command(sanitized_tool(), args);
+    command
+        .env("JOURNAL_STREAM", journal(meta.dev(), meta.ino()))
+        .stdout(Stdio::from(file.try_clone().unwrap()))
+        .stderr(Stdio::from(file));
+    let (code, _, _) = output(command);
+    let text = std::fs::read_to_string(&path).unwrap();
+    println!("{text}");
+    (code, text)
+}
+
+#[test]
+fn timestamps_unless_the_output_is_the_journal() {
+    let server = Server::local();
+    server.publish("1.0");
+    let config = server.config("");
+    let config = config.to_str().unwrap();
+    let check = "app: installed none, candidate 1.0: update available";
+
+    // Inherited from elsewhere: another stream, or not a device:inode.
+    for other in [
+        (|dev: u64, ino: u64| format!("{dev}:{}", ino + 1)) as fn(u64, u64) -> String,
+        |dev, ino| format!("{}:{ino}", dev + 1),
+        |dev, ino| format!("{dev}:{ino}x"),
+        |dev, ino| format!("{dev} {ino}"),
+        |_, _| String::new(),
+        |_, _| "1:2".to_owned(),
+    ] {
+        let (code, text) = run_to_file(&server, &["--config", config, "--check"], other);
+        assert_eq!(code, 0, "{text}");
+        assert_eq!(log_line(&text), check);
+    }
+
+    // The journal's own stream: no timestamp, for log lines and errors alike.
+    let journal = |dev: u64, ino: u64| format!("{dev}:{ino}");
+    let (code, text) = run_to_file(&server, &["--config", config, "--check"], journal);
+    assert_eq!(
+        (code, text.as_str()),
+        (0, format!("debpull-update: {check}\n").as_str())
+    );
+    let (code, text) = run_to_file(&server, &["--config", "/nonexistent/update.conf"], journal);
+    assert_eq!(code, 78);
+    assert_eq!(
+        text,
+        "debpull-update: /nonexistent/update.conf: cannot open it: No such file or directory\n"
+    );
+}
+
+#[test]
+fn a_nul_byte_in_the_health_checks_output_still_rolls_back_then_holds() {
+    use std::os::unix::fs::PermissionsExt;
+    let server = Server::local();
+    server.publish("1.0");
+    let config = server.config("");
+    let config = config.to_str().unwrap();
+    let (code, stdout, stderr) = run(sanitized_tool(), &["--config", config]);
+    assert_eq!((code, stderr.as_str()), (0, ""));
+    assert_eq!(log_line(&stdout), "app: updated none -> 1.0");
+
+    let script = server.dir.path().join("unhealthy");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\nprintf 'unhealthy\\000binary' >&2\nexit 1\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    server.publish("1.1");
+    let config = server.config(&format!("health-check = {}\n", script.display()));
+    let config = config.to_str().unwrap();
+    let (code, stdout, stderr) = run(sanitized_tool(), &["--config", config]);
+    assert_eq!((code, stdout.as_str()), (2, ""), "{stderr}");
+    let line = log_line(&stderr);
+    assert!(
+        line.starts_with("app: 1.1 failed (") && line.ends_with("rolled back to 1.0"),
+        "{line}"
+    );
+    assert!(line.contains("unhealthy"), "{line}");
+    assert_eq!(server.system.installed(APP).as_deref(), Some("1.0"));
+
+    let (code, _, stderr) = run(sanitized_tool(), &["--config", config]);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(
+        log_line(&stderr).starts_with("app: 1.1 held back"),
+        "{stderr}"
+    );
+    assert_eq!(server.system.installed(APP).as_deref(), Some("1.0"));
 }

@@ -9,7 +9,9 @@
  * Exit status: 0 up to date, updated, skipped (another run holds the lock) or
  * on hold by the administrator; 1 the run failed; 2 the new version failed and
  * was rolled back; 3 the candidate is held back after an earlier failure;
- * 64 bad command line; 78 bad configuration.
+ * 64 bad command line; 78 bad configuration (one line naming the file, the line
+ * and the key). A log line that cannot be written makes a success 1. Lines start
+ * with a UTC timestamp, unless they go to systemd's journal (JOURNAL_STREAM).
  *
  * The configuration (key = value; '#' at the start of a line or after a blank
  * starts a comment) is documented in
@@ -19,11 +21,14 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "debpull.h"
@@ -75,6 +80,8 @@ static void usage(FILE *out) {
           program);
 }
 
+#define KEY_COUNT 21
+
 /* The settings of the configuration file; NULL = not set. */
 struct config {
   const char *path;
@@ -82,6 +89,8 @@ struct config {
   char *state_dir, *installer, *installer_command, *policy, *pin, *health_check;
   char *health_timeout, *install_timeout, *jitter, *lock_wait;
   char *region, *endpoint, *root, *admin_dir, *apt_config;
+  /* The line of each key (in the order of `keys`); 0 = not set. */
+  size_t lines[KEY_COUNT];
 };
 
 struct key {
@@ -113,27 +122,86 @@ static const struct key keys[] = {
     KEY("admin-dir", admin_dir),
     KEY("apt-config", apt_config),
 };
+_Static_assert(sizeof keys / sizeof keys[0] == KEY_COUNT, "KEY_COUNT is the number of keys");
 
 static char **slot(struct config *config, const struct key *key) {
   return (char **)((char *)config + key->offset);
 }
 
 static void config_free(struct config *config) {
-  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+  for (size_t i = 0; i < KEY_COUNT; i++) {
     free(*slot(config, &keys[i]));
   }
 }
 
-/* Prints a configuration error naming the file (and line) and returns EXIT_CONFIG. */
-static int config_error(const struct config *config, size_t line, const char *fmt, const char *arg) {
-  fprintf(stderr, "%s: %s", program, config->path);
+/* The line `name` is set on; 0 when it is not set. */
+static size_t line_of(const struct config *config, const char *name) {
+  for (size_t i = 0; i < KEY_COUNT; i++) {
+    if (strcmp(keys[i].name, name) == 0) {
+      return config->lines[i];
+    }
+  }
+  return 0;
+}
+
+/* Whether `out` is the journal's stream: systemd sets JOURNAL_STREAM to its
+ * "device:inode" (systemd.exec(5)); inherited, it may name another stream. */
+static bool is_journal(FILE *out) {
+  const char *stream = getenv("JOURNAL_STREAM");
+  if (stream == NULL || *stream < '0' || *stream > '9') {
+    return false;
+  }
+  char *end = NULL;
+  errno = 0;
+  uintmax_t device = strtoumax(stream, &end, 10);
+  if (errno != 0 || *end != ':' || end[1] < '0' || end[1] > '9') {
+    return false;
+  }
+  const char *rest = end + 1;
+  uintmax_t inode = strtoumax(rest, &end, 10);
+  struct stat st;
+  return errno == 0 && *end == '\0' && fstat(fileno(out), &st) == 0 &&
+         (uintmax_t)st.st_dev == device && (uintmax_t)st.st_ino == inode;
+}
+
+/* The log line's prefix: a UTC timestamp (unless the line goes to systemd's
+ * journal, which adds its own) and the program's name. */
+static void log_prefix(FILE *out) {
+  if (!is_journal(out)) {
+    char stamp[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    if (gmtime_r(&now, &tm) != NULL && strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm) > 0) {
+      fprintf(out, "%s ", stamp);
+    }
+  }
+  fprintf(out, "%s: ", program);
+}
+
+/* Logs a configuration error, "<file> line <n>: <what>" (no line when 0), and
+ * returns EXIT_CONFIG. */
+static int config_error(const struct config *config, size_t line, const char *fmt, ...) {
+  log_prefix(stderr);
+  fprintf(stderr, "%s", config->path);
   if (line > 0) {
     fprintf(stderr, " line %zu", line);
   }
   fputs(": ", stderr);
-  fprintf(stderr, fmt, arg);
+  va_list args;
+  va_start(args, fmt);
+  vfprintf(stderr, fmt, args);
+  va_end(args);
   fputc('\n', stderr);
   return EXIT_CONFIG;
+}
+
+/* A setting debpull refused: "<file> line <n>: <key>: <debpull's message>";
+ * frees the error and returns EXIT_CONFIG. */
+static int refused(const struct config *config, const char *key, DebpullError *error) {
+  int result = config_error(config, line_of(config, key), "%s: %s", key,
+                            error ? debpull_error_message(error) : "refused");
+  debpull_error_free(error);
+  return result;
 }
 
 static char *trim(char *s) {
@@ -147,7 +215,7 @@ static char *trim(char *s) {
   return s;
 }
 
-/* Reads `config->path`; returns 0 or EXIT_CONFIG (after printing why). */
+/* Reads `config->path`; returns 0 or EXIT_CONFIG (after logging why). */
 static int config_read(struct config *config) {
   FILE *file = fopen(config->path, "r");
   if (file == NULL) {
@@ -159,15 +227,20 @@ static int config_read(struct config *config) {
   int status = 0;
   while (status == 0 && getline(&buffer, &capacity, file) != -1) {
     line++;
+    char *start = buffer;
+    /* A UTF-8 byte order mark, as some editors write. */
+    if (line == 1 && strncmp(start, "\xEF\xBB\xBF", 3) == 0) {
+      start += 3;
+    }
     /* A comment starts with '#' at the start of a line or after a blank (so
      * that a '#' inside a value, as in a URL, stays). */
-    for (char *c = buffer; *c != '\0'; c++) {
-      if (*c == '#' && (c == buffer || c[-1] == ' ' || c[-1] == '\t')) {
+    for (char *c = start; *c != '\0'; c++) {
+      if (*c == '#' && (c == start || c[-1] == ' ' || c[-1] == '\t')) {
         *c = '\0';
         break;
       }
     }
-    char *text = trim(buffer);
+    char *text = trim(start);
     if (*text == '\0') {
       continue;
     }
@@ -179,20 +252,21 @@ static int config_read(struct config *config) {
     *equals = '\0';
     char *name = trim(text);
     char *value = trim(equals + 1);
-    const struct key *key = NULL;
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-      if (strcmp(keys[i].name, name) == 0) {
-        key = &keys[i];
-      }
+    size_t k = 0;
+    while (k < KEY_COUNT && strcmp(keys[k].name, name) != 0) {
+      k++;
     }
-    if (key == NULL) {
+    if (k == KEY_COUNT) {
       status = config_error(config, line, "unknown key \"%s\" (see --help)", name);
-    } else if (*slot(config, key) != NULL) {
-      status = config_error(config, line, "\"%s\" is set twice", name);
+    } else if (*slot(config, &keys[k]) != NULL) {
+      status = config_error(config, line, "\"%s\" is set twice (first on line %zu)", name,
+                            config->lines[k]);
     } else if (*value == '\0') {
       status = config_error(config, line, "\"%s\" has no value", name);
-    } else if ((*slot(config, key) = strdup(value)) == NULL) {
+    } else if ((*slot(config, &keys[k]) = strdup(value)) == NULL) {
       status = config_error(config, line, "%s", strerror(errno));
+    } else {
+      config->lines[k] = line;
     }
   }
   if (status == 0 && ferror(file)) {
@@ -202,7 +276,7 @@ static int config_read(struct config *config) {
   fclose(file);
   static const char *required[] = {"repository", "suite", "package", "trusted-key"};
   for (size_t i = 0; status == 0 && i < sizeof required / sizeof required[0]; i++) {
-    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+    for (size_t k = 0; k < KEY_COUNT; k++) {
       if (strcmp(keys[k].name, required[i]) == 0 && *slot(config, &keys[k]) == NULL) {
         status = config_error(config, 0, "\"%s\" is required", required[i]);
       }
@@ -226,22 +300,25 @@ static bool parse_seconds(const char *text, uint64_t *seconds) {
   return true;
 }
 
-/* Splits `text` at blanks, in place, into at most MAX_ARGS arguments. */
+/* Splits `text` at blanks, in place, into `argv`; returns how many arguments,
+ * or MAX_ARGS + 1 when there are more than MAX_ARGS. */
 static size_t split_args(char *text, const char **argv) {
   size_t argc = 0;
-  for (char *token = strtok(text, " \t"); token != NULL && argc < MAX_ARGS;
-       token = strtok(NULL, " \t")) {
+  for (char *token = strtok(text, " \t"); token != NULL; token = strtok(NULL, " \t")) {
+    if (argc == MAX_ARGS) {
+      return MAX_ARGS + 1;
+    }
     argv[argc++] = token;
   }
   return argc;
 }
 
-/* Reads the whole key file; returns NULL (after printing why) on failure. */
+/* Reads the whole key file; returns NULL (after logging why) on failure. */
 static uint8_t *read_key_file(const struct config *config, size_t *len) {
+  size_t line = line_of(config, "trusted-key");
   FILE *file = fopen(config->trusted_key, "rb");
   if (file == NULL) {
-    fprintf(stderr, "%s: %s: trusted-key %s: %s\n", program, config->path, config->trusted_key,
-            strerror(errno));
+    config_error(config, line, "trusted-key: %s: %s", config->trusted_key, strerror(errno));
     return NULL;
   }
   uint8_t *data = malloc(MAX_KEY_FILE + 1);
@@ -249,8 +326,8 @@ static uint8_t *read_key_file(const struct config *config, size_t *len) {
   bool failed = data == NULL || ferror(file);
   fclose(file);
   if (failed || n > MAX_KEY_FILE || n == 0) {
-    fprintf(stderr, "%s: %s: trusted-key %s: %s\n", program, config->path, config->trusted_key,
-            failed ? "cannot read it" : n == 0 ? "it is empty" : "it is larger than 1 MiB");
+    config_error(config, line, "trusted-key: %s: %s", config->trusted_key,
+                 failed ? "cannot read it" : n == 0 ? "it is empty" : "it is larger than 1 MiB");
     free(data);
     return NULL;
   }
@@ -258,66 +335,50 @@ static uint8_t *read_key_file(const struct config *config, size_t *len) {
   return data;
 }
 
-/* The log line's prefix: a UTC timestamp, unless systemd's journal adds its own. */
-static void log_prefix(FILE *out) {
-  if (getenv("JOURNAL_STREAM") == NULL) {
-    char stamp[32];
-    time_t now = time(NULL);
-    struct tm tm;
-    if (gmtime_r(&now, &tm) != NULL && strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm) > 0) {
-      fprintf(out, "%s ", stamp);
-    }
-  }
-  fprintf(out, "%s: ", program);
-}
-
-/* Logs a failed debpull call (one line) and frees the error; returns EXIT_FAILED,
- * or EXIT_CONFIG for a setting debpull refused. */
+/* Logs a failed debpull call (one line), frees the error and returns EXIT_FAILED. */
 static int fail(const char *what, DebpullStatus status, DebpullError *error) {
   log_prefix(stderr);
   fprintf(stderr, "%s: %s (%s)\n", what, error ? debpull_error_message(error) : "no message",
           debpull_status_name((int)status));
   debpull_error_free(error);
-  return status == DEBPULL_STATUS_INVALID_INPUT || status == DEBPULL_STATUS_INVALID_VERSION
-             ? EXIT_CONFIG
-             : EXIT_FAILED;
+  return EXIT_FAILED;
 }
 
 /* Applies a string setting when it is set. */
-#define SET_STR(setter, options, value, what)                                   \
+#define SET_STR(setter, options, value, key)                                    \
   do {                                                                          \
-    if ((value) != NULL) {                                                      \
-      DebpullStatus s_ = setter((options), (value), &error);                    \
-      if (s_ != DEBPULL_STATUS_OK) {                                            \
-        return fail(what, s_, error);                                           \
-      }                                                                         \
+    if ((value) != NULL && setter((options), (value), &error) != DEBPULL_STATUS_OK) { \
+      return refused(config, (key), error);                                     \
     }                                                                           \
   } while (0)
 
 /* Applies a seconds setting when it is set. */
-#define SET_SECONDS(setter, options, value, what)                               \
+#define SET_SECONDS(setter, options, value, key)                                \
   do {                                                                          \
     if ((value) != NULL) {                                                      \
       uint64_t seconds_ = 0;                                                    \
       if (!parse_seconds((value), &seconds_)) {                                 \
-        return config_error(config, 0, what " must be a number of seconds, not \"%s\"", (value)); \
+        return config_error(config, line_of(config, (key)),                     \
+                            "%s: must be a number of seconds, not \"%s\"", (key), (value)); \
       }                                                                         \
-      DebpullStatus s_ = setter((options), seconds_, &error);                   \
-      if (s_ != DEBPULL_STATUS_OK) {                                            \
-        return fail(what, s_, error);                                           \
+      if (setter((options), seconds_, &error) != DEBPULL_STATUS_OK) {           \
+        return refused(config, (key), error);                                   \
       }                                                                         \
     }                                                                           \
   } while (0)
 
 /* Applies an argument-vector setting when it is set. */
-#define SET_ARGV(setter, options, value, what)                                  \
+#define SET_ARGV(setter, options, value, key)                                   \
   do {                                                                          \
     if ((value) != NULL) {                                                      \
       const char *argv_[MAX_ARGS];                                              \
       size_t argc_ = split_args((value), argv_);                                \
-      DebpullStatus s_ = setter((options), argv_, argc_, &error);               \
-      if (s_ != DEBPULL_STATUS_OK) {                                            \
-        return fail(what, s_, error);                                           \
+      if (argc_ > MAX_ARGS) {                                                   \
+        return config_error(config, line_of(config, (key)),                     \
+                            "%s: more than %d arguments", (key), MAX_ARGS);     \
+      }                                                                         \
+      if (setter((options), argv_, argc_, &error) != DEBPULL_STATUS_OK) {       \
+        return refused(config, (key), error);                                   \
       }                                                                         \
     }                                                                           \
   } while (0)
@@ -332,7 +393,11 @@ static int source_options(const struct config *config, DebpullSourceOptions *opt
   DebpullStatus status = debpull_source_options_set_trusted_keys(options, key, key_len, &error);
   free(key);
   if (status != DEBPULL_STATUS_OK) {
-    return fail("trusted-key", status, error);
+    int result = config_error(config, line_of(config, "trusted-key"), "trusted-key: %s: %s",
+                              config->trusted_key,
+                              error ? debpull_error_message(error) : "refused");
+    debpull_error_free(error);
+    return result;
   }
   SET_STR(debpull_source_options_set_suite, options, config->suite, "suite");
   SET_STR(debpull_source_options_set_component, options, config->component, "component");
@@ -345,21 +410,70 @@ static int source_options(const struct config *config, DebpullSourceOptions *opt
   return 0;
 }
 
+static bool opens(const struct config *config, const DebpullSourceOptions *options) {
+  DebpullSource *source = NULL;
+  bool ok = debpull_source_open(config->repository, options, &source, NULL) == DEBPULL_STATUS_OK;
+  debpull_source_free(source);
+  return ok;
+}
+
+/* The setting for which debpull_source_open refused `options`: the suite,
+ * component and architecture are checked there too, so they are replaced by a
+ * plain name and put back one at a time (opening reads nothing); if the open
+ * fails without them, it is the repository (its URI, region or endpoint). */
+static const char *refused_by_open(const struct config *config, DebpullSourceOptions *options) {
+  typedef DebpullStatus (*setter)(DebpullSourceOptions *, const char *, DebpullError **);
+  const struct {
+    const char *key, *value;
+    setter set;
+  } names[] = {
+      {"suite", config->suite, debpull_source_options_set_suite},
+      {"component", config->component, debpull_source_options_set_component},
+      {"architecture", config->architecture, debpull_source_options_set_architecture},
+  };
+  const size_t count = sizeof names / sizeof names[0];
+  for (size_t i = 0; i < count; i++) {
+    if (names[i].value != NULL) {
+      names[i].set(options, "main", NULL);
+    }
+  }
+  if (!opens(config, options)) {
+    return "repository";
+  }
+  for (size_t i = 0; i < count; i++) {
+    if (names[i].value != NULL) {
+      names[i].set(options, names[i].value, NULL);
+      if (!opens(config, options)) {
+        return names[i].key;
+      }
+      names[i].set(options, "main", NULL);
+    }
+  }
+  return "repository";
+}
+
 static int updater_options(const struct config *config, DebpullUpdaterOptions *options) {
   DebpullError *error = NULL;
   const char *installer = config->installer ? config->installer : "dpkg";
   if (strcmp(installer, "command") == 0) {
     if (config->installer_command == NULL) {
-      return config_error(config, 0, "%s", "installer = command needs installer-command");
+      return config_error(config, line_of(config, "installer"),
+                          "installer: installer = command needs installer-command");
     }
     SET_ARGV(debpull_updater_options_set_installer_command, options, config->installer_command,
              "installer-command");
   } else {
     if (config->installer_command != NULL) {
-      return config_error(config, 0, "installer-command needs installer = command, not %s",
+      return config_error(config, line_of(config, "installer-command"),
+                          "installer-command: needs installer = command, not %s", installer);
+    }
+    if (debpull_updater_options_set_installer(options, installer, &error) != DEBPULL_STATUS_OK) {
+      debpull_error_free(error);
+      return config_error(config, line_of(config, "installer"),
+                          "installer: \"%s\" is not known: dpkg, apt, or command (with "
+                          "installer-command)",
                           installer);
     }
-    SET_STR(debpull_updater_options_set_installer, options, installer, "installer");
   }
   SET_STR(debpull_updater_options_set_policy, options, config->policy, "policy");
   SET_STR(debpull_updater_options_set_pin, options, config->pin, "pin");
@@ -410,58 +524,15 @@ static int check_only(const struct config *config, const DebpullSource *source) 
   return 0;
 }
 
-static int run(const struct config *config, bool check) {
+/* An update run: one log line. */
+static int update(const struct config *config, const DebpullUpdater *updater) {
   DebpullError *error = NULL;
-  DebpullSourceOptions *options = NULL;
-  DebpullStatus status = debpull_source_options_new(&options, &error);
-  if (status != DEBPULL_STATUS_OK) {
-    return fail("source options", status, error);
-  }
-  int result = source_options(config, options);
-  DebpullSource *source = NULL;
-  if (result == 0) {
-    status = debpull_source_open(config->repository, options, &source, &error);
-    if (status != DEBPULL_STATUS_OK) {
-      result = fail(config->repository, status, error);
-    }
-  }
-  debpull_source_options_free(options);
-  if (result != 0) {
-    return result;
-  }
-  if (check) {
-    result = check_only(config, source);
-    debpull_source_free(source);
-    return result;
-  }
-
-  DebpullUpdaterOptions *update_options = NULL;
-  DebpullUpdater *updater = NULL;
-  status = debpull_updater_options_new(config->package, &update_options, &error);
-  if (status != DEBPULL_STATUS_OK) {
-    result = fail("package", status, error);
-  } else {
-    result = updater_options(config, update_options);
-  }
-  if (result == 0) {
-    status = debpull_updater_new(source, update_options, &updater, &error);
-    if (status != DEBPULL_STATUS_OK) {
-      result = fail("updater", status, error);
-    }
-  }
-  debpull_updater_options_free(update_options);
-  debpull_source_free(source);
-  if (result != 0) {
-    return result;
-  }
-
   DebpullOutcome *outcome = NULL;
-  status = debpull_updater_update(updater, NULL, NULL, &outcome, &error);
-  debpull_updater_free(updater);
+  DebpullStatus status = debpull_updater_update(updater, NULL, NULL, &outcome, &error);
   if (status != DEBPULL_STATUS_OK) {
     return fail(config->package, status, error);
   }
-  result = exit_status(debpull_outcome_kind(outcome));
+  int result = exit_status(debpull_outcome_kind(outcome));
   FILE *out = result == 0 ? stdout : stderr;
   log_prefix(out);
   fprintf(out, "%s\n", debpull_outcome_line(outcome));
@@ -469,26 +540,92 @@ static int run(const struct config *config, bool check) {
   return result;
 }
 
+/* Builds the source and the updater from the whole configuration (so that
+ * --check refuses what a run would), then checks or updates. */
+static int run(const struct config *config, bool check) {
+  DebpullError *error = NULL;
+  DebpullSourceOptions *options = NULL;
+  DebpullSource *source = NULL;
+  DebpullUpdaterOptions *update_options = NULL;
+  DebpullUpdater *updater = NULL;
+  int result = 0;
+  DebpullStatus status = debpull_source_options_new(&options, &error);
+  if (status != DEBPULL_STATUS_OK) {
+    result = fail("source options", status, error);
+  }
+  if (result == 0) {
+    result = source_options(config, options);
+  }
+  if (result == 0) {
+    status = debpull_source_open(config->repository, options, &source, &error);
+    if (status == DEBPULL_STATUS_INVALID_INPUT || status == DEBPULL_STATUS_UNSUPPORTED) {
+      result = refused(config, refused_by_open(config, options), error);
+    } else if (status != DEBPULL_STATUS_OK) {
+      result = fail(config->repository, status, error);
+    }
+  }
+  if (result == 0) {
+    status = debpull_updater_options_new(config->package, &update_options, &error);
+    result = status == DEBPULL_STATUS_OK ? updater_options(config, update_options)
+                                         : refused(config, "package", error);
+  }
+  if (result == 0) {
+    status = debpull_updater_new(source, update_options, &updater, &error);
+    if (status != DEBPULL_STATUS_OK) {
+      result = fail("updater", status, error);
+    }
+  }
+  if (result == 0) {
+    result = check ? check_only(config, source) : update(config, updater);
+  }
+  debpull_updater_free(updater);
+  debpull_updater_options_free(update_options);
+  debpull_source_free(source);
+  debpull_source_options_free(options);
+  return result;
+}
+
+/* Flushes the output: a log line that could not be written turns a success
+ * into EXIT_FAILED (a failure keeps its own status). */
+static int finish(int result) {
+  errno = 0;
+  if (fflush(stdout) != 0 || ferror(stdout)) {
+    int err = errno;
+    log_prefix(stderr);
+    fprintf(stderr, "writing to standard output failed: %s\n",
+            err != 0 ? strerror(err) : "an earlier write failed");
+    result = result == 0 ? EXIT_FAILED : result;
+  }
+  if (fflush(stderr) != 0 || ferror(stderr)) {
+    result = result == 0 ? EXIT_FAILED : result;
+  }
+  return result;
+}
+
 int main(int argc, char **argv) {
   struct config config = {.path = DEFAULT_CONFIG};
   bool check = false;
   for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
-      config.path = argv[++i];
-    } else if (strncmp(argv[i], "--config=", 9) == 0) {
-      config.path = argv[i] + 9;
+    if (strcmp(argv[i], "--config") == 0 || strncmp(argv[i], "--config=", 9) == 0) {
+      const char *path = argv[i][8] == '=' ? argv[i] + 9 : i + 1 < argc ? argv[++i] : "";
+      if (*path == '\0') {
+        fprintf(stderr, "%s: --config needs a file\n", program);
+        usage(stderr);
+        return finish(EXIT_USAGE);
+      }
+      config.path = path;
     } else if (strcmp(argv[i], "--check") == 0) {
       check = true;
     } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
       usage(stdout);
-      return 0;
+      return finish(0);
     } else if (strcmp(argv[i], "--version") == 0) {
       printf("%s (debpull %s)\n", program, debpull_library_version());
-      return 0;
+      return finish(0);
     } else {
       fprintf(stderr, "%s: unknown argument \"%s\"\n", program, argv[i]);
       usage(stderr);
-      return EXIT_USAGE;
+      return finish(EXIT_USAGE);
     }
   }
   int result = config_read(&config);
@@ -496,6 +633,5 @@ int main(int argc, char **argv) {
     result = run(&config, check);
   }
   config_free(&config);
-  fflush(stdout);
-  return result;
+  return finish(result);
 }
