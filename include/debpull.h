@@ -811,15 +811,16 @@ enum DebpullStatus debpull_source_options_new(struct DebpullSourceOptions **out,
 
 /**
  * Sets the suite (`production`), which the repository's Release must name.
- * Borrows `suite` (copied); an empty one is refused.
+ * Borrows `suite` (copied); one that is not a plain name (empty, `/`,
+ * blanks, `..`) is refused.
  */
 enum DebpullStatus debpull_source_options_set_suite(struct DebpullSourceOptions *options,
                                                     const char *suite,
                                                     struct DebpullError **error);
 
 /**
- * Sets the component (default `main`). Borrows `component` (copied); an
- * empty one is refused.
+ * Sets the component (default `main`). Borrows `component` (copied); one
+ * that is not a plain name is refused.
  */
 enum DebpullStatus debpull_source_options_set_component(struct DebpullSourceOptions *options,
                                                         const char *component,
@@ -827,7 +828,7 @@ enum DebpullStatus debpull_source_options_set_component(struct DebpullSourceOpti
 
 /**
  * Sets the architecture (`amd64`; default: the machine's). Borrows
- * `architecture` (copied); an empty one is refused.
+ * `architecture` (copied); one that is not a plain name is refused.
  */
 enum DebpullStatus debpull_source_options_set_architecture(struct DebpullSourceOptions *options,
                                                            const char *architecture,

@@ -107,7 +107,8 @@ pub extern "C" fn debpull_source_options_new(
 }
 
 /// Sets the suite (`production`), which the repository's Release must name.
-/// Borrows `suite` (copied); an empty one is refused.
+/// Borrows `suite` (copied); one that is not a plain name (empty, `/`,
+/// blanks, `..`) is refused.
 #[unsafe(no_mangle)]
 pub extern "C" fn debpull_source_options_set_suite(
     options: *mut DebpullSourceOptions,
@@ -116,13 +117,15 @@ pub extern "C" fn debpull_source_options_set_suite(
 ) -> DebpullStatus {
     with_options(options, error, |options| {
         // SAFETY: the caller passes a NUL-terminated string or NULL.
-        options.suite = Some(unsafe { args::non_empty_str(suite, "suite") }?.to_owned());
+        let suite = unsafe { args::non_empty_str(suite, "suite") }?;
+        debpull::client::check_plain_name("suite", suite)?;
+        options.suite = Some(suite.to_owned());
         Ok(())
     })
 }
 
-/// Sets the component (default `main`). Borrows `component` (copied); an
-/// empty one is refused.
+/// Sets the component (default `main`). Borrows `component` (copied); one
+/// that is not a plain name is refused.
 #[unsafe(no_mangle)]
 pub extern "C" fn debpull_source_options_set_component(
     options: *mut DebpullSourceOptions,
@@ -132,13 +135,14 @@ pub extern "C" fn debpull_source_options_set_component(
     with_options(options, error, |options| {
         // SAFETY: the caller passes a NUL-terminated string or NULL.
         let component = unsafe { args::non_empty_str(component, "component") }?;
+        debpull::client::check_plain_name("component", component)?;
         options.component = Some(component.to_owned());
         Ok(())
     })
 }
 
 /// Sets the architecture (`amd64`; default: the machine's). Borrows
-/// `architecture` (copied); an empty one is refused.
+/// `architecture` (copied); one that is not a plain name is refused.
 #[unsafe(no_mangle)]
 pub extern "C" fn debpull_source_options_set_architecture(
     options: *mut DebpullSourceOptions,
@@ -148,6 +152,7 @@ pub extern "C" fn debpull_source_options_set_architecture(
     with_options(options, error, |options| {
         // SAFETY: the caller passes a NUL-terminated string or NULL.
         let architecture = unsafe { args::non_empty_str(architecture, "architecture") }?;
+        debpull::client::check_plain_name("architecture", architecture)?;
         options.architecture = Some(architecture.to_owned());
         Ok(())
     })

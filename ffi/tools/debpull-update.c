@@ -410,48 +410,6 @@ static int source_options(const struct config *config, DebpullSourceOptions *opt
   return 0;
 }
 
-static bool opens(const struct config *config, const DebpullSourceOptions *options) {
-  DebpullSource *source = NULL;
-  bool ok = debpull_source_open(config->repository, options, &source, NULL) == DEBPULL_STATUS_OK;
-  debpull_source_free(source);
-  return ok;
-}
-
-/* The setting for which debpull_source_open refused `options`: the suite,
- * component and architecture are checked there too, so they are replaced by a
- * plain name and put back one at a time (opening reads nothing); if the open
- * fails without them, it is the repository (its URI, region or endpoint). */
-static const char *refused_by_open(const struct config *config, DebpullSourceOptions *options) {
-  typedef DebpullStatus (*setter)(DebpullSourceOptions *, const char *, DebpullError **);
-  const struct {
-    const char *key, *value;
-    setter set;
-  } names[] = {
-      {"suite", config->suite, debpull_source_options_set_suite},
-      {"component", config->component, debpull_source_options_set_component},
-      {"architecture", config->architecture, debpull_source_options_set_architecture},
-  };
-  const size_t count = sizeof names / sizeof names[0];
-  for (size_t i = 0; i < count; i++) {
-    if (names[i].value != NULL) {
-      names[i].set(options, "main", NULL);
-    }
-  }
-  if (!opens(config, options)) {
-    return "repository";
-  }
-  for (size_t i = 0; i < count; i++) {
-    if (names[i].value != NULL) {
-      names[i].set(options, names[i].value, NULL);
-      if (!opens(config, options)) {
-        return names[i].key;
-      }
-      names[i].set(options, "main", NULL);
-    }
-  }
-  return "repository";
-}
-
 static int updater_options(const struct config *config, DebpullUpdaterOptions *options) {
   DebpullError *error = NULL;
   const char *installer = config->installer ? config->installer : "dpkg";
@@ -559,7 +517,7 @@ static int run(const struct config *config, bool check) {
   if (result == 0) {
     status = debpull_source_open(config->repository, options, &source, &error);
     if (status == DEBPULL_STATUS_INVALID_INPUT || status == DEBPULL_STATUS_UNSUPPORTED) {
-      result = refused(config, refused_by_open(config, options), error);
+      result = refused(config, "repository", error);
     } else if (status != DEBPULL_STATUS_OK) {
       result = fail(config->repository, status, error);
     }

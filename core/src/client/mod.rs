@@ -268,6 +268,24 @@ pub struct Updater {
     options: UpdaterOptions,
 }
 
+/// Checks that a source's suite, component or architecture (`what`) is a
+/// plain name: not empty, no `/` or `\\`, no blanks or control characters,
+/// not `.` or `..` (they become parts of paths and keys).
+pub fn check_plain_name(what: &str, value: &str) -> Result<()> {
+    if value.is_empty()
+        || value.contains(['/', '\\'])
+        || value.chars().any(|c| c.is_whitespace() || c.is_control())
+        || value == "."
+        || value == ".."
+    {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            format!("source {what} {value:?} is not a plain name"),
+        ));
+    }
+    Ok(())
+}
+
 impl Source {
     /// A source reading `storage`. Without an architecture in `options`, asks
     /// `dpkg --print-architecture`.
@@ -276,23 +294,9 @@ impl Source {
             Some(arch) => arch.clone(),
             None => machine_architecture()?,
         };
-        for (what, value) in [
-            ("suite", options.suite.as_str()),
-            ("component", options.component.as_str()),
-            ("architecture", architecture.as_str()),
-        ] {
-            if value.is_empty()
-                || value.contains(['/', '\\'])
-                || value.chars().any(|c| c.is_whitespace() || c.is_control())
-                || value == "."
-                || value == ".."
-            {
-                return Err(Error::new(
-                    ErrorKind::InvalidInput,
-                    format!("source {what} {value:?} is not a plain name"),
-                ));
-            }
-        }
+        check_plain_name("suite", &options.suite)?;
+        check_plain_name("component", &options.component)?;
+        check_plain_name("architecture", &architecture)?;
         Ok(Source {
             storage,
             options,
