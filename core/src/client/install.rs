@@ -74,6 +74,7 @@ pub(crate) async fn install(
     let mut command = match installer {
         Installer::Dpkg => {
             let mut c = Command::new("dpkg");
+            c.env("PATH", system_path(std::env::var_os("PATH")));
             if let Some(root) = target.root {
                 c.arg(opt("--root=", root));
             }
@@ -84,7 +85,12 @@ pub(crate) async fn install(
         }
         Installer::Apt => {
             let mut c = Command::new("apt-get");
-            c.args(["install", "-y", "-q", "--no-remove"]);
+            c.env("PATH", system_path(std::env::var_os("PATH"))).args([
+                "install",
+                "-y",
+                "-q",
+                "--no-remove",
+            ]);
             if allow.downgrade {
                 c.arg("--allow-downgrades");
             }
@@ -400,6 +406,28 @@ fn dpkg_lock_held(output: &Captured) -> bool {
     })
 }
 
+/// `path` with the system directories dpkg needs (it runs `ldconfig` and
+/// `start-stop-daemon` from them, and refuses when they are missing) added at
+/// its end: cron starts jobs with `PATH=/usr/bin:/bin`.
+fn system_path(path: Option<std::ffi::OsString>) -> std::ffi::OsString {
+    let mut dirs: Vec<std::path::PathBuf> = path
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    for dir in [
+        "/usr/local/sbin",
+        "/usr/local/bin",
+        "/usr/sbin",
+        "/usr/bin",
+        "/sbin",
+        "/bin",
+    ] {
+        if !dirs.iter().any(|d| d == Path::new(dir)) {
+            dirs.push(dir.into());
+        }
+    }
+    std::env::join_paths(dirs).unwrap_or_else(|_| "/usr/sbin:/usr/bin:/sbin:/bin".into())
+}
+
 /// The error of a command that exited unsuccessfully, with the end of its output.
 fn failed(what: &str, output: &Captured) -> Error {
     let mut message = format!("{what} failed ({})", output.status);
@@ -421,6 +449,27 @@ fn failed(what: &str, output: &Captured) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dpkg_gets_the_system_directories_crons_path_lacks() {
+        assert_eq!(
+            system_path(Some("/usr/bin:/bin".into())),
+            std::ffi::OsString::from(
+                "/usr/bin:/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/sbin"
+            )
+        );
+        let full = "/opt/x:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+        assert_eq!(
+            system_path(Some(full.into())),
+            std::ffi::OsString::from(full)
+        );
+        assert_eq!(
+            system_path(None),
+            std::ffi::OsString::from(
+                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+            )
+        );
+    }
 
     #[tokio::test]
     async fn health_checks_pass_fail_and_time_out() {

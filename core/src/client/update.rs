@@ -34,7 +34,7 @@
 //! otherwise the installer is orphaned, and the next run finds dpkg's lock
 //! held (skipped) or a broken install (installed again).
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -168,7 +168,34 @@ impl Outcome {
     }
 }
 
+/// Writes `value` on one line: line breaks (an installer's output in an
+/// error) become ` | `, other control characters a space.
+struct OneLine<T>(T);
+
+impl<T: fmt::Display> fmt::Display for OneLine<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = self.0.to_string();
+        let mut lines = text.lines().map(str::trim_end).filter(|l| !l.is_empty());
+        if let Some(first) = lines.next() {
+            write_printable(f, first)?;
+        }
+        for line in lines {
+            f.write_str(" | ")?;
+            write_printable(f, line)?;
+        }
+        Ok(())
+    }
+}
+
+fn write_printable(f: &mut fmt::Formatter<'_>, line: &str) -> fmt::Result {
+    for c in line.chars() {
+        f.write_char(if c.is_control() { ' ' } else { c })?;
+    }
+    Ok(())
+}
+
 /// One line for a log: `app: updated 1.0 -> 1.1`, `app: up to date (1.1)`, ...
+/// (an error's multi-line text is joined with ` | `).
 impl fmt::Display for Outcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let or_none = |v: &Option<Version>| {
@@ -202,18 +229,19 @@ impl fmt::Display for Outcome {
                 record_error,
                 installed,
             } => {
-                write!(f, "{package}: {attempted} failed ({reason}); ")?;
+                write!(f, "{package}: {attempted} failed ({}); ", OneLine(reason))?;
                 match rollback_error {
                     None => write!(f, "rolled back to {from}")?,
                     Some(e) => write!(
                         f,
-                        "rolling back to {from} failed too ({e}); installed: {}",
+                        "rolling back to {from} failed too ({}); installed: {}",
+                        OneLine(e),
                         or_none(installed)
                     )?,
                 }
                 match record_error {
                     None => Ok(()),
-                    Some(e) => write!(f, "; not recorded as failed ({e})"),
+                    Some(e) => write!(f, "; not recorded as failed ({})", OneLine(e)),
                 }
             }
             Outcome::Failed {
@@ -226,7 +254,12 @@ impl fmt::Display for Outcome {
                 if let Some(a) = attempted {
                     write!(f, " to install {a}")?;
                 }
-                write!(f, " ({error}); installed: {}", or_none(installed))
+                write!(
+                    f,
+                    " ({}); installed: {}",
+                    OneLine(error),
+                    or_none(installed)
+                )
             }
             Outcome::Held {
                 package,
@@ -236,7 +269,8 @@ impl fmt::Display for Outcome {
                 ..
             } => write!(
                 f,
-                "{package}: {candidate} held back (it failed before: {reason}); installed: {}",
+                "{package}: {candidate} held back (it failed before: {}); installed: {}",
+                OneLine(reason),
                 or_none(installed)
             ),
             Outcome::HeldByAdmin {
@@ -881,6 +915,25 @@ impl Updater {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_installers_multi_line_output_stays_on_the_outcomes_line() {
+        let reason = "health check failed (exit status: 1); stderr: first\r\n\nsecond\tthird\n";
+        let outcome = Outcome::RolledBack {
+            package: "app".into(),
+            from: Version::parse("1.0").unwrap(),
+            attempted: Version::parse("1.1").unwrap(),
+            reason: Error::new(ErrorKind::Io, reason),
+            rollback_error: Some(Error::new(ErrorKind::Io, "dpkg:\nerror")),
+            record_error: None,
+            installed: None,
+        };
+        assert_eq!(
+            outcome.to_string(),
+            "app: 1.1 failed (health check failed (exit status: 1); stderr: first | second third); \
+             rolling back to 1.0 failed too (dpkg: | error); installed: none"
+        );
+    }
 
     #[test]
     fn outcomes_read_as_one_log_line() {
