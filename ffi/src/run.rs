@@ -1,10 +1,16 @@
 //! Runs core's async operations for a blocking C caller, and brings the
 //! events they report (progress, update events) onto the caller's thread.
 
+use std::cell::Cell;
 use std::future::Future;
 
 use debpull::{Error, ErrorKind, Result};
 use tokio::sync::mpsc;
+
+thread_local! {
+    /// Whether this thread is running a C callback for a blocking call.
+    static IN_CALLBACK: Cell<bool> = const { Cell::new(false) };
+}
 
 /// Runs `future` on debpull's process-wide runtime and waits for it.
 pub(crate) fn block_on<T>(future: impl Future<Output = Result<T>>) -> Result<T> {
@@ -15,7 +21,7 @@ pub(crate) fn block_on<T>(future: impl Future<Output = Result<T>>) -> Result<T> 
 /// Refuses a blocking call made from a debpull callback (which runs while
 /// another blocking call waits on this thread).
 fn not_in_a_callback() -> Result<()> {
-    if tokio::runtime::Handle::try_current().is_ok() {
+    if IN_CALLBACK.get() {
         return Err(Error::new(
             ErrorKind::InvalidInput,
             "a debpull callback called a blocking debpull function: \
@@ -23,6 +29,19 @@ fn not_in_a_callback() -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// Runs `callback`, marking this thread as in a callback meanwhile (until
+/// it returns or unwinds).
+fn in_callback(callback: impl FnOnce()) {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            IN_CALLBACK.set(self.0);
+        }
+    }
+    let _restore = Restore(IN_CALLBACK.replace(true));
+    callback();
 }
 
 /// Runs the future `start` makes, passing it a sender for its events, and
@@ -45,12 +64,12 @@ where
         let result = loop {
             tokio::select! {
                 biased;
-                Some(event) = receiver.recv() => on_event(event),
+                Some(event) = receiver.recv() => in_callback(|| on_event(event)),
                 result = &mut future => break result,
             }
         };
         while let Ok(event) = receiver.try_recv() {
-            on_event(event);
+            in_callback(|| on_event(event));
         }
         result
     })?
@@ -84,5 +103,22 @@ mod tests {
         .unwrap();
         assert_eq!(result, 7);
         assert_eq!(seen, (0..100).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_blocking_call_from_a_callback_is_refused_and_later_ones_work() {
+        let mut refused = None;
+        block_on_with_events(
+            |sender| async move {
+                sender.send(()).unwrap();
+                Ok(())
+            },
+            |()| refused = Some(block_on(async { Ok(1) })),
+        )
+        .unwrap();
+        let err = refused.unwrap().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        assert!(err.message().contains("callback"), "{err}");
+        assert_eq!(block_on(async { Ok(2) }).unwrap(), 2);
     }
 }

@@ -49,7 +49,8 @@ static void usage(FILE *out) {
           "usage: %s [--config FILE] [--check]\n"
           "\n"
           "Checks a debpull (apt) repository for a newer version of one package\n"
-          "and installs it; logs one line. --check only reports what it would do.\n"
+          "and installs it; logs one line. --check installs nothing: it prints the\n"
+          "installed version and the suite's candidate.\n"
           "\n"
           "FILE (default " DEFAULT_CONFIG "), one 'key = value' per line ('#' at the\n"
           "start of a line or after a blank starts a comment):\n"
@@ -176,6 +177,21 @@ static void log_prefix(FILE *out) {
     }
   }
   fprintf(out, "%s: ", program);
+}
+
+/* Writes debpull's `text` keeping the log line one line: line breaks (an
+ * installer's output in a message) become " | ", other control characters
+ * a space. */
+static void put_text(FILE *out, const char *text) {
+  for (const char *c = text; *c != '\0'; c++) {
+    if (*c == '\n') {
+      fputs(" | ", out);
+    } else if (*c == '\r' || *c == '\t' || (unsigned char)*c < 0x20 || *c == 0x7f) {
+      fputc(' ', out);
+    } else {
+      fputc(*c, out);
+    }
+  }
 }
 
 /* Logs a configuration error, "<file> line <n>: <what>" (no line when 0), and
@@ -338,8 +354,9 @@ static uint8_t *read_key_file(const struct config *config, size_t *len) {
 /* Logs a failed debpull call (one line), frees the error and returns EXIT_FAILED. */
 static int fail(const char *what, DebpullStatus status, DebpullError *error) {
   log_prefix(stderr);
-  fprintf(stderr, "%s: %s (%s)\n", what, error ? debpull_error_message(error) : "no message",
-          debpull_status_name((int)status));
+  fprintf(stderr, "%s: ", what);
+  put_text(stderr, error ? debpull_error_message(error) : "no message");
+  fprintf(stderr, " (%s)\n", debpull_status_name((int)status));
   debpull_error_free(error);
   return EXIT_FAILED;
 }
@@ -464,7 +481,9 @@ static int exit_status(DebpullOutcomeKind kind) {
   return EXIT_FAILED;
 }
 
-/* --check: one line saying what an update would do. */
+/* --check: one line with the installed version and the suite's candidate
+ * (whether it is newer); installs nothing. The policy, holds and earlier
+ * failures decide what a run does with it. */
 static int check_only(const struct config *config, const DebpullSource *source) {
   DebpullError *error = NULL;
   DebpullCheck *check = NULL;
@@ -482,18 +501,41 @@ static int check_only(const struct config *config, const DebpullSource *source) 
   return 0;
 }
 
-/* An update run: one log line. */
+/* The warnings of a run (signatures not checked, a failure record dropped...),
+ * kept for its log line. */
+struct warnings {
+  char text[1024];
+};
+
+static void collect_warnings(const DebpullEvent *event, void *user_data) {
+  struct warnings *warnings = user_data;
+  for (size_t i = 0; i < debpull_event_warning_count(event); i++) {
+    size_t used = strlen(warnings->text);
+    snprintf(warnings->text + used, sizeof warnings->text - used, "%s%s",
+             used == 0 ? "" : "; ", debpull_event_warning_at(event, i));
+  }
+}
+
+/* An update run: one log line (with the run's warnings, if any). */
 static int update(const struct config *config, const DebpullUpdater *updater) {
   DebpullError *error = NULL;
   DebpullOutcome *outcome = NULL;
-  DebpullStatus status = debpull_updater_update(updater, NULL, NULL, &outcome, &error);
+  struct warnings warnings = {.text = ""};
+  DebpullStatus status =
+      debpull_updater_update(updater, collect_warnings, &warnings, &outcome, &error);
   if (status != DEBPULL_STATUS_OK) {
     return fail(config->package, status, error);
   }
   int result = exit_status(debpull_outcome_kind(outcome));
   FILE *out = result == 0 ? stdout : stderr;
   log_prefix(out);
-  fprintf(out, "%s\n", debpull_outcome_line(outcome));
+  put_text(out, debpull_outcome_line(outcome));
+  if (warnings.text[0] != '\0') {
+    fputs(" (warning: ", out);
+    put_text(out, warnings.text);
+    fputc(')', out);
+  }
+  fputc('\n', out);
   debpull_outcome_free(outcome);
   return result;
 }
@@ -567,8 +609,8 @@ int main(int argc, char **argv) {
     if (strcmp(argv[i], "--config") == 0 || strncmp(argv[i], "--config=", 9) == 0) {
       const char *path = argv[i][8] == '=' ? argv[i] + 9 : i + 1 < argc ? argv[++i] : "";
       if (*path == '\0') {
-        fprintf(stderr, "%s: --config needs a file\n", program);
-        usage(stderr);
+        log_prefix(stderr);
+        fprintf(stderr, "--config needs a file (see --help)\n");
         return finish(EXIT_USAGE);
       }
       config.path = path;
@@ -581,8 +623,8 @@ int main(int argc, char **argv) {
       printf("%s (debpull %s)\n", program, debpull_library_version());
       return finish(0);
     } else {
-      fprintf(stderr, "%s: unknown argument \"%s\"\n", program, argv[i]);
-      usage(stderr);
+      log_prefix(stderr);
+      fprintf(stderr, "unknown argument \"%s\" (see --help)\n", argv[i]);
       return finish(EXIT_USAGE);
     }
   }

@@ -46,7 +46,13 @@ impl Installed {
             let profile_dir = profile_dir();
             let profile = profile_dir.file_name().unwrap().to_str().unwrap();
             let output = Command::new(repo_root().join("scripts/install-c"))
-                .args(["--no-build", "--profile", profile, "--prefix"])
+                .args([
+                    "--no-build",
+                    "--no-ldconfig",
+                    "--profile",
+                    profile,
+                    "--prefix",
+                ])
                 .arg(prefix.path())
                 .env("CARGO_TARGET_DIR", profile_dir.parent().unwrap())
                 .output()
