@@ -73,8 +73,7 @@ pub(crate) async fn install(
     let admin_dir = target.admin_dir;
     let mut command = match installer {
         Installer::Dpkg => {
-            let mut c = Command::new("dpkg");
-            c.env("PATH", system_path(std::env::var_os("PATH")));
+            let mut c = system_command("dpkg");
             if let Some(root) = target.root {
                 c.arg(opt("--root=", root));
             }
@@ -404,6 +403,21 @@ fn dpkg_lock_held(output: &Captured) -> bool {
         .iter()
         .any(|m| text.contains(m))
     })
+}
+
+/// A command for the system program `name` (dpkg, apt-get) with the system
+/// directories in its `PATH` (see [`system_path`]). The program is looked up
+/// here: given by its full path, it is started with `posix_spawn` (a changed
+/// `PATH` and a bare name would make std fork the whole process instead).
+fn system_command(name: &str) -> Command {
+    let path = system_path(std::env::var_os("PATH"));
+    let program = std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+        .unwrap_or_else(|| name.into());
+    let mut command = Command::new(program);
+    command.env("PATH", path);
+    command
 }
 
 /// `path` with the system directories dpkg needs (it runs `ldconfig` and

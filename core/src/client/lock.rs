@@ -24,6 +24,12 @@ use crate::error::{Error, ErrorKind, Result};
 /// How often a waiting run tries the lock again.
 const POLL: Duration = Duration::from_millis(50);
 
+/// How long [`LockMode::Skip`] still tries. A `flock` belongs to the open
+/// file, and a child another thread forks gets a copy of every descriptor
+/// until it execs: for a moment it holds a lock the run has let go, and an
+/// immediate next run of the same process would skip for nothing.
+const SKIP_GRACE: Duration = Duration::from_millis(250);
+
 /// The lock of one run; released when dropped (or when the process ends).
 #[derive(Debug)]
 pub(crate) struct RunLock {
@@ -45,7 +51,7 @@ impl RunLock {
         let file = open_lock_file(&path)?;
         // A wait too long to represent is no deadline (waits for ever).
         let deadline = match mode {
-            LockMode::Skip => Some(Instant::now()),
+            LockMode::Skip => Instant::now().checked_add(SKIP_GRACE),
             LockMode::Wait(limit) => Instant::now().checked_add(limit),
         };
         Ok(lock_until(&file, &path, deadline)

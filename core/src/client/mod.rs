@@ -200,7 +200,8 @@ pub enum Installer {
 pub enum LockMode {
     /// Wait up to this long, then give up.
     Wait(Duration),
-    /// Give up at once.
+    /// Give up (after a quarter of a second: a lock just let go may still be
+    /// held by a child another thread of this process is starting).
     Skip,
 }
 
