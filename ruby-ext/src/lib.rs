@@ -3,9 +3,12 @@
 //! the GVL for anything that blocks), map the error to its Ruby class. The
 //! friendly API (keyword arguments, docs) lives in `ruby-ext/lib`.
 
+mod deb;
 mod error;
 #[allow(dead_code)] // Used by the blocking classes (issue 7, in progress).
 mod gvl;
+mod package;
+mod repository;
 mod version;
 
 use magnus::{Error, Ruby};
@@ -19,6 +22,9 @@ mod entry {
     fn init(ruby: &Ruby) -> Result<(), Error> {
         let module = ruby.define_module("Debpull")?;
         version::define(ruby, &module)?;
+        package::define(ruby, &module)?;
+        deb::define(&module)?;
+        repository::define(ruby, &module)?;
         Ok(())
     }
 }

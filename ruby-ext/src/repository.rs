@@ -1,0 +1,289 @@
+//! `Debpull::Repository`: a signed apt repository in a storage (`file://`,
+//! `s3://`) and the key that signs it. Native methods take positional
+//! arguments; `lib/debpull/repository.rb` is the keyword API over them.
+
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use debpull::Version;
+use debpull::repo::{Progress, PublishReport, Replace, Repository, RepositoryOptions};
+use debpull::sign::{SigningKey, TrustedKeys};
+use debpull::storage::OpenOptions;
+use magnus::block::Proc;
+use magnus::{Class, Error, Module, RArray, RModule, Ruby, method};
+use tokio::sync::mpsc;
+
+use crate::gvl::without_gvl;
+use crate::package::{invalid, to_array};
+
+/// The longest duration accepted (valid_for, grace): 10 years.
+const MAX_SECONDS: u64 = 10 * 366 * 24 * 3600;
+
+/// A repository; set once by `initialize` (alloc + initialize, so that
+/// subclasses work), then only read: safe to share between threads.
+#[derive(Default)]
+#[magnus::wrap(class = "Debpull::Repository", free_immediately, size)]
+struct RbRepository(OnceLock<Arc<Repository>>);
+
+/// What one wait for publish's progress brings.
+enum Step {
+    Event(Progress),
+    Done(PublishReport),
+}
+
+/// A text option: non-empty, one line.
+fn one_line(ruby: &Ruby, name: &str, value: String) -> Result<String, Error> {
+    if value.trim().is_empty() || value.contains(['\n', '\r']) {
+        return Err(invalid(
+            ruby,
+            format!("{name}: {value:?} is not one non-empty line"),
+        ));
+    }
+    Ok(value)
+}
+
+/// A duration in seconds of at most 10 years.
+fn seconds(ruby: &Ruby, name: &str, value: u64) -> Result<Duration, Error> {
+    if value > MAX_SECONDS {
+        return Err(invalid(
+            ruby,
+            format!("{name}: {value} seconds is more than the {MAX_SECONDS} (10 years) accepted"),
+        ));
+    }
+    Ok(Duration::from_secs(value))
+}
+
+impl RbRepository {
+    /// `_initialize(uri, signing_key, passphrase, origin, label, region,
+    /// endpoint, valid_for)`: unlocking the key (which may be slow) runs
+    /// without the GVL. Nothing is read or written in the storage yet.
+    #[allow(clippy::too_many_arguments)] // Positional: the keyword API is in Ruby.
+    fn initialize(
+        ruby: &Ruby,
+        rb_self: &Self,
+        uri: String,
+        signing_key: String,
+        passphrase: Option<String>,
+        origin: String,
+        label: String,
+        region: Option<String>,
+        endpoint: Option<String>,
+        valid_for: Option<u64>,
+    ) -> Result<(), Error> {
+        if rb_self.0.get().is_some() {
+            return Err(invalid(ruby, "repository: already initialized"));
+        }
+        let options = RepositoryOptions {
+            origin: one_line(ruby, "origin", origin)?,
+            label: one_line(ruby, "label", label)?,
+            valid_for: match valid_for {
+                Some(0) => return Err(invalid(ruby, "valid_for: 0 seconds")),
+                Some(s) => Some(seconds(ruby, "valid_for", s)?),
+                None => None,
+            },
+            ..RepositoryOptions::default()
+        };
+        let open = OpenOptions {
+            region: region.map(|r| one_line(ruby, "region", r)).transpose()?,
+            endpoint: endpoint
+                .map(|e| one_line(ruby, "endpoint", e))
+                .transpose()?,
+        };
+        let passphrase = passphrase.filter(|p| !p.is_empty());
+        let repository = without_gvl(ruby, async move {
+            let key = SigningKey::from_armored(&signing_key, passphrase.as_deref())?;
+            let storage = debpull::storage::open_with(&uri, &open)?;
+            Repository::new(storage, key, options)
+        })?;
+        rb_self
+            .0
+            .set(Arc::new(repository))
+            .map_err(|_| invalid(ruby, "repository: already initialized"))
+    }
+
+    /// The repository, or `Debpull::InvalidInput` before `initialize`.
+    fn repo(&self, ruby: &Ruby) -> Result<&Repository, Error> {
+        self.0
+            .get()
+            .map(|r| &**r)
+            .ok_or_else(|| invalid(ruby, "repository: not initialized"))
+    }
+
+    /// `_publish(suite, debs, component, replace, on_event)`: publishes with
+    /// the GVL released, taking it back to call `on_event` (a Proc or nil)
+    /// with `kind, name, bytes, attempts` for each progress event, in order.
+    /// An exception from `on_event` drops the publish (what it uploaded stays
+    /// for gc) and propagates. Returns `[added, unchanged, replaced, attempts]`.
+    fn publish(
+        ruby: &Ruby,
+        rb_self: &Self,
+        suite: String,
+        debs: Vec<PathBuf>,
+        component: String,
+        replace: bool,
+        on_event: Option<Proc>,
+    ) -> Result<(RArray, RArray, RArray, u32), Error> {
+        let repo = rb_self.repo(ruby)?;
+        if debs.is_empty() {
+            return Err(invalid(ruby, "debs: no file given"));
+        }
+        let replace = if replace {
+            Replace::Always
+        } else {
+            Replace::Never
+        };
+        let (sender, mut events) = mpsc::unbounded_channel();
+        let send = move |event: Progress| {
+            // The receiver lives until the publish is done or dropped.
+            let _ = sender.send(event);
+        };
+        // Polled across several calls without the GVL: between them, the
+        // block runs with the GVL held, and the publish waits.
+        let mut publish = Box::pin(repo.publish(&suite, &component, &debs, replace, &send));
+        let handle = |ruby: &Ruby, event: Progress| -> Result<(), Error> {
+            let Some(block) = on_event else {
+                return Ok(());
+            };
+            let (kind, name, bytes, attempts) = match event {
+                Progress::Hashed { path, bytes } => {
+                    ("hashed", path.to_string_lossy().into_owned(), bytes, 0)
+                }
+                Progress::Uploaded { key, bytes } => ("uploaded", key, bytes, 0),
+                Progress::Committed { suite, attempts } => ("committed", suite, 0, attempts),
+            };
+            let _: magnus::Value = block.call((ruby.to_symbol(kind), name, bytes, attempts))?;
+            Ok(())
+        };
+        let report = loop {
+            let step = without_gvl(ruby, async {
+                tokio::select! {
+                    biased;
+                    Some(event) = events.recv() => Ok(Step::Event(event)),
+                    report = &mut publish => report.map(Step::Done),
+                }
+            })?;
+            match step {
+                Step::Event(event) => handle(ruby, event)?,
+                Step::Done(report) => break report,
+            }
+        };
+        while let Ok(event) = events.try_recv() {
+            handle(ruby, event)?;
+        }
+        Ok((
+            to_array(ruby, report.added)?,
+            to_array(ruby, report.unchanged)?,
+            to_array(ruby, report.replaced)?,
+            report.attempts,
+        ))
+    }
+
+    /// `_promote(name, version, from, to)`: the entries added to `to`.
+    fn promote(
+        ruby: &Ruby,
+        rb_self: &Self,
+        name: String,
+        version: String,
+        from: String,
+        to: String,
+    ) -> Result<RArray, Error> {
+        let repo = rb_self.repo(ruby)?;
+        let added = without_gvl(ruby, async {
+            repo.promote(&name, &Version::parse(&version)?, &from, &to)
+                .await
+        })?;
+        to_array(ruby, added)
+    }
+
+    /// `_remove(suite, name, version)`: the entries removed (`version` nil: all).
+    fn remove(
+        ruby: &Ruby,
+        rb_self: &Self,
+        suite: String,
+        name: String,
+        version: Option<String>,
+    ) -> Result<RArray, Error> {
+        let repo = rb_self.repo(ruby)?;
+        let removed = without_gvl(ruby, async {
+            let version = version.as_deref().map(Version::parse).transpose()?;
+            repo.remove(&suite, &name, version.as_ref()).await
+        })?;
+        to_array(ruby, removed)
+    }
+
+    /// `_prune(suite, keep)`: the entries removed.
+    fn prune(ruby: &Ruby, rb_self: &Self, suite: String, keep: usize) -> Result<RArray, Error> {
+        let repo = rb_self.repo(ruby)?;
+        let removed = without_gvl(ruby, repo.prune(&suite, keep))?;
+        to_array(ruby, removed)
+    }
+
+    /// `_packages(suite)`: the suite's packages, sorted.
+    fn packages(ruby: &Ruby, rb_self: &Self, suite: String) -> Result<RArray, Error> {
+        let repo = rb_self.repo(ruby)?;
+        let packages = without_gvl(ruby, repo.list(&suite))?;
+        to_array(ruby, packages)
+    }
+
+    /// `_verify(suite, trusted_keys)`: `[suite, index_files, packages,
+    /// pool_files, bytes]`; `trusted_keys` nil: the repository's own key.
+    fn verify(
+        ruby: &Ruby,
+        rb_self: &Self,
+        suite: String,
+        trusted_keys: Option<String>,
+    ) -> Result<(String, usize, usize, usize, u64), Error> {
+        let repo = rb_self.repo(ruby)?;
+        let report = without_gvl(ruby, async {
+            let given;
+            let trusted = match &trusted_keys {
+                Some(keys) => {
+                    given = TrustedKeys::from_bytes(keys.as_bytes())?;
+                    &given
+                }
+                None => repo.own_keys(),
+            };
+            repo.verify(&suite, trusted).await
+        })?;
+        Ok((
+            report.suite,
+            report.index_files,
+            report.packages,
+            report.pool_files,
+            report.bytes,
+        ))
+    }
+
+    /// `_gc(grace_seconds)`: `[suites, deleted, pending, referenced]`.
+    fn gc(
+        ruby: &Ruby,
+        rb_self: &Self,
+        grace: u64,
+    ) -> Result<(Vec<String>, Vec<String>, usize, usize), Error> {
+        let repo = rb_self.repo(ruby)?;
+        let grace = seconds(ruby, "grace", grace)?;
+        let report = without_gvl(ruby, repo.gc(grace))?;
+        Ok((
+            report.suites,
+            report.deleted,
+            report.pending,
+            report.referenced,
+        ))
+    }
+}
+
+/// Defines `Debpull::Repository`'s native methods in `module`.
+pub(crate) fn define(ruby: &Ruby, module: &RModule) -> Result<(), Error> {
+    let class = module.define_class("Repository", ruby.class_object())?;
+    class.define_alloc_func::<RbRepository>();
+    class.define_private_method("_initialize", method!(RbRepository::initialize, 8))?;
+    class.define_private_method("_publish", method!(RbRepository::publish, 5))?;
+    class.define_private_method("_promote", method!(RbRepository::promote, 4))?;
+    class.define_private_method("_remove", method!(RbRepository::remove, 3))?;
+    class.define_private_method("_prune", method!(RbRepository::prune, 2))?;
+    class.define_private_method("_packages", method!(RbRepository::packages, 1))?;
+    class.define_private_method("_verify", method!(RbRepository::verify, 2))?;
+    class.define_private_method("_gc", method!(RbRepository::gc, 1))?;
+    Ok(())
+}
