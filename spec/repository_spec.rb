@@ -172,28 +172,6 @@ RSpec.shared_examples "a repository" do
   end
 end
 
-# A secret key protected by a passphrase, made with gpg (Keys.secret_with_passphrase
-# of spec/support/keys.rb comes out unprotected with this gpg: `gpg --passwd` in
-# batch mode leaves the key as it was).
-module ProtectedKey
-  PASSPHRASE = "open sesame"
-
-  def self.armored
-    @armored ||= Dir.mktmpdir("debpull-gpg-pw") do |home|
-      File.chmod(0o700, home)
-      gpg = ["gpg", "--batch", "--homedir", home, "--pinentry-mode", "loopback", "--passphrase", PASSPHRASE]
-      _, err, status = Open3.capture3(*gpg, "--quick-gen-key", "pw <pw@example.org>", "ed25519", "sign", "0")
-      raise "gpg --quick-gen-key: #{err}" unless status.success?
-
-      out, err, status = Open3.capture3(*gpg, "--armor", "--export-secret-keys", "pw@example.org")
-      raise "gpg --export-secret-keys: #{err}" unless status.success?
-
-      system("gpgconf", "--homedir", home, "--kill", "gpg-agent", err: File::NULL)
-      out
-    end
-  end
-end
-
 RSpec.describe Debpull::Repository do
   context "in a local directory (file://)" do
     let(:uri) { "file://#{@dir}/repo" }
@@ -218,8 +196,8 @@ RSpec.describe Debpull::Repository do
     end
 
     it "unlocks a key with its passphrase and names a wrong or missing one" do
-      key = ProtectedKey.armored
-      ok = Debpull::Repository.new(uri, signing_key: key, passphrase: ProtectedKey::PASSPHRASE)
+      key = Keys.secret_with_passphrase
+      ok = Debpull::Repository.new(uri, signing_key: key, passphrase: Keys::PASSPHRASE)
       expect(ok.publish("staging", [Debs.build(@dir)]).attempts).to eq(1)
       expect(ok.verify("staging").packages).to eq(1)
       expect { Debpull::Repository.new(uri, signing_key: key, passphrase: "wrong") }

@@ -4,8 +4,8 @@ require "tmpdir"
 require "open3"
 
 # Signing keys made with the real gpg, once per rspec run: a signer (its
-# armored secret key, with and without a passphrase, and its public key) and
-# another key's public key.
+# armored secret key and its public key), a second signer whose secret key
+# is protected by Keys::PASSPHRASE, and another key's public key.
 module Keys
   PASSPHRASE = "correct horse"
 
@@ -20,26 +20,27 @@ module Keys
     def keys
       @keys ||= Dir.mktmpdir("debpull-gpg") do |home|
         File.chmod(0o700, home)
-        gpg = ->(*args, input: nil) { run_gpg(home, args, input) }
-        gpg.call("--quick-gen-key", "debpull specs <specs@example.org>", "ed25519", "sign", "0")
-        gpg.call("--quick-gen-key", "someone else <else@example.org>", "ed25519", "sign", "0")
+        gen = ->(uid, pass) { run_gpg(home, pass, "--quick-gen-key", uid, "ed25519", "sign", "0") }
+        gen.call("debpull specs <specs@example.org>", "")
+        gen.call("someone else <else@example.org>", "")
+        # Made with its passphrase (`gpg --passwd` in batch mode leaves a key unprotected).
+        gen.call("protected <protected@example.org>", PASSPHRASE)
         keys = {
-          secret: gpg.call("--armor", "--export-secret-keys", "specs@example.org"),
-          public: gpg.call("--armor", "--export", "specs@example.org"),
-          wrong_public: gpg.call("--armor", "--export", "else@example.org")
+          secret: run_gpg(home, "", "--armor", "--export-secret-keys", "specs@example.org"),
+          public: run_gpg(home, "", "--armor", "--export", "specs@example.org"),
+          wrong_public: run_gpg(home, "", "--armor", "--export", "else@example.org"),
+          secret_with_passphrase: run_gpg(home, PASSPHRASE, "--armor", "--export-secret-keys",
+                                          "protected@example.org")
         }
-        gpg.call("--passwd", "specs@example.org", input: "\n#{PASSPHRASE}\n")
-        keys[:secret_with_passphrase] = gpg.call("--armor", "--export-secret-keys", "specs@example.org",
-                                                 input: "#{PASSPHRASE}\n")
         system("gpgconf", "--homedir", home, "--kill", "gpg-agent", err: File::NULL)
         keys
       end
     end
 
-    def run_gpg(home, args, input)
-      cmd = ["gpg", "--batch", "--yes", "--pinentry-mode", "loopback",
-             "--passphrase-fd", "0", "--homedir", home, *args]
-      out, err, status = Open3.capture3(*cmd, stdin_data: input || "\n")
+    def run_gpg(home, passphrase, *args)
+      cmd = ["gpg", "--batch", "--yes", "--pinentry-mode", "loopback", "--passphrase", passphrase,
+             "--homedir", home, *args]
+      out, err, status = Open3.capture3(*cmd)
       raise "gpg #{args.join(" ")} failed: #{err}" unless status.success?
 
       out
