@@ -5,7 +5,6 @@
 
 mod deb;
 mod error;
-#[allow(dead_code)] // Used by the blocking classes (issue 7, in progress).
 mod gvl;
 mod package;
 mod repository;
