@@ -11,3 +11,5 @@ end
 require_relative "debpull/error"
 require_relative "debpull/debpull" # the native extension (lib/debpull/debpull.so)
 require_relative "debpull/version"
+require_relative "debpull/source"
+require_relative "debpull/updater"

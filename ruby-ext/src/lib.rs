@@ -4,8 +4,9 @@
 //! friendly API (keyword arguments, docs) lives in `ruby-ext/lib`.
 
 mod error;
-#[allow(dead_code)] // Used by the blocking classes (issue 7, in progress).
 mod gvl;
+mod source;
+mod updater;
 mod version;
 
 use magnus::{Error, Ruby};
@@ -19,6 +20,8 @@ mod entry {
     fn init(ruby: &Ruby) -> Result<(), Error> {
         let module = ruby.define_module("Debpull")?;
         version::define(ruby, &module)?;
+        source::define(ruby, &module)?;
+        updater::define(ruby, &module)?;
         Ok(())
     }
 }
