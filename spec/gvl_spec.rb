@@ -146,6 +146,39 @@ RSpec.describe "Blocking calls and the GVL" do
     expect_healthy
   end
 
+  it "stops a slow call on Ctrl-C (SIGINT raises Interrupt in the main thread)" do
+    port, accepted, stop = silent_server
+    lib = File.expand_path("../ruby-ext/lib", __dir__)
+    script = <<~RUBY
+      require "debpull"
+      source = Debpull::Source.new("http://127.0.0.1:#{port}/repo", suite: "production",
+                                   trusted_keys: ARGF.read, state_dir: #{File.join(@dir, "child").inspect},
+                                   architecture: "amd64")
+      begin
+        source.check("app")
+        exit 1
+      rescue Interrupt
+        puts "interrupted"
+        exit 42
+      end
+    RUBY
+    out_r, out_w = IO.pipe
+    in_r, in_w = IO.pipe
+    pid = Process.spawn(RbConfig.ruby, "-I", lib, "-e", script, in: in_r, out: out_w)
+    [in_r, out_w].each(&:close)
+    in_w.write(Keys.public)
+    in_w.close
+    Timeout.timeout(10) { accepted.pop }
+    started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+    Process.kill("INT", pid)
+    _, status = Timeout.timeout(5) { Process.wait2(pid) }
+    expect(Process.clock_gettime(Process::CLOCK_MONOTONIC) - started).to be < 3
+    expect([status.exitstatus, out_r.read]).to eq([42, "interrupted\n"])
+  ensure
+    out_r&.close
+    stop&.call
+  end
+
   it "stops a slow update run on Timeout (before its installer), the process staying healthy" do
     port, accepted, stop = silent_server
     root = DpkgRoot.new(File.join(@dir, "system"))

@@ -206,7 +206,8 @@ module Debpull
     # without the GVL; Timeout, Thread#kill and Ctrl-C stop it before the
     # installer starts. Once the installer started, install, health check and
     # rollback go on in debpull's background thread even when the call is
-    # interrupted: keep the process alive until they end.
+    # interrupted: keep the process alive until they end (their outcome then
+    # reaches no block: the interrupted call raised already).
     #
     # @yieldparam event [Event] the run's event, on the calling thread, before
     #   this returns
