@@ -13,3 +13,5 @@ require_relative "debpull/debpull" # the native extension (lib/debpull/debpull.s
 require_relative "debpull/version"
 require_relative "debpull/package"
 require_relative "debpull/repository"
+require_relative "debpull/source"
+require_relative "debpull/updater"

@@ -1,10 +1,18 @@
 //! Blocking work without the GVL: other Ruby threads run meanwhile, and an
 //! interrupt (`Timeout`, `Thread#kill`, Ctrl-C) cancels the work and is
 //! raised.
+//!
+//! Ruby calls the unblocking function for every interrupt of the thread,
+//! including ones that raise nothing (a `trap` handler that returns,
+//! `Thread#wakeup`, an exception deferred by `Thread.handle_interrupt`). So
+//! the unblocking function only pauses the work: with the GVL back, Ruby
+//! handles the interrupt; if that raises, the work is dropped and the
+//! exception goes on; if not, the same work resumes where it was.
 
 use std::ffi::c_void;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
 use std::sync::Arc;
 
 use debpull::{Error as CoreError, ErrorKind};
@@ -23,93 +31,133 @@ unsafe extern "C" {
     ) -> *mut c_void;
 }
 
-/// What the call without the GVL works on and leaves behind.
-struct Call<F, T> {
-    future: Option<F>,
-    cancel: Arc<Notify>,
-    /// `None`: cancelled (or not run: an interrupt came first); `Some(Err)`: a panic.
-    output: Option<Result<debpull::Result<T>, String>>,
+/// The work of one [`without_gvl`] call, boxed so that it survives pauses.
+type Work<'a, T> = Pin<Box<dyn Future<Output = debpull::Result<T>> + 'a>>;
+
+/// What a stretch without the GVL leaves behind.
+enum Step<T> {
+    /// Not run (an interrupt came before) or paused by the unblocking function.
+    Paused,
+    /// The work ended.
+    Done(debpull::Result<T>),
+    /// The work panicked (the message); it is gone.
+    Panicked(String),
+}
+
+/// What the call without the GVL works on.
+struct Call<'a, T> {
+    work: Option<Work<'a, T>>,
+    pause: Arc<Notify>,
+    step: Step<T>,
 }
 
 /// Runs `future` to completion on debpull's runtime with the GVL released.
-/// An interrupt of this Ruby thread drops the future (work that must finish,
-/// an install, goes on in core's own task) and raises that interrupt; a
+/// An interrupt of this Ruby thread that raises (Timeout, `Thread#kill`,
+/// Ctrl-C) drops the future (work that must finish, an install, goes on in
+/// core's own task) and is raised; one that raises nothing lets it go on. A
 /// panic becomes a `Debpull::Error`, never a crash.
-pub(crate) fn without_gvl<T, F: Future<Output = debpull::Result<T>>>(
-    ruby: &Ruby,
-    future: F,
-) -> Result<T, Error> {
-    let cancel = Arc::new(Notify::new());
-    let mut call = Call {
-        future: Some(future),
-        cancel: cancel.clone(),
-        output: None,
+pub(crate) fn without_gvl<T, F>(ruby: &Ruby, future: F) -> Result<T, Error>
+where
+    F: Future<Output = debpull::Result<T>>,
+{
+    let pause = Arc::new(Notify::new());
+    let mut call = Call::<T> {
+        work: Some(Box::pin(future)),
+        pause: pause.clone(),
+        step: Step::Paused,
     };
-    let data = (&mut call as *mut Call<F, T>).cast::<c_void>();
-    let cancel_data = Arc::as_ptr(&cancel).cast_mut().cast::<c_void>();
-    // SAFETY: `run` and `unblock` get pointers to `call` and `cancel`, which
-    // outlive this call; protect catches the interrupt Ruby may raise (a
-    // longjmp) before or after running `run`.
-    magnus::rb_sys::protect(|| unsafe {
-        rb_thread_call_without_gvl(run::<F, T>, data, Some(unblock), cancel_data);
-        magnus::rb_sys::AsRawValue::as_raw(ruby.qnil())
-    })?;
-    match call.output {
-        Some(Ok(result)) => result.map_err(|e| to_ruby(ruby, e)),
-        Some(Err(panic)) => Err(to_ruby(
-            ruby,
-            CoreError::new(ErrorKind::Io, format!("internal error in debpull: {panic}")),
-        )),
-        None => {
-            // Cancelled by an interrupt: raise it (Timeout::Error, kill...).
-            // SAFETY: checks this thread's pending interrupts, with the GVL.
-            magnus::rb_sys::protect(|| unsafe {
-                rb_sys::rb_thread_check_ints();
-                magnus::rb_sys::AsRawValue::as_raw(ruby.qnil())
-            })?;
-            Err(to_ruby(
-                ruby,
-                CoreError::new(ErrorKind::Cancelled, "interrupted"),
-            ))
+    loop {
+        let data = (&mut call as *mut Call<'_, T>).cast::<c_void>();
+        let pause_data = Arc::as_ptr(&pause).cast_mut().cast::<c_void>();
+        // SAFETY: `run` and `unblock` get pointers to `call` and `pause`,
+        // which outlive this call; protect catches the interrupt Ruby may
+        // raise (a longjmp) before or after running `run`; the closure owns
+        // nothing that needs dropping.
+        let raised = magnus::rb_sys::protect(|| unsafe {
+            rb_thread_call_without_gvl(run::<T>, data, Some(unblock), pause_data);
+            magnus::rb_sys::AsRawValue::as_raw(ruby.qnil())
+        });
+        if let Err(interrupt) = raised {
+            // Timeout::Error, a kill, Interrupt...: the work is dropped.
+            drop_work(call.work.take());
+            return Err(interrupt);
+        }
+        match std::mem::replace(&mut call.step, Step::Paused) {
+            Step::Done(result) => return result.map_err(|e| to_ruby(ruby, e)),
+            Step::Panicked(panic) => {
+                return Err(to_ruby(
+                    ruby,
+                    CoreError::new(ErrorKind::Io, format!("internal error in debpull: {panic}")),
+                ));
+            }
+            // Paused by an interrupt that raised nothing: go on.
+            Step::Paused if call.work.is_some() => {}
+            Step::Paused => {
+                return Err(to_ruby(
+                    ruby,
+                    CoreError::new(
+                        ErrorKind::Io,
+                        "internal error in debpull: the work was lost",
+                    ),
+                ));
+            }
         }
     }
 }
 
-/// The body, without the GVL: drive the future until it ends or is cancelled.
-unsafe extern "C" fn run<F: Future<Output = debpull::Result<T>>, T>(
-    data: *mut c_void,
-) -> *mut c_void {
+/// Drops interrupted work inside debpull's runtime (its timers and tasks
+/// expect one), catching a panic of its destructors.
+fn drop_work<T>(work: Option<Work<'_, T>>) {
+    let Some(work) = work else { return };
+    let _ = catch_unwind(AssertUnwindSafe(move || {
+        let _ = debpull::blocking::block_on(async move { drop(work) });
+    }));
+}
+
+/// The body, without the GVL: drive the work until it ends or is paused.
+unsafe extern "C" fn run<T>(data: *mut c_void) -> *mut c_void {
     // SAFETY: `data` is the `Call` of `without_gvl`, alive and not aliased now.
-    let call = unsafe { &mut *data.cast::<Call<F, T>>() };
-    let (Some(future), cancel) = (call.future.take(), call.cancel.clone()) else {
+    let call = unsafe { &mut *data.cast::<Call<'_, T>>() };
+    let Some(mut work) = call.work.take() else {
         return std::ptr::null_mut();
     };
+    let pause = call.pause.clone();
     let result = catch_unwind(AssertUnwindSafe(|| {
-        debpull::blocking::block_on(async move {
+        debpull::blocking::block_on(async {
             tokio::select! {
-                output = future => Some(output),
-                () = cancel.notified() => None,
+                output = &mut work => Some(output),
+                () = pause.notified() => None,
             }
         })
     }));
-    call.output = match result {
-        Ok(Ok(Some(output))) => Some(Ok(output)),
-        Ok(Ok(None)) => None,
+    call.step = match result {
+        Ok(Ok(Some(output))) => Step::Done(output),
+        Ok(Ok(None)) => {
+            call.work = Some(work);
+            Step::Paused
+        }
         // The runtime refused (an async caller) or could not start.
-        Ok(Err(e)) => Some(Ok(Err(e))),
-        Err(panic) => Some(Err(panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "a panic".to_owned()))),
+        Ok(Err(e)) => Step::Done(Err(e)),
+        Err(panic) => {
+            // The work may be in any state: drop it here, panics caught.
+            let _ = catch_unwind(AssertUnwindSafe(move || drop(work)));
+            Step::Panicked(
+                panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a panic".to_owned()),
+            )
+        }
     };
     std::ptr::null_mut()
 }
 
-/// Ruby's unblocking function (an interrupt arrived): cancel the work.
+/// Ruby's unblocking function (an interrupt arrived): pause the work, so
+/// that Ruby can handle the interrupt with the GVL.
 unsafe extern "C" fn unblock(data: *mut c_void) {
     // SAFETY: `data` is the `Notify` `without_gvl` keeps alive during the call.
-    let cancel = unsafe { &*data.cast::<Notify>() };
+    let pause = unsafe { &*data.cast::<Notify>() };
     // A permit is kept if the body is not waiting yet.
-    cancel.notify_one();
+    pause.notify_one();
 }

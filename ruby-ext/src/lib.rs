@@ -8,6 +8,8 @@ mod error;
 mod gvl;
 mod package;
 mod repository;
+mod source;
+mod updater;
 mod version;
 
 use magnus::{Error, Ruby};
@@ -24,6 +26,8 @@ mod entry {
         package::define(ruby, &module)?;
         deb::define(&module)?;
         repository::define(ruby, &module)?;
+        source::define(ruby, &module)?;
+        updater::define(ruby, &module)?;
         Ok(())
     }
 }
