@@ -5,10 +5,12 @@
 //! The runtime lives until the process ends. Work an async call leaves running
 //! (the install task of [`Updater::update`](crate::client::Updater::update),
 //! which completes even when its caller is cancelled) therefore finishes as long
-//! as the process does.
+//! as the process does. A child made by `fork()` (a preloading Ruby server, a
+//! worker pool) has none of its parent's threads: it gets a runtime of its own
+//! on first use (the parent's, whose threads are gone, is never touched again).
 
 use std::future::Future;
-use std::sync::LazyLock;
+use std::sync::{Arc, Mutex};
 
 use tokio::runtime::{Builder, Runtime};
 
@@ -18,14 +20,35 @@ use crate::error::{Error, ErrorKind, Result};
 /// child processes) needs few; hashing runs on the calling futures.
 const WORKER_THREADS: usize = 2;
 
-static RUNTIME: LazyLock<std::result::Result<Runtime, String>> = LazyLock::new(|| {
-    Builder::new_multi_thread()
+/// The runtime and the process it was started in.
+static RUNTIME: Mutex<Option<(u32, Arc<Runtime>)>> = Mutex::new(None);
+
+/// This process's runtime, started if needed.
+fn runtime() -> Result<Arc<Runtime>> {
+    let pid = std::process::id();
+    let mut slot = RUNTIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((owner, runtime)) = slot.as_ref() {
+        if *owner == pid {
+            return Ok(runtime.clone());
+        }
+    }
+    if let Some((_, inherited)) = slot.take() {
+        // The parent's, after fork(): its threads do not exist here, and
+        // dropping it would wait for them for ever.
+        std::mem::forget(inherited);
+    }
+    let runtime = Builder::new_multi_thread()
         .worker_threads(WORKER_THREADS)
         .thread_name("debpull")
         .enable_all()
         .build()
-        .map_err(|e| e.to_string())
-});
+        .map(Arc::new)
+        .map_err(|e| Error::new(ErrorKind::Io, format!("starting debpull's runtime: {e}")))?;
+    *slot = Some((pid, runtime.clone()));
+    Ok(runtime)
+}
 
 /// Runs `future` to completion on the shared runtime, blocking the calling
 /// thread. Called from inside an async context (a tokio runtime's thread), it
@@ -39,13 +62,7 @@ pub fn block_on<F: Future>(future: F) -> Result<F::Output> {
             "debpull's blocking calls cannot run inside an async runtime: await the async API instead",
         ));
     }
-    match &*RUNTIME {
-        Ok(runtime) => Ok(runtime.block_on(future)),
-        Err(e) => Err(Error::new(
-            ErrorKind::Io,
-            format!("starting debpull's runtime: {e}"),
-        )),
-    }
+    Ok(runtime()?.block_on(future))
 }
 
 #[cfg(test)]
@@ -83,6 +100,43 @@ mod tests {
             rx.recv_timeout(std::time::Duration::from_secs(10)).unwrap(),
             42
         );
+    }
+
+    #[test]
+    fn a_forked_child_gets_a_runtime_of_its_own() {
+        // The parent's runtime runs (its worker threads exist only here).
+        assert_eq!(block_on(async { 1 }).unwrap(), 1);
+        // SAFETY: the child only runs debpull's blocking call and _exits.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0, "fork failed");
+        if pid == 0 {
+            let code = match block_on(async {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                42
+            }) {
+                Ok(value) => value,
+                Err(_) => 1,
+            };
+            // SAFETY: leaves the child at once, without running the parent's exit handlers.
+            unsafe { libc::_exit(code) };
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let mut status = 0;
+        loop {
+            // SAFETY: waits for our own child, without blocking.
+            let done = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+            if done == pid {
+                break;
+            }
+            if std::time::Instant::now() > deadline {
+                // SAFETY: our own child.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+                panic!("the forked child's blocking call hung");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(libc::WIFEXITED(status), "status {status}");
+        assert_eq!(libc::WEXITSTATUS(status), 42);
     }
 
     #[tokio::test]
