@@ -29,10 +29,10 @@ fn runtime() -> Result<Arc<Runtime>> {
     let mut slot = RUNTIME
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let Some((owner, runtime)) = slot.as_ref() {
-        if *owner == pid {
-            return Ok(runtime.clone());
-        }
+    if let Some((owner, runtime)) = slot.as_ref()
+        && *owner == pid
+    {
+        return Ok(runtime.clone());
     }
     if let Some((_, inherited)) = slot.take() {
         // The parent's, after fork(): its threads do not exist here, and
@@ -110,13 +110,11 @@ mod tests {
         let pid = unsafe { libc::fork() };
         assert!(pid >= 0, "fork failed");
         if pid == 0 {
-            let code = match block_on(async {
+            let code = block_on(async {
                 tokio::time::sleep(std::time::Duration::from_millis(20)).await;
                 42
-            }) {
-                Ok(value) => value,
-                Err(_) => 1,
-            };
+            })
+            .unwrap_or(1);
             // SAFETY: leaves the child at once, without running the parent's exit handlers.
             unsafe { libc::_exit(code) };
         }
