@@ -60,6 +60,12 @@ sitearchdir = RbConfig::CONFIG["sitearchdir"]
 # strip -S: the release profile keeps line tables (for backtraces in development).
 strip = system("strip", "--version", out: File::NULL, err: File::NULL) ? "strip -S" : "true"
 
+# A target directory shared with a checkout's builds (`rake compile`, cargo test)
+# must see the same environment, or cargo rebuilds the dependencies each time:
+# rb-sys reruns when RUBY changes (the Rakefile sets it too), the cc crate's
+# build scripts (aws-lc-sys, libz-sys, liblzma-sys) when SOURCE_DATE_EPOCH does,
+# and RubyGems sets that to the gem's build time. The install's own target
+# directory keeps it (reproducible C objects).
 q = ->(s) { Shellwords.escape(s) }
 # Make recipe lines start with a tab.
 makefile = <<~MAKE
@@ -76,7 +82,7 @@ makefile = <<~MAKE
   all: $(SO)
 
   $(SO):
-  \tRUBY=$(RUBY) CARGO_TARGET_DIR=$(TARGET_DIR) $(CARGO) build --profile $(PROFILE) -p debpull-ruby --manifest-path #{q[manifest]}
+  \t#{own_target ? "" : "env -u SOURCE_DATE_EPOCH "}RUBY=$(RUBY) CARGO_TARGET_DIR=$(TARGET_DIR) $(CARGO) build --profile $(PROFILE) -p debpull-ruby --manifest-path #{q[manifest]}
   \tcp $(BUILT) $(SO).tmp
   \t#{strip} $(SO).tmp
   \tmv $(SO).tmp $(SO)
