@@ -83,7 +83,7 @@ RSpec.describe Debpull::RakeTask do
     it "reads the environment when a task runs, not when it is defined" do
       tasks
       ENV["DEBPULL_REPOSITORY"] = "file://#{@dir}/repo"
-      expect { run("deploy:list") }.to raise_error(Debpull::RakeTask::ConfigurationError, /signing key.*DEBPULL_SIGNING_KEY/)
+      expect { run("deploy:prune") }.to raise_error(Debpull::RakeTask::ConfigurationError, /signing key.*DEBPULL_SIGNING_KEY/)
     end
 
     it "names the setting and both places to give it when one is missing" do
@@ -93,15 +93,36 @@ RSpec.describe Debpull::RakeTask do
       expect(Debpull::RakeTask::ConfigurationError.ancestors).to include(Debpull::Error)
     end
 
-    it "needs a signing key to change a repository, and says when it is neither a key nor a file" do
+    it "needs a signing key to change a repository, and says when one is neither a key nor a file" do
       tasks do |t|
         t.repository = "file://#{@dir}/repo"
         t.suite = "staging"
       end
-      expect { run("deploy:verify") }.to raise_error(Debpull::RakeTask::ConfigurationError, /signing key.*DEBPULL_SIGNING_KEY/)
-      Rake.application["deploy:verify"].reenable
+      expect { run("deploy:prune") }.to raise_error(Debpull::RakeTask::ConfigurationError, /signing key.*DEBPULL_SIGNING_KEY/)
+      Rake.application["deploy:prune"].reenable
       ENV["DEBPULL_SIGNING_KEY"] = "#{@dir}/no-such-key.asc"
+      # Read-only tasks pass a key they are given: a bad one is refused there too.
       expect { run("deploy:verify") }.to raise_error(Debpull::RakeTask::ConfigurationError, %r{signing_key .*no-such-key\.asc})
+    end
+
+    it "takes a key as text, and never echoes text of several lines as a path" do
+      t = tasks
+      expect(t.send(:key_text, Keys.public, :trusted_keys, :check)).to eq(Keys.public)
+      expect(t.send(:key_text, "garbled\nsecret material", :signing_key, :publish)).to eq("garbled\nsecret material")
+      File.write(File.join(@dir, "key.asc"), Keys.secret)
+      expect(t.send(:key_text, File.join(@dir, "key.asc"), :signing_key, :publish)).to eq(Keys.secret)
+      expect { t.send(:key_text, "x" * 5000, :signing_key, :publish) }
+        .to raise_error(Debpull::RakeTask::ConfigurationError) { |e| expect(e.message).not_to include("xxx") }
+    end
+
+    it "joins trusted keys given as a list, as paths separated by colons, or as text" do
+      a = File.join(@dir, "a.asc").tap { |f| File.write(f, Keys.public) }
+      b = File.join(@dir, "b.asc").tap { |f| File.write(f, Keys.wrong_public) }
+      t = tasks { |c| c.trusted_keys = [a, Keys.wrong_public] }
+      expect(t.send(:trusted_keys_text, :check)).to eq("#{Keys.public}\n#{Keys.wrong_public}")
+      t.trusted_keys = nil
+      ENV["DEBPULL_TRUSTED_KEYS"] = "#{a}:#{b}"
+      expect(t.send(:trusted_keys_text, :check)).to eq("#{Keys.public}\n#{Keys.wrong_public}")
     end
 
     it "refuses settings of the wrong type with ConfigurationError" do
@@ -291,7 +312,7 @@ RSpec.describe Debpull::RakeTask do
       File.write(File.join(root, "var/lib/dpkg/status"), "")
       ENV["DEBPULL_TRUSTED_KEYS"] = Keys.public
       ENV["DEBPULL_STATE_DIR"] = File.join(@dir, "state")
-      t = Rake.application.lookup("deploy:check") && described_class.new(:client) do |c|
+      t = described_class.new(:client) do |c|
         c.output = out
         c.repository = repo_uri
         c.suite = "staging"

@@ -196,14 +196,18 @@ module Debpull
       v.to_s
     end
 
-    # An armored key, given as itself or as the path of a file holding it.
+    # An armored key, given as itself or as the path of a file holding it. Text
+    # of more than one line is a key (a malformed one is refused by debpull
+    # itself): never echoed into a message as if it were a path.
     def key_text(text, key, task)
       raise ConfigurationError, "#{name}:#{task}: #{key} must be a String, not #{text.class}" unless text.is_a?(String)
-      return text if text.include?("-----BEGIN PGP")
+      return text if text.include?("-----BEGIN PGP") || text.include?("\n")
 
       File.read(text)
-    rescue Errno::ENOENT, Errno::EACCES, Errno::EISDIR => e
-      raise ConfigurationError, "#{name}:#{task}: #{key} is neither an armored key nor a readable file: #{e.message}"
+    rescue Errno::ENOENT, Errno::EACCES, Errno::EISDIR, Errno::ENAMETOOLONG => e
+      where = text.length > 256 ? "" : " #{text.inspect}"
+      raise ConfigurationError,
+            "#{name}:#{task}: #{key} is neither an armored key nor a readable file#{where} (#{e.class.name.split("::").last})"
     end
 
     def signing_key_text(task) = key_text(value(:signing_key, task), :signing_key, task)
@@ -260,9 +264,12 @@ module Debpull
       { region: setting(:region), endpoint: setting(:endpoint) }.compact
     end
 
-    def open_repository(task)
+    # The repository; tasks that only read it (list, verify) pass the signing
+    # key when there is one, the others need it.
+    def open_repository(task, writes: true)
       uri = string(:repository, task)
-      options = { signing_key: signing_key_text(task), passphrase: setting(:passphrase),
+      key = signing_key_text(task) if writes || setting(:signing_key)
+      options = { signing_key: key, passphrase: setting(:passphrase),
                   origin: setting(:origin), label: setting(:label) }.compact
       Debpull::Repository.new(uri, **options, **s3_options, **repository_options)
     end
@@ -348,7 +355,7 @@ module Debpull
     end
 
     def list
-      repo = open_repository(:list)
+      repo = open_repository(:list, writes: false)
       suite = string(:suite, :list)
       packages = repo.packages(suite)
       say "#{suite}: no packages" if packages.empty?
@@ -357,7 +364,7 @@ module Debpull
     end
 
     def verify
-      repo = open_repository(:verify)
+      repo = open_repository(:verify, writes: false)
       suite = string(:suite, :verify)
       result = repo.verify(suite)
       say "#{suite}: verified"
