@@ -239,6 +239,54 @@ RSpec.describe Debpull::RakeTask do
     end
   end
 
+  # moto in server mode on loopback, driven as core/tests/support/moto.rs drives it
+  # (until spec/support/moto.rb, written in parallel, is merged).
+  describe "against S3 (moto)" do
+    around do |example|
+      script = File.read(File.expand_path("../core/tests/support/moto_host.py", __dir__))
+      aws = %w[AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE].to_h { |k| [k, ENV[k]] }
+      IO.popen(["python3", "-c", script], "r+") do |moto|
+        ready = moto.gets.to_s.split
+        raise "moto_host.py did not start: #{ready.inspect}" unless ready[0] == "ready"
+
+        @endpoint = "http://127.0.0.1:#{ready[1]}"
+        moto.puts("create_bucket rake-tasks")
+        moto.flush
+        answer = moto.gets.to_s
+        raise "moto: create_bucket: #{answer}" unless answer.start_with?("ok")
+
+        ENV.update("AWS_ACCESS_KEY_ID" => "testing", "AWS_SECRET_ACCESS_KEY" => "testing")
+        ENV.delete("AWS_SESSION_TOKEN")
+        ENV.delete("AWS_PROFILE")
+        example.run
+      ensure
+        moto.close_write
+      end
+    ensure
+      aws.each { |k, v| v.nil? ? ENV.delete(k) : ENV[k] = v }
+    end
+
+    it "publishes, promotes and lists through an S3 endpoint given in the environment" do
+      needs(:Repository)
+      ENV["DEBPULL_REPOSITORY"] = "s3://rake-tasks/app"
+      ENV["DEBPULL_ENDPOINT"] = @endpoint
+      ENV["DEBPULL_REGION"] = "us-east-1"
+      ENV["DEBPULL_SIGNING_KEY"] = Keys.secret
+      tasks do |t|
+        t.suite = "staging"
+        t.package = "app"
+      end
+      run("deploy:publish", Debs.build(@dir, version: "1.0"), Debs.build(@dir, version: "2.0"))
+      run("deploy:promote", "2.0")
+      run("deploy:verify")
+      expect(out.string).to include("published 2 .debs into staging", "promoted app 2.0 from staging to production",
+                                    "staging: verified")
+      ENV["DEBPULL_SUITE"] = "production"
+      t = described_class.new(:production) { |c| c.output = out }
+      expect(t.send(:list).map { |p| p.version.to_s }).to eq(["2.0"])
+    end
+  end
+
   # Against the real native classes (Repository, Source, Updater, build_deb),
   # which are written in parallel: these run once they are merged.
   describe "against a local repository" do
