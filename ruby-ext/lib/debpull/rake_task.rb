@@ -1,0 +1,434 @@
+# frozen_string_literal: true
+
+require "fileutils"
+require "rake"
+require "rake/tasklib"
+require "debpull"
+
+module Debpull
+  # Rake tasks for a staging -> production pipeline, installed with one line:
+  #
+  # @example Rakefile
+  #   require "debpull/rake_task"
+  #   Debpull::RakeTask.new(:deploy) do |t|
+  #     t.repository = "s3://releases/app"
+  #     t.suite = "staging"
+  #     t.package = "app"
+  #     t.signing_key = "keys/release.asc"   # a path or the armored key itself
+  #     t.build_dir = "build/root"
+  #     t.control = { "Package" => "app", "Architecture" => "amd64", "Maintainer" => "Ops <ops@example.org>",
+  #                   "Description" => "the app" }
+  #   end
+  #
+  # defines (under the name given, `deploy` here):
+  #
+  # - `deploy:build[version]`   builds a .deb from {#build_dir} with {#control} ({Debpull.build_deb})
+  # - `deploy:publish[debs]`    publishes .debs (paths or globs; default: what deploy:build made) into {#suite}
+  # - `deploy:promote[version]` copies {#package} `version` from {#from} to {#to}
+  # - `deploy:list`             the packages of {#suite}
+  # - `deploy:verify`           checks {#suite}'s signature and every checksum
+  # - `deploy:prune[keep]`      keeps the newest `keep` versions (default {#keep}) of each package in {#suite}
+  # - `deploy:check`            what {#package}'s installed and candidate versions are ({Source#check})
+  # - `deploy:update`           installs {#package}'s update ({Updater#update})
+  #
+  # Every setting left unset (nil) in the block is read, when a task runs,
+  # from an environment variable: `DEBPULL_` and the setting's name in capitals
+  # (`DEBPULL_REPOSITORY`, `DEBPULL_SUITE`, `DEBPULL_SIGNING_KEY`, ...; the
+  # table is {ENVIRONMENT}). A value set in the block wins. A task that needs a
+  # setting nobody gave raises {ConfigurationError} naming both places.
+  #
+  # Progress of long operations (publish) goes to {#output}: one line updated in
+  # place on a terminal, one line per event otherwise (CI logs).
+  class RakeTask < ::Rake::TaskLib
+    # A setting a task needs is missing or unusable.
+    class ConfigurationError < Debpull::Error; end
+
+    # Setting => environment variable.
+    ENVIRONMENT = %i[
+      repository suite component package signing_key passphrase trusted_keys state_dir
+      build_dir output_dir control version from to keep installer policy health_check
+      origin label region endpoint debs
+    ].to_h { |name| [name, "DEBPULL_#{name.upcase}"] }.freeze
+
+    # @return [Symbol, String] the namespace of the tasks
+    attr_reader :name
+
+    # @!attribute repository
+    #   @return [String] the repository: `file:///srv/repo`, `s3://bucket/prefix`
+    #     (publishing, promoting, listing, verifying, pruning) or also `https://...` (check, update)
+    # @!attribute suite
+    #   @return [String] the suite publish, list, verify, prune, check and update work on
+    # @!attribute component
+    #   @return [String] the component (default `main`)
+    # @!attribute package
+    #   @return [String] the package promote, check and update work on
+    #     (default: the Package field of {#control})
+    # @!attribute signing_key
+    #   @return [String] the armored OpenPGP secret key that signs the repository, or the path of a file holding it
+    # @!attribute passphrase
+    #   @return [String, nil] the signing key's passphrase
+    # @!attribute trusted_keys
+    #   @return [String, Array<String>] armored public keys (or paths) check and update trust
+    # @!attribute state_dir
+    #   @return [String] the client's state directory (check, update)
+    # @!attribute build_dir
+    #   @return [String] the root of the package's files (deploy:build)
+    # @!attribute output_dir
+    #   @return [String] where deploy:build writes the .deb (default `pkg`)
+    # @!attribute control
+    #   @return [Hash{String=>String}, String] the control fields of deploy:build, or the path of a control file
+    # @!attribute version
+    #   @return [String] the version deploy:build gives the package (its argument wins;
+    #     else the control's), and deploy:promote promotes (its argument wins)
+    # @!attribute from
+    #   @return [String] the suite deploy:promote copies from (default `staging`)
+    # @!attribute to
+    #   @return [String] the suite deploy:promote copies to (default `production`)
+    # @!attribute keep
+    #   @return [Integer, String] versions deploy:prune keeps (default 5)
+    # @!attribute installer
+    #   @return [Symbol, String] the updater's installer (`:apt` or `:dpkg`, default `:apt`)
+    # @!attribute policy
+    #   @return [Symbol, String] the updater's policy (default `:upgrade`)
+    # @!attribute health_check
+    #   @return [Array<String>, String, nil] the command run after an install (a String is split on blanks)
+    # @!attribute origin
+    #   @return [String, nil] the Release file's Origin
+    # @!attribute label
+    #   @return [String, nil] the Release file's Label
+    # @!attribute region
+    #   @return [String, nil] the S3 region
+    # @!attribute endpoint
+    #   @return [String, nil] an S3-compatible endpoint (implies path-style addressing)
+    # @!attribute debs
+    #   @return [Array<String>, String, nil] what deploy:publish publishes without arguments (paths or globs)
+    attr_accessor(*ENVIRONMENT.keys)
+
+    # @return [Hash] more keyword arguments for {Repository.new}, {Source.new} and {Updater.new}
+    #   (e.g. `updater_options[:root] = "/srv/root"`)
+    attr_accessor :repository_options, :source_options, :updater_options
+
+    # @return [IO] where the tasks write (default `$stdout` when they run)
+    attr_accessor :output
+
+    # Defines the tasks.
+    #
+    # @param name [Symbol, String] their namespace
+    # @yieldparam task [RakeTask] set the settings on it
+    def initialize(name = :deploy)
+      super()
+      @name = name
+      @repository_options = {}
+      @source_options = {}
+      @updater_options = {}
+      @built = []
+      yield self if block_given?
+      define
+    end
+
+    # The value of a setting: the block's, else its environment variable's.
+    #
+    # @param key [Symbol] one of {ENVIRONMENT}'s keys
+    # @return [Object, nil]
+    def setting(key)
+      env = ENVIRONMENT.fetch(key)
+      value = public_send(key)
+      value = ENV[env] if value.nil?
+      value = nil if value.respond_to?(:empty?) && value.empty?
+      value
+    end
+
+    private
+
+    DEFAULTS = {
+      component: "main", output_dir: "pkg", from: "staging", to: "production", keep: 5,
+      installer: :apt, policy: :upgrade
+    }.freeze
+    private_constant :DEFAULTS
+
+    def define
+      namespace(name) do
+        desc "Build a .deb of the build directory (optional version)"
+        task(:build, [:version]) { |_, args| build(args[:version]) }
+
+        desc "Publish .debs (paths or globs; default: what #{name}:build made) into the suite"
+        task(:publish, [:debs]) { |_, args| publish([args[:debs], *args.extras].compact) }
+
+        desc "Promote a version of the package from one suite to the next"
+        task(:promote, [:version]) { |_, args| promote(args[:version]) }
+
+        desc "List the packages of the suite"
+        task(:list) { list }
+
+        desc "Verify the suite's signature and checksums"
+        task(:verify) { verify }
+
+        desc "Remove all but the newest versions of each package from the suite"
+        task(:prune, [:keep]) { |_, args| prune(args[:keep]) }
+
+        desc "Show the installed and candidate versions of the package"
+        task(:check) { check }
+
+        desc "Install the package's update"
+        task(:update) { update }
+      end
+    end
+
+    # -- settings --------------------------------------------------------------
+
+    def value(key, task)
+      v = setting(key)
+      v = DEFAULTS[key] if v.nil?
+      v.nil? ? missing(key, task) : v
+    end
+
+    def optional(key) = setting(key) || DEFAULTS[key]
+
+    def missing(key, task)
+      raise ConfigurationError,
+            "#{name}:#{task} needs the #{key.to_s.tr("_", " ")}: set t.#{key} in the Rakefile or #{ENVIRONMENT.fetch(key)}"
+    end
+
+    def string(key, task)
+      v = value(key, task)
+      raise ConfigurationError, "#{name}:#{task}: #{key} must be a String, not #{v.class}" unless v.is_a?(String) || v.is_a?(Symbol)
+
+      v.to_s
+    end
+
+    # An armored key, given as itself or as the path of a file holding it. Text
+    # of more than one line is a key (a malformed one is refused by debpull
+    # itself): never echoed into a message as if it were a path.
+    def key_text(text, key, task)
+      raise ConfigurationError, "#{name}:#{task}: #{key} must be a String, not #{text.class}" unless text.is_a?(String)
+      return text if text.include?("-----BEGIN PGP") || text.include?("\n")
+
+      File.read(text)
+    rescue Errno::ENOENT, Errno::EACCES, Errno::EISDIR, Errno::ENAMETOOLONG => e
+      where = text.length > 256 ? "" : " #{text.inspect}"
+      raise ConfigurationError,
+            "#{name}:#{task}: #{key} is neither an armored key nor a readable file#{where} (#{e.class.name.split("::").last})"
+    end
+
+    def signing_key_text(task) = key_text(value(:signing_key, task), :signing_key, task)
+
+    def trusted_keys_text(task)
+      keys = value(:trusted_keys, task)
+      keys = keys.split(File::PATH_SEPARATOR) if keys.is_a?(String) && !keys.include?("-----BEGIN PGP")
+      Array(keys).map { |k| key_text(k, :trusted_keys, task) }.join("\n")
+    end
+
+    def package_name(task)
+      p = setting(:package)
+      p ||= control_fields(task)["Package"] if setting(:control)
+      p.nil? ? missing(:package, task) : p.to_s
+    end
+
+    # The control fields: a Hash, or a control file (deb822: "Field: value",
+    # continuation lines start with a blank).
+    def control_fields(task)
+      c = value(:control, task)
+      return c.to_h { |k, v| [k.to_s, v.to_s] } if c.is_a?(Hash)
+      raise ConfigurationError, "#{name}:#{task}: control must be a Hash or a path, not #{c.class}" unless c.is_a?(String)
+
+      parse_control(c)
+    end
+
+    def parse_control(path)
+      fields = {}
+      last = nil
+      File.foreach(path).with_index(1) do |line, n|
+        line = line.chomp
+        next if line.start_with?("#")
+
+        if line.match?(/\A[ \t]/) && last
+          fields[last] << "\n" << line
+        elsif (m = line.match(/\A([!-9;-~][!-9;-~]*):[ \t]*(.*)\z/))
+          last = m[1]
+          fields[last] = +m[2].rstrip
+        elsif !line.strip.empty?
+          raise ConfigurationError, "#{path} line #{n}: not a control field: #{line.inspect}"
+        end
+      end
+      fields
+    rescue Errno::ENOENT, Errno::EACCES, Errno::EISDIR => e
+      raise ConfigurationError, "#{name}: control file: #{e.message}"
+    end
+
+    def health_check_command
+      hc = setting(:health_check)
+      hc.is_a?(String) ? hc.split : hc
+    end
+
+    def s3_options
+      { region: setting(:region), endpoint: setting(:endpoint) }.compact
+    end
+
+    # The repository; tasks that only read it (list, verify) pass the signing
+    # key when there is one, the others need it.
+    def open_repository(task, writes: true)
+      uri = string(:repository, task)
+      key = signing_key_text(task) if writes || setting(:signing_key)
+      options = { signing_key: key, passphrase: setting(:passphrase),
+                  origin: setting(:origin), label: setting(:label) }.compact
+      Debpull::Repository.new(uri, **options, **s3_options, **repository_options)
+    end
+
+    def open_source(task)
+      uri = string(:repository, task)
+      Debpull::Source.new(uri, suite: string(:suite, task), component: string(:component, task),
+                               trusted_keys: trusted_keys_text(task), state_dir: string(:state_dir, task),
+                               **s3_options, **source_options)
+    end
+
+    def out = output || $stdout
+
+    def say(line)
+      out.puts(line)
+      out.flush
+    end
+
+    # -- tasks -----------------------------------------------------------------
+
+    def build(version_arg)
+      fields = control_fields(:build)
+      version = version_arg || setting(:version)
+      fields["Version"] = version.to_s if version
+      %w[Package Version Architecture].each do |f|
+        next if fields[f]
+
+        raise ConfigurationError, "#{name}:build: the control has no #{f} field (t.control or #{ENVIRONMENT[:control]})"
+      end
+      dir = string(:build_dir, :build)
+      output_dir = string(:output_dir, :build)
+      FileUtils.mkdir_p(output_dir)
+      file = "#{fields["Package"]}_#{fields["Version"].sub(/\A\d+:/, "")}_#{fields["Architecture"]}.deb"
+      deb = File.join(output_dir, file)
+      Debpull.build_deb(dir: dir, output: deb, control: fields)
+      @built << deb
+      say "built #{deb}"
+      deb
+    end
+
+    def publish_paths(args)
+      given = args
+      given = Array(setting(:debs)).flat_map { |d| d.to_s.split } if given.empty?
+      given = @built.dup if given.empty?
+      raise ConfigurationError, "#{name}:publish: no .deb to publish: give #{name}:publish[file.deb,...], t.debs, " \
+                                "#{ENVIRONMENT[:debs]}, or run #{name}:build first" if given.empty?
+
+      given.flat_map do |pattern|
+        next [pattern] if File.file?(pattern)
+
+        matches = Dir.glob(pattern).select { |f| File.file?(f) }.sort
+        raise ConfigurationError, "#{name}:publish: no such .deb: #{pattern}" if matches.empty?
+
+        matches
+      end.uniq
+    end
+
+    def publish(args)
+      debs = publish_paths(args)
+      suite = string(:suite, :publish)
+      repo = open_repository(:publish)
+      component = string(:component, :publish)
+      progress = Progress.new(out)
+      begin
+        report = repo.publish(suite, debs, component: component) { |event| progress.event(event) }
+      ensure
+        progress.finish
+      end
+      say "published #{debs.size} .deb#{"s" unless debs.size == 1} into #{suite}: #{report}"
+      report
+    end
+
+    def promote(version_arg)
+      version = version_arg || setting(:version)
+      raise ConfigurationError, "#{name}:promote needs a version: #{name}:promote[1.2.3] or #{ENVIRONMENT[:version]}" if version.nil?
+
+      package = package_name(:promote)
+      from = string(:from, :promote)
+      to = string(:to, :promote)
+      result = open_repository(:promote).promote(package, version.to_s, from: from, to: to)
+      say "promoted #{package} #{version} from #{from} to #{to}"
+      result
+    end
+
+    def list
+      repo = open_repository(:list, writes: false)
+      suite = string(:suite, :list)
+      packages = repo.packages(suite)
+      say "#{suite}: no packages" if packages.empty?
+      packages.each { |p| say "#{p.name} #{p.version} #{p.architecture}" }
+      packages
+    end
+
+    def verify
+      repo = open_repository(:verify, writes: false)
+      suite = string(:suite, :verify)
+      result = repo.verify(suite)
+      say "#{suite}: verified"
+      result
+    end
+
+    def prune(keep_arg)
+      keep = keep_count(keep_arg || optional(:keep))
+      raise ConfigurationError, "#{name}:prune: keep must be at least 1, not #{keep}" if keep < 1
+
+      repo = open_repository(:prune)
+      suite = string(:suite, :prune)
+      result = repo.prune(suite, keep: keep)
+      say "pruned #{suite} to #{keep} version#{"s" unless keep == 1} per package: #{result}"
+      result
+    end
+
+    def keep_count(keep)
+      keep.is_a?(Integer) ? keep : Integer(keep.to_s, 10)
+    rescue ArgumentError
+      raise ConfigurationError, "#{name}:prune: keep must be an integer, not #{keep.inspect}"
+    end
+
+    def check
+      package = package_name(:check)
+      status = open_source(:check).check(package)
+      say "#{package}: installed #{status.installed || "none"}, candidate #{status.candidate || "none"}" \
+          "#{status.update_available? ? ", update available" : ""}"
+      status
+    end
+
+    def update
+      package = package_name(:update)
+      options = { source: open_source(:update), package: package, installer: optional(:installer).to_sym,
+                  policy: optional(:policy).to_sym, health_check: health_check_command }.compact
+      outcome = Debpull::Updater.new(**options, **updater_options).update
+      say "#{package}: #{outcome}"
+      outcome
+    end
+
+    # Publish events on a terminal: one line rewritten in place; elsewhere one line each.
+    class Progress
+      def initialize(io)
+        @io = io
+        @tty = io.respond_to?(:tty?) && io.tty?
+        @dirty = false
+      end
+
+      def event(event)
+        text = event.to_s
+        if @tty
+          @io.print("\r\e[K#{text}")
+          @dirty = true
+        else
+          @io.puts(text)
+        end
+        @io.flush
+      end
+
+      def finish
+        @io.print("\r\e[K") if @dirty
+        @dirty = false
+      end
+    end
+    private_constant :Progress
+  end
+end
