@@ -391,8 +391,7 @@ module Debpull
     def check
       package = package_name(:check)
       status = open_source(:check).check(package)
-      say "#{package}: installed #{status.installed || "none"}, candidate #{status.candidate || "none"}" \
-          "#{status.update_available? ? ", update available" : ""}"
+      say status.to_s
       status
     end
 

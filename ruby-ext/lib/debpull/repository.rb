@@ -28,7 +28,17 @@ module Debpull
     #   @return [Integer] the size (0 for `:committed`)
     # @!attribute attempts
     #   @return [Integer] attempts of the commit (0 for the other kinds)
-    Event = Struct.new(:kind, :name, :bytes, :attempts)
+    Event = Struct.new(:kind, :name, :bytes, :attempts) do
+      # @return [String] one line for a log: `hashed app_1.0_amd64.deb (9069 bytes)`,
+      #   `uploaded pool/main/a/app/app_1.0_amd64.deb (9069 bytes)`, `committed staging (1 attempt)`
+      def to_s
+        case kind
+        when :committed then "committed #{name} (#{attempts} attempt#{"s" unless attempts == 1})"
+        when :hashed then "hashed #{File.basename(name)} (#{bytes} bytes)"
+        else "#{kind} #{name} (#{bytes} bytes)"
+        end
+      end
+    end
 
     # What {#publish} did.
     # @!attribute added
@@ -40,7 +50,13 @@ module Debpull
     #     version and architecture (`replace: true`)
     # @!attribute attempts
     #   @return [Integer] attempts the commit took (0: nothing to commit)
-    PublishReport = Struct.new(:added, :unchanged, :replaced, :attempts)
+    PublishReport = Struct.new(:added, :unchanged, :replaced, :attempts) do
+      # @return [String] `3 added, 0 already there, 0 replaced, 1 attempt`
+      def to_s
+        "#{added.size} added, #{unchanged.size} already there, #{replaced.size} replaced, " \
+          "#{attempts} attempt#{"s" unless attempts == 1}"
+      end
+    end
 
     # What {#verify} checked.
     # @!attribute suite
