@@ -196,22 +196,29 @@ RSpec.describe "Blocking calls and the GVL" do
     port, requests, stop = slow_file_server(repo.root, 0.4)
     source = http_source(port)
     main = Thread.current
-    signals = 0
-    previous = trap("USR2") { signals += 1 }
+    handled = []
+    signalled = nil
+    previous = trap("USR2") { handled << Process.clock_gettime(Process::CLOCK_MONOTONIC) }
     begin
       poker = Thread.new do
         requests.pop
+        signalled = Process.clock_gettime(Process::CLOCK_MONOTONIC)
         Process.kill("USR2", Process.pid)
         sleep 0.1
         main.wakeup
       end
       status = source.check("app")
+      returned = Process.clock_gettime(Process::CLOCK_MONOTONIC)
       poker.join
     ensure
       trap("USR2", previous || "DEFAULT")
       stop.call
     end
-    expect(signals).to eq(1)
+    expect(handled.size).to eq(1)
+    # The handler ran while the call was still going (the unblocking function
+    # paused it): the server still had at least one 0.4 s answer to give.
+    expect(handled.first - signalled).to be < 0.2
+    expect(returned - handled.first).to be > 0.2
     expect(status.candidate.version.to_s).to eq("2.0")
   end
 end

@@ -167,7 +167,9 @@ RSpec.shared_examples "a repository" do
     expect { repo.gc(grace: "1h") }.to raise_error(TypeError)
     expect { repo.gc(grace: -1) }.to raise_error(ArgumentError)
     expect { repo.gc(grace: 10**12) }.to raise_error(Debpull::InvalidInput, /10 years/)
-    expect { repo.gc(grace: 2**64) }.to raise_error(RangeError)
+    expect { repo.gc(grace: 2**64) }.to raise_error(Debpull::InvalidInput, /10 years/)
+    expect { Debpull::Repository.new(uri, signing_key: Keys.secret, valid_for: 2**64, **storage_options) }
+      .to raise_error(Debpull::InvalidInput, /valid_for/)
     expect { repo.gc(wait: 1) }.to raise_error(ArgumentError)
   end
 end

@@ -2,13 +2,16 @@
 //! fields (over `debpull::deb::Builder`); `Debpull.build_deb` in
 //! `lib/debpull/package.rb` is the keyword API over it.
 
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use debpull::deb::{Builder, Compression};
+use debpull::{Error as CoreError, ErrorKind};
 use magnus::Ruby;
 use magnus::{Error, RModule, function};
 
-use crate::gvl::without_gvl;
+use crate::gvl::{Detach, blocking};
 use crate::package::invalid;
 
 /// The compressions `build_deb` accepts, by name.
@@ -59,8 +62,52 @@ fn build_deb(
         builder = builder.compression(*compression);
     }
     let written = output.clone();
-    without_gvl(ruby, async move { builder.write_file(&written) })?;
+    blocking(ruby, move |detach| write_deb(&builder, &written, detach))?;
     Ok(output)
+}
+
+/// Distinguishes the temporary files of builds running at once.
+static BUILDS: AtomicU64 = AtomicU64::new(0);
+
+/// Builds the `.deb` in memory, writes it to a temporary file next to
+/// `output` and renames it over `output`: `output` is either the old file or
+/// the complete new one. A build whose caller was interrupted (`detach`)
+/// writes nothing (checked after the build and before the rename).
+fn write_deb(builder: &Builder, output: &Path, detach: &Detach) -> debpull::Result<()> {
+    let cancelled = || {
+        CoreError::new(
+            ErrorKind::Cancelled,
+            format!("building {}: interrupted", output.display()),
+        )
+    };
+    let bytes = builder.build()?;
+    if detach.detached() {
+        return Err(cancelled());
+    }
+    let mut tmp = output.as_os_str().to_owned();
+    tmp.push(format!(
+        ".{}-{}.tmp",
+        std::process::id(),
+        BUILDS.fetch_add(1, Ordering::Relaxed)
+    ));
+    let tmp = PathBuf::from(tmp);
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .and_then(|mut file| file.write_all(&bytes));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(CoreError::io(tmp.display(), e));
+    }
+    if detach.detached() {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(cancelled());
+    }
+    std::fs::rename(&tmp, output).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        CoreError::io(output.display(), e)
+    })
 }
 
 /// Defines `Debpull._build_deb` in `module`.

@@ -28,6 +28,17 @@ pub(crate) fn to_ruby(ruby: &Ruby, error: debpull::Error) -> Error {
     Error::new(class_of(ruby, error.kind()), error.to_string())
 }
 
+/// The base `Debpull::Error` with `message`: what no kind describes (a panic
+/// caught at the boundary, an internal fault).
+pub(crate) fn internal(ruby: &Ruby, message: impl Into<String>) -> Error {
+    let lookup = || -> Result<ExceptionClass, Error> {
+        let module: RModule = ruby.class_object().const_get("Debpull")?;
+        module.const_get("Error")
+    };
+    let class = lookup().unwrap_or_else(|_| ruby.exception_standard_error());
+    Error::new(class, message.into())
+}
+
 /// `Debpull::<class of kind>`, or `StandardError` if the Ruby files are not
 /// loaded (they always are through `require "debpull"`).
 fn class_of(ruby: &Ruby, kind: ErrorKind) -> ExceptionClass {

@@ -14,12 +14,12 @@ use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use debpull::{Error as CoreError, ErrorKind};
 use magnus::{Error, Ruby};
 use tokio::sync::Notify;
 
-use crate::error::to_ruby;
+use crate::error::{internal, to_ruby};
 
 unsafe extern "C" {
     // ruby/thread.h (not in rb-sys's bindings).
@@ -85,32 +85,84 @@ where
         match std::mem::replace(&mut call.step, Step::Paused) {
             Step::Done(result) => return result.map_err(|e| to_ruby(ruby, e)),
             Step::Panicked(panic) => {
-                return Err(to_ruby(
+                return Err(internal(
                     ruby,
-                    CoreError::new(ErrorKind::Io, format!("internal error in debpull: {panic}")),
+                    format!("internal error in debpull: {panic}"),
                 ));
             }
             // Paused by an interrupt that raised nothing: go on.
             Step::Paused if call.work.is_some() => {}
             Step::Paused => {
-                return Err(to_ruby(
+                return Err(internal(
                     ruby,
-                    CoreError::new(
-                        ErrorKind::Io,
-                        "internal error in debpull: the work was lost",
-                    ),
+                    "internal error in debpull: the work was lost",
                 ));
             }
         }
     }
 }
 
+/// Tells [`blocking`] work whether its caller is gone (an interrupt raised).
+pub(crate) struct Detach(Arc<AtomicBool>);
+
+impl Detach {
+    /// Whether the call that started the work was interrupted: its result
+    /// will be dropped, so it should not change anything any more.
+    pub(crate) fn detached(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Sets the flag when dropped: when the awaiting future ends or is dropped.
+struct SetOnDrop(Arc<AtomicBool>);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Runs the synchronous `work` (reading or building a big file, unlocking a
+/// key, starting `dpkg`) on a thread of debpull's runtime for blocking work,
+/// with the GVL released. An interrupt that raises detaches the work at once
+/// (it ends on its own in the background, its result dropped; `work` can ask
+/// its [`Detach`] before it changes anything), where running it inside
+/// [`without_gvl`]'s future would only see the interrupt when the work ends.
+/// A panic of `work` becomes the base `Debpull::Error`.
+pub(crate) fn blocking<T, F>(ruby: &Ruby, work: F) -> Result<T, Error>
+where
+    T: Send + 'static,
+    F: FnOnce(&Detach) -> debpull::Result<T> + Send + 'static,
+{
+    let flag = Arc::new(AtomicBool::new(false));
+    let detach = Detach(flag.clone());
+    without_gvl(ruby, async move {
+        let _gone = SetOnDrop(flag);
+        match tokio::task::spawn_blocking(move || work(&detach)).await {
+            Ok(result) => result,
+            // Caught by `run`'s catch_unwind (no panic hook runs again).
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => Err(debpull::Error::new(
+                debpull::ErrorKind::Io,
+                format!("debpull's blocking work did not run: {e}"),
+            )),
+        }
+    })
+}
+
 /// Drops interrupted work inside debpull's runtime (its timers and tasks
 /// expect one), catching a panic of its destructors.
 fn drop_work<T>(work: Option<Work<'_, T>>) {
-    let Some(work) = work else { return };
+    if let Some(work) = work {
+        drop_in_runtime(work);
+    }
+}
+
+/// Drops `value` (a future, a stream of core's) inside debpull's runtime,
+/// catching a panic of its destructors.
+pub(crate) fn drop_in_runtime<V>(value: V) {
     let _ = catch_unwind(AssertUnwindSafe(move || {
-        let _ = debpull::blocking::block_on(async move { drop(work) });
+        let _ = debpull::blocking::block_on(async move { drop(value) });
     }));
 }
 

@@ -2,15 +2,18 @@
 //! fields, and the file's size and checksums), read from a `.deb` or listed
 //! by a repository.
 
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::PathBuf;
 
 use debpull::{Error as CoreError, ErrorKind, Package};
+use magnus::typed_data::Obj;
+use magnus::value::ReprValue;
 use magnus::{
     Class, Error, Module, Object, RArray, RHash, RModule, Ruby, TryConvert, Value, function, method,
 };
 
 use crate::error::IntoRuby;
-use crate::gvl::without_gvl;
+use crate::gvl::blocking;
 use crate::version::RbVersion;
 
 /// A package; immutable, so shareable between Ractors and threads. Made by
@@ -18,23 +21,31 @@ use crate::version::RbVersion;
 #[magnus::wrap(class = "Debpull::Package", free_immediately, size, frozen_shareable)]
 pub(crate) struct RbPackage(pub(crate) Package);
 
+/// `package` as a `Debpull::Package`, frozen from the start (immutable).
+pub(crate) fn frozen(ruby: &Ruby, package: Package) -> Obj<RbPackage> {
+    let object = ruby.obj_wrap(RbPackage(package));
+    object.freeze();
+    object
+}
+
 impl RbPackage {
     /// `Debpull::Package.read(path)`: reads and hashes the `.deb` without the
     /// GVL. A missing file is `Debpull::IOError`, one that is not a `.deb`
     /// `Debpull::ParseError`, both naming the file.
-    fn read(ruby: &Ruby, path: PathBuf) -> Result<RbPackage, Error> {
+    fn read(ruby: &Ruby, path: PathBuf) -> Result<Obj<RbPackage>, Error> {
         if path.as_os_str().is_empty() {
             return Err(Error::new(ruby.exception_arg_error(), "path is empty"));
         }
-        without_gvl(ruby, async move { debpull::deb::inspect(&path) }).map(RbPackage)
+        let package = blocking(ruby, move |_| debpull::deb::inspect(&path))?;
+        Ok(frozen(ruby, package))
     }
 
     fn name(&self) -> String {
         self.0.name().to_owned()
     }
 
-    fn version(&self) -> RbVersion {
-        RbVersion(self.0.version().clone())
+    fn version(ruby: &Ruby, rb_self: &Self) -> Obj<RbVersion> {
+        crate::version::frozen(ruby, rb_self.0.version().clone())
     }
 
     fn architecture(&self) -> String {
@@ -104,9 +115,16 @@ impl RbPackage {
         )
     }
 
-    /// `==`: the same stanza (fields, size and checksums).
+    /// `==` and `eql?`: the same stanza (fields, size and checksums).
     fn eq(&self, other: Value) -> bool {
         <&RbPackage>::try_convert(other).is_ok_and(|other| self.0 == other.0)
+    }
+
+    /// `hash`, agreeing with `==`: of the stanza (62 bits: a Fixnum).
+    fn hash(&self) -> i64 {
+        let mut hasher = DefaultHasher::new();
+        self.0.to_string().hash(&mut hasher);
+        (hasher.finish() >> 2) as i64
     }
 }
 
@@ -114,7 +132,7 @@ impl RbPackage {
 pub(crate) fn to_array(ruby: &Ruby, packages: Vec<Package>) -> Result<RArray, Error> {
     let array = ruby.ary_new_capa(packages.len());
     for package in packages {
-        array.push(RbPackage(package))?;
+        array.push(frozen(ruby, package))?;
     }
     Ok(array)
 }
@@ -143,5 +161,7 @@ pub(crate) fn define(ruby: &Ruby, module: &RModule) -> Result<(), Error> {
     class.define_method("to_s", method!(RbPackage::to_s, 0))?;
     class.define_method("inspect", method!(RbPackage::inspect, 0))?;
     class.define_method("==", method!(RbPackage::eq, 1))?;
+    class.define_method("eql?", method!(RbPackage::eq, 1))?;
+    class.define_method("hash", method!(RbPackage::hash, 0))?;
     Ok(())
 }

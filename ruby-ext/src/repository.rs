@@ -11,10 +11,10 @@ use debpull::repo::{Progress, PublishReport, Replace, Repository, RepositoryOpti
 use debpull::sign::{SigningKey, TrustedKeys};
 use debpull::storage::OpenOptions;
 use magnus::block::Proc;
-use magnus::{Class, Error, Module, RArray, RModule, Ruby, method};
+use magnus::{Class, Error, Module, RArray, RModule, RString, Ruby, method};
 use tokio::sync::mpsc;
 
-use crate::gvl::without_gvl;
+use crate::gvl::{blocking, drop_in_runtime, without_gvl};
 use crate::package::{invalid, to_array};
 
 /// The longest duration accepted (valid_for, grace): 10 years.
@@ -28,8 +28,15 @@ struct RbRepository(OnceLock<Arc<Repository>>);
 
 /// What one wait for publish's progress brings.
 enum Step {
-    Event(Progress),
+    /// Every event waiting (at least one), handled in one return to Ruby.
+    Events(Vec<Progress>),
     Done(PublishReport),
+}
+
+/// The bytes of `text`, whatever its encoding.
+fn bytes_of(text: RString) -> Vec<u8> {
+    // SAFETY: copied at once, no Ruby call while the slice lives.
+    unsafe { text.as_slice() }.to_vec()
 }
 
 /// A text option: non-empty, one line.
@@ -63,7 +70,7 @@ impl RbRepository {
         ruby: &Ruby,
         rb_self: &Self,
         uri: String,
-        signing_key: String,
+        signing_key: RString,
         passphrase: Option<String>,
         origin: String,
         label: String,
@@ -91,7 +98,15 @@ impl RbRepository {
                 .transpose()?,
         };
         let passphrase = passphrase.filter(|p| !p.is_empty());
-        let repository = without_gvl(ruby, async move {
+        // Any encoding (a key read with File.binread is ASCII-8BIT): the bytes.
+        let signing_key = String::from_utf8(bytes_of(signing_key)).map_err(|_| {
+            invalid(
+                ruby,
+                "signing_key: not an ASCII-armored OpenPGP secret key (not UTF-8 text)",
+            )
+        })?;
+        // Unlocking the key can be slow: on a blocking thread, detached by an interrupt.
+        let repository = blocking(ruby, move |_| {
             let key = SigningKey::from_armored(&signing_key, passphrase.as_deref())?;
             let storage = debpull::storage::open_with(&uri, &open)?;
             Repository::new(storage, key, options)
@@ -155,22 +170,41 @@ impl RbRepository {
             let _: magnus::Value = block.call((ruby.to_symbol(kind), name, bytes, attempts))?;
             Ok(())
         };
-        let report = loop {
-            let step = without_gvl(ruby, async {
-                tokio::select! {
-                    biased;
-                    Some(event) = events.recv() => Ok(Step::Event(event)),
-                    report = &mut publish => report.map(Step::Done),
+        let mut run = || -> Result<PublishReport, Error> {
+            loop {
+                let step = without_gvl(ruby, async {
+                    tokio::select! {
+                        biased;
+                        Some(event) = events.recv() => {
+                            let mut batch = vec![event];
+                            while let Ok(event) = events.try_recv() {
+                                batch.push(event);
+                            }
+                            Ok(Step::Events(batch))
+                        }
+                        report = &mut publish => report.map(Step::Done),
+                    }
+                })?;
+                match step {
+                    Step::Events(batch) => {
+                        for event in batch {
+                            handle(ruby, event)?;
+                        }
+                    }
+                    Step::Done(report) => {
+                        while let Ok(event) = events.try_recv() {
+                            handle(ruby, event)?;
+                        }
+                        return Ok(report);
+                    }
                 }
-            })?;
-            match step {
-                Step::Event(event) => handle(ruby, event)?,
-                Step::Done(report) => break report,
             }
         };
-        while let Ok(event) = events.try_recv() {
-            handle(ruby, event)?;
-        }
+        let result = run();
+        // Interrupted or stopped by the block: the publish is dropped where
+        // its timers and connections expect a runtime.
+        drop_in_runtime(publish);
+        let report = result?;
         Ok((
             to_array(ruby, report.added)?,
             to_array(ruby, report.unchanged)?,
@@ -232,14 +266,16 @@ impl RbRepository {
         ruby: &Ruby,
         rb_self: &Self,
         suite: String,
-        trusted_keys: Option<String>,
+        trusted_keys: Option<RString>,
     ) -> Result<(String, usize, usize, usize, u64), Error> {
         let repo = rb_self.repo(ruby)?;
+        // Armored or binary keys, in any encoding: the bytes.
+        let trusted_keys = trusted_keys.map(bytes_of);
         let report = without_gvl(ruby, async {
             let given;
             let trusted = match &trusted_keys {
                 Some(keys) => {
-                    given = TrustedKeys::from_bytes(keys.as_bytes())?;
+                    given = TrustedKeys::from_bytes(keys)?;
                     &given
                 }
                 None => repo.own_keys(),

@@ -11,8 +11,8 @@ use debpull::{Error as CoreError, ErrorKind, Version};
 use magnus::{Class, Error, Module, Object, RHash, RModule, RString, Ruby, function, method};
 
 use crate::error::IntoRuby;
-use crate::gvl::without_gvl;
-use crate::package::RbPackage;
+use crate::gvl::{blocking, without_gvl};
+use crate::package::frozen;
 
 /// A source; immutable, usable from several threads at once.
 #[magnus::wrap(class = "Debpull::Source", free_immediately, size)]
@@ -23,12 +23,12 @@ pub(crate) fn invalid(ruby: &Ruby, message: impl Into<String>) -> Error {
     crate::error::to_ruby(ruby, CoreError::new(ErrorKind::InvalidInput, message))
 }
 
-/// `text` as a path, refusing an empty one (named `what`).
-pub(crate) fn path(ruby: &Ruby, text: String, what: &str) -> Result<PathBuf, Error> {
-    if text.is_empty() {
+/// A path (from a String or Pathname), refusing an empty one (named `what`).
+pub(crate) fn path(ruby: &Ruby, path: PathBuf, what: &str) -> Result<PathBuf, Error> {
+    if path.as_os_str().is_empty() {
         return Err(invalid(ruby, format!("{what} is empty")));
     }
-    Ok(PathBuf::from(text))
+    Ok(path)
 }
 
 impl RbSource {
@@ -42,26 +42,23 @@ impl RbSource {
         suite: String,
         component: String,
         trusted_keys: Option<RString>,
-        state_dir: String,
+        state_dir: PathBuf,
         architecture: Option<String>,
-        admin_dir: Option<String>,
+        admin_dir: Option<PathBuf>,
         region: Option<String>,
         endpoint: Option<String>,
         insecure_unsigned: bool,
     ) -> Result<RbSource, Error> {
-        let trust = match (trusted_keys, insecure_unsigned) {
+        let keys = match (trusted_keys, insecure_unsigned) {
             (Some(_), true) => {
                 return Err(invalid(
                     ruby,
                     "trusted_keys and insecure_unsigned: true exclude each other",
                 ));
             }
-            (None, true) => SourceTrust::InsecureUnsigned,
-            (Some(keys), false) => {
-                // SAFETY: copied at once, no Ruby call while the slice lives.
-                let bytes = unsafe { keys.as_slice() }.to_vec();
-                SourceTrust::Keys(TrustedKeys::from_bytes(&bytes).into_ruby(ruby)?)
-            }
+            (None, true) => None,
+            // SAFETY: copied at once, no Ruby call while the slice lives.
+            (Some(keys), false) => Some(unsafe { keys.as_slice() }.to_vec()),
             (None, false) => {
                 return Err(invalid(
                     ruby,
@@ -70,23 +67,34 @@ impl RbSource {
                 ));
             }
         };
-        for (what, value) in [("suite", Some(&suite)), ("component", Some(&component))]
-            .into_iter()
-            .chain([("architecture", architecture.as_ref())])
-        {
-            if let Some(value) = value {
-                debpull::client::check_plain_name(what, value).into_ruby(ruby)?;
+        let state_dir = path(ruby, state_dir, "state_dir")?;
+        let admin_dir = admin_dir
+            .map(|dir| path(ruby, dir, "admin_dir"))
+            .transpose()?;
+        // Parsing the keys and `dpkg --print-architecture` block: on a
+        // blocking thread, detached by an interrupt.
+        blocking(ruby, move |_| {
+            let trust = match keys {
+                Some(keys) => SourceTrust::Keys(TrustedKeys::from_bytes(&keys)?),
+                None => SourceTrust::InsecureUnsigned,
+            };
+            for (what, value) in [("suite", Some(&suite)), ("component", Some(&component))]
+                .into_iter()
+                .chain([("architecture", architecture.as_ref())])
+            {
+                if let Some(value) = value {
+                    debpull::client::check_plain_name(what, value)?;
+                }
             }
-        }
-        let mut options = SourceOptions::new(suite, trust, path(ruby, state_dir, "state_dir")?);
-        options.component = component;
-        options.architecture = architecture;
-        if let Some(admin_dir) = admin_dir {
-            options.admin_dir = path(ruby, admin_dir, "admin_dir")?;
-        }
-        let storage =
-            debpull::storage::open_with(&uri, &OpenOptions { region, endpoint }).into_ruby(ruby)?;
-        Source::new(storage, options).map(RbSource).into_ruby(ruby)
+            let mut options = SourceOptions::new(suite, trust, state_dir);
+            options.component = component;
+            options.architecture = architecture;
+            if let Some(admin_dir) = admin_dir {
+                options.admin_dir = admin_dir;
+            }
+            let storage = debpull::storage::open_with(&uri, &OpenOptions { region, endpoint })?;
+            Source::new(storage, options).map(RbSource)
+        })
     }
 
     /// `_check(package, pin)`: a Hash of what was found (see source.rb).
@@ -152,7 +160,7 @@ fn status_hash(ruby: &Ruby, status: &Status) -> Result<RHash, Error> {
     )?;
     hash.aset(
         ruby.to_symbol("candidate"),
-        status.candidate.clone().map(RbPackage),
+        status.candidate.clone().map(|p| frozen(ruby, p)),
     )?;
     hash.aset(
         ruby.to_symbol("update_available"),

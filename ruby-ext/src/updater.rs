@@ -2,6 +2,7 @@
 //! candidate. Keyword arguments, symbols and the outcome object are in
 //! `lib/debpull/updater.rb`.
 
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -247,8 +248,8 @@ impl RbUpdater {
         lock_wait: Option<f64>,
         jitter: f64,
         pin: Option<String>,
-        root: Option<String>,
-        apt_config: Option<String>,
+        root: Option<PathBuf>,
+        apt_config: Option<PathBuf>,
     ) -> Result<RbUpdater, Error> {
         if package.is_empty() {
             return Err(invalid(ruby, "package is empty"));

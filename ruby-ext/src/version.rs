@@ -4,6 +4,8 @@
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use debpull::Version;
+use magnus::typed_data::Obj;
+use magnus::value::ReprValue;
 use magnus::{Error, Module, Object, RModule, Ruby, TryConvert, Value, function, method};
 
 use crate::error::IntoRuby;
@@ -12,10 +14,18 @@ use crate::error::IntoRuby;
 #[magnus::wrap(class = "Debpull::Version", free_immediately, size, frozen_shareable)]
 pub(crate) struct RbVersion(pub(crate) Version);
 
+/// `version` as a `Debpull::Version`, frozen from the start (immutable).
+pub(crate) fn frozen(ruby: &Ruby, version: Version) -> Obj<RbVersion> {
+    let object = ruby.obj_wrap(RbVersion(version));
+    object.freeze();
+    object
+}
+
 impl RbVersion {
     /// `Debpull::Version.new(text)`: `Debpull::InvalidVersion` when dpkg would refuse it.
-    fn new(ruby: &Ruby, text: String) -> Result<RbVersion, Error> {
-        Version::parse(&text).map(RbVersion).into_ruby(ruby)
+    fn new(ruby: &Ruby, text: String) -> Result<Obj<RbVersion>, Error> {
+        let version = Version::parse(&text).into_ruby(ruby)?;
+        Ok(frozen(ruby, version))
     }
 
     fn epoch(&self) -> u32 {
@@ -49,10 +59,11 @@ impl RbVersion {
         <&RbVersion>::try_convert(other).is_ok_and(|other| self.0 == other.0)
     }
 
-    fn hash(&self) -> u64 {
+    /// `hash`: 62 bits, so a Fixnum (no Bignum allocated per call).
+    fn hash(&self) -> i64 {
         let mut hasher = DefaultHasher::new();
         self.0.hash(&mut hasher);
-        hasher.finish()
+        (hasher.finish() >> 2) as i64
     }
 }
 

@@ -2,7 +2,8 @@
 
 module Debpull
   # The base of every error debpull raises; one subclass per kind of failure.
-  # Messages name what is at fault (a file, a key, a field, a line).
+  # Messages name what is at fault (a file, a key, a field, a line). Raised
+  # as itself for an internal fault (a panic caught at the boundary).
   class Error < StandardError; end
 
   # An argument is not acceptable.
@@ -35,7 +36,12 @@ module Debpull
   # A local file operation failed.
   class IOError < Error; end
 
-  # The operation was cancelled (an interrupt: Timeout, Thread#kill, Ctrl-C).
+  # The operation was cancelled by debpull itself. An interrupt of the calling
+  # thread (Timeout, Thread#kill, Thread#raise, Ctrl-C) is not turned into
+  # this: the interrupt's own exception (Timeout::Error, Interrupt...) is
+  # raised, even when it arrives after the work finished (a publish
+  # committed, an update installed): the result is then dropped, the work is
+  # not undone.
   class Cancelled < Error; end
 
   # Not supported by this backend, format or build.

@@ -13,8 +13,9 @@ module Debpull
   #   puts pkg            # the Packages stanza
   #
   # @!method self.read(path)
-  #   Reads the `.deb` at `path` and hashes it (MD5, SHA-256) with the GVL
-  #   released: other threads run meanwhile.
+  #   Reads the `.deb` at `path` and hashes it (MD5, SHA-256) on a background
+  #   thread with the GVL released: other threads run meanwhile, and an
+  #   interrupt (Timeout...) stops the call at once. The package is frozen.
   #   @param path [String, Pathname]
   #   @return [Package]
   #   @raise [IOError] the file is missing or unreadable (the message names it)
@@ -40,7 +41,16 @@ module Debpull
   #   @return [Hash{String => String}] the stanza's fields in order
   # @!method to_s
   #   @return [String] the Packages stanza, as apt-ftparchive writes it
+  # @!method ==(other)
+  #   @return [Boolean] the same stanza (fields, size, checksums); `eql?` too
+  # @!method hash
+  #   @return [Integer] agrees with `==`: packages work as Hash keys
   class Package
+    # @return [Package] self (immutable, frozen)
+    def dup = self
+
+    # @return [Package] self (immutable; frozen whatever `freeze:` says)
+    def clone(freeze: true) = self # rubocop:disable Lint/UnusedMethodArgument
   end
 
   # The control files `build_deb` gives mode 0755 (the others get 0644).
@@ -50,7 +60,10 @@ module Debpull
   # Builds a reproducible `.deb` of the tree under `dir` (the files to install,
   # relative to `/`): entries sorted, owner root:root, timestamps from
   # `SOURCE_DATE_EPOCH` (else 0), `Installed-Size` and `md5sums` generated.
-  # Runs with the GVL released.
+  # Runs on a background thread with the GVL released; an interrupt
+  # (Timeout...) stops the call at once, and the build left behind writes
+  # nothing. `output` is written to a temporary file next to it and renamed:
+  # it is never half-written.
   #
   # @example
   #   Debpull.build_deb(dir: "build/root", output: "app_1.0_amd64.deb",

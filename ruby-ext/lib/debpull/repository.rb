@@ -88,7 +88,8 @@ module Debpull
     #
     # @param uri [String] `file:///absolute/path` or `s3://bucket/prefix`
     # @param signing_key [String] an ASCII-armored OpenPGP secret key
-    #   (`gpg --export-secret-keys --armor`)
+    #   (`gpg --export-secret-keys --armor`), in any encoding (`File.binread` is fine).
+    #   Unlocking it runs on a background thread with the GVL released.
     # @param passphrase [String, nil] unlocks signing_key
     # @param origin [String] the `Origin` of new suites
     # @param label [String] the `Label` of new suites
@@ -98,7 +99,8 @@ module Debpull
     # @param valid_for [Integer, nil] seconds each Release is valid (`Valid-Until`); nil: forever
     # @raise [InvalidInput] a key that is not a secret key, a wrong or missing
     #   passphrase, an empty or multi-line origin/label, region or endpoint for
-    #   another scheme, an unknown URI scheme
+    #   another scheme, valid_for over 10 years
+    # @raise [Unsupported] a URI scheme debpull does not write (`ftp://`)
     # @raise [TypeError] an argument of the wrong type
     def initialize(uri, signing_key:, passphrase: nil, origin: "debpull", label: "debpull",
                    region: nil, endpoint: nil, valid_for: nil)
@@ -118,7 +120,13 @@ module Debpull
     # InRelease is written (the plain-path copies of the indexes are uploaded
     # after it). An exception raised in the block stops the publish and
     # propagates (raised before `:committed`, nothing is visible; objects
-    # already uploaded stay until {#gc}).
+    # already uploaded stay until {#gc}). Events that arrive together are
+    # given to the block one after the other in one return to Ruby.
+    #
+    # An interrupt (Timeout, Thread#kill, Ctrl-C) stops the publish at once
+    # and is raised, not a {Cancelled}. One that arrives after the commit
+    # (the publish is visible) is raised all the same: the report is lost,
+    # not the publish; {#packages} tells what the suite holds.
     #
     # @param suite [String]
     # @param debs [Array<String, Pathname>] at least one
@@ -190,8 +198,8 @@ module Debpull
     # size and checksums, every pool file.
     #
     # @param suite [String]
-    # @param trusted_keys [String, nil] OpenPGP public keys (armored) to check the
-    #   signature with; nil: this repository's own key
+    # @param trusted_keys [String, nil] OpenPGP public keys (armored or binary,
+    #   any encoding) to check the signature with; nil: this repository's own key
     # @return [VerifyReport]
     # @raise [VerificationError] a bad signature or a damaged file (named)
     # @raise [NotFound] no such suite
@@ -205,16 +213,24 @@ module Debpull
     #
     # @param grace [Integer] seconds (at most 10 years)
     # @return [GcReport]
+    # @raise [InvalidInput] grace over 10 years
     def gc(grace: 3600)
       Repository.check_seconds(grace, "grace", allow_nil: false)
       GcReport.new(*_gc(grace))
     end
+
+    # The longest duration accepted (valid_for, grace): 10 years, in seconds.
+    MAX_SECONDS = 10 * 366 * 24 * 3600
 
     # @api private
     def self.check_seconds(value, name, allow_nil:)
       return if value.nil? && allow_nil
       raise TypeError, "#{name}: expected an Integer (seconds), got #{value.class}" unless value.is_a?(Integer)
       raise ArgumentError, "#{name}: #{value} seconds is negative" if value.negative?
+      # Checked here too: the native layer would raise RangeError past 2**64.
+      return if value <= MAX_SECONDS
+
+      raise InvalidInput, "#{name}: #{value} seconds is more than the #{MAX_SECONDS} (10 years) accepted"
     end
 
     # @api private

@@ -76,11 +76,13 @@ module Debpull
       # @param suite [String] the suite (`production`), which the Release must name
       # @param component [String]
       # @param trusted_keys [String] one or more OpenPGP public keys, armored or
-      #   binary (what apt's `signed-by=` takes); required unless insecure_unsigned
-      # @param state_dir [String] created when missing (mode 0700); it must belong to
+      #   binary (what apt's `signed-by=` takes); required unless insecure_unsigned.
+      #   Parsing them and asking dpkg for the architecture run on a background
+      #   thread with the GVL released (an interrupt stops the call at once).
+      # @param state_dir [String, Pathname] created when missing (mode 0700); it must belong to
       #   the user and not be writable by others
       # @param architecture [String, nil] nil: the machine's (`dpkg --print-architecture`)
-      # @param admin_dir [String, nil] dpkg's administrative directory (nil: /var/lib/dpkg)
+      # @param admin_dir [String, Pathname, nil] dpkg's administrative directory (nil: /var/lib/dpkg)
       # @param region [String, nil] the S3 region (s3:// only)
       # @param endpoint [String, nil] an S3-compatible endpoint (s3:// only; path-style)
       # @param insecure_unsigned [Boolean] true: no signature is checked. Anyone who can
@@ -107,7 +109,8 @@ module Debpull
 
     # Checks `package`: what dpkg has installed and the suite's candidate.
     # Verifies the repository (signature, no rollback, hashes). Blocks without
-    # the GVL; Timeout, Thread#kill and Ctrl-C stop it.
+    # the GVL; Timeout, Thread#kill and Ctrl-C stop it and are raised as
+    # themselves (not {Cancelled}), even one arriving just after the check ended.
     #
     # @param package [String]
     # @param pin [String, Debpull::Version, nil] exactly this version instead of the highest

@@ -128,8 +128,8 @@ module Debpull
       #   wait up to that many seconds
       # @param jitter [Numeric] wait a random time up to this many seconds first
       # @param pin [String, Debpull::Version, nil] install exactly this version
-      # @param root [String, nil] install under this root (dpkg's --root)
-      # @param apt_config [String, nil] the APT_CONFIG file for `:apt`
+      # @param root [String, Pathname, nil] install under this root (dpkg's --root)
+      # @param apt_config [String, Pathname, nil] the APT_CONFIG file for `:apt`
       # @return [Updater]
       # @raise [ArgumentError] an unknown installer, policy or lock
       # @raise [TypeError] an argument of the wrong type
@@ -191,7 +191,10 @@ module Debpull
       end
 
       def seconds(value, name)
-        raise TypeError, "#{name} must be seconds (Numeric), not #{value.class}" unless value.is_a?(Numeric)
+        # A Complex is Numeric but not a real number (it has no negative?).
+        unless value.is_a?(Numeric) && value.real?
+          raise TypeError, "#{name} must be seconds (a real Numeric), not #{value.class}"
+        end
         raise ArgumentError, "#{name} must not be negative (#{value})" if value.negative?
 
         value.to_f
@@ -207,7 +210,10 @@ module Debpull
     # installer starts. Once the installer started, install, health check and
     # rollback go on in debpull's background thread even when the call is
     # interrupted: keep the process alive until they end (their outcome then
-    # reaches no block: the interrupted call raised already).
+    # reaches no block: the interrupted call raised already). An interrupt is
+    # raised as itself (Timeout::Error, Interrupt...), not as {Cancelled}, even
+    # when it arrives after the run ended: the package may then be installed
+    # although the call raised; {Source#check} tells what is installed.
     #
     # @yieldparam event [Event] the run's event, on the calling thread, before
     #   this returns

@@ -19,7 +19,15 @@ module Debpull
   #   @return [String] the version as given (blanks trimmed)
   # @!method <=>(other)
   #   @return [Integer, nil] dpkg's order; nil when other is not a Version
+  #
+  # Frozen: `dup` and `clone` return the version itself.
   class Version
     include Comparable
+
+    # @return [Version] self (immutable)
+    def dup = self
+
+    # @return [Version] self (immutable; frozen whatever `freeze:` says)
+    def clone(freeze: true) = self # rubocop:disable Lint/UnusedMethodArgument
   end
 end
