@@ -3,6 +3,7 @@
 require_relative "spec_helper"
 require_relative "support/keys"
 require_relative "support/debs"
+require_relative "support/moto"
 require "debpull/rake_task"
 require "pty"
 require "stringio"
@@ -234,35 +235,15 @@ RSpec.describe Debpull::RakeTask do
     end
   end
 
-  # moto in server mode on loopback, driven as core/tests/support/moto.rs drives it
-  # (until spec/support/moto.rb, written in parallel, is merged).
+  # moto in server mode on loopback (spec/support/moto.rb: one per run).
   describe "against S3 (moto)" do
-    around do |example|
-      script = File.read(File.expand_path("../core/tests/support/moto_host.py", __dir__))
-      aws = %w[AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE].to_h { |k| [k, ENV[k]] }
-      IO.popen(["python3", "-c", script], "r+") do |moto|
-        ready = moto.gets.to_s.split
-        raise "moto_host.py did not start: #{ready.inspect}" unless ready[0] == "ready"
-
-        @endpoint = "http://127.0.0.1:#{ready[1]}"
-        moto.puts("create_bucket rake-tasks")
-        moto.flush
-        answer = moto.gets.to_s
-        raise "moto: create_bucket: #{answer}" unless answer.start_with?("ok")
-
-        ENV.update("AWS_ACCESS_KEY_ID" => "testing", "AWS_SECRET_ACCESS_KEY" => "testing")
-        ENV.delete("AWS_SESSION_TOKEN")
-        ENV.delete("AWS_PROFILE")
-        example.run
-      ensure
-        moto.close_write
-      end
-    ensure
-      aws.each { |k, v| v.nil? ? ENV.delete(k) : ENV[k] = v }
+    before do
+      @endpoint = Moto.shared.endpoint
+      @bucket = Moto.shared.create_bucket("rake-tasks")
     end
 
     it "publishes, promotes and lists through an S3 endpoint given in the environment" do
-      ENV["DEBPULL_REPOSITORY"] = "s3://rake-tasks/app"
+      ENV["DEBPULL_REPOSITORY"] = "s3://#{@bucket}/app"
       ENV["DEBPULL_ENDPOINT"] = @endpoint
       ENV["DEBPULL_REGION"] = "us-east-1"
       ENV["DEBPULL_SIGNING_KEY"] = Keys.secret
@@ -356,6 +337,8 @@ RSpec.describe Debpull::RakeTask do
         c.suite = "staging"
         c.package = "app"
         c.installer = :dpkg
+        # dpkg's database in the root too: never the machine's.
+        c.source_options = { admin_dir: File.join(root, "var/lib/dpkg") }
         c.updater_options = { root: root }
       end
       expect(t).to be_a(described_class)
