@@ -34,6 +34,18 @@ cargo ||= File.join(Dir.home, ".cargo/bin/cargo") if File.executable?(File.join(
 abort_with("cargo not found (set CARGO, or install Rust 1.89 or later: https://rustup.rs)") unless cargo
 abort_with("make is required to install the gem") unless system("make", "--version", out: File::NULL, err: File::NULL)
 
+# Debian's own cargo (1.65 in bookworm) is too old for this edition-2024 code:
+# say so here rather than in a compiler error.
+version = IO.popen([cargo, "--version"], err: File::NULL, &:read).to_s[/\d+\.\d+/]
+if version.nil? || Gem::Version.new(version) < Gem::Version.new("1.89")
+  abort_with("#{cargo} is #{version || "unknown"}: Rust 1.89 or later is needed (rustup.rs, or set CARGO)")
+end
+# What the build links and generates bindings with (Debian package names).
+{ "pkg-config" => %w[pkg-config --version], "libzstd-dev" => %w[pkg-config --exists libzstd],
+  "a C compiler (build-essential)" => %w[cc --version] }.each do |package, probe|
+  abort_with("#{package} is needed to build the extension") unless system(*probe, out: File::NULL, err: File::NULL)
+end
+
 # The gem carries the workspace manifest but only the members the extension
 # needs (core, ruby-ext): build a workspace of those. In a checkout every
 # member is present and nothing changes.

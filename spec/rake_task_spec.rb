@@ -39,6 +39,7 @@ RSpec.describe Debpull::RakeTask do
   end
 
   def run(task, *args)
+    Rake.application[task].reenable # a task runs once per invoke, not once per application
     Rake.application[task].invoke(*args)
   end
 
@@ -98,7 +99,7 @@ RSpec.describe Debpull::RakeTask do
       Rake.application["deploy:prune"].reenable
       ENV["DEBPULL_SIGNING_KEY"] = "#{@dir}/no-such-key.asc"
       # Read-only tasks pass a key they are given: a bad one is refused there too.
-      expect { run("deploy:verify") }.to raise_error(Debpull::RakeTask::ConfigurationError, %r{signing_key .*no-such-key\.asc})
+      expect { run("deploy:verify") }.to raise_error(Debpull::RakeTask::ConfigurationError, /signing_key is neither an armored key nor a readable file/)
     end
 
     it "takes a key as text, and never echoes text of several lines as a path" do
@@ -346,6 +347,43 @@ RSpec.describe Debpull::RakeTask do
       expect(out.string).to include("app: installed none, candidate 1.0 (update available)")
       run("client:update")
       expect(File.read(File.join(root, "usr/share/app/VERSION"))).to start_with("app 1.0")
+      expect(out.string).to include("\napp: updated none -> 1.0\n")
+
+      # A failing health check: the task fails (rake exits non-zero), rolled back.
+      run("deploy:publish", Debs.build(@dir, version: "2.0", arch: "all"))
+      failing = described_class.new(:failing) do |c|
+        c.output = out
+        c.repository = repo_uri
+        c.suite = "staging"
+        c.package = "app"
+        c.installer = :dpkg
+        c.health_check = ["false"]
+        c.source_options = { admin_dir: File.join(root, "var/lib/dpkg") }
+        c.updater_options = { root: root }
+      end
+      expect(failing).to be_a(described_class)
+      expect { run("failing:update") }.to raise_error(Debpull::RakeTask::UpdateFailed, /2\.0 failed.*rolled back to 1\.0/)
+      expect(File.read(File.join(root, "usr/share/app/VERSION"))).to start_with("app 1.0")
+    end
+
+    it "needs the signing key to list or verify (the repository reads back only what its key signed)" do
+      ENV.delete("DEBPULL_SIGNING_KEY")
+      tasks do |t|
+        t.repository = repo_uri
+        t.suite = "staging"
+      end
+      expect { run("deploy:list") }.to raise_error(Debpull::RakeTask::ConfigurationError, /signing_key/)
+    end
+
+    it "never quotes a signing key that is neither a key nor a file" do
+      ENV["DEBPULL_SIGNING_KEY"] = "hunter2-not-a-path"
+      tasks do |t|
+        t.repository = repo_uri
+        t.suite = "staging"
+      end
+      expect { run("deploy:list") }.to raise_error(Debpull::RakeTask::ConfigurationError) { |e|
+        expect(e.message).not_to include("hunter2")
+      }
     end
   end
 end

@@ -395,87 +395,25 @@ pub struct DebpullOutcome {
 impl DebpullOutcome {
     fn new(outcome: &Outcome) -> DebpullOutcome {
         let version = |v: Option<&Version>| v.map(|v| args::text(v.as_str()));
-        let (kind, from, to, attempted, installed, candidate) = match outcome {
-            Outcome::UpToDate {
-                installed,
-                candidate,
-                ..
-            } => (
-                DebpullOutcomeKind::UpToDate,
-                None,
-                None,
-                None,
-                installed.as_ref(),
-                candidate.as_ref(),
-            ),
-            Outcome::Updated { from, to, .. } => (
-                DebpullOutcomeKind::Updated,
-                from.as_ref(),
-                Some(to),
-                None,
-                Some(to),
-                None,
-            ),
-            Outcome::RolledBack {
-                from,
-                attempted,
-                installed,
-                ..
-            } => (
-                DebpullOutcomeKind::RolledBack,
-                Some(from),
-                None,
-                Some(attempted),
-                installed.as_ref(),
-                None,
-            ),
-            Outcome::Failed {
-                installed,
-                attempted,
-                ..
-            } => (
-                DebpullOutcomeKind::Failed,
-                None,
-                None,
-                attempted.as_ref(),
-                installed.as_ref(),
-                None,
-            ),
-            Outcome::Held {
-                installed,
-                candidate,
-                ..
-            } => (
-                DebpullOutcomeKind::Held,
-                None,
-                None,
-                None,
-                installed.as_ref(),
-                Some(candidate),
-            ),
-            Outcome::HeldByAdmin {
-                installed,
-                candidate,
-                ..
-            } => (
-                DebpullOutcomeKind::HeldByAdmin,
-                None,
-                None,
-                None,
-                Some(installed),
-                Some(candidate),
-            ),
-            Outcome::Skipped { .. } => (DebpullOutcomeKind::Skipped, None, None, None, None, None),
+        let kind = match outcome {
+            Outcome::UpToDate { .. } => DebpullOutcomeKind::UpToDate,
+            Outcome::Updated { .. } => DebpullOutcomeKind::Updated,
+            Outcome::RolledBack { .. } => DebpullOutcomeKind::RolledBack,
+            Outcome::Failed { .. } => DebpullOutcomeKind::Failed,
+            Outcome::Held { .. } => DebpullOutcomeKind::Held,
+            Outcome::HeldByAdmin { .. } => DebpullOutcomeKind::HeldByAdmin,
+            Outcome::Skipped { .. } => DebpullOutcomeKind::Skipped,
         };
+        let versions = outcome.versions();
         DebpullOutcome {
             kind,
             line: args::text(&outcome.to_string()),
             package: args::text(outcome.package()),
-            from: version(from),
-            to: version(to),
-            attempted: version(attempted),
-            installed: version(installed),
-            candidate: version(candidate),
+            from: version(versions.from),
+            to: version(versions.to),
+            attempted: version(versions.attempted),
+            installed: version(versions.installed),
+            candidate: version(versions.candidate),
             error_status: outcome
                 .error()
                 .map_or(DebpullStatus::Ok, |e| DebpullStatus::from(e.kind())),

@@ -9,7 +9,9 @@ module Debpull
 end
 
 require_relative "debpull/error"
-require_relative "debpull/debpull" # the native extension (lib/debpull/debpull.so)
+# The native extension: lib/debpull/debpull.so in a checkout (rake compile),
+# the gem's lib or extension directory once installed.
+require "debpull/debpull"
 require_relative "debpull/version"
 require_relative "debpull/package"
 require_relative "debpull/repository"

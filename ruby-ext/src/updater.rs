@@ -76,82 +76,25 @@ struct OutcomeData {
 
 impl OutcomeData {
     fn new(outcome: &Outcome) -> OutcomeData {
-        let (kind, from, to, attempted, installed, candidate) = match outcome {
-            Outcome::UpToDate {
-                installed,
-                candidate,
-                ..
-            } => (
-                "up_to_date",
-                None,
-                None,
-                None,
-                installed.as_ref(),
-                candidate.as_ref(),
-            ),
-            Outcome::Updated { from, to, .. } => {
-                ("updated", from.as_ref(), Some(to), None, Some(to), None)
-            }
-            Outcome::RolledBack {
-                from,
-                attempted,
-                installed,
-                ..
-            } => (
-                "rolled_back",
-                Some(from),
-                None,
-                Some(attempted),
-                installed.as_ref(),
-                None,
-            ),
-            Outcome::Failed {
-                installed,
-                attempted,
-                ..
-            } => (
-                "failed",
-                None,
-                None,
-                attempted.as_ref(),
-                installed.as_ref(),
-                None,
-            ),
-            Outcome::Held {
-                installed,
-                candidate,
-                ..
-            } => (
-                "held",
-                None,
-                None,
-                None,
-                installed.as_ref(),
-                Some(candidate),
-            ),
-            Outcome::HeldByAdmin {
-                installed,
-                candidate,
-                ..
-            } => (
-                "held_by_admin",
-                None,
-                None,
-                None,
-                Some(installed),
-                Some(candidate),
-            ),
-            Outcome::Skipped { .. } => ("skipped", None, None, None, None, None),
+        let kind = match outcome {
+            Outcome::UpToDate { .. } => "up_to_date",
+            Outcome::Updated { .. } => "updated",
+            Outcome::RolledBack { .. } => "rolled_back",
+            Outcome::Failed { .. } => "failed",
+            Outcome::Held { .. } => "held",
+            Outcome::HeldByAdmin { .. } => "held_by_admin",
+            Outcome::Skipped { .. } => "skipped",
         };
+        let versions = outcome.versions();
         OutcomeData {
             kind,
             line: outcome.to_string(),
             package: outcome.package().to_owned(),
-            from: text(from),
-            to: text(to),
-            attempted: text(attempted),
-            installed: text(installed),
-            candidate: text(candidate),
+            from: text(versions.from),
+            to: text(versions.to),
+            attempted: text(versions.attempted),
+            installed: text(versions.installed),
+            candidate: text(versions.candidate),
             error: outcome.error().map(|e| (e.kind(), e.to_string())),
         }
     }

@@ -36,7 +36,7 @@ pub use check::MAX_RELEASE_SIZE;
 pub use dpkg::{
     DEFAULT_ADMIN_DIR, InstalledPackage, installed_package, installed_version, status_path,
 };
-pub use update::{Event, EventSink, Outcome};
+pub use update::{Event, EventSink, Outcome, OutcomeVersions};
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -158,6 +158,68 @@ impl Outcome {
         }
     }
 
+    /// The versions the outcome names, the same fields for every kind (the
+    /// bindings show them so).
+    pub fn versions(&self) -> OutcomeVersions<'_> {
+        let none = OutcomeVersions::default();
+        match self {
+            Outcome::UpToDate {
+                installed,
+                candidate,
+                ..
+            } => OutcomeVersions {
+                installed: installed.as_ref(),
+                candidate: candidate.as_ref(),
+                ..none
+            },
+            Outcome::Updated { from, to, .. } => OutcomeVersions {
+                from: from.as_ref(),
+                to: Some(to),
+                installed: Some(to),
+                ..none
+            },
+            Outcome::RolledBack {
+                from,
+                attempted,
+                installed,
+                ..
+            } => OutcomeVersions {
+                from: Some(from),
+                attempted: Some(attempted),
+                installed: installed.as_ref(),
+                ..none
+            },
+            Outcome::Failed {
+                installed,
+                attempted,
+                ..
+            } => OutcomeVersions {
+                attempted: attempted.as_ref(),
+                installed: installed.as_ref(),
+                ..none
+            },
+            Outcome::Held {
+                installed,
+                candidate,
+                ..
+            } => OutcomeVersions {
+                installed: installed.as_ref(),
+                candidate: Some(candidate),
+                ..none
+            },
+            Outcome::HeldByAdmin {
+                installed,
+                candidate,
+                ..
+            } => OutcomeVersions {
+                installed: Some(installed),
+                candidate: Some(candidate),
+                ..none
+            },
+            Outcome::Skipped { .. } => none,
+        }
+    }
+
     /// The error, if the run failed or rolled back (the reason).
     pub fn error(&self) -> Option<&Error> {
         match self {
@@ -166,6 +228,23 @@ impl Outcome {
             _ => None,
         }
     }
+}
+
+/// The versions an [`Outcome`] names ([`Outcome::versions`]); `None` where
+/// its kind has none.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutcomeVersions<'a> {
+    /// The version before the run: Updated (`None`: a first install), RolledBack (reinstalled).
+    pub from: Option<&'a Version>,
+    /// The version an Updated run installed.
+    pub to: Option<&'a Version>,
+    /// The version a RolledBack or Failed run tried to install.
+    pub attempted: Option<&'a Version>,
+    /// The version installed after the run (Updated: `to`; RolledBack, Failed:
+    /// as dpkg's status file says, when it could be read).
+    pub installed: Option<&'a Version>,
+    /// The suite's candidate of an UpToDate, Held or HeldByAdmin run.
+    pub candidate: Option<&'a Version>,
 }
 
 /// Writes `value` on one line: line breaks (an installer's output in an
@@ -915,6 +994,48 @@ impl Updater {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_outcome_names_its_versions_in_the_same_fields() {
+        let v = |s: &str| Version::parse(s).unwrap();
+        let updated = Outcome::Updated {
+            package: "app".into(),
+            from: None,
+            to: v("1.1"),
+        };
+        let versions = updated.versions();
+        assert_eq!((versions.from, versions.to), (None, Some(&v("1.1"))));
+        assert_eq!(versions.installed, Some(&v("1.1")));
+        let rolled_back = Outcome::RolledBack {
+            package: "app".into(),
+            from: v("1.0"),
+            attempted: v("1.1"),
+            reason: Error::new(ErrorKind::Io, "health check failed"),
+            rollback_error: None,
+            record_error: None,
+            installed: Some(v("1.0")),
+        };
+        let versions = rolled_back.versions();
+        assert_eq!(
+            (
+                versions.from,
+                versions.attempted,
+                versions.installed,
+                versions.to
+            ),
+            (Some(&v("1.0")), Some(&v("1.1")), Some(&v("1.0")), None)
+        );
+        let held = Outcome::HeldByAdmin {
+            package: "app".into(),
+            installed: v("1.0"),
+            candidate: v("1.1"),
+        };
+        assert_eq!(held.versions().candidate, Some(&v("1.1")));
+        let skipped = Outcome::Skipped {
+            package: "app".into(),
+        };
+        assert_eq!(skipped.versions(), OutcomeVersions::default());
+    }
 
     #[test]
     fn an_installers_multi_line_output_stays_on_the_outcomes_line() {

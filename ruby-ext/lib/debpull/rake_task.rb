@@ -205,9 +205,10 @@ module Debpull
 
       File.read(text)
     rescue Errno::ENOENT, Errno::EACCES, Errno::EISDIR, Errno::ENAMETOOLONG => e
-      where = text.length > 256 ? "" : " #{text.inspect}"
+      # The value itself is never quoted: it could be a secret set by mistake.
       raise ConfigurationError,
-            "#{name}:#{task}: #{key} is neither an armored key nor a readable file#{where} (#{e.class.name.split("::").last})"
+            "#{name}:#{task}: #{key} is neither an armored key nor a readable file " \
+            "(#{e.class.name.split("::").last})"
     end
 
     def signing_key_text(task) = key_text(value(:signing_key, task), :signing_key, task)
@@ -264,11 +265,11 @@ module Debpull
       { region: setting(:region), endpoint: setting(:endpoint) }.compact
     end
 
-    # The repository; tasks that only read it (list, verify) pass the signing
-    # key when there is one, the others need it.
-    def open_repository(task, writes: true)
+    # The repository (every task, reading ones too, needs its signing key:
+    # the repository reads back only what its own key signed).
+    def open_repository(task)
       uri = string(:repository, task)
-      key = signing_key_text(task) if writes || setting(:signing_key)
+      key = signing_key_text(task)
       options = { signing_key: key, passphrase: setting(:passphrase),
                   origin: setting(:origin), label: setting(:label) }.compact
       Debpull::Repository.new(uri, **options, **s3_options, **repository_options)
@@ -355,7 +356,7 @@ module Debpull
     end
 
     def list
-      repo = open_repository(:list, writes: false)
+      repo = open_repository(:list)
       suite = string(:suite, :list)
       packages = repo.packages(suite)
       say "#{suite}: no packages" if packages.empty?
@@ -364,7 +365,7 @@ module Debpull
     end
 
     def verify
-      repo = open_repository(:verify, writes: false)
+      repo = open_repository(:verify)
       suite = string(:suite, :verify)
       result = repo.verify(suite)
       say "#{suite}: verified"
@@ -392,7 +393,19 @@ module Debpull
       package = package_name(:check)
       status = open_source(:check).check(package)
       say status.to_s
+      status.warnings.each { |warning| say "warning: #{warning}" }
       status
+    end
+
+    # `deploy:update` ended in a failure, a rollback or a held-back version.
+    class UpdateFailed < Debpull::Error
+      # @return [Debpull::Updater::Outcome]
+      attr_reader :outcome
+
+      def initialize(outcome)
+        @outcome = outcome
+        super(outcome.to_s)
+      end
     end
 
     def update
@@ -400,7 +413,9 @@ module Debpull
       options = { source: open_source(:update), package: package, installer: optional(:installer).to_sym,
                   policy: optional(:policy).to_sym, health_check: health_check_command }.compact
       outcome = Debpull::Updater.new(**options, **updater_options).update
-      say "#{package}: #{outcome}"
+      say outcome.to_s
+      # A failed, rolled-back or held-back run fails the task (a non-zero exit for cron and CI).
+      raise UpdateFailed.new(outcome) if outcome.failed? || outcome.rolled_back? || outcome.kind == :held
       outcome
     end
 
