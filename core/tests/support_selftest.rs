@@ -463,6 +463,10 @@ fn moto_child_process() {
     println!("moto-child {} {}", moto.pid(), moto.port());
     io::stdout().flush().unwrap();
     if mode == "abort" {
+        // Aborts once the parent has seen moto running (a line on stdin):
+        // aborting at once raced the parent's look.
+        let mut line = String::new();
+        let _ = io::stdin().read_line(&mut line);
         std::process::abort();
     }
     std::thread::sleep(Duration::from_secs(120));
@@ -489,6 +493,7 @@ fn moto_dies_with_its_test_process() {
                 "--test-threads=1",
             ])
             .env("DEBPULL_MOTO_CHILD", mode)
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -505,6 +510,8 @@ fn moto_dies_with_its_test_process() {
         assert!(process_alive(pid) && listening(port), "{mode}: moto runs");
         if mode == "sigkill" {
             child.kill().unwrap();
+        } else {
+            writeln!(child.stdin.as_mut().unwrap(), "abort now").unwrap();
         }
         let status = child.wait().unwrap();
         assert!(!status.success(), "{mode}: {status:?}");
