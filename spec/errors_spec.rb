@@ -9,9 +9,7 @@ require "tmpdir"
 
 # Every kind of core error has its class under Debpull::Error, and the ones a
 # caller can run into cheaply are raised as that class.
-RSpec.describe "Debpull's error classes" do
-  around { |example| Dir.mktmpdir("debpull-errors") { |dir| @dir = dir and example.run } }
-
+RSpec.describe "Debpull's error classes", :tmpdir do
   KINDS = %i[InvalidInput InvalidVersion ParseError LimitExceeded NotFound Conflict ConcurrentUpdate
              VerificationError StorageError IOError Cancelled Unsupported].freeze
 

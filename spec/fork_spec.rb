@@ -9,14 +9,7 @@ require "timeout"
 # A preloading server (Puma, Unicorn) or a worker pool forks after using
 # debpull: the child must be able to use it too (the parent's runtime threads
 # do not exist in the child).
-RSpec.describe "debpull after fork" do
-  around do |example|
-    Dir.mktmpdir("debpull-fork") do |dir|
-      @dir = dir
-      example.run
-    end
-  end
-
+RSpec.describe "debpull after fork", :tmpdir do
   it "works in a child after the parent used it" do
     repo = Debpull::Repository.new("file://#{@dir}/repo", signing_key: Keys.secret)
     repo.publish("staging", [Debs.build(@dir, version: "1.0")])

@@ -10,14 +10,7 @@ require "timeout"
 # Blocking calls release the GVL and can be interrupted: a check against an
 # HTTP server that accepts and never answers would wait for its timeouts
 # (30 s per read, retried).
-RSpec.describe "Blocking calls and the GVL" do
-  around do |example|
-    Dir.mktmpdir("debpull-gvl") do |dir|
-      @dir = dir
-      example.run
-    end
-  end
-
+RSpec.describe "Blocking calls and the GVL", :tmpdir do
   # Accepts connections and keeps them open, silent.
   def silent_server
     server = TCPServer.new("127.0.0.1", 0)

@@ -91,9 +91,7 @@ end
 # The repository's calls against an S3 endpoint that accepts connections and
 # never answers: the GVL is released (another thread counts meanwhile) and
 # Timeout stops them promptly.
-RSpec.describe "Interrupting repository calls on a silent S3 endpoint" do
-  around { |example| Dir.mktmpdir("debpull-silent") { |dir| @dir = dir and example.run } }
-
+RSpec.describe "Interrupting repository calls on a silent S3 endpoint", :tmpdir do
   before do
     @server = TCPServer.new("127.0.0.1", 0)
     @held = []

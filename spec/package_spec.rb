@@ -7,9 +7,7 @@ require "open3"
 require "pathname"
 require "tmpdir"
 
-RSpec.describe Debpull::Package do
-  around { |example| Dir.mktmpdir("debpull-package") { |dir| @dir = dir and example.run } }
-
+RSpec.describe Debpull::Package, :tmpdir do
   let(:deb) { Debs.build(@dir, name: "app", version: "1:2.0~rc1-3", depends: "libc6 (>= 2.36)") }
 
   def dpkg_field(path, field)
@@ -92,9 +90,7 @@ RSpec.describe Debpull::Package do
   end
 end
 
-RSpec.describe "Debpull.build_deb" do
-  around { |example| Dir.mktmpdir("debpull-build") { |dir| @dir = dir and example.run } }
-
+RSpec.describe "Debpull.build_deb", :tmpdir do
   let(:root) do
     File.join(@dir, "root").tap do |root|
       FileUtils.mkdir_p(File.join(root, "usr/share/hello"))

@@ -8,8 +8,6 @@ require "open3"
 require "tmpdir"
 
 RSpec.shared_examples "a repository" do
-  around { |example| Dir.mktmpdir("debpull-repo") { |dir| @dir = dir and example.run } }
-
   let(:repo) { Debpull::Repository.new(uri, signing_key: Keys.secret, **storage_options) }
   let(:app1) { Debs.build(@dir, name: "app", version: "1.0") }
   let(:app2) { Debs.build(@dir, name: "app", version: "2.0") }
@@ -174,7 +172,7 @@ RSpec.shared_examples "a repository" do
   end
 end
 
-RSpec.describe Debpull::Repository do
+RSpec.describe Debpull::Repository, :tmpdir do
   context "in a local directory (file://)" do
     let(:uri) { "file://#{@dir}/repo" }
     let(:storage_options) { {} }

@@ -6,14 +6,7 @@ require_relative "support/keys"
 require_relative "support/publish"
 require "digest"
 
-RSpec.describe Debpull::Source do
-  around do |example|
-    Dir.mktmpdir("debpull-source") do |dir|
-      @dir = dir
-      example.run
-    end
-  end
-
+RSpec.describe Debpull::Source, :tmpdir do
   let(:repo) { FtpArchive.new(File.join(@dir, "repo")) }
   let(:system_root) { DpkgRoot.new(File.join(@dir, "system")) }
   let(:state_dir) { File.join(@dir, "state") }

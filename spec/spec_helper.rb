@@ -3,7 +3,17 @@
 $LOAD_PATH.unshift File.expand_path("../ruby-ext/lib", __dir__)
 require "debpull"
 
+require "tmpdir"
+
 RSpec.configure do |config|
+  # Examples of a group tagged :tmpdir get @dir, a temporary directory of their own.
+  config.around(:each, :tmpdir) do |example|
+    Dir.mktmpdir("debpull-spec") do |dir|
+      @dir = dir
+      example.run
+    end
+  end
+
   config.expect_with(:rspec) { |c| c.syntax = :expect }
   config.disable_monkey_patching!
   config.order = :random

@@ -7,9 +7,7 @@ require "tmpdir"
 
 # GC.stress (a collection at every allocation) around every native entry
 # point: a Ruby object the binding forgot to keep alive would be freed under it.
-RSpec.describe "GC.stress" do
-  around { |example| Dir.mktmpdir("debpull-stress") { |dir| @dir = dir and example.run } }
-
+RSpec.describe "GC.stress", :tmpdir do
   def stressed
     GC.stress = true
     yield

@@ -9,9 +9,7 @@ require "tmpdir"
 
 # Argument types across the API: Pathname wherever a path goes, keys in any
 # encoding, nil and wrong types as TypeError (or ArgumentError), never a crash.
-RSpec.describe "Argument types" do
-  around { |example| Dir.mktmpdir("debpull-types") { |dir| @dir = dir and example.run } }
-
+RSpec.describe "Argument types", :tmpdir do
   def source(**options)
     Debpull::Source.new("file://#{@dir}/repo", suite: "production", trusted_keys: Keys.public,
                                                state_dir: File.join(@dir, "state"), architecture: "amd64", **options)

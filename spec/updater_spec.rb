@@ -5,14 +5,7 @@ require_relative "support/debs"
 require_relative "support/keys"
 require_relative "support/publish"
 
-RSpec.describe Debpull::Updater do
-  around do |example|
-    Dir.mktmpdir("debpull-updater") do |dir|
-      @dir = dir
-      example.run
-    end
-  end
-
+RSpec.describe Debpull::Updater, :tmpdir do
   let(:repo) { FtpArchive.new(File.join(@dir, "repo")) }
   let(:system_root) { DpkgRoot.new(File.join(@dir, "system")) }
 

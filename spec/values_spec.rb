@@ -6,9 +6,7 @@ require "tmpdir"
 
 # Version and Package are immutable values: frozen from the start, dup and
 # clone give the object itself, equal ones hash alike (Fixnum hashes).
-RSpec.describe "Immutable values" do
-  around { |example| Dir.mktmpdir("debpull-values") { |dir| @dir = dir and example.run } }
-
+RSpec.describe "Immutable values", :tmpdir do
   let(:version) { Debpull::Version.new("1:2.0-1") }
   let(:package) { Debpull::Package.read(Debs.build(@dir)) }
 
