@@ -11,8 +11,8 @@ use debpull::{Error as CoreError, ErrorKind};
 use magnus::Ruby;
 use magnus::{Error, RModule, function};
 
+use crate::args::invalid;
 use crate::gvl::{Detach, blocking};
-use crate::package::invalid;
 
 /// The compressions `build_deb` accepts, by name.
 const COMPRESSIONS: [(&str, Compression); 4] = [

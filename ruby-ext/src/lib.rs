@@ -3,6 +3,7 @@
 //! the GVL for anything that blocks), map the error to its Ruby class. The
 //! friendly API (keyword arguments, docs) lives in `ruby-ext/lib`.
 
+mod args;
 mod deb;
 mod error;
 mod gvl;

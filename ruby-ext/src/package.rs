@@ -5,7 +5,7 @@
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::PathBuf;
 
-use debpull::{Error as CoreError, ErrorKind, Package};
+use debpull::Package;
 use magnus::typed_data::Obj;
 use magnus::value::ReprValue;
 use magnus::{
@@ -135,14 +135,6 @@ pub(crate) fn to_array(ruby: &Ruby, packages: Vec<Package>) -> Result<RArray, Er
         array.push(frozen(ruby, package))?;
     }
     Ok(array)
-}
-
-/// A core error of kind `InvalidInput` (for argument checks made here).
-pub(crate) fn invalid(ruby: &Ruby, message: impl Into<String>) -> Error {
-    crate::error::to_ruby(
-        ruby,
-        CoreError::new(ErrorKind::InvalidInput, message.into()),
-    )
 }
 
 /// Defines `Debpull::Package` in `module`.

@@ -4,7 +4,6 @@
 
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
 use debpull::Version;
 use debpull::repo::{Progress, PublishReport, Replace, Repository, RepositoryOptions};
@@ -14,11 +13,9 @@ use magnus::block::Proc;
 use magnus::{Class, Error, Module, RArray, RModule, RString, Ruby, method};
 use tokio::sync::mpsc;
 
+use crate::args::{invalid, seconds};
 use crate::gvl::{blocking, drop_in_runtime, without_gvl};
-use crate::package::{invalid, to_array};
-
-/// The longest duration accepted (valid_for, grace): 10 years.
-const MAX_SECONDS: u64 = 10 * 366 * 24 * 3600;
+use crate::package::to_array;
 
 /// A repository; set once by `initialize` (alloc + initialize, so that
 /// subclasses work), then only read: safe to share between threads.
@@ -50,17 +47,6 @@ fn one_line(ruby: &Ruby, name: &str, value: String) -> Result<String, Error> {
     Ok(value)
 }
 
-/// A duration in seconds of at most 10 years.
-fn seconds(ruby: &Ruby, name: &str, value: u64) -> Result<Duration, Error> {
-    if value > MAX_SECONDS {
-        return Err(invalid(
-            ruby,
-            format!("{name}: {value} seconds is more than the {MAX_SECONDS} (10 years) accepted"),
-        ));
-    }
-    Ok(Duration::from_secs(value))
-}
-
 impl RbRepository {
     /// `_initialize(uri, signing_key, passphrase, origin, label, region,
     /// endpoint, valid_for)`: unlocking the key (which may be slow) runs
@@ -86,7 +72,7 @@ impl RbRepository {
             label: one_line(ruby, "label", label)?,
             valid_for: match valid_for {
                 Some(0) => return Err(invalid(ruby, "valid_for: 0 seconds")),
-                Some(s) => Some(seconds(ruby, "valid_for", s)?),
+                Some(s) => Some(seconds(ruby, s as f64, "valid_for", false)?),
                 None => None,
             },
             ..RepositoryOptions::default()
@@ -298,7 +284,7 @@ impl RbRepository {
         grace: u64,
     ) -> Result<(Vec<String>, Vec<String>, usize, usize), Error> {
         let repo = rb_self.repo(ruby)?;
-        let grace = seconds(ruby, "grace", grace)?;
+        let grace = seconds(ruby, grace as f64, "grace", false)?;
         let report = without_gvl(ruby, repo.gc(grace))?;
         Ok((
             report.suites,

@@ -4,12 +4,13 @@
 
 use std::path::PathBuf;
 
+use debpull::Version;
 use debpull::client::{Source, SourceOptions, SourceTrust, Status};
 use debpull::sign::TrustedKeys;
 use debpull::storage::OpenOptions;
-use debpull::{Error as CoreError, ErrorKind, Version};
 use magnus::{Class, Error, Module, Object, RHash, RModule, RString, Ruby, function, method};
 
+use crate::args::{invalid, path};
 use crate::error::IntoRuby;
 use crate::gvl::{blocking, without_gvl};
 use crate::package::frozen;
@@ -17,19 +18,6 @@ use crate::package::frozen;
 /// A source; immutable, usable from several threads at once.
 #[magnus::wrap(class = "Debpull::Source", free_immediately, size)]
 pub(crate) struct RbSource(pub(crate) Source);
-
-/// A core error of kind `InvalidInput` as a Ruby exception.
-pub(crate) fn invalid(ruby: &Ruby, message: impl Into<String>) -> Error {
-    crate::error::to_ruby(ruby, CoreError::new(ErrorKind::InvalidInput, message))
-}
-
-/// A path (from a String or Pathname), refusing an empty one (named `what`).
-pub(crate) fn path(ruby: &Ruby, path: PathBuf, what: &str) -> Result<PathBuf, Error> {
-    if path.as_os_str().is_empty() {
-        return Err(invalid(ruby, format!("{what} is empty")));
-    }
-    Ok(path)
-}
 
 impl RbSource {
     /// `Debpull::Source._open(uri, suite, component, trusted_keys,

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::UNIX_EPOCH;
 
 use debpull::client::{
     Event, EventSink, Installer, LockMode, Outcome, Policy, Updater, UpdaterOptions,
@@ -15,33 +15,15 @@ use magnus::{
     value::ReprValue,
 };
 
+use crate::args::{invalid, path, seconds};
 use crate::error::{IntoRuby, to_ruby};
 use crate::gvl::without_gvl;
-use crate::source::{RbSource, invalid, path};
+use crate::source::RbSource;
 
 /// An updater; immutable, usable from several threads at once (runs take a
 /// lock: one waits or is skipped).
 #[magnus::wrap(class = "Debpull::Updater", free_immediately, size)]
 pub(crate) struct RbUpdater(Updater);
-
-/// `seconds` (a Float from Ruby) as a duration named `what`; `positive`:
-/// 0 refused too.
-fn seconds(ruby: &Ruby, seconds: f64, what: &str, positive: bool) -> Result<Duration, Error> {
-    let duration = Duration::try_from_secs_f64(seconds)
-        .ok()
-        .filter(|d| *d <= Duration::from_secs(10 * 365 * 24 * 3600));
-    match duration {
-        None => Err(invalid(
-            ruby,
-            format!("{what} is {seconds} seconds: not between 0 and 10 years"),
-        )),
-        Some(d) if positive && d.is_zero() => Err(invalid(
-            ruby,
-            format!("{what} is 0 seconds: nothing could finish in time"),
-        )),
-        Some(d) => Ok(d),
-    }
-}
 
 /// A command named `what`: at least the program, which is not empty.
 fn command(ruby: &Ruby, argv: Vec<String>, what: &str) -> Result<Vec<String>, Error> {
