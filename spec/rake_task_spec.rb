@@ -4,6 +4,7 @@ require_relative "spec_helper"
 require_relative "support/keys"
 require_relative "support/debs"
 require_relative "support/moto"
+require_relative "support/publish"
 require "debpull/rake_task"
 require "pty"
 require "stringio"
@@ -327,9 +328,8 @@ RSpec.describe Debpull::RakeTask do
     it "checks and installs the update with dpkg --root" do
       configured
       run("deploy:publish", Debs.build(@dir, version: "1.0", arch: "all"))
-      root = File.join(@dir, "root")
-      %w[var/lib/dpkg/updates var/lib/dpkg/info].each { |d| FileUtils.mkdir_p(File.join(root, d)) }
-      File.write(File.join(root, "var/lib/dpkg/status"), "")
+      system_root = DpkgRoot.new(File.join(@dir, "system"))
+      root = system_root.root
       ENV["DEBPULL_TRUSTED_KEYS"] = Keys.public
       ENV["DEBPULL_STATE_DIR"] = File.join(@dir, "state")
       t = described_class.new(:client) do |c|
@@ -339,14 +339,15 @@ RSpec.describe Debpull::RakeTask do
         c.package = "app"
         c.installer = :dpkg
         # dpkg's database in the root too: never the machine's.
-        c.source_options = { admin_dir: File.join(root, "var/lib/dpkg") }
+        c.source_options = { admin_dir: system_root.admin }
         c.updater_options = { root: root }
       end
       expect(t).to be_a(described_class)
       run("client:check")
       expect(out.string).to include("app: installed none, candidate 1.0 (update available)")
       run("client:update")
-      expect(File.read(File.join(root, "usr/share/app/VERSION"))).to start_with("app 1.0")
+      expect(system_root.file("usr/share/app/VERSION")).to start_with("app 1.0")
+      expect(system_root.installed("app")).to eq("1.0")
       expect(out.string).to include("\napp: updated none -> 1.0\n")
 
       # A failing health check: the task fails (rake exits non-zero), rolled back.
@@ -358,12 +359,13 @@ RSpec.describe Debpull::RakeTask do
         c.package = "app"
         c.installer = :dpkg
         c.health_check = ["false"]
-        c.source_options = { admin_dir: File.join(root, "var/lib/dpkg") }
+        c.source_options = { admin_dir: system_root.admin }
         c.updater_options = { root: root }
       end
       expect(failing).to be_a(described_class)
       expect { run("failing:update") }.to raise_error(Debpull::RakeTask::UpdateFailed, /2\.0 failed.*rolled back to 1\.0/)
-      expect(File.read(File.join(root, "usr/share/app/VERSION"))).to start_with("app 1.0")
+      expect(system_root.file("usr/share/app/VERSION")).to start_with("app 1.0")
+      expect(system_root.installed("app")).to eq("1.0")
     end
 
     it "needs the signing key to list or verify (the repository reads back only what its key signed)" do
