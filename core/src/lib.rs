@@ -15,6 +15,8 @@ pub mod control;
 pub mod deb;
 pub mod error;
 pub mod index;
+#[cfg(feature = "notify")]
+pub mod notify;
 pub mod repo;
 pub mod sign;
 pub mod storage;

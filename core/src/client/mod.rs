@@ -29,6 +29,7 @@ mod download;
 mod dpkg;
 mod install;
 mod lock;
+mod notify;
 mod state;
 mod update;
 
@@ -36,6 +37,7 @@ pub use check::MAX_RELEASE_SIZE;
 pub use dpkg::{
     DEFAULT_ADMIN_DIR, InstalledPackage, installed_package, installed_version, status_path,
 };
+pub(crate) use update::hostname;
 pub use update::{Event, EventSink, Outcome, OutcomeVersions};
 
 use std::path::PathBuf;
@@ -240,6 +242,11 @@ pub struct UpdaterOptions {
     /// Wait a random time up to this before checking, so that a fleet does not
     /// hit the repository in the same second.
     pub jitter: Duration,
+    /// Where a run that updated, failed or rolled back posts a Slack message
+    /// (see [`crate::notify`]; a failed post never changes the outcome).
+    /// `None` (the default): nothing is posted.
+    #[cfg(feature = "notify")]
+    pub notifier: Option<crate::notify::Notifier>,
 }
 
 impl UpdaterOptions {
@@ -258,6 +265,8 @@ impl UpdaterOptions {
             install_timeout: Duration::from_secs(30 * 60),
             lock: LockMode::Skip,
             jitter: Duration::ZERO,
+            #[cfg(feature = "notify")]
+            notifier: None,
         }
     }
 }

@@ -532,7 +532,7 @@ impl Updater {
     /// emits one [`ErrorKind::Cancelled`] event; one cancelled after emits
     /// that event, then (from the install task, when it ends) the event of
     /// its real outcome.
-    pub async fn update_with_events(&self, on_event: EventSink) -> Outcome {
+    pub(crate) async fn update_with_events_unnotified(&self, on_event: EventSink) -> Outcome {
         let report = Arc::new(Report {
             on_event,
             package: self.options.package.clone(),

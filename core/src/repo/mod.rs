@@ -69,6 +69,7 @@ use crate::storage::{Payload, PutMode, Storage};
 use crate::version::Version;
 
 mod gc;
+mod notify;
 mod pool;
 pub(crate) mod snapshot;
 mod verify;
@@ -134,6 +135,11 @@ pub struct RepositoryOptions {
     /// (publish many packages in one call). Turn it off only when no reader uses
     /// `If-Modified-Since` (debpull's own client compares ETags).
     pub wait_for_new_second: bool,
+    /// Where publish, promote, remove and prune post a Slack message after
+    /// success (see [`crate::notify`]; a failed post never fails them).
+    /// `None` (the default): nothing is posted.
+    #[cfg(feature = "notify")]
+    pub notifier: Option<crate::notify::Notifier>,
 }
 
 impl Default for RepositoryOptions {
@@ -148,6 +154,8 @@ impl Default for RepositoryOptions {
             max_attempts: 64,
             adopt_keys: None,
             wait_for_new_second: true,
+            #[cfg(feature = "notify")]
+            notifier: None,
         }
     }
 }
@@ -233,7 +241,7 @@ impl Repository {
     /// if needed. Identical packages already there are left alone; a different
     /// package with the same name, version and architecture is a
     /// [`ErrorKind::Conflict`] unless `replace` says otherwise.
-    pub async fn publish(
+    async fn publish_unnotified(
         &self,
         suite: &str,
         component: &str,
@@ -308,7 +316,7 @@ impl Repository {
 
     /// Removes package `name` from `suite`: the one `version`, or every version.
     /// Returns the entries removed; nothing matching is [`ErrorKind::NotFound`].
-    pub async fn remove(
+    async fn remove_unnotified(
         &self,
         suite: &str,
         name: &str,
@@ -348,7 +356,7 @@ impl Repository {
     /// `from` to suite `to`, sharing the pool files: nothing is uploaded but the
     /// indexes. Already there identically: nothing changes. Returns the entries
     /// added to `to` (empty when they were all there already).
-    pub async fn promote(
+    async fn promote_unnotified(
         &self,
         name: &str,
         version: &Version,
@@ -405,7 +413,7 @@ impl Repository {
 
     /// Keeps the newest `keep` versions of every package and architecture in
     /// `suite`; returns the entries removed.
-    pub async fn prune(&self, suite: &str, keep: usize) -> Result<Vec<Package>> {
+    async fn prune_unnotified(&self, suite: &str, keep: usize) -> Result<Vec<Package>> {
         if keep == 0 {
             return Err(Error::new(
                 ErrorKind::InvalidInput,

@@ -1,0 +1,438 @@
+//! Posting notifications to a real webhook on loopback (`support/webhook_server.rs`):
+//! the JSON received, retries on 5xx and 429 (Retry-After), giving up, a webhook
+//! that never answers, an unreachable port; and the deploy that notifies (a
+//! real publish into a local repository, an update installed by the real dpkg
+//! into a temporary root) succeeding whatever the webhook does.
+
+#[allow(dead_code)]
+#[path = "support/dpkg_root.rs"]
+mod dpkg_root;
+#[path = "support/test_debs.rs"]
+mod test_debs;
+#[path = "support/webhook_server.rs"]
+mod webhook_server;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use debpull::ErrorKind;
+use debpull::Version;
+use debpull::client::{Outcome, Source, SourceOptions, SourceTrust, Updater, UpdaterOptions};
+use debpull::notify::{Message, Notifier, Webhook, WebhookOptions};
+use debpull::repo::{Repository, RepositoryOptions};
+use debpull::sign::{KeyKind, SigningKey, TrustedKeys};
+use debpull::storage::{LocalStorage, Storage};
+use dpkg_root::DpkgRoot;
+use serde_json::Value;
+use webhook_server::{Answer, WebhookServer};
+
+fn options(url: &str, retries: u32) -> WebhookOptions {
+    let mut o = WebhookOptions::new(url);
+    o.retries = retries;
+    o.initial_backoff = Duration::from_millis(10);
+    o.timeout = Duration::from_secs(5);
+    o
+}
+
+fn notifier(url: &str, retries: u32) -> Notifier {
+    Notifier::new(options(url, retries)).unwrap()
+}
+
+/// A URL nothing listens on.
+fn dead_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}/services/T000/B000/s3cr3t")
+}
+
+fn field<'a>(body: &'a Value, label: &str) -> Option<&'a str> {
+    let fields = body["blocks"]
+        .as_array()?
+        .iter()
+        .find(|b| b["type"] == "section" && b["fields"].is_array())?["fields"]
+        .as_array()?;
+    fields
+        .iter()
+        .find_map(|f| f["text"].as_str()?.strip_prefix(&format!("*{label}*\n")))
+}
+
+struct Deploy {
+    dir: tempfile::TempDir,
+    store: Arc<dyn Storage>,
+    key: SigningKey,
+    trusted: TrustedKeys,
+}
+
+impl Deploy {
+    fn new() -> Deploy {
+        let dir = tempfile::tempdir().unwrap();
+        let key =
+            SigningKey::generate("debpull tests <tests@example.org>", KeyKind::Ed25519).unwrap();
+        let trusted =
+            TrustedKeys::from_bytes(key.public_key_armored().unwrap().as_bytes()).unwrap();
+        let store: Arc<dyn Storage> = Arc::new(LocalStorage::new(dir.path().join("repo")).unwrap());
+        Deploy {
+            dir,
+            store,
+            key,
+            trusted,
+        }
+    }
+
+    fn repo(&self, notifier: Option<Notifier>) -> Repository {
+        let options = RepositoryOptions {
+            wait_for_new_second: false,
+            notifier,
+            ..RepositoryOptions::default()
+        };
+        Repository::new(self.store.clone(), self.key.clone(), options).unwrap()
+    }
+
+    fn deb(&self, version: &str) -> PathBuf {
+        test_debs::build_deb(self.dir.path(), "app", version, "amd64", "")
+    }
+
+    fn updater(&self, system: &DpkgRoot, notifier: Option<Notifier>) -> Updater {
+        let mut source = SourceOptions::new(
+            "production",
+            SourceTrust::Keys(self.trusted.clone()),
+            self.dir.path().join("state"),
+        );
+        source.architecture = Some("amd64".into());
+        source.admin_dir = system.admin.clone();
+        let mut options = UpdaterOptions::new("app");
+        options.root = Some(system.root.clone());
+        options.notifier = notifier;
+        Updater::new(Source::new(self.store.clone(), source).unwrap(), options)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publish_posts_json_with_what_version_suite_host_and_duration() {
+    let server = WebhookServer::ok();
+    let d = Deploy::new();
+    let n = notifier(&server.url(), 0);
+    let repo = d.repo(Some(n.clone()));
+    repo.publish(
+        "staging",
+        "main",
+        &[d.deb("1.2.4")],
+        Default::default(),
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    let received = server.received();
+    assert_eq!(received.len(), 1);
+    assert!(
+        received[0].0.starts_with("application/json"),
+        "{}",
+        received[0].0
+    );
+    let body = &server.json()[0];
+    assert_eq!(
+        body["text"],
+        ":white_check_mark: app 1.2.4 published to staging"
+    );
+    assert_eq!(body["blocks"][0]["type"], "header");
+    assert_eq!(field(body, "Package"), Some("app"));
+    assert_eq!(field(body, "Version"), Some("1.2.4"));
+    assert_eq!(field(body, "Suite"), Some("staging"));
+    assert_eq!(field(body, "Event"), Some("published"));
+    assert!(!field(body, "Host").unwrap().is_empty());
+    assert!(field(body, "Duration").unwrap().ends_with('s'));
+    assert_eq!(n.report().sent, 1);
+
+    // The same file again: unchanged, said so.
+    repo.publish(
+        "staging",
+        "main",
+        &[d.deb("1.2.4")],
+        Default::default(),
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        server.json()[1]["text"],
+        ":information_source: app 1.2.4 already in staging (unchanged)"
+    );
+
+    // Promote, remove, prune: one message each.
+    repo.promote(
+        "app",
+        &Version::parse("1.2.4").unwrap(),
+        "staging",
+        "production",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        server.json()[2]["text"],
+        ":arrow_up: app 1.2.4 promoted staging → production"
+    );
+    assert_eq!(
+        field(&server.json()[2], "Suite"),
+        Some("staging → production")
+    );
+    repo.publish(
+        "staging",
+        "main",
+        &[d.deb("1.2.5")],
+        Default::default(),
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    let pruned = repo.prune("staging", 1).await.unwrap();
+    assert_eq!(pruned.len(), 1);
+    let body = &server.json()[4];
+    assert_eq!(
+        body["text"],
+        ":broom: 1 package pruned from staging (keeping 1 version)"
+    );
+    assert_eq!(field(body, "Removed"), Some("app 1.2.4 amd64"));
+    // Nothing to prune: nothing posted.
+    repo.prune("staging", 1).await.unwrap();
+    assert_eq!(server.received().len(), 5);
+    repo.remove("production", "app", None).await.unwrap();
+    assert_eq!(
+        server.json()[5]["text"],
+        ":wastebasket: app 1.2.4 removed from production"
+    );
+    assert_eq!(n.report().sent, 6);
+    assert_eq!(n.report().failed, 0);
+}
+
+#[tokio::test]
+async fn retries_on_500_then_succeeds() {
+    let server = WebhookServer::start(
+        vec![Answer::status(500, "oops"), Answer::status(503, "busy")],
+        Answer::ok(),
+    );
+    let webhook = Webhook::new(options(&server.url(), 3)).unwrap();
+    let attempts = webhook.post(&Message::new(":x:", "hello")).await.unwrap();
+    assert_eq!(attempts, 3);
+    let bodies = server.json();
+    assert_eq!(bodies.len(), 3);
+    assert!(bodies.iter().all(|b| b["text"] == ":x: hello"));
+}
+
+#[tokio::test]
+async fn a_429_waits_its_retry_after_then_succeeds() {
+    let server = WebhookServer::start(vec![Answer::rate_limited(1)], Answer::ok());
+    let webhook = Webhook::new(options(&server.url(), 3)).unwrap();
+    let clock = Instant::now();
+    let attempts = webhook.post(&Message::new("", "hello")).await.unwrap();
+    assert_eq!(attempts, 2);
+    // Retry-After: 1 was honoured (the backoff alone is 10 ms).
+    assert!(
+        clock.elapsed() >= Duration::from_secs(1),
+        "{:?}",
+        clock.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_retry_after_beyond_the_cap_gives_up_at_once() {
+    let server = WebhookServer::start(vec![], Answer::rate_limited(3600));
+    let webhook = Webhook::new(options(&server.url(), 3)).unwrap();
+    let err = webhook.post(&Message::new("", "hello")).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Storage);
+    assert!(err.to_string().contains("Retry-After 3600 s"), "{err}");
+    assert_eq!(server.received().len(), 1);
+}
+
+#[tokio::test]
+async fn gives_up_after_its_retries_with_a_typed_error_without_the_secret() {
+    let server = WebhookServer::start(vec![], Answer::status(500, "internal\nerror"));
+    let webhook = Webhook::new(options(&server.url(), 2)).unwrap();
+    let err = webhook.post(&Message::new("", "hello")).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Storage);
+    let text = err.to_string();
+    assert!(text.contains("HTTP 500: internal"), "{text}");
+    assert!(text.contains("(3 attempts)"), "{text}");
+    assert!(!text.contains("s3cr3t"), "{text}");
+    assert_eq!(server.received().len(), 3);
+}
+
+#[tokio::test]
+async fn a_refusal_is_final() {
+    let server = WebhookServer::start(vec![], Answer::status(400, "invalid_payload"));
+    let webhook = Webhook::new(options(&server.url(), 3)).unwrap();
+    let err = webhook.post(&Message::new("", "hello")).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("HTTP 400: invalid_payload (1 attempt)"),
+        "{err}"
+    );
+    assert_eq!(server.received().len(), 1);
+}
+
+#[tokio::test]
+async fn a_webhook_that_never_answers_times_out_each_attempt() {
+    let server = WebhookServer::start(vec![], Answer::Silence);
+    let mut o = options(&server.url(), 1);
+    o.timeout = Duration::from_millis(300);
+    let webhook = Webhook::new(o).unwrap();
+    let clock = Instant::now();
+    let err = webhook.post(&Message::new("", "hello")).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Storage);
+    assert!(err.to_string().contains("no answer within 300ms"), "{err}");
+    assert!(err.to_string().contains("(2 attempts)"), "{err}");
+    // Bounded: two attempts of 300 ms and a short backoff, with room for a loaded machine.
+    assert!(
+        clock.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        clock.elapsed()
+    );
+    assert_eq!(server.received().len(), 2);
+}
+
+#[tokio::test]
+async fn an_unreachable_webhook_is_a_storage_error() {
+    let webhook = Webhook::new(options(&dead_url(), 1)).unwrap();
+    let err = webhook.post(&Message::new("", "hello")).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Storage);
+    assert!(err.to_string().contains("(2 attempts)"), "{err}");
+    assert!(
+        err.to_string().starts_with("webhook http://127.0.0.1:"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_webhook_never_fails_the_publisher() {
+    let d = Deploy::new();
+    let n = notifier(&dead_url(), 1);
+    n.set_warnings(false);
+    let repo = d.repo(Some(n.clone()));
+    let report = repo
+        .publish(
+            "staging",
+            "main",
+            &[d.deb("1.0"), d.deb("1.1")],
+            Default::default(),
+            &|_| {},
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.added.len(), 2);
+    let v = Version::parse("1.1").unwrap();
+    assert_eq!(
+        repo.promote("app", &v, "staging", "production")
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(repo.prune("staging", 1).await.unwrap().len(), 1);
+    assert_eq!(
+        repo.remove("production", "app", Some(&v))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // The repository has the changes.
+    assert_eq!(repo.list("staging").await.unwrap().len(), 1);
+    assert!(repo.list("production").await.unwrap().is_empty());
+    let report = n.report();
+    assert_eq!((report.sent, report.failed), (0, 4));
+    assert!(report.last_error.unwrap().contains("(2 attempts)"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_updater_posts_updates_and_rollbacks_and_nothing_when_up_to_date() {
+    let server = WebhookServer::ok();
+    let d = Deploy::new();
+    let repo = d.repo(None);
+    repo.publish(
+        "production",
+        "main",
+        &[d.deb("1.0")],
+        Default::default(),
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    let system = DpkgRoot::new(&d.dir.path().join("system"));
+    let n = notifier(&server.url(), 0);
+    let updater = d.updater(&system, Some(n.clone()));
+    assert!(matches!(updater.update().await, Outcome::Updated { .. }));
+    assert_eq!(system.installed("app").as_deref(), Some("1.0"));
+    let body = &server.json()[0];
+    let host = field(body, "Host").unwrap().to_owned();
+    assert_eq!(
+        body["text"],
+        format!(":white_check_mark: app 1.0 installed on {host}")
+    );
+    assert_eq!(field(body, "Version"), Some("1.0 (first install)"));
+    assert_eq!(field(body, "Suite"), Some("production"));
+    assert_eq!(field(body, "Event"), Some("updated"));
+
+    // Up to date: nothing posted.
+    assert!(matches!(updater.update().await, Outcome::UpToDate { .. }));
+    assert_eq!(server.received().len(), 1);
+
+    // 1.1 fails its health check: rolled back, with the reason.
+    repo.publish(
+        "production",
+        "main",
+        &[d.deb("1.1")],
+        Default::default(),
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    let mut options = updater.options().clone();
+    options.health_check = Some(vec![
+        "sh".into(),
+        "-c".into(),
+        "echo 'port 8080 <closed>' >&2; exit 3".into(),
+    ]);
+    let unhealthy = Updater::new(updater.source().clone(), options);
+    assert!(matches!(
+        unhealthy.update().await,
+        Outcome::RolledBack { .. }
+    ));
+    assert_eq!(system.installed("app").as_deref(), Some("1.0"));
+    let body = &server.json()[1];
+    let text = body["text"].as_str().unwrap();
+    assert!(
+        text.starts_with(&format!(
+            ":rewind: app 1.1 failed on {host}, rolled back to 1.0: "
+        )),
+        "{text}"
+    );
+    assert_eq!(field(body, "Version"), Some("1.1 → 1.0"));
+    let reason = body["blocks"][2]["text"]["text"].as_str().unwrap();
+    assert!(reason.starts_with("*Reason*\n```"), "{reason}");
+    // The health check's output, escaped for Slack.
+    assert!(reason.contains("&lt;closed&gt;"), "{reason}");
+    assert_eq!(n.report().sent, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_webhook_never_changes_the_updaters_outcome() {
+    let d = Deploy::new();
+    let repo = d.repo(None);
+    repo.publish(
+        "production",
+        "main",
+        &[d.deb("2.0")],
+        Default::default(),
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    let system = DpkgRoot::new(&d.dir.path().join("system"));
+    let n = notifier(&dead_url(), 0);
+    n.set_warnings(false);
+    let outcome = d.updater(&system, Some(n.clone())).update().await;
+    assert!(matches!(outcome, Outcome::Updated { .. }), "{outcome}");
+    assert_eq!(system.installed("app").as_deref(), Some("2.0"));
+    assert_eq!(n.report().failed, 1);
+}
