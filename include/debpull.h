@@ -190,6 +190,22 @@ typedef struct DebpullError DebpullError;
 typedef struct DebpullEvent DebpullEvent;
 
 /**
+ * A Slack message (incoming-webhook JSON). Immutable: safe to share between
+ * threads. Made by `debpull_sns_to_slack`, freed with `debpull_message_free`.
+ */
+typedef struct DebpullMessage DebpullMessage;
+
+/**
+ * A Slack webhook that repositories and updaters post to. A failed post
+ * never fails their operation: it is a one-line warning on stderr and is
+ * counted (`debpull_notifier_failed`). Safe to share between threads;
+ * options given it share its counters. Created by `debpull_notifier_new`,
+ * freed with `debpull_notifier_free` (options it was given keep their own
+ * reference).
+ */
+typedef struct DebpullNotifier DebpullNotifier;
+
+/**
  * How an update run ended: its kind, versions and error. Immutable: safe to
  * share between threads. Owned when `debpull_updater_update` returns it
  * (`debpull_outcome_free`), borrowed from an event otherwise.
@@ -473,6 +489,87 @@ const char *debpull_status_name(int status);
  * Frees `error`. NULL is fine.
  */
 void debpull_error_free(struct DebpullError *error);
+
+/**
+ * A new notifier posting to `webhook_url` (`https://hooks.slack.com/...`
+ * or `http://`), each attempt given `timeout_seconds` (1 to 3600; 0 is
+ * refused), retried up to `retries` times (0 to 10) on network failures,
+ * timeouts, 5xx and 429 (after its Retry-After, up to 30 s), written to
+ * `*out` (owned by the caller: `debpull_notifier_free`). Borrows
+ * `webhook_url`; a URL that is not http(s) with a host is
+ * `DEBPULL_STATUS_INVALID_INPUT` (messages never show its secret path).
+ */
+enum DebpullStatus debpull_notifier_new(const char *webhook_url,
+                                        uint64_t timeout_seconds,
+                                        uint32_t retries,
+                                        struct DebpullNotifier **out,
+                                        struct DebpullError **error);
+
+/**
+ * Whether a failed post is written to stderr (the default: yes).
+ */
+enum DebpullStatus debpull_notifier_set_warnings(const struct DebpullNotifier *notifier,
+                                                 bool on,
+                                                 struct DebpullError **error);
+
+/**
+ * Posts `message` to the notifier's webhook, with its timeout and retries.
+ * Unlike the posts of repositories and updaters, a failure is this call's
+ * error (`DEBPULL_STATUS_STORAGE`: the status or network failure and the
+ * attempts made); it is counted as well. Blocks.
+ */
+enum DebpullStatus debpull_notifier_post(const struct DebpullNotifier *notifier,
+                                         const struct DebpullMessage *message,
+                                         struct DebpullError **error);
+
+/**
+ * How many messages the notifier (and the options given it) posted. 0 for NULL.
+ */
+uint64_t debpull_notifier_sent(const struct DebpullNotifier *notifier);
+
+/**
+ * How many messages could not be posted. 0 for NULL.
+ */
+uint64_t debpull_notifier_failed(const struct DebpullNotifier *notifier);
+
+/**
+ * Frees `notifier`. NULL is fine. Options it was given keep posting.
+ */
+void debpull_notifier_free(struct DebpullNotifier *notifier);
+
+/**
+ * Turns an Amazon SNS notification (`len` bytes of JSON at `json`: the
+ * HTTP form with `"Type": "Notification"`, or a Lambda event with one
+ * `Records` entry) whose `Message` is an EC2 Auto Scaling notification
+ * (launch, terminate, launch or terminate error, test) or a CloudWatch
+ * alarm state change into a Slack message saying what happened and why,
+ * written to `*out` (owned by the caller: `debpull_message_free`).
+ * Input that is not JSON, a `Message` that is not JSON, a missing or
+ * mistyped field: `DEBPULL_STATUS_PARSE` naming the field; a non-notification,
+ * an unknown event or state: `DEBPULL_STATUS_INVALID_INPUT`; over 1 MiB:
+ * `DEBPULL_STATUS_LIMIT_EXCEEDED`. Borrows `json`.
+ */
+enum DebpullStatus debpull_sns_to_slack(const uint8_t *json,
+                                        size_t len,
+                                        struct DebpullMessage **out,
+                                        struct DebpullError **error);
+
+/**
+ * The message as Slack incoming-webhook JSON (`{"text": ..., "blocks":
+ * [...]}`), borrowed from `message`. NULL for NULL.
+ */
+const char *debpull_message_json(const struct DebpullMessage *message);
+
+/**
+ * The message's headline with its emoji code, unescaped (`:rocket:
+ * Instance i-0123 launched in web`), borrowed from `message`. NULL for NULL.
+ */
+const char *debpull_message_headline(const struct DebpullMessage *message);
+
+/**
+ * Frees `message`. NULL is fine.
+ */
+void debpull_message_free(struct DebpullMessage *message);
 
 /**
  * The package's name, borrowed from `package`. NULL for NULL.
@@ -798,6 +895,16 @@ enum DebpullStatus debpull_repository_options_set_endpoint(struct DebpullReposit
  * Frees `options`. NULL is fine.
  */
 void debpull_repository_options_free(struct DebpullRepositoryOptions *options);
+
+/**
+ * Posts a Slack message after every successful publish, promote, remove
+ * and prune of repositories opened with these options (see
+ * `debpull_notifier_new`; a failed post never fails them). The options
+ * keep their own reference: `notifier` may be freed after.
+ */
+enum DebpullStatus debpull_repository_options_set_notifier(struct DebpullRepositoryOptions *options,
+                                                           const struct DebpullNotifier *notifier,
+                                                           struct DebpullError **error);
 
 /**
  * New source options (owned by the caller: `debpull_source_options_free`),
@@ -1244,6 +1351,16 @@ size_t debpull_event_warning_count(const struct DebpullEvent *event);
  * and for NULL.
  */
 const char *debpull_event_warning_at(const struct DebpullEvent *event, size_t index);
+
+/**
+ * Posts a Slack message after every run that updated, failed or rolled back
+ * (see `debpull_notifier_new`; up to date, skipped and held runs post
+ * nothing; a failed post never changes the outcome). The options keep their
+ * own reference: `notifier` may be freed after.
+ */
+enum DebpullStatus debpull_updater_options_set_notifier(struct DebpullUpdaterOptions *options,
+                                                        const struct DebpullNotifier *notifier,
+                                                        struct DebpullError **error);
 
 /**
  * Parses `text` as dpkg does (blanks around it ignored) and writes a new

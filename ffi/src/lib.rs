@@ -38,6 +38,7 @@
 mod args;
 mod deb;
 mod error;
+mod notify;
 mod package;
 mod repository;
 mod repository_options;
@@ -50,6 +51,7 @@ use std::ffi::c_char;
 
 pub use deb::DebpullDebBuilder;
 pub use error::{DebpullError, DebpullStatus};
+pub use notify::{DebpullMessage, DebpullNotifier};
 pub use package::{DebpullPackage, DebpullPackageList};
 pub use repository::{
     DebpullGcReport, DebpullProgress, DebpullProgressCallback, DebpullProgressKind,

@@ -265,3 +265,23 @@ pub extern "C" fn debpull_repository_options_free(options: *mut DebpullRepositor
     // SAFETY: NULL or options from debpull, not used again.
     guard((), || unsafe { args::free(options) })
 }
+
+/// Posts a Slack message after every successful publish, promote, remove
+/// and prune of repositories opened with these options (see
+/// `debpull_notifier_new`; a failed post never fails them). The options
+/// keep their own reference: `notifier` may be freed after.
+#[unsafe(no_mangle)]
+pub extern "C" fn debpull_repository_options_set_notifier(
+    options: *mut DebpullRepositoryOptions,
+    notifier: *const crate::notify::DebpullNotifier,
+    error: *mut *mut DebpullError,
+) -> DebpullStatus {
+    call(error, || {
+        // SAFETY: NULL or a live notifier from debpull.
+        let notifier = unsafe { args::borrow(notifier, "notifier") }?;
+        with_options(options, |o| {
+            o.options.notifier = Some(notifier.notifier.clone());
+            Ok(())
+        })
+    })
+}

@@ -641,3 +641,21 @@ pub extern "C" fn debpull_event_warning_at(
             .map_or(std::ptr::null(), |w| w.as_ptr())
     })
 }
+
+/// Posts a Slack message after every run that updated, failed or rolled back
+/// (see `debpull_notifier_new`; up to date, skipped and held runs post
+/// nothing; a failed post never changes the outcome). The options keep their
+/// own reference: `notifier` may be freed after.
+#[unsafe(no_mangle)]
+pub extern "C" fn debpull_updater_options_set_notifier(
+    options: *mut DebpullUpdaterOptions,
+    notifier: *const crate::notify::DebpullNotifier,
+    error: *mut *mut DebpullError,
+) -> DebpullStatus {
+    with_options(options, error, |options| {
+        // SAFETY: NULL or a live notifier from debpull.
+        let notifier = unsafe { args::borrow(notifier, "notifier") }?;
+        options.notifier = Some(notifier.notifier.clone());
+        Ok(())
+    })
+}

@@ -20,6 +20,9 @@ mod moto;
 #[allow(dead_code)]
 #[path = "../../core/tests/support/test_debs.rs"]
 mod test_debs;
+#[allow(dead_code)]
+#[path = "../../core/tests/support/webhook_server.rs"]
+mod webhook_server;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -187,6 +190,72 @@ c_test!(source, run = run_source);
 c_test!(updater, run = run_updater);
 c_test!(garbage, run = run_garbage);
 c_test!(e2e, run = run_e2e);
+c_test!(notify, run = run_notify);
+
+/// notify.c: SNS to Slack, a notifier posting to a webhook on loopback from
+/// a repository (publish, promote into a file:// repository) and an updater
+/// (dpkg into a root); a dead webhook fails neither. The webhook got what
+/// was posted, and dpkg has what the updater installed.
+fn run_notify(link: Link) {
+    let server = webhook_server::WebhookServer::ok();
+    let dead = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        format!("http://127.0.0.1:{port}/services/T0/B0/dead")
+    };
+    let keys = client_fixture::keys();
+    let dir = tempfile::tempdir().unwrap();
+    let path = |rel: &str| dir.path().join(rel);
+    std::fs::write(path("secret.asc"), &keys.secret).unwrap();
+    std::fs::write(path("public.asc"), &keys.public).unwrap();
+    for sub in ["repo", "scratch"] {
+        std::fs::create_dir(path(sub)).unwrap();
+    }
+    let system = dpkg_root::DpkgRoot::new(&path("system"));
+    let text = |p: &std::path::Path| p.to_str().unwrap().to_owned();
+    let sns =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/tests/data/sns/launch.json");
+    let env = [
+        ("DEBPULL_TEST_WEBHOOK", server.url()),
+        ("DEBPULL_TEST_DEAD_WEBHOOK", dead.clone()),
+        ("DEBPULL_TEST_SNS", text(&sns)),
+        (
+            "DEBPULL_TEST_REPO_URI",
+            format!("file://{}", path("repo").display()),
+        ),
+        ("DEBPULL_TEST_SECRET_KEY", text(&path("secret.asc"))),
+        ("DEBPULL_TEST_PUBLIC_KEY", text(&path("public.asc"))),
+        ("DEBPULL_TEST_DIR", text(&path("scratch"))),
+        ("DEBPULL_TEST_ROOT", text(&system.root)),
+        ("DEBPULL_TEST_ADMIN", text(&system.admin)),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let stdout = run_c_test("notify", link, &[], &env);
+    assert!(
+        stdout.contains("update: app: updated none -> 1.0"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("update: app: updated 1.0 -> 1.1"),
+        "{stdout}"
+    );
+    assert_eq!(system.installed("app").as_deref(), Some("1.1"));
+    let texts: Vec<String> = server
+        .json()
+        .iter()
+        .map(|body| body["text"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(texts.len(), 4, "{texts:?}");
+    assert!(
+        texts[0].starts_with(":rocket: Instance i-0123456789abcdef0 launched in web-production: ")
+    );
+    assert_eq!(texts[1], ":white_check_mark: app 1.0 published to staging");
+    assert_eq!(texts[2], ":arrow_up: app 1.0 promoted staging → production");
+    assert!(
+        texts[3].starts_with(":white_check_mark: app 1.0 installed on "),
+        "{texts:?}"
+    );
+}
 
 /// e2e.c: the whole pipeline through the C API, on a local repository and on
 /// S3 (moto); afterwards dpkg's database and core agree with what it reported.

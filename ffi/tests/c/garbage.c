@@ -1370,6 +1370,105 @@ static void updaters(void) {
   CHECK(debpull_event_warning_at(NULL, 0) == NULL);
 }
 
+/* ---- notifications (debpull_notifier_*, debpull_message_*, SNS) -------- */
+
+static DebpullStatus s_notifier_url(const void *s, size_t n) {
+  (void)n;
+  DebpullNotifier *out = SENTINEL;
+  DebpullStatus st = debpull_notifier_new(S(s), 10, 3, &out, err_out);
+  UNTOUCHED_OR_FREE(st, out, debpull_notifier_free);
+  return st;
+}
+static DebpullStatus n_notifier_timeout(const void *arg, size_t n) {
+  (void)arg;
+  DebpullNotifier *out = SENTINEL;
+  DebpullStatus st = debpull_notifier_new("http://127.0.0.1:1/hook", (uint64_t)n, 3, &out, err_out);
+  UNTOUCHED_OR_FREE(st, out, debpull_notifier_free);
+  return st;
+}
+static DebpullStatus n_notifier_retries(const void *arg, size_t n) {
+  (void)arg;
+  DebpullNotifier *out = SENTINEL;
+  DebpullStatus st =
+      debpull_notifier_new("http://127.0.0.1:1/hook", 10, (uint32_t)n, &out, err_out);
+  UNTOUCHED_OR_FREE(st, out, debpull_notifier_free);
+  return st;
+}
+static DebpullStatus b_sns(const void *data, size_t len) {
+  DebpullMessage *out = SENTINEL;
+  DebpullStatus st = debpull_sns_to_slack(B(data), len, &out, err_out);
+  UNTOUCHED_OR_FREE(st, out, debpull_message_free);
+  return st;
+}
+
+static void notifications(void) {
+  static const struct string_param strings[] = {
+      {"debpull_notifier_new", "webhook_url", s_notifier_url, REFUSE, NULL, REFUSE, NULL, INVALID},
+  };
+  static const struct number_param numbers[] = {
+      {"debpull_notifier_new", "timeout_seconds", n_notifier_timeout, INVALID, "timeout_seconds 0",
+       INVALID, "from 1 to 3600"},
+      {"debpull_notifier_new", "retries", n_notifier_retries, DEBPULL_STATUS_OK, NULL, INVALID,
+       "at most 10"},
+  };
+  /* NULL or nothing: not JSON; garbage: not UTF-8, or not JSON. */
+  static const struct buffer_param buffers[] = {
+      {"debpull_sns_to_slack", "json", b_sns, DEBPULL_STATUS_PARSE, DEBPULL_STATUS_PARSE,
+       "not JSON", ANY},
+  };
+  string_garbage(&strings[0]);
+  for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++)
+    number_garbage(&numbers[i]);
+  buffer_garbage(&buffers[0]);
+
+  DebpullNotifier *n = SENTINEL;
+  EXPECT(INVALID, "out (an output) is NULL",
+         debpull_notifier_new("http://127.0.0.1:1/hook", 10, 3, NULL, err_out));
+  EXPECT(INVALID, "must not hold credentials",
+         debpull_notifier_new("http://user:pw@127.0.0.1:1/hook", 10, 3, &n, err_out));
+  CHECK(UNTOUCHED(n));
+  n = NULL;
+  OK(debpull_notifier_new("http://127.0.0.1:1/hook", 1, 0, &n, err_out));
+  EXPECT(INVALID, "notifier is NULL", debpull_notifier_set_warnings(NULL, false, err_out));
+  OK(debpull_notifier_set_warnings(n, false, err_out));
+  const char *sns = "{\"Type\": \"Notification\", \"Message\": \"{\\\"AlarmName\\\": \\\"a\\\", "
+                    "\\\"NewStateValue\\\": \\\"OK\\\", \\\"NewStateReason\\\": \\\"r\\\"}\"}";
+  DebpullMessage *m = SENTINEL;
+  EXPECT(INVALID, "out (an output) is NULL",
+         debpull_sns_to_slack(B(sns), strlen(sns), NULL, err_out));
+  CHECK(UNTOUCHED(m));
+  m = NULL;
+  OK(debpull_sns_to_slack(B(sns), strlen(sns), &m, err_out));
+  CHECK(debpull_message_json(m) != NULL && debpull_message_headline(m) != NULL);
+  EXPECT(INVALID, "notifier is NULL", debpull_notifier_post(NULL, m, err_out));
+  EXPECT(INVALID, "message is NULL", debpull_notifier_post(n, NULL, err_out));
+  /* Nothing listens on port 1: a storage error, counted. */
+  EXPECT(DEBPULL_STATUS_STORAGE, "(1 attempt)", debpull_notifier_post(n, m, err_out));
+  CHECK(debpull_notifier_failed(n) == 2 && debpull_notifier_sent(n) == 0);
+
+  DebpullRepositoryOptions *ro = NULL;
+  OK(debpull_repository_options_new(&ro, err_out));
+  EXPECT(INVALID, "options is NULL", debpull_repository_options_set_notifier(NULL, n, err_out));
+  EXPECT(INVALID, "notifier is NULL", debpull_repository_options_set_notifier(ro, NULL, err_out));
+  OK(debpull_repository_options_set_notifier(ro, n, err_out));
+  debpull_repository_options_free(ro);
+  DebpullUpdaterOptions *uo = NULL;
+  OK(debpull_updater_options_new("app", &uo, err_out));
+  EXPECT(INVALID, "options is NULL", debpull_updater_options_set_notifier(NULL, n, err_out));
+  EXPECT(INVALID, "notifier is NULL", debpull_updater_options_set_notifier(uo, NULL, err_out));
+  OK(debpull_updater_options_set_notifier(uo, n, err_out));
+  debpull_updater_options_free(uo);
+
+  CHECK(debpull_notifier_sent(NULL) == 0 && debpull_notifier_failed(NULL) == 0);
+  CHECK(debpull_message_json(NULL) == NULL && debpull_message_headline(NULL) == NULL);
+  debpull_message_free(m);
+  debpull_notifier_free(n);
+  debpull_message_free(NULL);
+  debpull_message_free(NULL);
+  debpull_notifier_free(NULL);
+  debpull_notifier_free(NULL);
+}
+
 int main(void) {
   fixture_new();
   for (size_t i = 0; i < sizeof STRING_PARAMS / sizeof STRING_PARAMS[0]; i++)
@@ -1390,6 +1489,7 @@ int main(void) {
   sources();
   updater_options();
   updaters();
+  notifications();
   fixture_free();
   return check_summary("garbage");
 }

@@ -1,0 +1,198 @@
+//! Notifications (`debpull_notifier_*`, `debpull_message_*`,
+//! `debpull_sns_to_slack`): a Slack webhook that repositories and updaters
+//! post to (`debpull_repository_options_set_notifier`,
+//! `debpull_updater_options_set_notifier`), and Slack messages made from
+//! Amazon SNS notifications.
+
+use std::ffi::{CString, c_char};
+
+use debpull::notify::{Message, Notifier, WebhookOptions, sns_to_slack};
+use debpull::{Error, ErrorKind};
+
+use crate::args;
+use crate::error::{DebpullError, DebpullStatus, call, guard};
+use crate::run;
+
+/// A Slack webhook that repositories and updaters post to. A failed post
+/// never fails their operation: it is a one-line warning on stderr and is
+/// counted (`debpull_notifier_failed`). Safe to share between threads;
+/// options given it share its counters. Created by `debpull_notifier_new`,
+/// freed with `debpull_notifier_free` (options it was given keep their own
+/// reference).
+pub struct DebpullNotifier {
+    pub(crate) notifier: Notifier,
+}
+
+/// A Slack message (incoming-webhook JSON). Immutable: safe to share between
+/// threads. Made by `debpull_sns_to_slack`, freed with `debpull_message_free`.
+pub struct DebpullMessage {
+    message: Message,
+    json: CString,
+    headline: CString,
+}
+
+/// A new notifier posting to `webhook_url` (`https://hooks.slack.com/...`
+/// or `http://`), each attempt given `timeout_seconds` (1 to 3600; 0 is
+/// refused), retried up to `retries` times (0 to 10) on network failures,
+/// timeouts, 5xx and 429 (after its Retry-After, up to 30 s), written to
+/// `*out` (owned by the caller: `debpull_notifier_free`). Borrows
+/// `webhook_url`; a URL that is not http(s) with a host is
+/// `DEBPULL_STATUS_INVALID_INPUT` (messages never show its secret path).
+#[unsafe(no_mangle)]
+pub extern "C" fn debpull_notifier_new(
+    webhook_url: *const c_char,
+    timeout_seconds: u64,
+    retries: u32,
+    out: *mut *mut DebpullNotifier,
+    error: *mut *mut DebpullError,
+) -> DebpullStatus {
+    call(error, || {
+        // SAFETY: the caller passes a NUL-terminated string or NULL.
+        let url = unsafe { args::non_empty_str(webhook_url, "webhook_url") }?;
+        args::out(out, "out")?;
+        let mut options = WebhookOptions::new(url);
+        if timeout_seconds == 0 || timeout_seconds > 3600 {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!("timeout_seconds {timeout_seconds}: from 1 to 3600"),
+            ));
+        }
+        if retries > 10 {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!("retries {retries}: at most 10"),
+            ));
+        }
+        options.timeout = std::time::Duration::from_secs(timeout_seconds);
+        options.retries = retries;
+        let notifier = DebpullNotifier {
+            notifier: Notifier::new(options)?,
+        };
+        // SAFETY: checked not NULL above.
+        unsafe { args::write(out, args::into_handle(notifier)) };
+        Ok(())
+    })
+}
+
+/// Whether a failed post is written to stderr (the default: yes).
+#[unsafe(no_mangle)]
+pub extern "C" fn debpull_notifier_set_warnings(
+    notifier: *const DebpullNotifier,
+    on: bool,
+    error: *mut *mut DebpullError,
+) -> DebpullStatus {
+    call(error, || {
+        // SAFETY: NULL or a live notifier from debpull.
+        let notifier = unsafe { args::borrow(notifier, "notifier") }?;
+        notifier.notifier.set_warnings(on);
+        Ok(())
+    })
+}
+
+/// Posts `message` to the notifier's webhook, with its timeout and retries.
+/// Unlike the posts of repositories and updaters, a failure is this call's
+/// error (`DEBPULL_STATUS_STORAGE`: the status or network failure and the
+/// attempts made); it is counted as well. Blocks.
+#[unsafe(no_mangle)]
+pub extern "C" fn debpull_notifier_post(
+    notifier: *const DebpullNotifier,
+    message: *const DebpullMessage,
+    error: *mut *mut DebpullError,
+) -> DebpullStatus {
+    call(error, || {
+        // SAFETY: NULL or live handles from debpull.
+        let (notifier, message) = unsafe {
+            (
+                args::borrow(notifier, "notifier")?,
+                args::borrow(message, "message")?,
+            )
+        };
+        let notifier = notifier.notifier.clone();
+        let message = message.message.clone();
+        run::block_on(async move {
+            match notifier.notify(&message).await {
+                None => Ok(()),
+                Some(e) => Err(e),
+            }
+        })
+    })
+}
+
+/// How many messages the notifier (and the options given it) posted. 0 for NULL.
+#[unsafe(no_mangle)]
+pub extern "C" fn debpull_notifier_sent(notifier: *const DebpullNotifier) -> u64 {
+    args::read(notifier, 0, |n| n.notifier.report().sent)
+}
+
+/// How many messages could not be posted. 0 for NULL.
+#[unsafe(no_mangle)]
+pub extern "C" fn debpull_notifier_failed(notifier: *const DebpullNotifier) -> u64 {
+    args::read(notifier, 0, |n| n.notifier.report().failed)
+}
+
+/// Frees `notifier`. NULL is fine. Options it was given keep posting.
+#[unsafe(no_mangle)]
+pub extern "C" fn debpull_notifier_free(notifier: *mut DebpullNotifier) {
+    // SAFETY: NULL or a notifier from debpull, not used again.
+    guard((), || unsafe { args::free(notifier) })
+}
+
+/// Turns an Amazon SNS notification (`len` bytes of JSON at `json`: the
+/// HTTP form with `"Type": "Notification"`, or a Lambda event with one
+/// `Records` entry) whose `Message` is an EC2 Auto Scaling notification
+/// (launch, terminate, launch or terminate error, test) or a CloudWatch
+/// alarm state change into a Slack message saying what happened and why,
+/// written to `*out` (owned by the caller: `debpull_message_free`).
+/// Input that is not JSON, a `Message` that is not JSON, a missing or
+/// mistyped field: `DEBPULL_STATUS_PARSE` naming the field; a non-notification,
+/// an unknown event or state: `DEBPULL_STATUS_INVALID_INPUT`; over 1 MiB:
+/// `DEBPULL_STATUS_LIMIT_EXCEEDED`. Borrows `json`.
+#[unsafe(no_mangle)]
+pub extern "C" fn debpull_sns_to_slack(
+    json: *const u8,
+    len: usize,
+    out: *mut *mut DebpullMessage,
+    error: *mut *mut DebpullError,
+) -> DebpullStatus {
+    call(error, || {
+        // SAFETY: NULL or `len` readable bytes.
+        let bytes = unsafe { args::bytes(json, len, "json") }?;
+        args::out(out, "out")?;
+        let text = std::str::from_utf8(bytes).map_err(|e| {
+            Error::new(
+                ErrorKind::InvalidInput,
+                format!("json is not UTF-8 (byte {})", e.valid_up_to()),
+            )
+        })?;
+        let message = sns_to_slack(text)?;
+        let handle = DebpullMessage {
+            json: args::text(&message.to_json()),
+            headline: args::text(&message.headline()),
+            message,
+        };
+        // SAFETY: checked not NULL above.
+        unsafe { args::write(out, args::into_handle(handle)) };
+        Ok(())
+    })
+}
+
+/// The message as Slack incoming-webhook JSON (`{"text": ..., "blocks":
+/// [...]}`), borrowed from `message`. NULL for NULL.
+#[unsafe(no_mangle)]
+pub extern "C" fn debpull_message_json(message: *const DebpullMessage) -> *const c_char {
+    args::read(message, std::ptr::null(), |m| m.json.as_ptr())
+}
+
+/// The message's headline with its emoji code, unescaped (`:rocket:
+/// Instance i-0123 launched in web`), borrowed from `message`. NULL for NULL.
+#[unsafe(no_mangle)]
+pub extern "C" fn debpull_message_headline(message: *const DebpullMessage) -> *const c_char {
+    args::read(message, std::ptr::null(), |m| m.headline.as_ptr())
+}
+
+/// Frees `message`. NULL is fine.
+#[unsafe(no_mangle)]
+pub extern "C" fn debpull_message_free(message: *mut DebpullMessage) {
+    // SAFETY: NULL or a message from debpull, not used again.
+    guard((), || unsafe { args::free(message) })
+}
