@@ -20,7 +20,6 @@ mod moto;
 #[allow(dead_code)]
 #[path = "../../core/tests/support/test_debs.rs"]
 mod test_debs;
-#[allow(dead_code)]
 #[path = "../../core/tests/support/webhook_server.rs"]
 mod webhook_server;
 
