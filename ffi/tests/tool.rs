@@ -16,6 +16,8 @@ mod moto;
 #[allow(dead_code)]
 #[path = "../../core/tests/support/test_debs.rs"]
 mod test_debs;
+#[path = "../../core/tests/support/webhook_server.rs"]
+mod webhook_server;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -747,4 +749,111 @@ fn cron_path_still_installs() {
     assert_eq!((code, stderr.as_str()), (0, ""));
     assert_eq!(log_line(&stdout), "app: updated none -> 1.0");
     assert_eq!(server.system.installed(APP).as_deref(), Some("1.0"));
+}
+
+/// `slack-webhook`: a run that updated or rolled back is posted to a real
+/// webhook on loopback; one that found the app up to date posts nothing.
+#[test]
+fn the_outcome_is_posted_to_the_slack_webhook() {
+    let webhook = webhook_server::WebhookServer::ok();
+    let server = Server::local();
+    server.publish("1.0");
+    let config = server.config(&format!(
+        "slack-webhook = {}\nnotify-timeout = 5\nnotify-retries = 1\n",
+        webhook.url()
+    ));
+    let config = config.to_str().unwrap();
+    let (code, stdout, stderr) = run(sanitized_tool(), &["--config", config]);
+    assert_eq!((code, stderr.as_str()), (0, ""));
+    assert_eq!(log_line(&stdout), "app: updated none -> 1.0");
+    let (code, _, _) = run(sanitized_tool(), &["--config", config]);
+    assert_eq!(code, 0);
+    let bodies = webhook.json();
+    assert_eq!(bodies.len(), 1, "up to date posts nothing: {bodies:?}");
+    let text = bodies[0]["text"].as_str().unwrap();
+    assert!(
+        text.starts_with(":white_check_mark: app 1.0 installed on "),
+        "{text}"
+    );
+
+    server.publish("1.1");
+    let config = server.config(&format!(
+        "slack-webhook = {}\nhealth-check = /bin/false\n",
+        webhook.url()
+    ));
+    let (code, _, _) = run(sanitized_tool(), &["--config", config.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    let bodies = webhook.json();
+    assert_eq!(bodies.len(), 2);
+    let text = bodies[1]["text"].as_str().unwrap();
+    assert!(
+        text.starts_with(":rewind: app 1.1 failed on ") && text.contains("rolled back to 1.0"),
+        "{text}"
+    );
+}
+
+/// A webhook nobody answers changes neither the exit status nor the log
+/// line: a warning on stderr, without the webhook's secret path.
+#[test]
+fn a_dead_webhook_does_not_change_the_exit_status() {
+    let dead = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        format!("http://127.0.0.1:{port}/services/T0/B0/s3cr3t")
+    };
+    let server = Server::local();
+    server.publish("1.0");
+    let config = server.config(&format!(
+        "slack-webhook = {dead}\nnotify-timeout = 1\nnotify-retries = 0\n"
+    ));
+    let (code, stdout, stderr) = run(sanitized_tool(), &["--config", config.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(log_line(&stdout), "app: updated none -> 1.0");
+    assert_eq!(server.system.installed(APP).as_deref(), Some("1.0"));
+    assert!(
+        stderr.contains("debpull: notification not sent: webhook http://127.0.0.1:"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("s3cr3t"), "{stderr}");
+}
+
+#[test]
+fn bad_notification_settings_exit_78_naming_the_line() {
+    let server = Server::local();
+    let base = std::fs::read_to_string(server.config("")).unwrap();
+    let next = base.lines().count() + 1;
+    let with = |more: &str| format!("{base}{more}\n");
+    assert_eq!(
+        config_error(&server, "a.conf", &with("notify-timeout = 5"), next),
+        "notify-timeout: needs slack-webhook"
+    );
+    let message = config_error(
+        &server,
+        "b.conf",
+        &with("slack-webhook = ftp://hooks.example/secret"),
+        next,
+    );
+    assert!(
+        message.starts_with("slack-webhook: webhook URL ftp://hooks.example/***: "),
+        "{message}"
+    );
+    assert!(!message.contains("secret"), "{message}");
+    assert_eq!(
+        config_error(
+            &server,
+            "c.conf",
+            &with("slack-webhook = http://127.0.0.1:1/x\nnotify-retries = 11"),
+            next + 1
+        ),
+        "notify-retries: must be a number from 0 to 10, not \"11\""
+    );
+    assert_eq!(
+        config_error(
+            &server,
+            "d.conf",
+            &with("notify-timeout = 0\nslack-webhook = http://127.0.0.1:1/x"),
+            next
+        ),
+        "notify-timeout: timeout_seconds 0: from 1 to 3600"
+    );
 }

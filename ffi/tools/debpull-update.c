@@ -75,13 +75,17 @@ static void usage(FILE *out) {
           "  region, endpoint  S3 region / endpoint URL (an endpoint implies path style)\n"
           "  root, admin-dir   dpkg --root and dpkg's admin directory (default /var/lib/dpkg)\n"
           "  apt-config        an APT_CONFIG file for installer = apt\n"
+          "  slack-webhook     Slack incoming-webhook URL: a run that updated, failed or\n"
+          "                    rolled back is posted there (a failed post is a warning)\n"
+          "  notify-timeout    seconds per post attempt (default 10)\n"
+          "  notify-retries    retries of a failed post (default 3, at most 10)\n"
           "\n"
           "Exit status: 0 up to date/updated/skipped/held by the administrator,\n"
           "1 failed, 2 rolled back, 3 held back after a failure, 64 usage, 78 config.\n",
           program);
 }
 
-#define KEY_COUNT 21
+#define KEY_COUNT 24
 
 /* The settings of the configuration file; NULL = not set. */
 struct config {
@@ -90,6 +94,7 @@ struct config {
   char *state_dir, *installer, *installer_command, *policy, *pin, *health_check;
   char *health_timeout, *install_timeout, *jitter, *lock_wait;
   char *region, *endpoint, *root, *admin_dir, *apt_config;
+  char *slack_webhook, *notify_timeout, *notify_retries;
   /* The line of each key (in the order of `keys`); 0 = not set. */
   size_t lines[KEY_COUNT];
 };
@@ -122,6 +127,9 @@ static const struct key keys[] = {
     KEY("root", root),
     KEY("admin-dir", admin_dir),
     KEY("apt-config", apt_config),
+    KEY("slack-webhook", slack_webhook),
+    KEY("notify-timeout", notify_timeout),
+    KEY("notify-retries", notify_retries),
 };
 _Static_assert(sizeof keys / sizeof keys[0] == KEY_COUNT, "KEY_COUNT is the number of keys");
 
@@ -427,6 +435,44 @@ static int source_options(const struct config *config, DebpullSourceOptions *opt
   return 0;
 }
 
+/* The Slack notifier of slack-webhook (notify-timeout, notify-retries), given
+ * to the updater's options; nothing when slack-webhook is not set. */
+static int notify_options(const struct config *config, DebpullUpdaterOptions *options) {
+  DebpullError *error = NULL;
+  if (config->slack_webhook == NULL) {
+    const char *orphan = config->notify_timeout ? "notify-timeout"
+                         : config->notify_retries ? "notify-retries"
+                                                  : NULL;
+    return orphan ? config_error(config, line_of(config, orphan), "%s: needs slack-webhook", orphan)
+                  : 0;
+  }
+  uint64_t timeout = 10, retries = 3;
+  if (config->notify_timeout != NULL && !parse_seconds(config->notify_timeout, &timeout)) {
+    return config_error(config, line_of(config, "notify-timeout"),
+                        "notify-timeout: must be a number of seconds, not \"%s\"",
+                        config->notify_timeout);
+  }
+  if (config->notify_retries != NULL
+      && (!parse_seconds(config->notify_retries, &retries) || retries > 10)) {
+    return config_error(config, line_of(config, "notify-retries"),
+                        "notify-retries: must be a number from 0 to 10, not \"%s\"",
+                        config->notify_retries);
+  }
+  DebpullNotifier *notifier = NULL;
+  DebpullStatus status =
+      debpull_notifier_new(config->slack_webhook, timeout, (uint32_t)retries, &notifier, &error);
+  if (status != DEBPULL_STATUS_OK) {
+    /* The message names the problem, never the webhook's secret path. */
+    const char *key = strstr(error ? debpull_error_message(error) : "", "timeout")
+                          ? "notify-timeout"
+                          : "slack-webhook";
+    return refused(config, key, error);
+  }
+  status = debpull_updater_options_set_notifier(options, notifier, &error);
+  debpull_notifier_free(notifier);
+  return status == DEBPULL_STATUS_OK ? 0 : fail("notifier", status, error);
+}
+
 static int updater_options(const struct config *config, DebpullUpdaterOptions *options) {
   DebpullError *error = NULL;
   const char *installer = config->installer ? config->installer : "dpkg";
@@ -461,7 +507,7 @@ static int updater_options(const struct config *config, DebpullUpdaterOptions *o
               "install-timeout");
   SET_SECONDS(debpull_updater_options_set_jitter, options, config->jitter, "jitter");
   SET_SECONDS(debpull_updater_options_set_lock_wait, options, config->lock_wait, "lock-wait");
-  return 0;
+  return notify_options(config, options);
 }
 
 static int exit_status(DebpullOutcomeKind kind) {
