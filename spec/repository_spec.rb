@@ -227,7 +227,7 @@ RSpec.describe Debpull::Repository, :tmpdir do
       repo = Debpull::Repository.new(uri, signing_key: key, valid_for: 3600)
       repo.publish("staging", [Debs.build(@dir)])
       expect(File.read(File.join(@dir, "repo/dists/staging/InRelease"))).to include("Valid-Until:")
-      expect { repo.send(:_initialize, uri, key, nil, "o", "l", nil, nil, nil) }
+      expect { repo.send(:_initialize, uri, key, nil, "o", "l", nil, nil, nil, nil) }
         .to raise_error(Debpull::InvalidInput, /already/)
       expect { Debpull::Repository.allocate.packages("staging") }.to raise_error(Debpull::InvalidInput, /not initialized/)
     end

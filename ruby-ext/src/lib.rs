@@ -7,6 +7,7 @@ mod args;
 mod deb;
 mod error;
 mod gvl;
+mod notify;
 mod package;
 mod repository;
 mod source;
@@ -29,6 +30,7 @@ mod entry {
         repository::define(ruby, &module)?;
         source::define(ruby, &module)?;
         updater::define(ruby, &module)?;
+        notify::define(ruby, &module)?;
         Ok(())
     }
 }

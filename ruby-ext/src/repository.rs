@@ -49,7 +49,7 @@ fn one_line(ruby: &Ruby, name: &str, value: String) -> Result<String, Error> {
 
 impl RbRepository {
     /// `_initialize(uri, signing_key, passphrase, origin, label, region,
-    /// endpoint, valid_for)`: unlocking the key (which may be slow) runs
+    /// endpoint, valid_for, notifier)`: unlocking the key (which may be slow) runs
     /// without the GVL. Nothing is read or written in the storage yet.
     #[allow(clippy::too_many_arguments)] // Positional: the keyword API is in Ruby.
     fn initialize(
@@ -63,6 +63,7 @@ impl RbRepository {
         region: Option<String>,
         endpoint: Option<String>,
         valid_for: Option<u64>,
+        notifier: Option<magnus::typed_data::Obj<crate::notify::RbNotifier>>,
     ) -> Result<(), Error> {
         if rb_self.0.get().is_some() {
             return Err(invalid(ruby, "repository: already initialized"));
@@ -75,6 +76,7 @@ impl RbRepository {
                 Some(s) => Some(seconds(ruby, s as f64, "valid_for", false)?),
                 None => None,
             },
+            notifier: notifier.map(|n| n.0.clone()),
             ..RepositoryOptions::default()
         };
         let open = OpenOptions {
@@ -299,7 +301,7 @@ impl RbRepository {
 pub(crate) fn define(ruby: &Ruby, module: &RModule) -> Result<(), Error> {
     let class = module.define_class("Repository", ruby.class_object())?;
     class.define_alloc_func::<RbRepository>();
-    class.define_private_method("_initialize", method!(RbRepository::initialize, 8))?;
+    class.define_private_method("_initialize", method!(RbRepository::initialize, 9))?;
     class.define_private_method("_publish", method!(RbRepository::publish, 5))?;
     class.define_private_method("_promote", method!(RbRepository::promote, 4))?;
     class.define_private_method("_remove", method!(RbRepository::remove, 3))?;

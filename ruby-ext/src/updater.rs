@@ -157,7 +157,7 @@ impl EventData {
 impl RbUpdater {
     /// `Debpull::Updater._new(source, package, installer, installer_command,
     /// policy, health_check, health_timeout, install_timeout, lock_wait,
-    /// jitter, pin, root, apt_config)`; `installer` is `"dpkg"`, `"apt"` or
+    /// jitter, pin, root, apt_config, notifier)`; `installer` is `"dpkg"`, `"apt"` or
     /// `"command"`, `policy` `"upgrade"` or `"follow"`, `lock_wait` nil to skip.
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -175,6 +175,7 @@ impl RbUpdater {
         pin: Option<String>,
         root: Option<PathBuf>,
         apt_config: Option<PathBuf>,
+        notifier: Option<magnus::typed_data::Obj<crate::notify::RbNotifier>>,
     ) -> Result<RbUpdater, Error> {
         if package.is_empty() {
             return Err(invalid(ruby, "package is empty"));
@@ -209,6 +210,7 @@ impl RbUpdater {
         options.apt_config = apt_config
             .map(|c| path(ruby, c, "apt_config"))
             .transpose()?;
+        options.notifier = notifier.map(|n| n.0.clone());
         Ok(RbUpdater(Updater::new(source.0.clone(), options)))
     }
 
@@ -247,7 +249,7 @@ impl RbUpdater {
 pub(crate) fn define(ruby: &Ruby, module: &RModule) -> Result<(), Error> {
     let class = module.define_class("Updater", ruby.class_object())?;
     class.undef_default_alloc_func();
-    class.define_singleton_method("_new", function!(RbUpdater::new, 13))?;
+    class.define_singleton_method("_new", function!(RbUpdater::new, 14))?;
     class.define_method("_update", method!(RbUpdater::update, 0))?;
     class.define_method("package", method!(RbUpdater::package, 0))?;
     Ok(())

@@ -97,16 +97,19 @@ module Debpull
     # @param endpoint [String, nil] an S3-compatible endpoint URL (`s3://` only;
     #   implies path-style addressing)
     # @param valid_for [Integer, nil] seconds each Release is valid (`Valid-Until`); nil: forever
+    # @param notifier [Notifier, nil] posts every successful publish, promote,
+    #   remove and prune to Slack (a failed post never fails them)
     # @raise [InvalidInput] a key that is not a secret key, a wrong or missing
     #   passphrase, an empty or multi-line origin/label, region or endpoint for
     #   another scheme, valid_for over 10 years
     # @raise [Unsupported] a URI scheme debpull does not write (`ftp://`)
     # @raise [TypeError] an argument of the wrong type
     def initialize(uri, signing_key:, passphrase: nil, origin: "debpull", label: "debpull",
-                   region: nil, endpoint: nil, valid_for: nil)
+                   region: nil, endpoint: nil, valid_for: nil, notifier: nil)
       super()
       Repository.check_seconds(valid_for, "valid_for", allow_nil: true)
-      _initialize(uri, signing_key, passphrase, origin, label, region, endpoint, valid_for)
+      Notifier.check(notifier)
+      _initialize(uri, signing_key, passphrase, origin, label, region, endpoint, valid_for, notifier)
     end
 
     # Publishes `.deb` files into `component` of `suite` (created if needed).

@@ -130,6 +130,8 @@ module Debpull
       # @param pin [String, Debpull::Version, nil] install exactly this version
       # @param root [String, Pathname, nil] install under this root (dpkg's --root)
       # @param apt_config [String, Pathname, nil] the APT_CONFIG file for `:apt`
+      # @param notifier [Notifier, nil] posts every run that updated, failed or
+      #   rolled back to Slack (a failed post never changes the outcome)
       # @return [Updater]
       # @raise [ArgumentError] an unknown installer, policy or lock
       # @raise [TypeError] an argument of the wrong type
@@ -137,13 +139,16 @@ module Debpull
       # @raise [InvalidVersion] a pin that is no version
       def new(source:, package:, installer: :dpkg, policy: :upgrade, health_check: nil,
               health_timeout: 60, install_timeout: 1800, lock: :skip, jitter: 0, pin: nil,
-              root: nil, apt_config: nil)
+              root: nil, apt_config: nil, notifier: nil)
         raise TypeError, "source must be a Debpull::Source, not #{source.class}" unless source.is_a?(Source)
+
+        Notifier.check(notifier)
 
         kind, command = installer_of(installer)
         updater = _new(source, package, kind, command, policy_of(policy), argv(health_check, "health_check"),
              seconds(health_timeout, "health_timeout"), seconds(install_timeout, "install_timeout"),
-             lock_of(lock), seconds(jitter, "jitter"), pin.is_a?(Version) ? pin.to_s : pin, root, apt_config)
+             lock_of(lock), seconds(jitter, "jitter"), pin.is_a?(Version) ? pin.to_s : pin, root, apt_config,
+             notifier)
         updater.instance_variable_set(:@source, source)
         updater
       end
