@@ -3,6 +3,7 @@
 require "fileutils"
 require "rake"
 require "rake/tasklib"
+require "json"
 require "debpull"
 
 module Debpull
@@ -30,6 +31,12 @@ module Debpull
   # - `deploy:prune[keep]`      keeps the newest `keep` versions (default {#keep}) of each package in {#suite}
   # - `deploy:check`            what {#package}'s installed and candidate versions are ({Source#check})
   # - `deploy:update`           installs {#package}'s update ({Updater#update})
+  # - `deploy:sns[file]`        prints the Slack JSON for an Amazon SNS notification (a file, `-` for
+  #                             stdin; {Notify.sns_to_slack}), or posts it when {#slack_webhook} is set
+  #
+  # With {#slack_webhook} (`DEBPULL_SLACK_WEBHOOK`), publish, promote, prune
+  # and update post what they did to Slack ({Notifier}); a failed post is a
+  # warning on stderr, never a failed task.
   #
   # Every setting left unset (nil) in the block is read, when a task runs,
   # from an environment variable: `DEBPULL_` and the setting's name in capitals
@@ -47,7 +54,7 @@ module Debpull
     ENVIRONMENT = %i[
       repository suite component package signing_key passphrase trusted_keys state_dir
       build_dir output_dir control version from to keep installer policy health_check
-      origin label region endpoint debs
+      origin label region endpoint debs slack_webhook
     ].to_h { |name| [name, "DEBPULL_#{name.upcase}"] }.freeze
 
     # @return [Symbol, String] the namespace of the tasks
@@ -102,6 +109,9 @@ module Debpull
     #   @return [String, nil] an S3-compatible endpoint (implies path-style addressing)
     # @!attribute debs
     #   @return [Array<String>, String, nil] what deploy:publish publishes without arguments (paths or globs)
+    # @!attribute slack_webhook
+    #   @return [String, nil] a Slack incoming-webhook URL: publish, promote, prune and update post there,
+    #     deploy:sns posts there
     attr_accessor(*ENVIRONMENT.keys)
 
     # @return [Hash] more keyword arguments for {Repository.new}, {Source.new} and {Updater.new}
@@ -171,6 +181,9 @@ module Debpull
 
         desc "Install the package's update"
         task(:update) { update }
+
+        desc "Print the Slack message for an SNS notification (file or -), or post it to the webhook"
+        task(:sns, [:file]) { |_, args| sns(args[:file]) }
       end
     end
 
@@ -272,7 +285,7 @@ module Debpull
       key = signing_key_text(task)
       options = { signing_key: key, passphrase: setting(:passphrase),
                   origin: setting(:origin), label: setting(:label) }.compact
-      Debpull::Repository.new(uri, **options, **s3_options, **repository_options)
+      Debpull::Repository.new(uri, **options, **s3_options, **notify_options, **repository_options)
     end
 
     def open_source(task)
@@ -412,11 +425,42 @@ module Debpull
       package = package_name(:update)
       options = { source: open_source(:update), package: package, installer: optional(:installer).to_sym,
                   policy: optional(:policy).to_sym, health_check: health_check_command }.compact
-      outcome = Debpull::Updater.new(**options, **updater_options).update
+      outcome = Debpull::Updater.new(**options, **notify_options, **updater_options).update
       say outcome.to_s
       # A failed, rolled-back or held-back run fails the task (a non-zero exit for cron and CI).
       raise UpdateFailed.new(outcome) if outcome.failed? || outcome.rolled_back? || outcome.kind == :held
       outcome
+    end
+
+    # -- notifications -----------------------------------------------------------
+
+    # The Notifier of {#slack_webhook} (one per RakeTask, so its counts add up).
+    def notifier
+      url = setting(:slack_webhook)
+      return nil if url.nil?
+
+      @notifier ||= Debpull::Notifier.new(webhook: url.to_s)
+    end
+
+    def notify_options
+      n = notifier
+      n ? { notifier: n } : {}
+    end
+
+    def sns(file)
+      raise ConfigurationError, "#{name}:sns needs a file: #{name}:sns[notification.json] (- for stdin)" if file.nil?
+
+      json = file == "-" ? $stdin.read : File.read(file)
+      slack = Debpull::Notify.sns_to_slack(json)
+      if (n = notifier)
+        n.post(slack)
+        say "posted to #{n}: #{JSON.parse(slack)["text"]}"
+      else
+        say slack
+      end
+      slack
+    rescue Errno::ENOENT, Errno::EACCES, Errno::EISDIR => e
+      raise ConfigurationError, "#{name}:sns: #{e.message}"
     end
 
     # Publish events on a terminal: one line rewritten in place; elsewhere one line each.
