@@ -37,6 +37,7 @@ pub use check::MAX_RELEASE_SIZE;
 pub use dpkg::{
     DEFAULT_ADMIN_DIR, InstalledPackage, installed_package, installed_version, status_path,
 };
+#[cfg(feature = "notify")]
 pub(crate) use update::hostname;
 pub use update::{Event, EventSink, Outcome, OutcomeVersions};
 

@@ -3,9 +3,7 @@
 //! message for a run that updated, failed or rolled back, posted after the
 //! run (see [`crate::notify`]: a failed post never changes the outcome).
 
-use std::sync::Arc;
-
-use super::{Event, EventSink, Outcome, Updater};
+use super::{EventSink, Outcome, Updater};
 
 impl Updater {
     /// [`Updater::update`], calling `on_event` with the run's [`Event`] before
@@ -30,8 +28,9 @@ async fn notified(
     on_event: EventSink,
     notifier: crate::notify::Notifier,
 ) -> Outcome {
-    use std::sync::Mutex;
+    use std::sync::{Arc, Mutex};
 
+    use super::Event;
     use crate::notify::Message;
 
     /// Messages of the run, until it returns; after that (an install task
