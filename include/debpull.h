@@ -516,7 +516,7 @@ enum DebpullStatus debpull_notifier_set_warnings(const struct DebpullNotifier *n
  * Posts `message` to the notifier's webhook, with its timeout and retries.
  * Unlike the posts of repositories and updaters, a failure is this call's
  * error (`DEBPULL_STATUS_STORAGE`: the status or network failure and the
- * attempts made); it is counted as well. Blocks.
+ * attempts made), not a warning on stderr; it is counted as well. Blocks.
  */
 enum DebpullStatus debpull_notifier_post(const struct DebpullNotifier *notifier,
                                          const struct DebpullMessage *message,

@@ -44,6 +44,8 @@ RSpec.describe Debpull::Notifier, :tmpdir do
       expect(e.message).to include("HTTP 503: down (2 attempts)")
       expect(e.message).not_to include("s3cr3t")
     }
+    expect([notifier.sent, notifier.failed]).to eq([0, 1])
+    expect(notifier.last_error).to include("HTTP 503")
   ensure
     hook&.stop
   end

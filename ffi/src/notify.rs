@@ -92,7 +92,7 @@ pub extern "C" fn debpull_notifier_set_warnings(
 /// Posts `message` to the notifier's webhook, with its timeout and retries.
 /// Unlike the posts of repositories and updaters, a failure is this call's
 /// error (`DEBPULL_STATUS_STORAGE`: the status or network failure and the
-/// attempts made); it is counted as well. Blocks.
+/// attempts made), not a warning on stderr; it is counted as well. Blocks.
 #[unsafe(no_mangle)]
 pub extern "C" fn debpull_notifier_post(
     notifier: *const DebpullNotifier,
@@ -108,13 +108,8 @@ pub extern "C" fn debpull_notifier_post(
             )
         };
         let notifier = notifier.notifier.clone();
-        let message = message.message.clone();
-        run::block_on(async move {
-            match notifier.notify(&message).await {
-                None => Ok(()),
-                Some(e) => Err(e),
-            }
-        })
+        let json = message.message.to_json();
+        run::block_on(async move { notifier.post_json(json).await.map(|_| ()) })
     })
 }
 

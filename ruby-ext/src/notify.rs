@@ -43,10 +43,10 @@ impl RbNotifier {
     }
 
     /// `post(json)`: posts the JSON text with the GVL released; the attempts
-    /// it took, or `Debpull::StorageError`.
+    /// it took, or `Debpull::StorageError` (counted either way).
     fn post(ruby: &Ruby, rb_self: &Self, json: String) -> Result<u32, Error> {
-        let webhook = rb_self.0.webhook().clone();
-        without_gvl(ruby, async move { webhook.post_json(json).await })
+        let notifier = rb_self.0.clone();
+        without_gvl(ruby, async move { notifier.post_json(json).await })
     }
 
     fn sent(&self) -> u64 {

@@ -102,27 +102,33 @@ impl Notifier {
     /// [`Notifier::report`], printed on stderr as one line, and returned
     /// for a caller that wants it (`None`: it was posted).
     pub async fn notify(&self, message: &Message) -> Option<Error> {
-        let result = self.webhook.post(message).await;
+        let error = self.post_json(message.to_json()).await.err()?;
+        if self.warnings.load(std::sync::atomic::Ordering::Relaxed) {
+            let line: String = error
+                .to_string()
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect();
+            eprintln!("debpull: notification not sent: {line}");
+        }
+        Some(error)
+    }
+
+    /// Posts a JSON body (Slack's incoming-webhook payload, e.g. from
+    /// [`sns_to_slack`]) and returns the attempts it took, or the error (an
+    /// explicit post: nothing is printed). Either way it is counted in
+    /// [`Notifier::report`].
+    pub async fn post_json(&self, json: impl Into<bytes::Bytes>) -> Result<u32> {
+        let result = self.webhook.post_json(json).await;
         let mut report = self.report.lock().unwrap_or_else(|p| p.into_inner());
-        match result {
-            Ok(_) => {
-                report.sent += 1;
-                None
-            }
+        match &result {
+            Ok(_) => report.sent += 1,
             Err(error) => {
                 report.failed += 1;
                 report.last_error = Some(error.to_string());
-                if self.warnings.load(std::sync::atomic::Ordering::Relaxed) {
-                    let line: String = error
-                        .to_string()
-                        .chars()
-                        .map(|c| if c.is_control() { ' ' } else { c })
-                        .collect();
-                    eprintln!("debpull: notification not sent: {line}");
-                }
-                Some(error)
             }
         }
+        result
     }
 
     /// What it has done so far (shared by its clones).

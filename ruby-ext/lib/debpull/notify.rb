@@ -37,7 +37,7 @@ module Debpull
 
     # Posts Slack JSON (e.g. from {Notify.sns_to_slack}) with the notifier's
     # timeout and retries, the GVL released. Unlike the posts of repositories
-    # and updaters, a failure raises.
+    # and updaters, a failure raises (no warning); it is counted all the same.
     # @param json [String]
     # @return [Integer] the attempts it took
     # @raise [StorageError] the webhook refused or could not be reached
