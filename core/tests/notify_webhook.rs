@@ -7,6 +7,9 @@
 #[allow(dead_code)]
 #[path = "support/dpkg_root.rs"]
 mod dpkg_root;
+#[allow(dead_code)]
+#[path = "support/http_servers.rs"]
+mod http_servers;
 #[path = "support/test_debs.rs"]
 mod test_debs;
 #[path = "support/webhook_server.rs"]
@@ -435,4 +438,38 @@ async fn a_dead_webhook_never_changes_the_updaters_outcome() {
     assert!(matches!(outcome, Outcome::Updated { .. }), "{outcome}");
     assert_eq!(system.installed("app").as_deref(), Some("2.0"));
     assert_eq!(n.report().failed, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn posts_over_https_to_a_webhook_whose_ca_it_trusts_and_not_otherwise() {
+    let ca = http_servers::TestCa::new();
+    let server = WebhookServer::ok();
+    let front = http_servers::TlsFront::start(&ca, server.port());
+    let url = format!("{}/services/T000/B000/s3cr3t", front.url());
+    assert!(url.starts_with("https://"), "{url}");
+
+    // The platform's roots do not include the test CA: refused, not retried forever.
+    let untrusted = Webhook::new(options(&url, 0)).unwrap();
+    let err = untrusted
+        .post(&Message::new("", "hello"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Storage);
+    assert!(
+        err.to_string().to_lowercase().contains("certificate"),
+        "{err}"
+    );
+    assert!(server.received().is_empty());
+
+    let mut trusting = options(&url, 0);
+    trusting.ca_certificates = vec![ca.ca_pem.clone()];
+    let webhook = Webhook::new(trusting).unwrap();
+    assert_eq!(
+        webhook
+            .post(&Message::new(":lock:", "over TLS"))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(server.json()[0]["text"], ":lock: over TLS");
 }

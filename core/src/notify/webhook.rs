@@ -29,6 +29,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject as _;
 
 use super::Message;
 use crate::error::{Error, ErrorKind, Result};
@@ -49,6 +50,9 @@ pub struct WebhookOptions {
     pub initial_backoff: Duration,
     /// The longest `Retry-After` of a `429` waited for (default 30 s).
     pub max_retry_after: Duration,
+    /// PEM certificates (one or more per entry) of CAs trusted besides the
+    /// platform's roots, for a relay with a private CA (default none).
+    pub ca_certificates: Vec<Vec<u8>>,
 }
 
 impl WebhookOptions {
@@ -60,6 +64,7 @@ impl WebhookOptions {
             retries: 3,
             initial_backoff: Duration::from_millis(500),
             max_retry_after: Duration::from_secs(30),
+            ca_certificates: Vec::new(),
         }
     }
 }
@@ -72,6 +77,7 @@ impl fmt::Debug for WebhookOptions {
             .field("retries", &self.retries)
             .field("initial_backoff", &self.initial_backoff)
             .field("max_retry_after", &self.max_retry_after)
+            .field("ca_certificates", &self.ca_certificates.len())
             .finish()
     }
 }
@@ -141,7 +147,7 @@ impl Webhook {
         http.set_connect_timeout(Some(options.timeout));
         http.set_nodelay(true);
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls_config()?)
+            .with_tls_config(tls_config(&options.ca_certificates).map_err(|why| invalid(&why))?)
             .https_or_http()
             .enable_http1()
             .wrap_connector(http);
@@ -320,18 +326,33 @@ fn chain(err: &dyn std::error::Error) -> String {
     text
 }
 
-/// The platform's root certificates (loaded once per process).
-fn tls_config() -> Result<rustls::ClientConfig> {
+/// The platform's root certificates (loaded once per process) and the extra CAs.
+fn tls_config(extra: &[Vec<u8>]) -> std::result::Result<rustls::ClientConfig, String> {
     static NATIVE: OnceLock<Vec<CertificateDer<'static>>> = OnceLock::new();
     let mut roots = rustls::RootCertStore::empty();
     let native = NATIVE.get_or_init(|| rustls_native_certs::load_native_certs().certs);
     roots.add_parsable_certificates(native.iter().cloned());
+    for (i, pem) in extra.iter().enumerate() {
+        let mut found = 0;
+        for cert in CertificateDer::pem_slice_iter(pem) {
+            let cert = cert.map_err(|e| format!("CA certificate {}: {e}", i + 1))?;
+            roots
+                .add(cert)
+                .map_err(|e| format!("CA certificate {}: {e}", i + 1))?;
+            found += 1;
+        }
+        if found == 0 {
+            return Err(format!(
+                "CA certificate {}: no PEM certificate in it",
+                i + 1
+            ));
+        }
+    }
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    Ok(rustls::ClientConfig::builder_with_provider(provider)
+    rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| Error::new(ErrorKind::Unsupported, format!("webhook TLS: {e}")))?
-        .with_root_certificates(roots)
-        .with_no_client_auth())
+        .map(|b| b.with_root_certificates(roots).with_no_client_auth())
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -367,6 +388,15 @@ mod tests {
         assert_eq!(
             Webhook::new(zero).unwrap_err().kind(),
             ErrorKind::InvalidInput
+        );
+        let mut no_ca = WebhookOptions::new("https://127.0.0.1:1/x");
+        no_ca.ca_certificates = vec![b"not a certificate".to_vec()];
+        let err = Webhook::new(no_ca).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        assert!(
+            err.to_string()
+                .contains("CA certificate 1: no PEM certificate"),
+            "{err}"
         );
     }
 

@@ -105,6 +105,11 @@ impl WebhookServer {
         format!("http://127.0.0.1:{}/services/T000/B000/s3cr3t", self.port)
     }
 
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     /// The bodies received, with each request's Content-Type.
     pub fn received(&self) -> Vec<(String, String)> {
         self.shared.bodies.lock().unwrap().clone()
