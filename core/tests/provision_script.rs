@@ -43,7 +43,11 @@ fn settings_value(script: &str, name: &str) -> String {
     let (settings, _) = script.split_once("# --- The steps").unwrap();
     let program = format!("{settings}\nprintf '%s' \"${name}\"\n");
     let out = Command::new("sh").arg("-c").arg(program).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -54,7 +58,11 @@ fn shellcheck_finds_nothing_in_any_combination() {
     let dir = tempfile::tempdir().unwrap();
     let repositories: [(&str, Option<&str>, Option<&str>); 4] = [
         ("s3://releases/apt", Some("eu-west-1"), None),
-        ("s3://releases", Some("us-east-1"), Some("http://127.0.0.1:9000")),
+        (
+            "s3://releases",
+            Some("us-east-1"),
+            Some("http://127.0.0.1:9000"),
+        ),
         ("https://apt.example.org/debian", None, None),
         ("file:///srv/repo", None, None),
     ];
@@ -76,7 +84,8 @@ fn shellcheck_finds_nothing_in_any_combination() {
                 // The policy and the health check alternate.
                 if (r + i + s) % 2 == 0 {
                     settings.policy = Policy::FollowRepository;
-                    settings.health_check = vec!["systemctl".into(), "is-active".into(), "app".into()];
+                    settings.health_check =
+                        vec!["systemctl".into(), "is-active".into(), "app".into()];
                 }
                 let path = dir.path().join(format!("user-data-{r}-{i}-{s}"));
                 std::fs::write(&path, settings.script().unwrap()).unwrap();
@@ -110,21 +119,35 @@ fn shellcheck_finds_nothing_in_any_combination() {
 #[test]
 fn the_script_carries_the_settings_exactly() {
     let key = key();
-    let mut settings = UserData::new("s3://releases/apt/prod?region=eu-west-1", "my-app.web", key.as_bytes());
+    let mut settings = UserData::new(
+        "s3://releases/apt/prod?region=eu-west-1",
+        "my-app.web",
+        key.as_bytes(),
+    );
     settings.suite = "staging".into();
-    settings.health_check = vec!["/usr/bin/curl".into(), "-fsS".into(), "http://localhost/$(id)`id`;x".into()];
+    settings.health_check = vec![
+        "/usr/bin/curl".into(),
+        "-fsS".into(),
+        "http://localhost/$(id)`id`;x".into(),
+    ];
     settings.schedule = Schedule::Cron;
     let script = settings.script().unwrap();
     assert!(script.starts_with("#!/bin/sh\n"));
     assert!(script.contains("\nset -eu\n"));
-    assert_eq!(settings_value(&script, "REPOSITORY"), "s3://releases/apt/prod");
+    assert_eq!(
+        settings_value(&script, "REPOSITORY"),
+        "s3://releases/apt/prod"
+    );
     assert_eq!(
         settings_value(&script, "BASE_URL"),
         "https://releases.s3.eu-west-1.amazonaws.com/apt/prod"
     );
     assert_eq!(settings_value(&script, "S3_REGION"), "eu-west-1");
     assert_eq!(settings_value(&script, "SUITE"), "staging");
-    assert_eq!(settings_value(&script, "CRON_FILE"), "/etc/cron.d/debpull-my-app-web");
+    assert_eq!(
+        settings_value(&script, "CRON_FILE"),
+        "/etc/cron.d/debpull-my-app-web"
+    );
     let config = settings_value(&script, "CONFIG_TEXT");
     for line in [
         "repository = s3://releases/apt/prod",
@@ -136,7 +159,10 @@ fn the_script_carries_the_settings_exactly() {
         "region = eu-west-1",
         "health-check = /usr/bin/curl -fsS http://localhost/$(id)`id`;x",
     ] {
-        assert!(config.lines().any(|l| l == line), "{line:?} not in\n{config}");
+        assert!(
+            config.lines().any(|l| l == line),
+            "{line:?} not in\n{config}"
+        );
     }
     assert!(!config.contains("endpoint"));
     let cron = settings_value(&script, "CRON_TEXT");
@@ -151,20 +177,32 @@ fn the_script_carries_the_settings_exactly() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(b64.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b64.as_bytes())
+        .unwrap();
     let binary = child.wait_with_output().unwrap().stdout;
     assert!(binary[0] & 0x80 != 0, "not binary OpenPGP");
     assert_eq!(
         TrustedKeys::from_bytes(&binary).unwrap().fingerprints(),
-        TrustedKeys::from_bytes(key.as_bytes()).unwrap().fingerprints()
+        TrustedKeys::from_bytes(key.as_bytes())
+            .unwrap()
+            .fingerprints()
     );
     // An endpoint: path style, and in the configuration.
     let mut settings = UserData::new("s3://releases", "app", key.as_bytes());
     settings.region = Some("us-east-1".into());
     settings.endpoint = Some("http://127.0.0.1:9000/".into());
     let script = settings.script().unwrap();
-    assert_eq!(settings_value(&script, "BASE_URL"), "http://127.0.0.1:9000/releases");
-    assert!(settings_value(&script, "CONFIG_TEXT").contains("\nendpoint = http://127.0.0.1:9000/\n"));
+    assert_eq!(
+        settings_value(&script, "BASE_URL"),
+        "http://127.0.0.1:9000/releases"
+    );
+    assert!(
+        settings_value(&script, "CONFIG_TEXT").contains("\nendpoint = http://127.0.0.1:9000/\n")
+    );
 }
 
 #[test]
@@ -181,7 +219,9 @@ fn hostile_values_are_refused_naming_the_setting() {
     ];
     type Set = fn(&mut UserData, &str);
     let settings: [(&str, Set); 9] = [
-        ("repository", |u, v| u.repository = format!("s3://bucket/{v}")),
+        ("repository", |u, v| {
+            u.repository = format!("s3://bucket/{v}")
+        }),
         ("repository", |u, v| u.repository = format!("https://h/{v}")),
         ("package", |u, v| u.package = v.into()),
         ("tool package", |u, v| u.tool_package = v.into()),
@@ -189,7 +229,9 @@ fn hostile_values_are_refused_naming_the_setting() {
         ("component", |u, v| u.component = v.into()),
         ("region", |u, v| u.region = Some(v.into())),
         ("endpoint", |u, v| u.endpoint = Some(format!("http://{v}"))),
-        ("health check", |u, v| u.health_check = vec!["ok".into(), v.into()]),
+        ("health check", |u, v| {
+            u.health_check = vec!["ok".into(), v.into()]
+        }),
     ];
     for (name, set) in settings {
         for value in hostile {
@@ -199,8 +241,14 @@ fn hostile_values_are_refused_naming_the_setting() {
             let mut user_data = UserData::new("s3://bucket/apt", "app", key.as_bytes());
             user_data.region = Some("us-east-1".into());
             set(&mut user_data, value);
-            let err = user_data.script().expect_err(&format!("{name} = {value:?} accepted"));
-            assert_eq!(err.kind(), ErrorKind::InvalidInput, "{name} {value:?}: {err}");
+            let err = user_data
+                .script()
+                .expect_err(&format!("{name} = {value:?} accepted"));
+            assert_eq!(
+                err.kind(),
+                ErrorKind::InvalidInput,
+                "{name} {value:?}: {err}"
+            );
             assert!(err.to_string().contains(name), "{name}: {err}");
         }
     }
@@ -224,7 +272,8 @@ fn other_bad_settings_get_typed_errors() {
     let err = script(&|u| {
         u.region = None;
         u.repository = "file://relative/x".into();
-    }).unwrap_err();
+    })
+    .unwrap_err();
     assert!(err.to_string().contains("absolute path"), "{err}");
     let err = script(&|u| u.repository = "s3://bucket/a/../b".into()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
@@ -250,6 +299,9 @@ fn other_bad_settings_get_typed_errors() {
     .script()
     .unwrap_err();
     assert!(err.to_string().contains("only to s3://"), "{err}");
-    assert_eq!(Schedule::from_name("weekly").unwrap_err().kind(), ErrorKind::InvalidInput);
+    assert_eq!(
+        Schedule::from_name("weekly").unwrap_err().kind(),
+        ErrorKind::InvalidInput
+    );
     assert_eq!(Schedule::from_name("cron").unwrap(), Schedule::Cron);
 }

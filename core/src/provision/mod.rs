@@ -206,8 +206,8 @@ impl UserData {
                 "slack webhook: notifications from servers are not supported by this build yet",
             ));
         }
-        let keys = TrustedKeys::from_bytes(&self.trusted_key)
-            .map_err(|e| e.context("trusted key"))?;
+        let keys =
+            TrustedKeys::from_bytes(&self.trusted_key).map_err(|e| e.context("trusted key"))?;
         let keyring = keys.to_keyring()?;
         let installer = match &self.installer {
             Installer::Dpkg => "dpkg".to_owned(),
@@ -391,7 +391,9 @@ impl Location {
                 let trimmed = uri.trim_end_matches('/');
                 if scheme == "file" {
                     if !rest.starts_with('/') {
-                        return Err(bad("a file:// URI needs an absolute path (file:///srv/repo)"));
+                        return Err(bad(
+                            "a file:// URI needs an absolute path (file:///srv/repo)",
+                        ));
                     }
                     check_key_path(rest.trim_matches('/')).map_err(|why| bad(&why))?;
                 } else {
@@ -554,7 +556,11 @@ fn base64(data: &[u8]) -> String {
         if i > 0 && i % 19 == 0 {
             out.push('\n');
         }
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for j in 0..4 {
             if j <= chunk.len() {
