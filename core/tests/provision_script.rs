@@ -305,3 +305,21 @@ fn other_bad_settings_get_typed_errors() {
     );
     assert_eq!(Schedule::from_name("cron").unwrap(), Schedule::Cron);
 }
+
+/// The systemd units the script writes are the README's (which shows them for
+/// a tool installed by scripts/install-c, under /usr/local): one text.
+#[test]
+fn the_systemd_units_are_the_readmes() {
+    use debpull::provision::{SERVICE_UNIT, TIMER_UNIT};
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let service = SERVICE_UNIT.replace("ExecStart=/usr/bin/", "ExecStart=/usr/local/bin/");
+    assert!(
+        readme.contains(&service),
+        "README's service unit differs from:\n{service}"
+    );
+    assert!(
+        readme.contains(TIMER_UNIT),
+        "README's timer unit differs from:\n{TIMER_UNIT}"
+    );
+}
