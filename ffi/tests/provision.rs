@@ -46,18 +46,22 @@ use test_debs::{Extras, build_deb_with};
 const APP: &str = "app";
 
 /// The tool's .deb, built once per test binary by `scripts/package-tool`
-/// from what this build left in target/<profile>/deps.
+/// from what this build left in target/<profile>/deps, into
+/// target/<profile>/provision-tool (replaced each run: a static's temporary
+/// directory would never be removed).
 fn tool_deb() -> &'static Path {
-    static DEB: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    let (_, path) = DEB.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
+    static DEB: OnceLock<PathBuf> = OnceLock::new();
+    DEB.get_or_init(|| {
         let exe = std::env::current_exe().unwrap();
         let profile_dir = exe.parent().and_then(Path::parent).unwrap();
         let profile = profile_dir.file_name().unwrap().to_str().unwrap();
+        let dir = profile_dir.join("provision-tool");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
         let output = Command::new(c_build::repo_root().join("scripts/package-tool"))
             .args(["--no-build", "--compression", "gzip", "--profile", profile])
             .arg("--output")
-            .arg(dir.path())
+            .arg(&dir)
             .env("CARGO_TARGET_DIR", profile_dir.parent().unwrap())
             .output()
             .unwrap();
@@ -73,9 +77,8 @@ fn tool_deb() -> &'static Path {
         assert!(!list.contains("./usr/local"), "{list}");
         assert!(list.contains("./usr/bin/debpull-update"), "{list}");
         assert!(list.contains("./usr/lib/debpull/libdebpull.so."), "{list}");
-        (dir, deb)
-    });
-    path
+        deb
+    })
 }
 
 /// A copy-on-write root over this machine's `/`.
