@@ -264,6 +264,20 @@ typedef struct DebpullUpdater DebpullUpdater;
 typedef struct DebpullUpdaterOptions DebpullUpdaterOptions;
 
 /**
+ * A generated user-data script: its text (`debpull_user_data_text`) lives
+ * as long as the handle. Immutable: usable from several threads at once.
+ * Freed with `debpull_user_data_free`.
+ */
+typedef struct DebpullUserData DebpullUserData;
+
+/**
+ * The options of a user-data script, set one by one, then given to
+ * `debpull_user_data_generate`. Not for several threads at once. Created by
+ * `debpull_user_data_options_new`, freed with `debpull_user_data_options_free`.
+ */
+typedef struct DebpullUserDataOptions DebpullUserDataOptions;
+
+/**
  * A parsed Debian version. Immutable: safe to share between threads.
  * Created by `debpull_version_parse`, freed with `debpull_version_free`.
  */
@@ -1244,6 +1258,140 @@ size_t debpull_event_warning_count(const struct DebpullEvent *event);
  * and for NULL.
  */
 const char *debpull_event_warning_at(const struct DebpullEvent *event, size_t index);
+
+/**
+ * New options for a server that keeps `package` current from `repository`
+ * (`s3://bucket/prefix`, `https://...`, `file:///...`), trusting the
+ * `key_len` bytes at `trusted_key` (armored or binary public keys; copied);
+ * written to `*out` (owned by the caller: `debpull_user_data_options_free`).
+ * Defaults: suite `production`, component `main`, installer `dpkg`, policy
+ * `upgrade-only`, schedule `auto`, tool package `debpull-update`, 5 tries 5 s
+ * apart. The values are checked by `debpull_user_data_generate`.
+ */
+enum DebpullStatus debpull_user_data_options_new(const char *repository,
+                                                 const char *package,
+                                                 const uint8_t *trusted_key,
+                                                 size_t key_len,
+                                                 struct DebpullUserDataOptions **out,
+                                                 struct DebpullError **error);
+
+/**
+ * Sets the suite (default `"production"`). Borrows `value` (copied).
+ */
+enum DebpullStatus debpull_user_data_options_set_suite(struct DebpullUserDataOptions *options,
+                                                       const char *value,
+                                                       struct DebpullError **error);
+
+/**
+ * Sets the component (default `"main"`). Borrows `value` (copied).
+ */
+enum DebpullStatus debpull_user_data_options_set_component(struct DebpullUserDataOptions *options,
+                                                           const char *value,
+                                                           struct DebpullError **error);
+
+/**
+ * Sets the S3 region (required for `s3://` unless the URI has `region=`). Borrows `value` (copied).
+ */
+enum DebpullStatus debpull_user_data_options_set_region(struct DebpullUserDataOptions *options,
+                                                        const char *value,
+                                                        struct DebpullError **error);
+
+/**
+ * Sets an S3-compatible endpoint URL (path-style addressing). Borrows `value` (copied).
+ */
+enum DebpullStatus debpull_user_data_options_set_endpoint(struct DebpullUserDataOptions *options,
+                                                          const char *value,
+                                                          struct DebpullError **error);
+
+/**
+ * Sets the name of the package that has the tool (default `"debpull-update"`). Borrows `value` (copied).
+ */
+enum DebpullStatus debpull_user_data_options_set_tool_package(struct DebpullUserDataOptions *options,
+                                                              const char *value,
+                                                              struct DebpullError **error);
+
+/**
+ * Sets the installer: `"dpkg"` (default) or `"apt"`; anything else is
+ * `DEBPULL_STATUS_INVALID_INPUT` (a command:
+ * `debpull_user_data_options_set_installer_command`). Borrows `value` (copied).
+ */
+enum DebpullStatus debpull_user_data_options_set_installer(struct DebpullUserDataOptions *options,
+                                                           const char *value,
+                                                           struct DebpullError **error);
+
+/**
+ * Sets the policy: `"upgrade-only"` (default) or `"follow-repository"`. Borrows `value` (copied).
+ */
+enum DebpullStatus debpull_user_data_options_set_policy(struct DebpullUserDataOptions *options,
+                                                        const char *value,
+                                                        struct DebpullError **error);
+
+/**
+ * Sets how the every-minute job is installed: `"cron"`, `"systemd"` or
+ * `"auto"` (default: systemd when it runs). Borrows `value` (copied).
+ */
+enum DebpullStatus debpull_user_data_options_set_schedule(struct DebpullUserDataOptions *options,
+                                                          const char *value,
+                                                          struct DebpullError **error);
+
+/**
+ * Sets the health check, a command run after each install (`argc` strings at
+ * `argv`, copied; 0 removes it). No argument may hold blanks.
+ */
+enum DebpullStatus debpull_user_data_options_set_health_check(struct DebpullUserDataOptions *options,
+                                                              const char *const *argv,
+                                                              size_t argc,
+                                                              struct DebpullError **error);
+
+/**
+ * Sets a command as the installer (`argc` strings at `argv`, copied, at
+ * least the program); the `.deb`'s path is appended to it.
+ */
+enum DebpullStatus debpull_user_data_options_set_installer_command(struct DebpullUserDataOptions *options,
+                                                                   const char *const *argv,
+                                                                   size_t argc,
+                                                                   struct DebpullError **error);
+
+/**
+ * Sets how many times downloads and the first run of the tool are tried (1
+ * to 100, default 5) and the seconds before the first retry (0 to 600,
+ * default 5; the wait grows linearly).
+ */
+enum DebpullStatus debpull_user_data_options_set_retries(struct DebpullUserDataOptions *options,
+                                                         uint32_t tries,
+                                                         uint32_t delay_seconds,
+                                                         struct DebpullError **error);
+
+/**
+ * Frees options (NULL is fine).
+ */
+void debpull_user_data_options_free(struct DebpullUserDataOptions *options);
+
+/**
+ * Generates the script (`#!/bin/sh`) from `options` (borrowed), written to
+ * `*out` (owned by the caller: `debpull_user_data_free`). Every value is
+ * checked: one the script cannot carry safely is
+ * `DEBPULL_STATUS_INVALID_INPUT` naming the setting; a trusted key that is
+ * not one, `DEBPULL_STATUS_PARSE`.
+ */
+enum DebpullStatus debpull_user_data_generate(const struct DebpullUserDataOptions *options,
+                                              struct DebpullUserData **out,
+                                              struct DebpullError **error);
+
+/**
+ * The script, NUL-terminated, borrowed from `user_data`. NULL for NULL.
+ */
+const char *debpull_user_data_text(const struct DebpullUserData *user_data);
+
+/**
+ * The script's length in bytes (without the NUL). 0 for NULL.
+ */
+size_t debpull_user_data_len(const struct DebpullUserData *user_data);
+
+/**
+ * Frees a script (NULL is fine).
+ */
+void debpull_user_data_free(struct DebpullUserData *user_data);
 
 /**
  * Parses `text` as dpkg does (blanks around it ignored) and writes a new

@@ -44,6 +44,7 @@ mod repository_options;
 mod run;
 mod source;
 mod updater;
+mod user_data;
 mod version;
 
 use std::ffi::c_char;
@@ -61,6 +62,7 @@ pub use updater::{
     DebpullEvent, DebpullEventCallback, DebpullOutcome, DebpullOutcomeKind, DebpullUpdater,
     DebpullUpdaterOptions,
 };
+pub use user_data::{DebpullUserData, DebpullUserDataOptions};
 pub use version::DebpullVersion;
 
 /// The version of the debpull library (`"0.1.0"`): static, never freed.

@@ -629,3 +629,23 @@ fn the_shared_library_exports_only_debpull_functions_and_crc_fast() {
         .collect();
     assert!(foreign.is_empty(), "exported by libdebpull.so: {foreign:?}");
 }
+
+/// user_data.c: first-boot user-data through the C API; it needs a public key.
+fn run_user_data(link: Link) {
+    let dir = tempfile::tempdir().unwrap();
+    let key = debpull::sign::SigningKey::generate(
+        "user-data <user-data@example.org>",
+        debpull::sign::KeyKind::Ed25519,
+    )
+    .unwrap();
+    let path = dir.path().join("public.asc");
+    std::fs::write(&path, key.public_key_armored().unwrap()).unwrap();
+    run_c_test(
+        "user_data",
+        link,
+        &[],
+        &[("DEBPULL_TEST_PUBLIC_KEY", path.to_str().unwrap())],
+    );
+}
+
+c_test!(user_data, run = run_user_data);

@@ -748,3 +748,60 @@ fn cron_path_still_installs() {
     assert_eq!(log_line(&stdout), "app: updated none -> 1.0");
     assert_eq!(server.system.installed(APP).as_deref(), Some("1.0"));
 }
+
+/// `--user-data`: the first-boot script for this configuration (the same as
+/// core's for the same settings, key included), under the sanitizers; keys
+/// the script does not carry and values it cannot carry exit 78 naming them.
+#[test]
+fn user_data_prints_the_first_boot_script_of_the_configuration() {
+    let server = Server::s3();
+    let path = server.dir.path().join("server.conf");
+    let text = format!(
+        "repository = {}\nsuite = production\npackage = {APP}\ntrusted-key = {}\n\
+         policy = follow-repository\nhealth-check = systemctl is-active {APP}\n{}",
+        server.repository,
+        server.key_file.display(),
+        server.extra
+    );
+    std::fs::write(&path, &text).unwrap();
+    let tool = sanitized_tool();
+    let (code, stdout, stderr) = run(tool, &["--config", path.to_str().unwrap(), "--user-data"]);
+    assert_eq!(code, 0, "{stderr}");
+    let mut expected = debpull::provision::UserData::new(
+        server.repository.as_str(),
+        APP,
+        std::fs::read(&server.key_file).unwrap(),
+    );
+    expected.region = Some(moto::REGION.into());
+    expected.endpoint = Some(moto::Moto::shared().endpoint());
+    expected.policy = debpull::client::Policy::FollowRepository;
+    expected.health_check = vec!["systemctl".into(), "is-active".into(), APP.into()];
+    assert_eq!(stdout, expected.script().unwrap());
+
+    // A key the script does not carry, with its line.
+    std::fs::write(&path, format!("{text}pin = 1.0\n")).unwrap();
+    let (code, _, stderr) = run(tool, &["--config", path.to_str().unwrap(), "--user-data"]);
+    assert_eq!(code, 78, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{} line 9: pin: --user-data does not carry this key",
+            path.display()
+        )),
+        "{stderr}"
+    );
+    // A value the script cannot carry.
+    std::fs::write(
+        &path,
+        text.replace("suite = production", "suite = prod;reboot"),
+    )
+    .unwrap();
+    let (code, _, stderr) = run(tool, &["--config", path.to_str().unwrap(), "--user-data"]);
+    assert_eq!(code, 78, "{stderr}");
+    assert!(stderr.contains("suite \"prod;reboot\""), "{stderr}");
+    // Not with --check.
+    let (code, _, stderr) = run(
+        tool,
+        &["--config", path.to_str().unwrap(), "--user-data", "--check"],
+    );
+    assert_eq!(code, 64, "{stderr}");
+}

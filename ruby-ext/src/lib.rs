@@ -11,6 +11,7 @@ mod package;
 mod repository;
 mod source;
 mod updater;
+mod user_data;
 mod version;
 
 use magnus::{Error, Ruby};
@@ -29,6 +30,7 @@ mod entry {
         repository::define(ruby, &module)?;
         source::define(ruby, &module)?;
         updater::define(ruby, &module)?;
+        user_data::define(&module)?;
         Ok(())
     }
 }

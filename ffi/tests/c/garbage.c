@@ -1370,6 +1370,202 @@ static void updaters(void) {
   CHECK(debpull_event_warning_at(NULL, 0) == NULL);
 }
 
+/* ---- first-boot user-data (debpull_user_data_*) ------------------------ */
+
+/* Fresh options for each garbage call (a setter's garbage may be accepted
+ * and refused only by debpull_user_data_generate). */
+static DebpullUserDataOptions *ud_options(void) {
+  DebpullUserDataOptions *o = NULL;
+  OK(debpull_user_data_options_new("file:///srv/repo", PACKAGE, fx.public_key, fx.public_len,
+                                   &o, err_out));
+  return o;
+}
+static DebpullStatus ud_new(const char *repository, const char *package, const uint8_t *key,
+                            size_t len) {
+  DebpullUserDataOptions *o = SENTINEL;
+  DebpullStatus st = debpull_user_data_options_new(repository, package, key, len, &o, err_out);
+  UNTOUCHED_OR_FREE(st, o, debpull_user_data_options_free);
+  return st;
+}
+static DebpullStatus s_ud_repository(const void *s, size_t n) {
+  (void)n;
+  return ud_new(S(s), PACKAGE, fx.public_key, fx.public_len);
+}
+static DebpullStatus s_ud_package(const void *s, size_t n) {
+  (void)n;
+  return ud_new("file:///srv/repo", S(s), fx.public_key, fx.public_len);
+}
+#define UD_SETTER(fn_name, setter)                             \
+  static DebpullStatus fn_name(const void *s, size_t n) {     \
+    (void)n;                                                  \
+    DebpullUserDataOptions *o = ud_options();                 \
+    DebpullStatus st = setter(o, S(s), err_out);              \
+    debpull_user_data_options_free(o);                        \
+    return st;                                                \
+  }
+UD_SETTER(s_ud_suite, debpull_user_data_options_set_suite)
+UD_SETTER(s_ud_component, debpull_user_data_options_set_component)
+UD_SETTER(s_ud_region, debpull_user_data_options_set_region)
+UD_SETTER(s_ud_endpoint, debpull_user_data_options_set_endpoint)
+UD_SETTER(s_ud_tool_package, debpull_user_data_options_set_tool_package)
+UD_SETTER(s_ud_installer, debpull_user_data_options_set_installer)
+UD_SETTER(s_ud_policy, debpull_user_data_options_set_policy)
+UD_SETTER(s_ud_schedule, debpull_user_data_options_set_schedule)
+
+/* Setters store what they get; debpull_user_data_generate checks it. */
+static const struct string_param USER_DATA_STRING_PARAMS[] = {
+    {"debpull_user_data_options_new", "repository", s_ud_repository, REFUSE, NULL, REFUSE, NULL,
+     DEBPULL_STATUS_OK},
+    {"debpull_user_data_options_new", "package", s_ud_package, REFUSE, NULL, REFUSE, NULL,
+     DEBPULL_STATUS_OK},
+    {"debpull_user_data_options_set_suite", "suite", s_ud_suite, REFUSE, NULL, DEBPULL_STATUS_OK,
+     NULL, DEBPULL_STATUS_OK},
+    {"debpull_user_data_options_set_component", "component", s_ud_component, REFUSE, NULL,
+     DEBPULL_STATUS_OK, NULL, DEBPULL_STATUS_OK},
+    {"debpull_user_data_options_set_region", "region", s_ud_region, REFUSE, NULL,
+     DEBPULL_STATUS_OK, NULL, DEBPULL_STATUS_OK},
+    {"debpull_user_data_options_set_endpoint", "endpoint", s_ud_endpoint, REFUSE, NULL,
+     DEBPULL_STATUS_OK, NULL, DEBPULL_STATUS_OK},
+    {"debpull_user_data_options_set_tool_package", "tool_package", s_ud_tool_package, REFUSE,
+     NULL, DEBPULL_STATUS_OK, NULL, DEBPULL_STATUS_OK},
+    {"debpull_user_data_options_set_installer", "installer", s_ud_installer, REFUSE, NULL,
+     INVALID, "installer \"\" is not known", INVALID},
+    {"debpull_user_data_options_set_policy", "policy", s_ud_policy, REFUSE, NULL, INVALID,
+     "policy \"\" is not known", INVALID},
+    {"debpull_user_data_options_set_schedule", "schedule", s_ud_schedule, REFUSE, NULL, INVALID,
+     "schedule \"\" is not known", INVALID},
+};
+
+static DebpullStatus b_ud_key(const void *data, size_t len) {
+  return ud_new("file:///srv/repo", PACKAGE, B(data), len);
+}
+/* Stored as given: a key that is not one is refused by generate (below). */
+static const struct buffer_param USER_DATA_BUFFER_PARAMS[] = {
+    {"debpull_user_data_options_new", "trusted_key", b_ud_key, DEBPULL_STATUS_OK,
+     DEBPULL_STATUS_OK, NULL, DEBPULL_STATUS_OK},
+};
+
+static DebpullStatus a_ud_installer_command(const void *items, size_t count) {
+  DebpullUserDataOptions *o = ud_options();
+  DebpullStatus st = debpull_user_data_options_set_installer_command(o, A(items), count, err_out);
+  debpull_user_data_options_free(o);
+  return st;
+}
+static const struct array_param USER_DATA_ARRAY_PARAMS[] = {
+    {"debpull_user_data_options_set_installer_command", "argv", a_ud_installer_command,
+     "argv is empty", DEBPULL_STATUS_OK, NULL},
+};
+
+static DebpullStatus n_ud_tries(const void *arg, size_t n) {
+  (void)arg;
+  DebpullUserDataOptions *o = ud_options();
+  DebpullStatus st = debpull_user_data_options_set_retries(o, (uint32_t)n, 5, err_out);
+  debpull_user_data_options_free(o);
+  return st;
+}
+static DebpullStatus n_ud_delay(const void *arg, size_t n) {
+  (void)arg;
+  DebpullUserDataOptions *o = ud_options();
+  DebpullStatus st = debpull_user_data_options_set_retries(o, 3, (uint32_t)n, err_out);
+  debpull_user_data_options_free(o);
+  return st;
+}
+static const struct number_param USER_DATA_NUMBER_PARAMS[] = {
+    {"debpull_user_data_options_set_retries", "tries", n_ud_tries, INVALID, "retries", INVALID,
+     "retries"},
+    {"debpull_user_data_options_set_retries", "delay_seconds", n_ud_delay, DEBPULL_STATUS_OK,
+     NULL, INVALID, "retries"},
+};
+
+static void user_data(void) {
+  for (size_t i = 0; i < sizeof USER_DATA_STRING_PARAMS / sizeof USER_DATA_STRING_PARAMS[0]; i++)
+    string_garbage(&USER_DATA_STRING_PARAMS[i]);
+  for (size_t i = 0; i < sizeof USER_DATA_BUFFER_PARAMS / sizeof USER_DATA_BUFFER_PARAMS[0]; i++)
+    buffer_garbage(&USER_DATA_BUFFER_PARAMS[i]);
+  for (size_t i = 0; i < sizeof USER_DATA_ARRAY_PARAMS / sizeof USER_DATA_ARRAY_PARAMS[0]; i++)
+    array_garbage(&USER_DATA_ARRAY_PARAMS[i]);
+  for (size_t i = 0; i < sizeof USER_DATA_NUMBER_PARAMS / sizeof USER_DATA_NUMBER_PARAMS[0]; i++)
+    number_garbage(&USER_DATA_NUMBER_PARAMS[i]);
+
+  DebpullUserDataOptions *o = SENTINEL;
+  EXPECT(INVALID, "out (an output) is NULL",
+         debpull_user_data_options_new("file:///srv/repo", PACKAGE, fx.public_key, fx.public_len,
+                                       NULL, err_out));
+  CHECK(UNTOUCHED(o));
+  const char *argv[] = {"/bin/true"};
+  EXPECT(INVALID, "options is NULL", debpull_user_data_options_set_suite(NULL, SUITE, err_out));
+  EXPECT(INVALID, "options is NULL",
+         debpull_user_data_options_set_component(NULL, "main", err_out));
+  EXPECT(INVALID, "options is NULL", debpull_user_data_options_set_region(NULL, "r", err_out));
+  EXPECT(INVALID, "options is NULL",
+         debpull_user_data_options_set_endpoint(NULL, "http://127.0.0.1:1", err_out));
+  EXPECT(INVALID, "options is NULL",
+         debpull_user_data_options_set_tool_package(NULL, "tool", err_out));
+  EXPECT(INVALID, "options is NULL",
+         debpull_user_data_options_set_installer(NULL, "dpkg", err_out));
+  EXPECT(INVALID, "options is NULL",
+         debpull_user_data_options_set_policy(NULL, "upgrade-only", err_out));
+  EXPECT(INVALID, "options is NULL",
+         debpull_user_data_options_set_schedule(NULL, "cron", err_out));
+  EXPECT(INVALID, "options is NULL",
+         debpull_user_data_options_set_health_check(NULL, argv, 1, err_out));
+  EXPECT(INVALID, "options is NULL",
+         debpull_user_data_options_set_installer_command(NULL, argv, 1, err_out));
+  EXPECT(INVALID, "options is NULL", debpull_user_data_options_set_retries(NULL, 3, 5, err_out));
+
+  /* The health check: huge counts, NULLs, bad UTF-8; 0 removes it. */
+  o = ud_options();
+  const char *two[] = {"a", "b"};
+  EXPECT(LIMIT, "argv: ", debpull_user_data_options_set_health_check(o, two, SIZE_MAX, err_out));
+  EXPECT(INVALID, "argv is NULL with a count of 2",
+         debpull_user_data_options_set_health_check(o, NULL, 2, err_out));
+  const char *with_null[] = {"a", NULL};
+  EXPECT(INVALID, "argv[1] is NULL",
+         debpull_user_data_options_set_health_check(o, with_null, 2, err_out));
+  const char *bad[] = {"a", BAD_UTF8[0]};
+  EXPECT(INVALID, "argv[1] is not valid UTF-8",
+         debpull_user_data_options_set_health_check(o, bad, 2, err_out));
+  OK(debpull_user_data_options_set_health_check(o, NULL, 0, err_out));
+
+  /* generate: NULLs, then garbage stored by the setters is refused, typed. */
+  DebpullUserData *u = SENTINEL;
+  EXPECT(INVALID, "options is NULL", debpull_user_data_generate(NULL, &u, err_out));
+  EXPECT(INVALID, "out (an output) is NULL", debpull_user_data_generate(o, NULL, err_out));
+  CHECK(UNTOUCHED(u));
+  OK(debpull_user_data_options_set_suite(o, long_string, err_out));
+  EXPECT(INVALID, "suite", debpull_user_data_generate(o, &u, err_out));
+  OK(debpull_user_data_options_set_suite(o, "", err_out));
+  EXPECT(INVALID, "suite", debpull_user_data_generate(o, &u, err_out));
+  OK(debpull_user_data_options_set_suite(o, SUITE, err_out));
+  OK(debpull_user_data_options_set_health_check(o, two, 2, err_out));
+  const char *blank[] = {""};
+  OK(debpull_user_data_options_set_installer_command(o, blank, 1, err_out));
+  EXPECT(INVALID, "installer command", debpull_user_data_generate(o, &u, err_out));
+  OK(debpull_user_data_options_set_installer(o, "dpkg", err_out));
+  OK(debpull_user_data_options_set_region(o, "eu-west-1", err_out));
+  EXPECT(INVALID, "only to s3://", debpull_user_data_generate(o, &u, err_out));
+  CHECK(UNTOUCHED(u));
+  debpull_user_data_options_free(o);
+  o = NULL;
+  OK(debpull_user_data_options_new("file:///srv/repo", PACKAGE, fx.wrong_key, fx.wrong_len / 2,
+                                   &o, err_out));
+  EXPECT(DEBPULL_STATUS_PARSE, "trusted key", debpull_user_data_generate(o, &u, err_out));
+  CHECK(UNTOUCHED(u));
+  debpull_user_data_options_free(o);
+  o = ud_options();
+  OK(debpull_user_data_generate(o, &u, err_out));
+  CHECK(debpull_user_data_len(u) == strlen(debpull_user_data_text(u)));
+  debpull_user_data_free(u);
+  debpull_user_data_options_free(o);
+
+  CHECK(debpull_user_data_text(NULL) == NULL);
+  CHECK(debpull_user_data_len(NULL) == 0);
+  debpull_user_data_free(NULL);
+  debpull_user_data_free(NULL);
+  debpull_user_data_options_free(NULL);
+  debpull_user_data_options_free(NULL);
+}
+
 int main(void) {
   fixture_new();
   for (size_t i = 0; i < sizeof STRING_PARAMS / sizeof STRING_PARAMS[0]; i++)
@@ -1390,6 +1586,7 @@ int main(void) {
   sources();
   updater_options();
   updaters();
+  user_data();
   fixture_free();
   return check_summary("garbage");
 }

@@ -30,6 +30,7 @@ module Debpull
   # - `deploy:prune[keep]`      keeps the newest `keep` versions (default {#keep}) of each package in {#suite}
   # - `deploy:check`            what {#package}'s installed and candidate versions are ({Source#check})
   # - `deploy:update`           installs {#package}'s update ({Updater#update})
+  # - `deploy:user_data`        prints the EC2 user-data of a new server ({Debpull.user_data})
   #
   # Every setting left unset (nil) in the block is read, when a task runs,
   # from an environment variable: `DEBPULL_` and the setting's name in capitals
@@ -171,6 +172,9 @@ module Debpull
 
         desc "Install the package's update"
         task(:update) { update }
+
+        desc "Print the EC2 user-data that sets up a new server (the package from the promotion suite)"
+        task(:user_data) { user_data }
       end
     end
 
@@ -417,6 +421,19 @@ module Debpull
       # A failed, rolled-back or held-back run fails the task (a non-zero exit for cron and CI).
       raise UpdateFailed.new(outcome) if outcome.failed? || outcome.rolled_back? || outcome.kind == :held
       outcome
+    end
+
+    # deploy:user_data: the first-boot script ({Debpull.user_data}) of a server
+    # keeping {#package} current from {#to} (the suite servers install from,
+    # default `production`), trusting {#trusted_keys}, with the updater's
+    # installer, policy and health check; printed to {#output}.
+    def user_data
+      options = { repository: string(:repository, :user_data), package: package_name(:user_data),
+                  trusted_key: trusted_keys_text(:user_data), suite: optional(:to).to_s,
+                  component: optional(:component).to_s, installer: optional(:installer).to_sym,
+                  policy: optional(:policy).to_sym, health_check: health_check_command }
+      out.print(Debpull.user_data(**options, **s3_options))
+      out.flush
     end
 
     # Publish events on a terminal: one line rewritten in place; elsewhere one line each.
