@@ -13,8 +13,8 @@ use crate::args;
 use crate::error::{DebpullError, DebpullStatus, call, guard};
 use crate::package::DebpullPackageList;
 use crate::repository::{
-    DebpullProgressCallback, DebpullPublishReport, DebpullRepository, list_operation,
-    publish_raw, report_list,
+    DebpullProgressCallback, DebpullPublishReport, DebpullRepository, list_operation, publish_raw,
+    report_list,
 };
 use crate::source::{DebpullCheck, DebpullSourceOptions, with_options};
 use crate::updater::DebpullOutcome;
@@ -265,7 +265,9 @@ pub extern "C" fn debpull_check_deferred_percentage(check: *const DebpullCheck) 
 /// The version a staged rollout kept from this machine in an up-to-date run,
 /// borrowed from `outcome`; NULL when none (and for NULL).
 #[unsafe(no_mangle)]
-pub extern "C" fn debpull_outcome_deferred_version(outcome: *const DebpullOutcome) -> *const c_char {
+pub extern "C" fn debpull_outcome_deferred_version(
+    outcome: *const DebpullOutcome,
+) -> *const c_char {
     args::read(outcome, std::ptr::null(), |o| {
         o.deferred
             .as_ref()
