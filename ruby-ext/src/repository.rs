@@ -7,8 +7,7 @@ use std::sync::{Arc, OnceLock};
 
 use debpull::Version;
 use debpull::repo::{
-    Progress, PromoteOptions, PublishOptions, PublishReport, Replace, Repository,
-    RepositoryOptions,
+    Progress, PromoteOptions, PublishOptions, PublishReport, Replace, Repository, RepositoryOptions,
 };
 use debpull::sign::{SigningKey, TrustedKeys};
 use debpull::storage::OpenOptions;
