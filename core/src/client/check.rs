@@ -95,8 +95,10 @@ struct Change {
 
 impl Source {
     /// Checks `package`: what is installed, and the suite's candidate (the
-    /// highest version for this architecture or `all`, or exactly `pin`). See
-    /// the [`client`](crate::client) module documentation for what is verified.
+    /// highest version for this architecture or `all`, or exactly `pin`;
+    /// a staged rollout this machine is not in yet defers the highest, see
+    /// [`crate::phasing`] and [`Status::deferred`]). See the
+    /// [`client`](crate::client) module documentation for what is verified.
     ///
     /// Errors: a refused repository is [`ErrorKind::Verification`] (signature,
     /// rollback, freeze, suite, hashes, a candidate whose Filename, Size or

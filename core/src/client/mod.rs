@@ -124,7 +124,9 @@ pub struct Status {
     /// The version dpkg has installed, if any.
     pub installed: Option<Version>,
     /// The candidate: the highest version in the suite for this architecture
-    /// or `all` (or the pinned version), if the suite has the package.
+    /// or `all` (or the pinned version), if the suite has the package; during
+    /// a staged rollout this machine is not in yet, the newest version it is
+    /// in (see `deferred` and [`crate::phasing`]).
     pub candidate: Option<Package>,
     /// The highest version of the suite, when a staged rollout keeps it from
     /// this machine for now (the candidate is then the newest version this
