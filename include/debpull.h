@@ -43,6 +43,13 @@
 #include <stdint.h>
 
 /**
+ * The `percentage` of `debpull_repository_promote_phased` that leaves a
+ * version already in the target suite at its own percentage (and copies a
+ * new one for everyone), as `debpull_repository_promote` does.
+ */
+#define DEBPULL_PERCENTAGE_KEEP UINT32_MAX
+
+/**
  * What a fallible function returns: `DEBPULL_STATUS_OK` (0) on success, else
  * the kind of failure (the same kinds as the Rust `debpull::ErrorKind`).
  */
@@ -209,6 +216,12 @@ typedef struct DebpullPackage DebpullPackage;
  * `debpull_package_list_free`; its packages are borrowed from it.
  */
 typedef struct DebpullPackageList DebpullPackageList;
+
+/**
+ * What `debpull_repository_promote_phased` did. Immutable: safe to share
+ * between threads. Owned by the caller, `debpull_promote_report_free`.
+ */
+typedef struct DebpullPromoteReport DebpullPromoteReport;
 
 /**
  * What `debpull_repository_publish` did. Immutable: safe to share between
@@ -567,6 +580,133 @@ const struct DebpullPackage *debpull_package_list_get(const struct DebpullPackag
  * Frees `list` and the packages in it. NULL is fine.
  */
 void debpull_package_list_free(struct DebpullPackageList *list);
+
+/**
+ * `debpull_repository_publish` for a staged rollout: the packages are
+ * published for `percentage` (0 to 100; 100: everyone) of the fleet, in the
+ * same commit (a package already there identically gets that percentage:
+ * `debpull_publish_report_rephased`). A percentage above 100 is
+ * `DEBPULL_STATUS_INVALID_INPUT`. Everything else as
+ * `debpull_repository_publish`.
+ */
+enum DebpullStatus debpull_repository_publish_phased(const struct DebpullRepository *repository,
+                                                     const char *suite,
+                                                     const char *component,
+                                                     const char *const *debs,
+                                                     size_t count,
+                                                     bool replace,
+                                                     uint32_t percentage,
+                                                     DebpullProgressCallback progress,
+                                                     void *user_data,
+                                                     struct DebpullPublishReport **out,
+                                                     struct DebpullError **error);
+
+/**
+ * The packages that were there already, identical, whose rollout percentage
+ * `debpull_repository_publish_phased` changed, borrowed from `report`. NULL
+ * for NULL.
+ */
+const struct DebpullPackageList *debpull_publish_report_rephased(const struct DebpullPublishReport *report);
+
+/**
+ * Promotes package `name` at `version` from suite `from` to suite `to` as
+ * `debpull_repository_promote` does, for `percentage` (0 to 100) of the
+ * fleet in `to`, or with `DEBPULL_PERCENTAGE_KEEP` as the plain promote;
+ * writes what it did to `*out`, owned by the caller
+ * (`debpull_promote_report_free`). A `version` lower than the newest of
+ * `name` in `to` is a rollback: the newer versions leave `to` (their pool
+ * files stay, `from` is untouched) and `debpull_promote_report_demoted`
+ * lists them. Borrows every string. A missing suite or package is
+ * `DEBPULL_STATUS_NOT_FOUND`, another percentage above 100
+ * `DEBPULL_STATUS_INVALID_INPUT`.
+ */
+enum DebpullStatus debpull_repository_promote_phased(const struct DebpullRepository *repository,
+                                                     const char *name,
+                                                     const char *version,
+                                                     const char *from,
+                                                     const char *to,
+                                                     uint32_t percentage,
+                                                     struct DebpullPromoteReport **out,
+                                                     struct DebpullError **error);
+
+/**
+ * The entries added to the target suite, borrowed from `report` (never free
+ * it). NULL for NULL.
+ */
+const struct DebpullPackageList *debpull_promote_report_added(const struct DebpullPromoteReport *report);
+
+/**
+ * The entries of higher versions removed from the target suite (a
+ * rollback), borrowed from `report`. NULL for NULL.
+ */
+const struct DebpullPackageList *debpull_promote_report_demoted(const struct DebpullPromoteReport *report);
+
+/**
+ * The entries already in the target suite whose rollout percentage changed,
+ * borrowed from `report`. NULL for NULL.
+ */
+const struct DebpullPackageList *debpull_promote_report_rephased(const struct DebpullPromoteReport *report);
+
+/**
+ * The attempts the commit took (0: nothing to commit, and for NULL).
+ */
+uint32_t debpull_promote_report_attempts(const struct DebpullPromoteReport *report);
+
+/**
+ * Frees `report` and its lists. NULL is fine.
+ */
+void debpull_promote_report_free(struct DebpullPromoteReport *report);
+
+/**
+ * Changes the staged rollout of package `name` at `version` in `suite`
+ * (every component and architecture) to `percentage` (0 to 100; 100
+ * completes it: the field is removed) and writes the entries changed to
+ * `*out` (empty: already at that percentage), owned by the caller
+ * (`debpull_package_list_free`). Borrows every string. The version absent
+ * is `DEBPULL_STATUS_NOT_FOUND`, a percentage above 100
+ * `DEBPULL_STATUS_INVALID_INPUT`.
+ */
+enum DebpullStatus debpull_repository_phase(const struct DebpullRepository *repository,
+                                            const char *suite,
+                                            const char *name,
+                                            const char *version,
+                                            uint32_t percentage,
+                                            struct DebpullPackageList **out,
+                                            struct DebpullError **error);
+
+/**
+ * Sets this machine's id for staged rollouts (32 hex digits, as
+ * `/etc/machine-id`; default: read from `/etc/machine-id` at every check).
+ * Borrows `id` (copied); anything else is `DEBPULL_STATUS_INVALID_INPUT`.
+ */
+enum DebpullStatus debpull_source_options_set_machine_id(struct DebpullSourceOptions *options,
+                                                         const char *id,
+                                                         struct DebpullError **error);
+
+/**
+ * The suite's highest version when a staged rollout keeps it from this
+ * machine for now, borrowed from `check`; NULL when nothing is deferred
+ * (and for NULL).
+ */
+const char *debpull_check_deferred_version(const struct DebpullCheck *check);
+
+/**
+ * The rollout percentage (0 to 99) of the deferred version; 100 when
+ * nothing is deferred (and for NULL).
+ */
+uint32_t debpull_check_deferred_percentage(const struct DebpullCheck *check);
+
+/**
+ * The version a staged rollout kept from this machine in an up-to-date run,
+ * borrowed from `outcome`; NULL when none (and for NULL).
+ */
+const char *debpull_outcome_deferred_version(const struct DebpullOutcome *outcome);
+
+/**
+ * The rollout percentage (0 to 99) of the deferred version; 100 when none
+ * (and for NULL).
+ */
+uint32_t debpull_outcome_deferred_percentage(const struct DebpullOutcome *outcome);
 
 /**
  * Opens the repository at `uri` (`file:///absolute/path`,

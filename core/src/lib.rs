@@ -15,6 +15,7 @@ pub mod control;
 pub mod deb;
 pub mod error;
 pub mod index;
+pub mod phasing;
 pub mod provision;
 pub mod repo;
 pub mod sign;

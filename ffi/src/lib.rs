@@ -39,6 +39,8 @@ mod args;
 mod deb;
 mod error;
 mod package;
+// Staged rollout (issue 8): its own module and re-exports.
+mod phasing;
 mod repository;
 mod repository_options;
 mod run;
@@ -52,6 +54,7 @@ use std::ffi::c_char;
 pub use deb::DebpullDebBuilder;
 pub use error::{DebpullError, DebpullStatus};
 pub use package::{DebpullPackage, DebpullPackageList};
+pub use phasing::{DEBPULL_PERCENTAGE_KEEP, DebpullPromoteReport};
 pub use repository::{
     DebpullGcReport, DebpullProgress, DebpullProgressCallback, DebpullProgressKind,
     DebpullPublishReport, DebpullRepository, DebpullVerifyReport,

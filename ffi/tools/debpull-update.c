@@ -76,13 +76,16 @@ static void usage(FILE *out) {
           "  region, endpoint  S3 region / endpoint URL (an endpoint implies path style)\n"
           "  root, admin-dir   dpkg --root and dpkg's admin directory (default /var/lib/dpkg)\n"
           "  apt-config        an APT_CONFIG file for installer = apt\n"
+          "  machine-id        this machine's id for staged rollouts (32 hex digits;\n"
+          "                    default: /etc/machine-id); a version published for N%%\n"
+          "                    of the fleet waits until this machine is in the N%%\n"
           "\n"
           "Exit status: 0 up to date/updated/skipped/held by the administrator,\n"
           "1 failed, 2 rolled back, 3 held back after a failure, 64 usage, 78 config.\n",
           program);
 }
 
-#define KEY_COUNT 21
+#define KEY_COUNT 22
 
 /* The settings of the configuration file; NULL = not set. */
 struct config {
@@ -91,6 +94,7 @@ struct config {
   char *state_dir, *installer, *installer_command, *policy, *pin, *health_check;
   char *health_timeout, *install_timeout, *jitter, *lock_wait;
   char *region, *endpoint, *root, *admin_dir, *apt_config;
+  char *machine_id; /* staged rollout */
   /* The line of each key (in the order of `keys`); 0 = not set. */
   size_t lines[KEY_COUNT];
 };
@@ -123,6 +127,7 @@ static const struct key keys[] = {
     KEY("root", root),
     KEY("admin-dir", admin_dir),
     KEY("apt-config", apt_config),
+    KEY("machine-id", machine_id),
 };
 _Static_assert(sizeof keys / sizeof keys[0] == KEY_COUNT, "KEY_COUNT is the number of keys");
 
@@ -425,6 +430,7 @@ static int source_options(const struct config *config, DebpullSourceOptions *opt
   SET_STR(debpull_source_options_set_admin_dir, options, config->admin_dir, "admin-dir");
   SET_STR(debpull_source_options_set_region, options, config->region, "region");
   SET_STR(debpull_source_options_set_endpoint, options, config->endpoint, "endpoint");
+  SET_STR(debpull_source_options_set_machine_id, options, config->machine_id, "machine-id");
   return 0;
 }
 
@@ -498,6 +504,13 @@ static int check_only(const struct config *config, const DebpullSource *source) 
   printf("%s: installed %s, candidate %s%s\n", config->package, installed ? installed : "none",
          candidate ? debpull_package_version(candidate) : "none",
          debpull_check_update_available(check) ? ": update available" : "");
+  /* Staged rollout: the newer version this machine is not in yet. */
+  const char *deferred = debpull_check_deferred_version(check);
+  if (deferred != NULL) {
+    log_prefix(stdout);
+    printf("%s: %s deferred (phased %" PRIu32 "%%, this machine not yet included)\n",
+           config->package, deferred, debpull_check_deferred_percentage(check));
+  }
   debpull_check_free(check);
   return 0;
 }

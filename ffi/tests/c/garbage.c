@@ -1566,6 +1566,141 @@ static void user_data(void) {
   debpull_user_data_options_free(NULL);
 }
 
+/* ---- staged rollout (issue 8) ----------------------------------------- */
+
+static DebpullStatus phase_string(const char *suite, const char *name, const char *version) {
+  DebpullPackageList *list = SENTINEL;
+  DebpullStatus st = debpull_repository_phase(fx.repo, suite, name, version, 50, &list, err_out);
+  UNTOUCHED_OR_FREE(st, list, debpull_package_list_free);
+  return st;
+}
+
+static DebpullStatus promote_phased_string(const char *name, const char *version,
+                                           const char *from, const char *to) {
+  DebpullPromoteReport *report = SENTINEL;
+  DebpullStatus st =
+      debpull_repository_promote_phased(fx.repo, name, version, from, to, 50, &report, err_out);
+  UNTOUCHED_OR_FREE(st, report, debpull_promote_report_free);
+  return st;
+}
+
+static void phased(void) {
+  const char *debs[] = {fx.deb};
+  DebpullPublishReport *report = SENTINEL;
+  EXPECT(INVALID, "repository is NULL",
+         debpull_repository_publish_phased(NULL, SUITE, "main", debs, 1, false, 50, NULL, NULL,
+                                           &report, err_out));
+  EXPECT(INVALID, "suite is NULL",
+         debpull_repository_publish_phased(fx.repo, NULL, "main", debs, 1, false, 50, NULL, NULL,
+                                           &report, err_out));
+  EXPECT(INVALID, "component is empty",
+         debpull_repository_publish_phased(fx.repo, SUITE, "", debs, 1, false, 50, NULL, NULL,
+                                           &report, err_out));
+  EXPECT(INVALID, "debs is NULL",
+         debpull_repository_publish_phased(fx.repo, SUITE, "main", NULL, 1, false, 50, NULL,
+                                           NULL, &report, err_out));
+  EXPECT(INVALID, "out (an output) is NULL",
+         debpull_repository_publish_phased(fx.repo, SUITE, "main", debs, 1, false, 50, NULL,
+                                           NULL, NULL, err_out));
+  EXPECT(INVALID, "4294967295",
+         debpull_repository_publish_phased(fx.repo, SUITE, "main", debs, 1, false, UINT32_MAX,
+                                           NULL, NULL, &report, err_out));
+  EXPECT(INVALID, "101",
+         debpull_repository_publish_phased(fx.repo, SUITE, "main", debs, 1, false, 101, NULL,
+                                           NULL, &report, err_out));
+  CHECK(UNTOUCHED(report));
+  /* 0 and 100 are valid: the identical package is re-phased, then completed. */
+  report = NULL;
+  OK(debpull_repository_publish_phased(fx.repo, SUITE, "main", debs, 1, false, 0, NULL, NULL,
+                                       &report, err_out));
+  CHECK(debpull_package_list_len(debpull_publish_report_rephased(report)) == 1);
+  debpull_publish_report_free(report);
+  report = NULL;
+  OK(debpull_repository_publish_phased(fx.repo, SUITE, "main", debs, 1, false, 100, NULL, NULL,
+                                       &report, err_out));
+  CHECK(debpull_package_list_len(debpull_publish_report_rephased(report)) == 1);
+  debpull_publish_report_free(report);
+  CHECK(debpull_publish_report_rephased(NULL) == NULL);
+
+  DebpullPromoteReport *promoted = SENTINEL;
+  EXPECT(INVALID, "repository is NULL",
+         debpull_repository_promote_phased(NULL, PACKAGE, "1.0", SUITE, "production", 50,
+                                           &promoted, err_out));
+  EXPECT(INVALID, "out (an output) is NULL",
+         debpull_repository_promote_phased(fx.repo, PACKAGE, "1.0", SUITE, "production", 50,
+                                           NULL, err_out));
+  EXPECT(INVALID, "4294967294",
+         debpull_repository_promote_phased(fx.repo, PACKAGE, "1.0", SUITE, "production",
+                                           UINT32_MAX - 1, &promoted, err_out));
+  EXPECT(BAD_VERSION, "",
+         debpull_repository_promote_phased(fx.repo, PACKAGE, "a:b", SUITE, "production", 50,
+                                           &promoted, err_out));
+  EXPECT(DEBPULL_STATUS_NOT_FOUND, "",
+         debpull_repository_promote_phased(fx.repo, PACKAGE, "1.0", "no-such-suite",
+                                           "production", DEBPULL_PERCENTAGE_KEEP, &promoted,
+                                           err_out));
+  CHECK(UNTOUCHED(promoted));
+  CHECK(debpull_promote_report_added(NULL) == NULL);
+  CHECK(debpull_promote_report_demoted(NULL) == NULL);
+  CHECK(debpull_promote_report_rephased(NULL) == NULL);
+  CHECK(debpull_promote_report_attempts(NULL) == 0);
+  debpull_promote_report_free(NULL);
+  debpull_promote_report_free(NULL);
+
+  DebpullPackageList *list = SENTINEL;
+  EXPECT(INVALID, "repository is NULL",
+         debpull_repository_phase(NULL, SUITE, PACKAGE, "1.0", 50, &list, err_out));
+  EXPECT(INVALID, "out (an output) is NULL",
+         debpull_repository_phase(fx.repo, SUITE, PACKAGE, "1.0", 50, NULL, err_out));
+  EXPECT(INVALID, "4294967295",
+         debpull_repository_phase(fx.repo, SUITE, PACKAGE, "1.0", UINT32_MAX, &list, err_out));
+  EXPECT(DEBPULL_STATUS_NOT_FOUND, "",
+         debpull_repository_phase(fx.repo, "no-such-suite", PACKAGE, "1.0", 0, &list, err_out));
+  CHECK(UNTOUCHED(list));
+
+  /* Every string parameter: NULL, "", invalid UTF-8 and 1 MiB. */
+  const char *names[] = {"suite is NULL", "name is NULL", "version is NULL"};
+  EXPECT(INVALID, names[0], phase_string(NULL, PACKAGE, "1.0"));
+  EXPECT(INVALID, names[1], phase_string(SUITE, NULL, "1.0"));
+  EXPECT(INVALID, names[2], phase_string(SUITE, PACKAGE, NULL));
+  EXPECT(INVALID, "suite is empty", phase_string("", PACKAGE, "1.0"));
+  EXPECT(INVALID, "name is empty", phase_string(SUITE, "", "1.0"));
+  EXPECT(INVALID, "version is empty", phase_string(SUITE, PACKAGE, ""));
+  EXPECT(ANY, NULL, phase_string(long_string, PACKAGE, "1.0"));
+  EXPECT(ANY, NULL, phase_string(SUITE, long_string, "1.0"));
+  EXPECT(ANY, NULL, phase_string(SUITE, PACKAGE, long_string));
+  EXPECT(INVALID, "name is NULL", promote_phased_string(NULL, "1.0", SUITE, "production"));
+  EXPECT(INVALID, "version is NULL", promote_phased_string(PACKAGE, NULL, SUITE, "production"));
+  EXPECT(INVALID, "from is empty", promote_phased_string(PACKAGE, "1.0", "", "production"));
+  EXPECT(INVALID, "to is empty", promote_phased_string(PACKAGE, "1.0", SUITE, ""));
+  EXPECT(ANY, NULL, promote_phased_string(PACKAGE, "1.0", SUITE, long_string));
+  for (size_t i = 0; i < BAD_UTF8_COUNT; i++) {
+    EXPECT(INVALID, "suite is not valid UTF-8", phase_string(BAD_UTF8[i], PACKAGE, "1.0"));
+    EXPECT(INVALID, "version is not valid UTF-8", phase_string(SUITE, PACKAGE, BAD_UTF8[i]));
+    EXPECT(INVALID, "to is not valid UTF-8",
+           promote_phased_string(PACKAGE, "1.0", SUITE, BAD_UTF8[i]));
+    EXPECT(INVALID, "id is not valid UTF-8",
+           debpull_source_options_set_machine_id(fx.so, BAD_UTF8[i], err_out));
+  }
+
+  EXPECT(INVALID, "options is NULL",
+         debpull_source_options_set_machine_id(NULL, "3d1219c7c4c5404aaa1f6d2a48adfda4",
+                                               err_out));
+  EXPECT(INVALID, "id is NULL", debpull_source_options_set_machine_id(fx.so, NULL, err_out));
+  EXPECT(INVALID, "32 hexadecimal digits",
+         debpull_source_options_set_machine_id(fx.so, "", err_out));
+  EXPECT(INVALID, "32 hexadecimal digits",
+         debpull_source_options_set_machine_id(fx.so, long_string, err_out));
+  OK(debpull_source_options_set_machine_id(fx.so, "3d1219c7c4c5404aaa1f6d2a48adfda4", err_out));
+
+  CHECK(debpull_check_deferred_version(NULL) == NULL);
+  CHECK(debpull_check_deferred_percentage(NULL) == 100);
+  CHECK(debpull_check_deferred_version(fx.check) == NULL);
+  CHECK(debpull_check_deferred_percentage(fx.check) == 100);
+  CHECK(debpull_outcome_deferred_version(NULL) == NULL);
+  CHECK(debpull_outcome_deferred_percentage(NULL) == 100);
+}
+
 int main(void) {
   fixture_new();
   for (size_t i = 0; i < sizeof STRING_PARAMS / sizeof STRING_PARAMS[0]; i++)
@@ -1587,6 +1722,7 @@ int main(void) {
   updater_options();
   updaters();
   user_data();
+  phased();
   fixture_free();
   return check_summary("garbage");
 }
