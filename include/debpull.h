@@ -43,6 +43,13 @@
 #include <stdint.h>
 
 /**
+ * The `percentage` of `debpull_repository_promote_phased` that leaves a
+ * version already in the target suite at its own percentage (and copies a
+ * new one for everyone), as `debpull_repository_promote` does.
+ */
+#define DEBPULL_PERCENTAGE_KEEP UINT32_MAX
+
+/**
  * What a fallible function returns: `DEBPULL_STATUS_OK` (0) on success, else
  * the kind of failure (the same kinds as the Rust `debpull::ErrorKind`).
  */
@@ -227,6 +234,12 @@ typedef struct DebpullPackage DebpullPackage;
 typedef struct DebpullPackageList DebpullPackageList;
 
 /**
+ * What `debpull_repository_promote_phased` did. Immutable: safe to share
+ * between threads. Owned by the caller, `debpull_promote_report_free`.
+ */
+typedef struct DebpullPromoteReport DebpullPromoteReport;
+
+/**
  * What `debpull_repository_publish` did. Immutable: safe to share between
  * threads. Owned by the caller, `debpull_publish_report_free`.
  */
@@ -278,6 +291,20 @@ typedef struct DebpullUpdater DebpullUpdater;
  * `debpull_updater_options_free`.
  */
 typedef struct DebpullUpdaterOptions DebpullUpdaterOptions;
+
+/**
+ * A generated user-data script: its text (`debpull_user_data_text`) lives
+ * as long as the handle. Immutable: usable from several threads at once.
+ * Freed with `debpull_user_data_free`.
+ */
+typedef struct DebpullUserData DebpullUserData;
+
+/**
+ * The options of a user-data script, set one by one, then given to
+ * `debpull_user_data_generate`. Not for several threads at once. Created by
+ * `debpull_user_data_options_new`, freed with `debpull_user_data_options_free`.
+ */
+typedef struct DebpullUserDataOptions DebpullUserDataOptions;
 
 /**
  * A parsed Debian version. Immutable: safe to share between threads.
@@ -650,6 +677,133 @@ const struct DebpullPackage *debpull_package_list_get(const struct DebpullPackag
  * Frees `list` and the packages in it. NULL is fine.
  */
 void debpull_package_list_free(struct DebpullPackageList *list);
+
+/**
+ * `debpull_repository_publish` for a staged rollout: the packages are
+ * published for `percentage` (0 to 100; 100: everyone) of the fleet, in the
+ * same commit (a package already there identically gets that percentage:
+ * `debpull_publish_report_rephased`). A percentage above 100 is
+ * `DEBPULL_STATUS_INVALID_INPUT`. Everything else as
+ * `debpull_repository_publish`.
+ */
+enum DebpullStatus debpull_repository_publish_phased(const struct DebpullRepository *repository,
+                                                     const char *suite,
+                                                     const char *component,
+                                                     const char *const *debs,
+                                                     size_t count,
+                                                     bool replace,
+                                                     uint32_t percentage,
+                                                     DebpullProgressCallback progress,
+                                                     void *user_data,
+                                                     struct DebpullPublishReport **out,
+                                                     struct DebpullError **error);
+
+/**
+ * The packages that were there already, identical, whose rollout percentage
+ * `debpull_repository_publish_phased` changed, borrowed from `report`. NULL
+ * for NULL.
+ */
+const struct DebpullPackageList *debpull_publish_report_rephased(const struct DebpullPublishReport *report);
+
+/**
+ * Promotes package `name` at `version` from suite `from` to suite `to` as
+ * `debpull_repository_promote` does, for `percentage` (0 to 100) of the
+ * fleet in `to`, or with `DEBPULL_PERCENTAGE_KEEP` as the plain promote;
+ * writes what it did to `*out`, owned by the caller
+ * (`debpull_promote_report_free`). A `version` lower than the newest of
+ * `name` in `to` is a rollback: the newer versions leave `to` (their pool
+ * files stay, `from` is untouched) and `debpull_promote_report_demoted`
+ * lists them. Borrows every string. A missing suite or package is
+ * `DEBPULL_STATUS_NOT_FOUND`, another percentage above 100
+ * `DEBPULL_STATUS_INVALID_INPUT`.
+ */
+enum DebpullStatus debpull_repository_promote_phased(const struct DebpullRepository *repository,
+                                                     const char *name,
+                                                     const char *version,
+                                                     const char *from,
+                                                     const char *to,
+                                                     uint32_t percentage,
+                                                     struct DebpullPromoteReport **out,
+                                                     struct DebpullError **error);
+
+/**
+ * The entries added to the target suite, borrowed from `report` (never free
+ * it). NULL for NULL.
+ */
+const struct DebpullPackageList *debpull_promote_report_added(const struct DebpullPromoteReport *report);
+
+/**
+ * The entries of higher versions removed from the target suite (a
+ * rollback), borrowed from `report`. NULL for NULL.
+ */
+const struct DebpullPackageList *debpull_promote_report_demoted(const struct DebpullPromoteReport *report);
+
+/**
+ * The entries already in the target suite whose rollout percentage changed,
+ * borrowed from `report`. NULL for NULL.
+ */
+const struct DebpullPackageList *debpull_promote_report_rephased(const struct DebpullPromoteReport *report);
+
+/**
+ * The attempts the commit took (0: nothing to commit, and for NULL).
+ */
+uint32_t debpull_promote_report_attempts(const struct DebpullPromoteReport *report);
+
+/**
+ * Frees `report` and its lists. NULL is fine.
+ */
+void debpull_promote_report_free(struct DebpullPromoteReport *report);
+
+/**
+ * Changes the staged rollout of package `name` at `version` in `suite`
+ * (every component and architecture) to `percentage` (0 to 100; 100
+ * completes it: the field is removed) and writes the entries changed to
+ * `*out` (empty: already at that percentage), owned by the caller
+ * (`debpull_package_list_free`). Borrows every string. The version absent
+ * is `DEBPULL_STATUS_NOT_FOUND`, a percentage above 100
+ * `DEBPULL_STATUS_INVALID_INPUT`.
+ */
+enum DebpullStatus debpull_repository_phase(const struct DebpullRepository *repository,
+                                            const char *suite,
+                                            const char *name,
+                                            const char *version,
+                                            uint32_t percentage,
+                                            struct DebpullPackageList **out,
+                                            struct DebpullError **error);
+
+/**
+ * Sets this machine's id for staged rollouts (32 hex digits, as
+ * `/etc/machine-id`; default: read from `/etc/machine-id` at every check).
+ * Borrows `id` (copied); anything else is `DEBPULL_STATUS_INVALID_INPUT`.
+ */
+enum DebpullStatus debpull_source_options_set_machine_id(struct DebpullSourceOptions *options,
+                                                         const char *id,
+                                                         struct DebpullError **error);
+
+/**
+ * The suite's highest version when a staged rollout keeps it from this
+ * machine for now, borrowed from `check`; NULL when nothing is deferred
+ * (and for NULL).
+ */
+const char *debpull_check_deferred_version(const struct DebpullCheck *check);
+
+/**
+ * The rollout percentage (0 to 99) of the deferred version; 100 when
+ * nothing is deferred (and for NULL).
+ */
+uint32_t debpull_check_deferred_percentage(const struct DebpullCheck *check);
+
+/**
+ * The version a staged rollout kept from this machine in an up-to-date run,
+ * borrowed from `outcome`; NULL when none (and for NULL).
+ */
+const char *debpull_outcome_deferred_version(const struct DebpullOutcome *outcome);
+
+/**
+ * The rollout percentage (0 to 99) of the deferred version; 100 when none
+ * (and for NULL).
+ */
+uint32_t debpull_outcome_deferred_percentage(const struct DebpullOutcome *outcome);
 
 /**
  * Opens the repository at `uri` (`file:///absolute/path`,
@@ -1361,6 +1515,140 @@ const char *debpull_event_warning_at(const struct DebpullEvent *event, size_t in
 enum DebpullStatus debpull_updater_options_set_notifier(struct DebpullUpdaterOptions *options,
                                                         const struct DebpullNotifier *notifier,
                                                         struct DebpullError **error);
+
+/**
+ * New options for a server that keeps `package` current from `repository`
+ * (`s3://bucket/prefix`, `https://...`, `file:///...`), trusting the
+ * `key_len` bytes at `trusted_key` (armored or binary public keys; copied);
+ * written to `*out` (owned by the caller: `debpull_user_data_options_free`).
+ * Defaults: suite `production`, component `main`, installer `dpkg`, policy
+ * `upgrade-only`, schedule `auto`, tool package `debpull-update`, 5 tries 5 s
+ * apart. The values are checked by `debpull_user_data_generate`.
+ */
+enum DebpullStatus debpull_user_data_options_new(const char *repository,
+                                                 const char *package,
+                                                 const uint8_t *trusted_key,
+                                                 size_t key_len,
+                                                 struct DebpullUserDataOptions **out,
+                                                 struct DebpullError **error);
+
+/**
+ * Sets the suite (default `"production"`). Borrows `value` (copied).
+ */
+enum DebpullStatus debpull_user_data_options_set_suite(struct DebpullUserDataOptions *options,
+                                                       const char *value,
+                                                       struct DebpullError **error);
+
+/**
+ * Sets the component (default `"main"`). Borrows `value` (copied).
+ */
+enum DebpullStatus debpull_user_data_options_set_component(struct DebpullUserDataOptions *options,
+                                                           const char *value,
+                                                           struct DebpullError **error);
+
+/**
+ * Sets the S3 region (required for `s3://` unless the URI has `region=`). Borrows `value` (copied).
+ */
+enum DebpullStatus debpull_user_data_options_set_region(struct DebpullUserDataOptions *options,
+                                                        const char *value,
+                                                        struct DebpullError **error);
+
+/**
+ * Sets an S3-compatible endpoint URL (path-style addressing). Borrows `value` (copied).
+ */
+enum DebpullStatus debpull_user_data_options_set_endpoint(struct DebpullUserDataOptions *options,
+                                                          const char *value,
+                                                          struct DebpullError **error);
+
+/**
+ * Sets the name of the package that has the tool (default `"debpull-update"`). Borrows `value` (copied).
+ */
+enum DebpullStatus debpull_user_data_options_set_tool_package(struct DebpullUserDataOptions *options,
+                                                              const char *value,
+                                                              struct DebpullError **error);
+
+/**
+ * Sets the installer: `"dpkg"` (default) or `"apt"`; anything else is
+ * `DEBPULL_STATUS_INVALID_INPUT` (a command:
+ * `debpull_user_data_options_set_installer_command`). Borrows `value` (copied).
+ */
+enum DebpullStatus debpull_user_data_options_set_installer(struct DebpullUserDataOptions *options,
+                                                           const char *value,
+                                                           struct DebpullError **error);
+
+/**
+ * Sets the policy: `"upgrade-only"` (default) or `"follow-repository"`. Borrows `value` (copied).
+ */
+enum DebpullStatus debpull_user_data_options_set_policy(struct DebpullUserDataOptions *options,
+                                                        const char *value,
+                                                        struct DebpullError **error);
+
+/**
+ * Sets how the every-minute job is installed: `"cron"`, `"systemd"` or
+ * `"auto"` (default: systemd when it runs). Borrows `value` (copied).
+ */
+enum DebpullStatus debpull_user_data_options_set_schedule(struct DebpullUserDataOptions *options,
+                                                          const char *value,
+                                                          struct DebpullError **error);
+
+/**
+ * Sets the health check, a command run after each install (`argc` strings at
+ * `argv`, copied; 0 removes it). No argument may hold blanks.
+ */
+enum DebpullStatus debpull_user_data_options_set_health_check(struct DebpullUserDataOptions *options,
+                                                              const char *const *argv,
+                                                              size_t argc,
+                                                              struct DebpullError **error);
+
+/**
+ * Sets a command as the installer (`argc` strings at `argv`, copied, at
+ * least the program); the `.deb`'s path is appended to it.
+ */
+enum DebpullStatus debpull_user_data_options_set_installer_command(struct DebpullUserDataOptions *options,
+                                                                   const char *const *argv,
+                                                                   size_t argc,
+                                                                   struct DebpullError **error);
+
+/**
+ * Sets how many times downloads and the first run of the tool are tried (1
+ * to 100, default 5) and the seconds before the first retry (0 to 600,
+ * default 5; the wait grows linearly).
+ */
+enum DebpullStatus debpull_user_data_options_set_retries(struct DebpullUserDataOptions *options,
+                                                         uint32_t tries,
+                                                         uint32_t delay_seconds,
+                                                         struct DebpullError **error);
+
+/**
+ * Frees options (NULL is fine).
+ */
+void debpull_user_data_options_free(struct DebpullUserDataOptions *options);
+
+/**
+ * Generates the script (`#!/bin/sh`) from `options` (borrowed), written to
+ * `*out` (owned by the caller: `debpull_user_data_free`). Every value is
+ * checked: one the script cannot carry safely is
+ * `DEBPULL_STATUS_INVALID_INPUT` naming the setting; a trusted key that is
+ * not one, `DEBPULL_STATUS_PARSE`.
+ */
+enum DebpullStatus debpull_user_data_generate(const struct DebpullUserDataOptions *options,
+                                              struct DebpullUserData **out,
+                                              struct DebpullError **error);
+
+/**
+ * The script, NUL-terminated, borrowed from `user_data`. NULL for NULL.
+ */
+const char *debpull_user_data_text(const struct DebpullUserData *user_data);
+
+/**
+ * The script's length in bytes (without the NUL). 0 for NULL.
+ */
+size_t debpull_user_data_len(const struct DebpullUserData *user_data);
+
+/**
+ * Frees a script (NULL is fine).
+ */
+void debpull_user_data_free(struct DebpullUserData *user_data);
 
 /**
  * Parses `text` as dpkg does (blanks around it ignored) and writes a new

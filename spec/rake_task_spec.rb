@@ -45,15 +45,17 @@ RSpec.describe Debpull::RakeTask do
   end
 
   describe "task definitions" do
-    it "defines the eight tasks, with descriptions and arguments, under the namespace given" do
+    it "defines the ten tasks, with descriptions and arguments, under the namespace given" do
       tasks
-      %w[build publish promote list verify prune check update].each do |t|
+      %w[build publish promote phase rollback list verify prune check update].each do |t|
         task = Rake.application.lookup("deploy:#{t}")
         expect(task).not_to be_nil, "deploy:#{t} is not defined"
         expect(task.comment).to be_a(String).and(match(/\S/))
       end
       expect(Rake.application["deploy:publish"].arg_names).to eq([:debs])
-      expect(Rake.application["deploy:promote"].arg_names).to eq([:version])
+      expect(Rake.application["deploy:promote"].arg_names).to eq(%i[version percentage])
+      expect(Rake.application["deploy:phase"].arg_names).to eq(%i[version percentage])
+      expect(Rake.application["deploy:rollback"].arg_names).to eq([:version])
       expect(Rake.application["deploy:prune"].arg_names).to eq([:keep])
     end
 
@@ -366,6 +368,73 @@ RSpec.describe Debpull::RakeTask do
       expect { run("failing:update") }.to raise_error(Debpull::RakeTask::UpdateFailed, /2\.0 failed.*rolled back to 1\.0/)
       expect(system_root.file("usr/share/app/VERSION")).to start_with("app 1.0")
       expect(system_root.installed("app")).to eq("1.0")
+    end
+
+    # Staged rollout (issue 8): promote for a percentage, phase, complete, roll back.
+    it "promotes for a percentage, raises it, completes it and rolls back, a machine following" do
+      configured
+      run("deploy:publish", *%w[1.0 2.0].map { |v| Debs.build(@dir, version: v) })
+      run("deploy:promote", "1.0")
+      reenable_all
+      system_root = DpkgRoot.new(File.join(@dir, "system"))
+      client = described_class.new(:client) do |c|
+        c.output = out
+        c.repository = repo_uri
+        c.suite = "production"
+        c.package = "app"
+        c.installer = :dpkg
+        c.policy = :follow
+        c.trusted_keys = Keys.public
+        c.state_dir = File.join(@dir, "state")
+        c.source_options = { admin_dir: system_root.admin }
+        c.updater_options = { root: system_root.root }
+      end
+      run("client:update")
+      expect(system_root.installed("app")).to eq("1.0")
+
+      # 0%: a machine whose number is above 0 (1 in 101 is at 0: the spec
+      # finds one that is not by its check) keeps 1.0.
+      run("deploy:promote", "2.0", "0")
+      expect(out.string).to include("promoted app 2.0 from staging to production for 0% of the fleet")
+      id = (1..).lazy.map { |n| format("%032x", n) }.find do |candidate|
+        Debpull::Source.new(repo_uri, suite: "production", trusted_keys: Keys.public, machine_id: candidate,
+                                      state_dir: File.join(@dir, "probe"), architecture: "amd64",
+                                      admin_dir: system_root.admin).check("app").deferred
+      end
+      client.machine_id = id
+      reenable_all
+      out.truncate(0)
+      out.rewind
+      run("client:check")
+      expect(out.string).to include("2.0 deferred (phased 0%, this machine not yet included)")
+      run("client:update")
+      expect(out.string).to include("app: up to date (1.0), 2.0 deferred (phased 0%")
+      expect(system_root.installed("app")).to eq("1.0")
+
+      reenable_all
+      run("deploy:phase", "2.0", "100")
+      expect(out.string).to include("app 2.0 in production: rollout complete (everyone)")
+      run("client:update")
+      expect(system_root.installed("app")).to eq("2.0")
+
+      reenable_all
+      run("deploy:rollback", "1.0")
+      expect(out.string).to include("rolled back production: app 2.0 left the suite")
+      run("client:update")
+      expect(system_root.installed("app")).to eq("1.0")
+      expect(out.string).to include("app: updated 2.0 -> 1.0")
+
+      # Nothing newer left: rollback refuses (promote is the way up).
+      reenable_all
+      expect { run("deploy:rollback", "1.0") }
+        .to raise_error(Debpull::RakeTask::ConfigurationError, /newest app is 1\.0: nothing newer/)
+      expect { run("deploy:phase", "2.0", "150") }
+        .to raise_error(Debpull::RakeTask::ConfigurationError, /percentage must be an integer from 0 to 100/)
+      reenable_all
+      expect { run("deploy:promote", "2.0", "ten") }
+        .to raise_error(Debpull::RakeTask::ConfigurationError, /percentage.*"ten"/)
+      reenable_all
+      expect { run("deploy:phase", "2.0") }.to raise_error(Debpull::RakeTask::ConfigurationError, /needs a percentage/)
     end
 
     it "needs the signing key to list or verify (the repository reads back only what its key signed)" do

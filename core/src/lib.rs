@@ -17,6 +17,8 @@ pub mod error;
 pub mod index;
 #[cfg(feature = "notify")]
 pub mod notify;
+pub mod phasing;
+pub mod provision;
 pub mod repo;
 pub mod sign;
 pub mod storage;

@@ -141,6 +141,60 @@ async fn apt_gets_the_published_and_promoted_versions() {
     assert_eq!(err.kind(), debpull::ErrorKind::Verification, "{err}");
 }
 
+/// A staged rollout's `Phased-Update-Percentage` stanza field: apt accepts
+/// the signed suite, reads the field (its policy says "phased N%"), and after
+/// the rollout completes (100) the field is gone.
+#[tokio::test(flavor = "multi_thread")]
+async fn apt_accepts_and_reads_a_phased_version() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
+    let (repo, _, key_file) = signed_repository(dir, true);
+    let options = debpull::repo::PublishOptions {
+        percentage: Some(30),
+        ..Default::default()
+    };
+    repo.publish_with(
+        "staging",
+        "main",
+        &[build_deb(dir, "app", "1.0", "amd64", "")],
+        &options,
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    let policy = |name: &str| {
+        let apt = PrivateApt::new(
+            &dir.join(name),
+            &format!(
+                "deb [signed-by={}] copy:{} staging main",
+                key_file.display(),
+                dir.join("repo").display()
+            ),
+        );
+        apt.update()
+            .unwrap_or_else(|out| panic!("apt-get update of a phased suite failed:\n{out}"));
+        assert_eq!(apt.candidate("app").as_deref(), Some("1.0"));
+        let out = std::process::Command::new("apt-cache")
+            .args(["policy", "app"])
+            .env("APT_CONFIG", apt.dir.join("apt.conf"))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let text = policy("apt-30");
+    assert!(text.contains("(phased 30%)"), "{text}");
+    let packages =
+        std::fs::read_to_string(dir.join("repo/dists/staging/main/binary-amd64/Packages")).unwrap();
+    // In apt-ftparchive's place: after Source/Origin, before Maintainer.
+    let field = packages.find("Phased-Update-Percentage: 30\n").unwrap();
+    assert!(field < packages.find("Maintainer:").unwrap(), "{packages}");
+    repo.phase("staging", "app", &Version::parse("1.0").unwrap(), 100)
+        .await
+        .unwrap();
+    let text = policy("apt-100");
+    assert!(!text.contains("phased"), "{text}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn indexes_grown_by_appends_are_read_whole_by_apt() {
     let temp = tempfile::tempdir().unwrap();

@@ -894,7 +894,11 @@ impl Step {
                     .filter(|(n, v, _)| n == name && v == version)
                     .cloned()
                     .collect();
-                next.entry(to.to_string()).or_default().extend(copied);
+                let target = next.entry(to.to_string()).or_default();
+                target.extend(copied);
+                // Promoting an older version is a rollback: the newer ones leave.
+                let promoted = Version::parse(version).unwrap();
+                target.retain(|(n, v, _)| !(n == name && Version::parse(v).unwrap() > promoted));
             }
             Step::Remove(suite, name, version) => {
                 next.get_mut(*suite)

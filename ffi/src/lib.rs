@@ -40,11 +40,14 @@ mod deb;
 mod error;
 mod notify;
 mod package;
+// Staged rollout (issue 8): its own module and re-exports.
+mod phasing;
 mod repository;
 mod repository_options;
 mod run;
 mod source;
 mod updater;
+mod user_data;
 mod version;
 
 use std::ffi::c_char;
@@ -53,6 +56,7 @@ pub use deb::DebpullDebBuilder;
 pub use error::{DebpullError, DebpullStatus};
 pub use notify::{DebpullMessage, DebpullNotifier};
 pub use package::{DebpullPackage, DebpullPackageList};
+pub use phasing::{DEBPULL_PERCENTAGE_KEEP, DebpullPromoteReport};
 pub use repository::{
     DebpullGcReport, DebpullProgress, DebpullProgressCallback, DebpullProgressKind,
     DebpullPublishReport, DebpullRepository, DebpullVerifyReport,
@@ -63,6 +67,7 @@ pub use updater::{
     DebpullEvent, DebpullEventCallback, DebpullOutcome, DebpullOutcomeKind, DebpullUpdater,
     DebpullUpdaterOptions,
 };
+pub use user_data::{DebpullUserData, DebpullUserDataOptions};
 pub use version::DebpullVersion;
 
 /// The version of the debpull library (`"0.1.0"`): static, never freed.

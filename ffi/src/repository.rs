@@ -19,7 +19,7 @@ use crate::repository_options::DebpullRepositoryOptions;
 /// concurrent changes to one suite retry against each other). Made by
 /// `debpull_repository_open`, freed with `debpull_repository_free`.
 pub struct DebpullRepository {
-    repository: Repository,
+    pub(crate) repository: Repository,
 }
 
 /// Opens the repository at `uri` (`file:///absolute/path`,
@@ -122,6 +122,8 @@ pub struct DebpullPublishReport {
     added: DebpullPackageList,
     unchanged: DebpullPackageList,
     replaced: DebpullPackageList,
+    /// Packages there already whose rollout percentage changed.
+    pub(crate) rephased: DebpullPackageList,
     attempts: u32,
 }
 
@@ -149,55 +151,81 @@ pub extern "C" fn debpull_repository_publish(
     error: *mut *mut DebpullError,
 ) -> DebpullStatus {
     call(error, || {
-        // SAFETY: NULL or a live repository; NULL or NUL-terminated strings;
-        // `debs` NULL or `count` string pointers.
-        let (repository, suite, component, debs) = unsafe {
-            (
-                args::borrow(repository, "repository")?,
-                args::non_empty_str(suite, "suite")?,
-                args::non_empty_str(component, "component")?,
-                args::str_array(debs, count, "debs")?,
-            )
-        };
-        args::out(out, "out")?;
-        if debs.is_empty() {
-            return Err(Error::new(ErrorKind::InvalidInput, "debs: no file given"));
-        }
-        if let Some(i) = debs.iter().position(|d| d.is_empty()) {
-            return Err(Error::new(
-                ErrorKind::InvalidInput,
-                format!("debs[{i}] is empty"),
-            ));
-        }
-        let debs: Vec<PathBuf> = debs.into_iter().map(PathBuf::from).collect();
-        let replace = if replace {
-            Replace::Always
-        } else {
-            Replace::Never
-        };
-        let repo = &repository.repository;
-        let report = crate::run::block_on_with_events(
-            |sender| async move {
-                let send = move |event: Progress| {
-                    let _ = sender.send(event);
-                };
-                repo.publish(suite, component, &debs, replace, &send).await
-            },
-            |event| report_progress(progress, user_data, event),
-        )?;
-        let report = DebpullPublishReport {
-            added: DebpullPackageList::new(report.added)?,
-            unchanged: DebpullPackageList::new(report.unchanged)?,
-            replaced: DebpullPackageList::new(report.replaced)?,
-            attempts: report.attempts,
-        };
-        // SAFETY: checked not NULL above.
-        unsafe { args::write(out, args::into_handle(report)) };
-        Ok(())
+        publish_raw(
+            repository, suite, component, debs, count, replace, None, progress, user_data, out,
+        )
     })
 }
 
-fn report_list(
+/// `debpull_repository_publish`, and with a rollout `percentage`
+/// `debpull_repository_publish_phased`, inside the panic boundary.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn publish_raw(
+    repository: *const DebpullRepository,
+    suite: *const c_char,
+    component: *const c_char,
+    debs: *const *const c_char,
+    count: usize,
+    replace: bool,
+    percentage: Option<u8>,
+    progress: DebpullProgressCallback,
+    user_data: *mut c_void,
+    out: *mut *mut DebpullPublishReport,
+) -> debpull::Result<()> {
+    // SAFETY: NULL or a live repository; NULL or NUL-terminated strings;
+    // `debs` NULL or `count` string pointers.
+    let (repository, suite, component, debs) = unsafe {
+        (
+            args::borrow(repository, "repository")?,
+            args::non_empty_str(suite, "suite")?,
+            args::non_empty_str(component, "component")?,
+            args::str_array(debs, count, "debs")?,
+        )
+    };
+    args::out(out, "out")?;
+    if debs.is_empty() {
+        return Err(Error::new(ErrorKind::InvalidInput, "debs: no file given"));
+    }
+    if let Some(i) = debs.iter().position(|d| d.is_empty()) {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            format!("debs[{i}] is empty"),
+        ));
+    }
+    let debs: Vec<PathBuf> = debs.into_iter().map(PathBuf::from).collect();
+    let replace = if replace {
+        Replace::Always
+    } else {
+        Replace::Never
+    };
+    let repo = &repository.repository;
+    let report = crate::run::block_on_with_events(
+        |sender| async move {
+            let send = move |event: Progress| {
+                let _ = sender.send(event);
+            };
+            let options = debpull::repo::PublishOptions {
+                replace,
+                percentage,
+            };
+            repo.publish_with(suite, component, &debs, &options, &send)
+                .await
+        },
+        |event| report_progress(progress, user_data, event),
+    )?;
+    let report = DebpullPublishReport {
+        added: DebpullPackageList::new(report.added)?,
+        unchanged: DebpullPackageList::new(report.unchanged)?,
+        replaced: DebpullPackageList::new(report.replaced)?,
+        rephased: DebpullPackageList::new(report.rephased)?,
+        attempts: report.attempts,
+    };
+    // SAFETY: checked not NULL above.
+    unsafe { args::write(out, args::into_handle(report)) };
+    Ok(())
+}
+
+pub(crate) fn report_list(
     report: *const DebpullPublishReport,
     get: impl FnOnce(&DebpullPublishReport) -> &DebpullPackageList,
 ) -> *const DebpullPackageList {
@@ -247,7 +275,7 @@ pub extern "C" fn debpull_publish_report_free(report: *mut DebpullPublishReport)
 
 /// Runs `operation` on the repository and writes the packages it returns as a
 /// new list to `out`.
-fn list_operation(
+pub(crate) fn list_operation(
     repository: *const DebpullRepository,
     out: *mut *mut DebpullPackageList,
     operation: impl AsyncFnOnce(&Repository) -> debpull::Result<Vec<debpull::Package>>,

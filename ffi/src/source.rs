@@ -25,6 +25,8 @@ pub struct DebpullSourceOptions {
     trust: Option<SourceTrust>,
     state_dir: Option<PathBuf>,
     admin_dir: Option<PathBuf>,
+    /// The machine id for staged rollouts (`None`: `/etc/machine-id`'s).
+    pub(crate) machine_id: Option<String>,
     /// S3 region and endpoint given apart from the URI.
     open: debpull::storage::OpenOptions,
 }
@@ -62,12 +64,13 @@ impl DebpullSourceOptions {
         if let Some(admin_dir) = &self.admin_dir {
             options.admin_dir = admin_dir.clone();
         }
+        options.machine_id = self.machine_id.clone();
         Ok(options)
     }
 }
 
 /// Runs `set` on the options `options` points to (NULL: an error).
-fn with_options(
+pub(crate) fn with_options(
     options: *mut DebpullSourceOptions,
     error: *mut *mut DebpullError,
     set: impl FnOnce(&mut DebpullSourceOptions) -> debpull::Result<()>,
@@ -98,6 +101,7 @@ pub extern "C" fn debpull_source_options_new(
             trust: None,
             state_dir: None,
             admin_dir: None,
+            machine_id: None,
             open: Default::default(),
         };
         // SAFETY: checked not NULL above.
@@ -318,7 +322,9 @@ pub extern "C" fn debpull_source_open(
 /// What a check found for one package. Immutable: safe to share between
 /// threads. Created by `debpull_source_check`, freed with `debpull_check_free`.
 pub struct DebpullCheck {
-    status: Status,
+    pub(crate) status: Status,
+    /// The version a staged rollout keeps from this machine, if any.
+    pub(crate) deferred: Option<CString>,
     package: CString,
     installed: Option<CString>,
     candidate: Option<DebpullPackage>,
@@ -336,6 +342,10 @@ impl DebpullCheck {
                 .map(DebpullPackage::new)
                 .transpose()?,
             warnings: status.warnings.iter().map(|w| args::text(w)).collect(),
+            deferred: status
+                .deferred
+                .as_ref()
+                .map(|d| args::text(d.version.as_str())),
             status,
         })
     }

@@ -390,6 +390,8 @@ pub struct DebpullOutcome {
     candidate: Option<CString>,
     error_status: DebpullStatus,
     error_message: Option<CString>,
+    /// The version a staged rollout kept from this machine, and its percentage.
+    pub(crate) deferred: Option<(CString, u8)>,
 }
 
 impl DebpullOutcome {
@@ -418,6 +420,12 @@ impl DebpullOutcome {
                 .error()
                 .map_or(DebpullStatus::Ok, |e| DebpullStatus::from(e.kind())),
             error_message: outcome.error().map(|e| args::text(&e.to_string())),
+            deferred: match outcome {
+                Outcome::UpToDate {
+                    deferred: Some(d), ..
+                } => Some((args::text(d.version.as_str()), d.percentage)),
+                _ => None,
+            },
         }
     }
 }

@@ -697,3 +697,68 @@ fn the_shared_library_exports_only_debpull_functions_and_crc_fast() {
         .collect();
     assert!(foreign.is_empty(), "exported by libdebpull.so: {foreign:?}");
 }
+
+/// user_data.c: first-boot user-data through the C API; it needs a public key.
+fn run_user_data(link: Link) {
+    let dir = tempfile::tempdir().unwrap();
+    let key = debpull::sign::SigningKey::generate(
+        "user-data <user-data@example.org>",
+        debpull::sign::KeyKind::Ed25519,
+    )
+    .unwrap();
+    let path = dir.path().join("public.asc");
+    std::fs::write(&path, key.public_key_armored().unwrap()).unwrap();
+    run_c_test(
+        "user_data",
+        link,
+        &[],
+        &[("DEBPULL_TEST_PUBLIC_KEY", path.to_str().unwrap())],
+    );
+}
+
+c_test!(user_data, run = run_user_data);
+
+// Staged rollout (issue 8): phased.c and its harness.
+c_test!(phased, run = run_phased);
+
+/// phased.c: an empty local repository, the signing key, app 1.0 and 2.0, a
+/// dpkg root, and two machine ids, one inside a 25% rollout of app 2.0 and
+/// one outside (by core's `debpull::phasing`, which core's client_phased
+/// test checks against apt-get). The machine outside ends at 1.0 (installed,
+/// upgraded when the rollout completes, rolled back): dpkg-query confirms.
+fn run_phased(link: Link) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |rel: &str| dir.path().join(rel);
+    let keys = client_fixture::keys();
+    std::fs::write(path("secret.asc"), &keys.secret).unwrap();
+    std::fs::write(path("public.asc"), &keys.public).unwrap();
+    for sub in ["repo", "scratch", "debs"] {
+        std::fs::create_dir(path(sub)).unwrap();
+    }
+    let deb = |version: &str| test_debs::build_deb(&path("debs"), "app", version, "amd64", "");
+    let (app1, app2) = (deb("1.0"), deb("2.0"));
+    let ids = (0u64..).map(|i| format!("{:032x}", i.wrapping_mul(0x9e37_79b9_7f4a_7c15)));
+    let inside = |id: &String| debpull::phasing::phase_number("app", "2.0", id) <= 25;
+    let machine_in = ids.clone().find(inside).unwrap();
+    let machine_out = ids.clone().find(|id| !inside(id)).unwrap();
+    let system = dpkg_root::DpkgRoot::new(&path("system"));
+    let text = |p: &std::path::Path| p.to_str().unwrap().to_owned();
+    let env = [
+        (
+            "DEBPULL_TEST_URI",
+            format!("file://{}", path("repo").display()),
+        ),
+        ("DEBPULL_TEST_SECRET_KEY", text(&path("secret.asc"))),
+        ("DEBPULL_TEST_PUBLIC_KEY", text(&path("public.asc"))),
+        ("DEBPULL_TEST_APP1", text(&app1)),
+        ("DEBPULL_TEST_APP2", text(&app2)),
+        ("DEBPULL_TEST_MACHINE_IN", machine_in),
+        ("DEBPULL_TEST_MACHINE_OUT", machine_out),
+        ("DEBPULL_TEST_DIR", text(&path("scratch"))),
+        ("DEBPULL_TEST_ROOT", text(&system.root)),
+        ("DEBPULL_TEST_ADMIN", text(&system.admin)),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    run_c_test("phased", link, &[], &env);
+    assert_eq!(system.installed("app").as_deref(), Some("1.0"));
+}

@@ -857,3 +857,143 @@ fn bad_notification_settings_exit_78_naming_the_line() {
         "notify-timeout: timeout_seconds 0: from 1 to 3600"
     );
 }
+
+/// `--user-data`: the first-boot script for this configuration (the same as
+/// core's for the same settings, key included), under the sanitizers; keys
+/// the script does not carry and values it cannot carry exit 78 naming them.
+#[test]
+fn user_data_prints_the_first_boot_script_of_the_configuration() {
+    let server = Server::s3();
+    let path = server.dir.path().join("server.conf");
+    let text = format!(
+        "repository = {}\nsuite = production\npackage = {APP}\ntrusted-key = {}\n\
+         policy = follow-repository\nhealth-check = systemctl is-active {APP}\n{}",
+        server.repository,
+        server.key_file.display(),
+        server.extra
+    );
+    std::fs::write(&path, &text).unwrap();
+    let tool = sanitized_tool();
+    let (code, stdout, stderr) = run(tool, &["--config", path.to_str().unwrap(), "--user-data"]);
+    assert_eq!(code, 0, "{stderr}");
+    let mut expected = debpull::provision::UserData::new(
+        server.repository.as_str(),
+        APP,
+        std::fs::read(&server.key_file).unwrap(),
+    );
+    expected.region = Some(moto::REGION.into());
+    expected.endpoint = Some(moto::Moto::shared().endpoint());
+    expected.policy = debpull::client::Policy::FollowRepository;
+    expected.health_check = vec!["systemctl".into(), "is-active".into(), APP.into()];
+    assert_eq!(stdout, expected.script().unwrap());
+
+    // A key the script does not carry, with its line.
+    std::fs::write(&path, format!("{text}pin = 1.0\n")).unwrap();
+    let (code, _, stderr) = run(tool, &["--config", path.to_str().unwrap(), "--user-data"]);
+    assert_eq!(code, 78, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{} line 9: pin: --user-data does not carry this key",
+            path.display()
+        )),
+        "{stderr}"
+    );
+    // A value the script cannot carry.
+    std::fs::write(
+        &path,
+        text.replace("suite = production", "suite = prod;reboot"),
+    )
+    .unwrap();
+    let (code, _, stderr) = run(tool, &["--config", path.to_str().unwrap(), "--user-data"]);
+    assert_eq!(code, 78, "{stderr}");
+    assert!(stderr.contains("suite \"prod;reboot\""), "{stderr}");
+    // Not with --check.
+    let (code, _, stderr) = run(
+        tool,
+        &["--config", path.to_str().unwrap(), "--user-data", "--check"],
+    );
+    assert_eq!(code, 64, "{stderr}");
+}
+
+// Staged rollout (issue 8): the `machine-id` key and the deferred log line.
+
+/// A machine id (32 hex digits) inside (`true`) or outside a 25% rollout of
+/// app 2.0, by core's `debpull::phasing` (checked against apt-get in core).
+fn machine_id(inside: bool) -> String {
+    (0u64..)
+        .map(|i| format!("{:032x}", i.wrapping_mul(0x9e37_79b9_7f4a_7c15)))
+        .find(|id| (debpull::phasing::phase_number(APP, "2.0", id) <= 25) == inside)
+        .unwrap()
+}
+
+#[test]
+fn a_phased_version_waits_for_machines_outside_it_and_the_log_says_so() {
+    let server = Server::local();
+    server.publish("1.0");
+    let deb = build_deb_with(
+        server.dir.path(),
+        APP,
+        "2.0",
+        "amd64",
+        "",
+        &Extras::default(),
+    );
+    let options = debpull::repo::PublishOptions {
+        percentage: Some(25),
+        ..Default::default()
+    };
+    block_on(
+        server
+            .repo
+            .publish_with("production", "main", &[deb], &options, &|_| {}),
+    )
+    .unwrap()
+    .unwrap();
+    let outside = server.config(&format!("machine-id = {}\n", machine_id(false)));
+    let outside = outside.to_str().unwrap().to_owned();
+    let tool = sanitized_tool();
+    let (code, stdout, stderr) = run(tool, &["--config", &outside]);
+    assert_eq!((code, stderr.as_str()), (0, ""));
+    assert_eq!(log_line(&stdout), "app: updated none -> 1.0");
+    let (code, stdout, _) = run(tool, &["--config", &outside]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        log_line(&stdout),
+        "app: up to date (1.0), 2.0 deferred (phased 25%, this machine not yet included)"
+    );
+    let (code, stdout, _) = run(tool, &["--config", &outside, "--check"]);
+    assert_eq!(code, 0);
+    let lines: Vec<&str> = stdout
+        .lines()
+        .map(|l| l.split_once(' ').unwrap().1)
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "debpull-update: app: installed 1.0, candidate 1.0",
+            "debpull-update: app: 2.0 deferred (phased 25%, this machine not yet included)"
+        ]
+    );
+    assert_eq!(server.system.installed(APP).as_deref(), Some("1.0"));
+
+    // The same server as a machine inside the 25%: it takes 2.0.
+    let inside = server.config(&format!("machine-id = {}\n", machine_id(true)));
+    let (code, stdout, _) = run(tool, &["--config", inside.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert_eq!(log_line(&stdout), "app: updated 1.0 -> 2.0");
+    assert_eq!(server.system.installed(APP).as_deref(), Some("2.0"));
+
+    // Not a machine id: exit 78 naming the key and the line.
+    let base = std::fs::read_to_string(server.config("")).unwrap();
+    let next = base.lines().count() + 1;
+    let message = config_error(
+        &server,
+        "machine.conf",
+        &format!("{base}machine-id = uninitialized\n"),
+        next,
+    );
+    assert_eq!(
+        message,
+        "machine-id: machine id \"uninitialized\" is not 32 hexadecimal digits"
+    );
+}

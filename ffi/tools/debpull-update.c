@@ -4,7 +4,7 @@
  * package and installs it (rolling back when the installer or the health check
  * fails), and logs one line per run.
  *
- *   debpull-update [--config FILE] [--check]
+ *   debpull-update [--config FILE] [--check | --user-data]
  *
  * Exit status: 0 up to date, updated, skipped (another run holds the lock) or
  * on hold by the administrator; 1 the run failed; 2 the new version failed and
@@ -46,11 +46,12 @@ static const char *program = "debpull-update";
 
 static void usage(FILE *out) {
   fprintf(out,
-          "usage: %s [--config FILE] [--check]\n"
+          "usage: %s [--config FILE] [--check | --user-data]\n"
           "\n"
           "Checks a debpull (apt) repository for a newer version of one package\n"
           "and installs it; logs one line. --check installs nothing: it prints the\n"
-          "installed version and the suite's candidate.\n"
+          "installed version and the suite's candidate. --user-data prints the EC2\n"
+          "user-data (sh) that sets up a new server with this configuration.\n"
           "\n"
           "FILE (default " DEFAULT_CONFIG "), one 'key = value' per line ('#' at the\n"
           "start of a line or after a blank starts a comment):\n"
@@ -79,13 +80,16 @@ static void usage(FILE *out) {
           "                    rolled back is posted there (a failed post is a warning)\n"
           "  notify-timeout    seconds per post attempt (default 10)\n"
           "  notify-retries    retries of a failed post (default 3, at most 10)\n"
+          "  machine-id        this machine's id for staged rollouts (32 hex digits;\n"
+          "                    default: /etc/machine-id); a version published for N%%\n"
+          "                    of the fleet waits until this machine is in the N%%\n"
           "\n"
           "Exit status: 0 up to date/updated/skipped/held by the administrator,\n"
           "1 failed, 2 rolled back, 3 held back after a failure, 64 usage, 78 config.\n",
           program);
 }
 
-#define KEY_COUNT 24
+#define KEY_COUNT 25
 
 /* The settings of the configuration file; NULL = not set. */
 struct config {
@@ -95,6 +99,7 @@ struct config {
   char *health_timeout, *install_timeout, *jitter, *lock_wait;
   char *region, *endpoint, *root, *admin_dir, *apt_config;
   char *slack_webhook, *notify_timeout, *notify_retries;
+  char *machine_id; /* staged rollout */
   /* The line of each key (in the order of `keys`); 0 = not set. */
   size_t lines[KEY_COUNT];
 };
@@ -130,6 +135,7 @@ static const struct key keys[] = {
     KEY("slack-webhook", slack_webhook),
     KEY("notify-timeout", notify_timeout),
     KEY("notify-retries", notify_retries),
+    KEY("machine-id", machine_id),
 };
 _Static_assert(sizeof keys / sizeof keys[0] == KEY_COUNT, "KEY_COUNT is the number of keys");
 
@@ -432,6 +438,7 @@ static int source_options(const struct config *config, DebpullSourceOptions *opt
   SET_STR(debpull_source_options_set_admin_dir, options, config->admin_dir, "admin-dir");
   SET_STR(debpull_source_options_set_region, options, config->region, "region");
   SET_STR(debpull_source_options_set_endpoint, options, config->endpoint, "endpoint");
+  SET_STR(debpull_source_options_set_machine_id, options, config->machine_id, "machine-id");
   return 0;
 }
 
@@ -543,6 +550,13 @@ static int check_only(const struct config *config, const DebpullSource *source) 
   printf("%s: installed %s, candidate %s%s\n", config->package, installed ? installed : "none",
          candidate ? debpull_package_version(candidate) : "none",
          debpull_check_update_available(check) ? ": update available" : "");
+  /* Staged rollout: the newer version this machine is not in yet. */
+  const char *deferred = debpull_check_deferred_version(check);
+  if (deferred != NULL) {
+    log_prefix(stdout);
+    printf("%s: %s deferred (phased %" PRIu32 "%%, this machine not yet included)\n",
+           config->package, deferred, debpull_check_deferred_percentage(check));
+  }
   debpull_check_free(check);
   return 0;
 }
@@ -648,9 +662,76 @@ static int finish(int result) {
   return result;
 }
 
+/* The settings of --user-data from the configuration. */
+static int user_data_settings(const struct config *config, DebpullUserDataOptions *options) {
+  DebpullError *error = NULL;
+  SET_STR(debpull_user_data_options_set_suite, options, config->suite, "suite");
+  SET_STR(debpull_user_data_options_set_component, options, config->component, "component");
+  SET_STR(debpull_user_data_options_set_region, options, config->region, "region");
+  SET_STR(debpull_user_data_options_set_endpoint, options, config->endpoint, "endpoint");
+  SET_STR(debpull_user_data_options_set_policy, options, config->policy, "policy");
+  if (config->installer != NULL && strcmp(config->installer, "command") == 0) {
+    if (config->installer_command == NULL) {
+      return config_error(config, line_of(config, "installer"),
+                          "installer: installer = command needs installer-command");
+    }
+    SET_ARGV(debpull_user_data_options_set_installer_command, options, config->installer_command,
+             "installer-command");
+  } else {
+    SET_STR(debpull_user_data_options_set_installer, options, config->installer, "installer");
+  }
+  SET_ARGV(debpull_user_data_options_set_health_check, options, config->health_check,
+           "health-check");
+  return 0;
+}
+
+/* --user-data: the first-boot script that installs this very configuration
+ * (the tool, the key, the file, the job) on a new server. Keys the script
+ * does not carry are refused, naming them. */
+static int user_data(const struct config *config) {
+  static const char *not_carried[] = {"architecture", "state-dir", "pin", "health-timeout",
+                                      "install-timeout", "jitter", "lock-wait", "root",
+                                      "admin-dir", "apt-config"};
+  for (size_t i = 0; i < sizeof not_carried / sizeof not_carried[0]; i++) {
+    size_t line = line_of(config, not_carried[i]);
+    if (line > 0) {
+      return config_error(config, line, "%s: --user-data does not carry this key", not_carried[i]);
+    }
+  }
+  size_t key_len = 0;
+  uint8_t *key = read_key_file(config, &key_len);
+  if (key == NULL) {
+    return EXIT_CONFIG;
+  }
+  DebpullError *error = NULL;
+  DebpullUserDataOptions *options = NULL;
+  DebpullStatus status = debpull_user_data_options_new(config->repository, config->package, key,
+                                                       key_len, &options, &error);
+  free(key);
+  if (status != DEBPULL_STATUS_OK) {
+    return refused(config, "repository", error);
+  }
+  int result = user_data_settings(config, options);
+  DebpullUserData *script = NULL;
+  if (result == 0) {
+    status = debpull_user_data_generate(options, &script, &error);
+    if (status != DEBPULL_STATUS_OK) {
+      result = config_error(config, 0, "%s", error ? debpull_error_message(error) : "refused");
+      debpull_error_free(error);
+    }
+  }
+  if (result == 0) {
+    fwrite(debpull_user_data_text(script), 1, debpull_user_data_len(script), stdout);
+  }
+  debpull_user_data_free(script);
+  debpull_user_data_options_free(options);
+  return result;
+}
+
 int main(int argc, char **argv) {
   struct config config = {.path = DEFAULT_CONFIG};
   bool check = false;
+  bool print_user_data = false;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--config") == 0 || strncmp(argv[i], "--config=", 9) == 0) {
       const char *path = argv[i][8] == '=' ? argv[i] + 9 : i + 1 < argc ? argv[++i] : "";
@@ -662,6 +743,8 @@ int main(int argc, char **argv) {
       config.path = path;
     } else if (strcmp(argv[i], "--check") == 0) {
       check = true;
+    } else if (strcmp(argv[i], "--user-data") == 0) {
+      print_user_data = true;
     } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
       usage(stdout);
       return finish(0);
@@ -674,9 +757,14 @@ int main(int argc, char **argv) {
       return finish(EXIT_USAGE);
     }
   }
+  if (check && print_user_data) {
+    log_prefix(stderr);
+    fprintf(stderr, "--check and --user-data exclude each other (see --help)\n");
+    return finish(EXIT_USAGE);
+  }
   int result = config_read(&config);
   if (result == 0) {
-    result = run(&config, check);
+    result = print_user_data ? user_data(&config) : run(&config, check);
   }
   config_free(&config);
   return finish(result);

@@ -12,6 +12,7 @@ mod package;
 mod repository;
 mod source;
 mod updater;
+mod user_data;
 mod version;
 
 use magnus::{Error, Ruby};
@@ -31,6 +32,7 @@ mod entry {
         source::define(ruby, &module)?;
         updater::define(ruby, &module)?;
         notify::define(ruby, &module)?;
+        user_data::define(&module)?;
         Ok(())
     }
 }

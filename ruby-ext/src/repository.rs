@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use debpull::Version;
-use debpull::repo::{Progress, PublishReport, Replace, Repository, RepositoryOptions};
+use debpull::repo::{
+    Progress, PromoteOptions, PublishOptions, PublishReport, Replace, Repository, RepositoryOptions,
+};
 use debpull::sign::{SigningKey, TrustedKeys};
 use debpull::storage::OpenOptions;
 use magnus::block::Proc;
@@ -14,6 +16,7 @@ use magnus::{Class, Error, Module, RArray, RModule, RString, Ruby, method};
 use tokio::sync::mpsc;
 
 use crate::args::{invalid, seconds};
+use crate::error::IntoRuby;
 use crate::gvl::{blocking, drop_in_runtime, without_gvl};
 use crate::package::to_array;
 
@@ -113,11 +116,14 @@ impl RbRepository {
             .ok_or_else(|| invalid(ruby, "repository: not initialized"))
     }
 
-    /// `_publish(suite, debs, component, replace, on_event)`: publishes with
-    /// the GVL released, taking it back to call `on_event` (a Proc or nil)
-    /// with `kind, name, bytes, attempts` for each progress event, in order.
-    /// An exception from `on_event` drops the publish (what it uploaded stays
-    /// for gc) and propagates. Returns `[added, unchanged, replaced, attempts]`.
+    /// `_publish(suite, debs, component, replace, on_event, percentage)`:
+    /// publishes with the GVL released, taking it back to call `on_event` (a
+    /// Proc or nil) with `kind, name, bytes, attempts` for each progress
+    /// event, in order. An exception from `on_event` drops the publish (what
+    /// it uploaded stays for gc) and propagates. `percentage` (nil: everyone)
+    /// is a staged rollout. Returns `[added, unchanged, replaced, attempts,
+    /// rephased]`.
+    #[allow(clippy::too_many_arguments)] // Positional: the keyword API is in Ruby.
     fn publish(
         ruby: &Ruby,
         rb_self: &Self,
@@ -126,8 +132,13 @@ impl RbRepository {
         component: String,
         replace: bool,
         on_event: Option<Proc>,
-    ) -> Result<(RArray, RArray, RArray, u32), Error> {
+        percentage: Option<i64>,
+    ) -> Result<(RArray, RArray, RArray, u32, RArray), Error> {
         let repo = rb_self.repo(ruby)?;
+        let percentage = percentage
+            .map(debpull::phasing::percentage)
+            .transpose()
+            .into_ruby(ruby)?;
         if debs.is_empty() {
             return Err(invalid(ruby, "debs: no file given"));
         }
@@ -143,7 +154,11 @@ impl RbRepository {
         };
         // Polled across several calls without the GVL: between them, the
         // block runs with the GVL held, and the publish waits.
-        let mut publish = Box::pin(repo.publish(&suite, &component, &debs, replace, &send));
+        let options = PublishOptions {
+            replace,
+            percentage,
+        };
+        let mut publish = Box::pin(repo.publish_with(&suite, &component, &debs, &options, &send));
         let handle = |ruby: &Ruby, event: Progress| -> Result<(), Error> {
             let Some(block) = on_event else {
                 return Ok(());
@@ -198,10 +213,13 @@ impl RbRepository {
             to_array(ruby, report.unchanged)?,
             to_array(ruby, report.replaced)?,
             report.attempts,
+            to_array(ruby, report.rephased)?,
         ))
     }
 
-    /// `_promote(name, version, from, to)`: the entries added to `to`.
+    /// `_promote(name, version, from, to, percentage)`: `[added, demoted,
+    /// rephased, attempts]` (`percentage` nil: a version new in `to` for
+    /// everyone, one already there unchanged).
     fn promote(
         ruby: &Ruby,
         rb_self: &Self,
@@ -209,13 +227,40 @@ impl RbRepository {
         version: String,
         from: String,
         to: String,
-    ) -> Result<RArray, Error> {
+        percentage: Option<i64>,
+    ) -> Result<(RArray, RArray, RArray, u32), Error> {
         let repo = rb_self.repo(ruby)?;
-        let added = without_gvl(ruby, async {
-            repo.promote(&name, &Version::parse(&version)?, &from, &to)
+        let report = without_gvl(ruby, async {
+            let options = PromoteOptions {
+                percentage: percentage.map(debpull::phasing::percentage).transpose()?,
+            };
+            repo.promote_with(&name, &Version::parse(&version)?, &from, &to, &options)
                 .await
         })?;
-        to_array(ruby, added)
+        Ok((
+            to_array(ruby, report.added)?,
+            to_array(ruby, report.demoted)?,
+            to_array(ruby, report.rephased)?,
+            report.attempts,
+        ))
+    }
+
+    /// `_phase(suite, name, version, percentage)`: the entries changed.
+    fn phase(
+        ruby: &Ruby,
+        rb_self: &Self,
+        suite: String,
+        name: String,
+        version: String,
+        percentage: i64,
+    ) -> Result<RArray, Error> {
+        let repo = rb_self.repo(ruby)?;
+        let changed = without_gvl(ruby, async {
+            let percentage = debpull::phasing::percentage(percentage)?;
+            repo.phase(&suite, &name, &Version::parse(&version)?, percentage)
+                .await
+        })?;
+        to_array(ruby, changed)
     }
 
     /// `_remove(suite, name, version)`: the entries removed (`version` nil: all).
@@ -302,8 +347,9 @@ pub(crate) fn define(ruby: &Ruby, module: &RModule) -> Result<(), Error> {
     let class = module.define_class("Repository", ruby.class_object())?;
     class.define_alloc_func::<RbRepository>();
     class.define_private_method("_initialize", method!(RbRepository::initialize, 9))?;
-    class.define_private_method("_publish", method!(RbRepository::publish, 5))?;
-    class.define_private_method("_promote", method!(RbRepository::promote, 4))?;
+    class.define_private_method("_publish", method!(RbRepository::publish, 6))?;
+    class.define_private_method("_promote", method!(RbRepository::promote, 5))?;
+    class.define_private_method("_phase", method!(RbRepository::phase, 4))?;
     class.define_private_method("_remove", method!(RbRepository::remove, 3))?;
     class.define_private_method("_prune", method!(RbRepository::prune, 2))?;
     class.define_private_method("_packages", method!(RbRepository::packages, 1))?;

@@ -22,7 +22,7 @@ pub(crate) struct RbSource(pub(crate) Source);
 impl RbSource {
     /// `Debpull::Source._open(uri, suite, component, trusted_keys,
     /// state_dir, architecture, admin_dir, region, endpoint,
-    /// insecure_unsigned)`: checked, nothing read yet.
+    /// insecure_unsigned, machine_id)`: checked, nothing read yet.
     #[allow(clippy::too_many_arguments)]
     fn open(
         ruby: &Ruby,
@@ -36,6 +36,7 @@ impl RbSource {
         region: Option<String>,
         endpoint: Option<String>,
         insecure_unsigned: bool,
+        machine_id: Option<String>,
     ) -> Result<RbSource, Error> {
         let keys = match (trusted_keys, insecure_unsigned) {
             (Some(_), true) => {
@@ -80,6 +81,7 @@ impl RbSource {
             if let Some(admin_dir) = admin_dir {
                 options.admin_dir = admin_dir;
             }
+            options.machine_id = machine_id;
             let storage = debpull::storage::open_with(&uri, &OpenOptions { region, endpoint })?;
             Source::new(storage, options).map(RbSource)
         })
@@ -162,6 +164,14 @@ fn status_hash(ruby: &Ruby, status: &Status) -> Result<RHash, Error> {
         ruby.to_symbol("warnings"),
         ruby.ary_from_iter(status.warnings.iter().map(String::as_str)),
     )?;
+    // Staged rollout: the version kept from this machine for now, and its percentage.
+    hash.aset(
+        ruby.to_symbol("deferred"),
+        status
+            .deferred
+            .as_ref()
+            .map(|d| (d.version.as_str().to_owned(), d.percentage)),
+    )?;
     Ok(hash)
 }
 
@@ -169,7 +179,7 @@ fn status_hash(ruby: &Ruby, status: &Status) -> Result<RHash, Error> {
 pub(crate) fn define(ruby: &Ruby, module: &RModule) -> Result<(), Error> {
     let class = module.define_class("Source", ruby.class_object())?;
     class.undef_default_alloc_func();
-    class.define_singleton_method("_open", function!(RbSource::open, 10))?;
+    class.define_singleton_method("_open", function!(RbSource::open, 11))?;
     class.define_method("_check", method!(RbSource::check, 2))?;
     class.define_method(
         "_reset_rollback_floor",

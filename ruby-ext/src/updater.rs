@@ -54,6 +54,8 @@ struct OutcomeData {
     candidate: Option<String>,
     /// The kind and message of the error.
     error: Option<(ErrorKind, String)>,
+    /// The version a staged rollout kept from this machine, and its percentage.
+    deferred: Option<(String, u8)>,
 }
 
 impl OutcomeData {
@@ -78,6 +80,12 @@ impl OutcomeData {
             installed: text(versions.installed),
             candidate: text(versions.candidate),
             error: outcome.error().map(|e| (e.kind(), e.to_string())),
+            deferred: match outcome {
+                Outcome::UpToDate {
+                    deferred: Some(d), ..
+                } => Some((d.version.as_str().to_owned(), d.percentage)),
+                _ => None,
+            },
         }
     }
 
@@ -107,6 +115,7 @@ impl OutcomeData {
             None => ruby.qnil().as_value(),
         };
         hash.aset(ruby.to_symbol("error"), error)?;
+        hash.aset(ruby.to_symbol("deferred"), self.deferred.clone())?;
         Ok(hash)
     }
 }

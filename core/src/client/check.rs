@@ -48,6 +48,7 @@ use crate::compress::{Bounds, Compression};
 use crate::control;
 use crate::error::{Error, ErrorKind, Result};
 use crate::index::{Package, Release, ReleaseFile};
+use crate::phasing::{Deferred, MACHINE_ID_PATH, MachineId};
 use crate::repo::snapshot::{check_suite, read_listed_or_missing};
 use crate::sign::MAX_CLOCK_SKEW;
 use crate::storage::{GetOptions, GetResult, ObjectMeta, check_key};
@@ -94,8 +95,10 @@ struct Change {
 
 impl Source {
     /// Checks `package`: what is installed, and the suite's candidate (the
-    /// highest version for this architecture or `all`, or exactly `pin`). See
-    /// the [`client`](crate::client) module documentation for what is verified.
+    /// highest version for this architecture or `all`, or exactly `pin`;
+    /// a staged rollout this machine is not in yet defers the highest, see
+    /// [`crate::phasing`] and [`Status::deferred`]). See the
+    /// [`client`](crate::client) module documentation for what is verified.
     ///
     /// Errors: a refused repository is [`ErrorKind::Verification`] (signature,
     /// rollback, freeze, suite, hashes, a candidate whose Filename, Size or
@@ -128,26 +131,43 @@ impl Source {
         // trusted) is verified afresh (its Date still a floor).
         let accepted = loaded.filter(|a| self.trusts(a.signed_by.as_deref()));
         let installed = installed_version(&self.options.admin_dir, package)?;
+        let (machine, machine_warning) = self.machine();
+        let selection = Selection {
+            pin,
+            installed: installed.as_ref(),
+            machine: machine.as_ref(),
+        };
         let now = SystemTime::now();
         let (candidate, changed) = match self.fetch_signed(accepted.as_ref(), now).await? {
             Fetched::Unchanged => {
                 let candidate = self
-                    .answer_from_state(&state, accepted, package, pin, now)
+                    .answer_from_state(&state, accepted, package, &selection, now)
                     .await?;
                 (candidate, false)
             }
             Fetched::Changed(change) => {
                 let candidate = self
-                    .accept(&state, &lock, floor, change, package, pin, now)
+                    .accept(&state, &lock, floor, change, package, &selection, now)
                     .await?;
                 (candidate, true)
             }
         };
         drop(lock);
+        let Chosen {
+            candidate,
+            deferred,
+        } = candidate;
+        if deferred.is_some()
+            && let Some(warning) = machine_warning
+        {
+            eprintln!("debpull: warning: {warning}");
+            warnings.push(warning);
+        }
         Ok(Status {
             package: package.to_owned(),
             installed,
             candidate,
+            deferred,
             repository_changed: changed,
             warnings,
         })
@@ -160,9 +180,9 @@ impl Source {
         state: &StateDir,
         accepted: Option<Accepted>,
         package: &str,
-        pin: Option<&Version>,
+        selection: &Selection<'_>,
         now: SystemTime,
-    ) -> Result<Option<Package>> {
+    ) -> Result<Chosen> {
         let Some(accepted) = accepted else {
             return Err(Error::new(
                 ErrorKind::Storage,
@@ -185,7 +205,7 @@ impl Source {
                 stanzas
             }
         };
-        choose(&stanzas, pin).map_err(|e| {
+        choose(&stanzas, selection).map_err(|e| {
             e.context(format_args!(
                 "{}/packages/{package}",
                 state.path().display()
@@ -204,9 +224,9 @@ impl Source {
         floor: Option<SystemTime>,
         change: Change,
         package: &str,
-        pin: Option<&Version>,
+        selection: &Selection<'_>,
         now: SystemTime,
-    ) -> Result<Option<Package>> {
+    ) -> Result<Chosen> {
         let Change {
             file,
             raw,
@@ -229,7 +249,7 @@ impl Source {
             ))
         };
         let stanzas = stanzas_of(&index, package, &self.architecture).map_err(index_at)?;
-        let candidate = choose(&stanzas, pin).map_err(index_at);
+        let candidate = choose(&stanzas, selection).map_err(index_at);
         if let Err(e) = &candidate
             && e.kind() != ErrorKind::NotFound
         {
@@ -282,6 +302,21 @@ impl Source {
             state.path().display()
         );
         Ok(())
+    }
+
+    /// This machine's id for staged rollouts: the one in the options (checked
+    /// by [`Source::new`]), else `/etc/machine-id`'s; a warning when there is none.
+    fn machine(&self) -> (Option<MachineId>, Option<String>) {
+        if let Some(id) = &self.options.machine_id {
+            return match MachineId::parse(id) {
+                Ok(id) => (Some(id), None),
+                Err(e) => (None, Some(e.message().to_owned())),
+            };
+        }
+        match MachineId::read(std::path::Path::new(MACHINE_ID_PATH)) {
+            Ok(id) => (Some(id), None),
+            Err(warning) => (None, Some(warning)),
+        }
     }
 
     /// The check state directory of this source.
@@ -652,10 +687,30 @@ fn stanzas_of(index: &str, package: &str, arch: &str) -> Result<String> {
     Ok(out)
 }
 
-/// The candidate among `stanzas`: the highest version, or `pin`. Its Filename,
-/// Size and SHA256 are checked ([`ErrorKind::Verification`] naming the field).
-fn choose(stanzas: &str, pin: Option<&Version>) -> Result<Option<Package>> {
-    let mut best: Option<(Version, control::Paragraph<'_>)> = None;
+/// What candidate selection takes into account besides the stanzas.
+pub(super) struct Selection<'a> {
+    /// Exactly this version (overrides phasing).
+    pub pin: Option<&'a Version>,
+    /// The version installed.
+    pub installed: Option<&'a Version>,
+    /// This machine's id for staged rollouts.
+    pub machine: Option<&'a MachineId>,
+}
+
+/// The candidate chosen, and the phased version skipped for it.
+pub(super) struct Chosen {
+    pub candidate: Option<Package>,
+    pub deferred: Option<Deferred>,
+}
+
+/// The candidate among `stanzas`: `pin`, else the highest version, unless a
+/// staged rollout keeps it from this machine (see [`crate::phasing`]): then the
+/// newest version this machine is included in, not lower than the installed
+/// one (which is kept: `None` when the suite no longer lists it); with nothing
+/// installed and no such version, the phased one. Its Filename, Size and
+/// SHA256 are checked ([`ErrorKind::Verification`] naming the field).
+fn choose(stanzas: &str, selection: &Selection<'_>) -> Result<Chosen> {
+    let mut all: Vec<(Version, control::Paragraph<'_>)> = Vec::new();
     for paragraph in control::paragraphs(stanzas) {
         let paragraph = paragraph?;
         let Some(field) = paragraph.field("Version") else {
@@ -666,23 +721,75 @@ fn choose(stanzas: &str, pin: Option<&Version>) -> Result<Option<Package>> {
         };
         let version = Version::parse(field.value())
             .map_err(|e| e.context(format_args!("line {}: field Version", field.line())))?;
-        let take = match pin {
-            Some(pin) => version == *pin && best.is_none(),
-            None => best.as_ref().is_none_or(|(b, _)| version > *b),
-        };
-        if take {
-            best = Some((version, paragraph));
-        }
+        all.push((version, paragraph));
     }
-    let Some((version, paragraph)) = best else {
-        return match pin {
-            Some(pin) => Err(Error::new(
+    if let Some(pin) = selection.pin {
+        return match all.into_iter().find(|(v, _)| v == pin) {
+            Some((version, paragraph)) => Ok(Chosen {
+                candidate: Some(checked(version, &paragraph)?),
+                deferred: None,
+            }),
+            None => Err(Error::new(
                 ErrorKind::NotFound,
                 format!("version {pin} is not in the suite for this architecture"),
             )),
-            None => Ok(None),
         };
+    }
+    // Highest first; a stable sort keeps the first of equal versions first.
+    all.sort_by(|(a, _), (b, _)| b.cmp(a));
+    let Some((highest, _)) = all.first() else {
+        return Ok(Chosen {
+            candidate: None,
+            deferred: None,
+        });
     };
+    let phase = |paragraph: &control::Paragraph<'_>, version: &Version| {
+        crate::phasing::decide(
+            paragraph.get("Package").unwrap_or_default(),
+            paragraph.get("Source"),
+            version.as_str(),
+            paragraph.get(crate::phasing::FIELD),
+            selection.machine,
+        )
+    };
+    let take = |i: usize, deferred: Option<Deferred>| {
+        let (version, paragraph) = &all[i];
+        Ok(Chosen {
+            candidate: Some(checked(version.clone(), paragraph)?),
+            deferred,
+        })
+    };
+    let installed_at_least = selection.installed.is_some_and(|i| i >= highest);
+    let (percentage, included) = match phase(&all[0].1, highest) {
+        Some(decision) if !installed_at_least => decision,
+        _ => return take(0, None),
+    };
+    if included {
+        return take(0, None);
+    }
+    let deferred = Some(Deferred {
+        version: highest.clone(),
+        percentage,
+    });
+    let next = all
+        .iter()
+        .position(|(v, p)| v < highest && phase(p, v).is_none_or(|(_, included)| included));
+    match (selection.installed, next) {
+        (None, Some(i)) => take(i, deferred),
+        (None, None) => take(0, deferred),
+        (Some(installed), Some(i)) if all[i].0 >= *installed => take(i, deferred),
+        (Some(installed), _) => match all.iter().position(|(v, _)| v == installed) {
+            Some(i) => take(i, deferred),
+            None => Ok(Chosen {
+                candidate: None,
+                deferred,
+            }),
+        },
+    }
+}
+
+/// The package of a candidate stanza, its Filename, Size and SHA256 checked.
+fn checked(version: Version, paragraph: &control::Paragraph<'_>) -> Result<Package> {
     let line = paragraph.line();
     let bad = |field: &str, why: String| {
         Error::new(
@@ -711,7 +818,7 @@ fn choose(stanzas: &str, pin: Option<&Version>) -> Result<Option<Package>> {
     if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(bad("SHA256", format!("{sha256:?} is not a SHA256")));
     }
-    Package::from_paragraph(&paragraph).map(Some)
+    Package::from_paragraph(paragraph)
 }
 
 /// Refuses a snapshot whose `Valid-Until` has passed.
@@ -747,17 +854,30 @@ mod tests {
     const STANZAS: &str = "Package: app\nVersion: 1.0\nArchitecture: amd64\nFilename: pool/a/app_1.0.deb\nSize: 10\nSHA256: 0000000000000000000000000000000000000000000000000000000000000000\n\n\
         Package: app\nVersion: 2.0\nArchitecture: all\nFilename: pool/a/app_2.0.deb\nSize: 10\nSHA256: 1111111111111111111111111111111111111111111111111111111111111111\n\n";
 
+    fn select(pin: Option<&Version>) -> Selection<'_> {
+        Selection {
+            pin,
+            installed: None,
+            machine: None,
+        }
+    }
+
     #[test]
     fn the_candidate_is_the_highest_or_the_pinned() {
-        let best = choose(STANZAS, None).unwrap().unwrap();
+        let best = choose(STANZAS, &select(None)).unwrap().candidate.unwrap();
         assert_eq!(best.version().as_str(), "2.0");
         let pin = Version::parse("1.0").unwrap();
-        let pinned = choose(STANZAS, Some(&pin)).unwrap().unwrap();
+        let pinned = choose(STANZAS, &select(Some(&pin)))
+            .unwrap()
+            .candidate
+            .unwrap();
         assert_eq!(pinned.version().as_str(), "1.0");
         let absent = Version::parse("3").unwrap();
-        let err = choose(STANZAS, Some(&absent)).unwrap_err();
+        let err = choose(STANZAS, &select(Some(&absent)))
+            .map(|_| ())
+            .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
-        assert!(choose("", None).unwrap().is_none());
+        assert!(choose("", &select(None)).unwrap().candidate.is_none());
     }
 
     #[test]
@@ -769,7 +889,7 @@ mod tests {
             ("SHA256: 1111", "SHA1: 1111", "SHA256"),
         ] {
             let text = STANZAS.replace(from, to);
-            let err = choose(&text, None).unwrap_err();
+            let err = choose(&text, &select(None)).map(|_| ()).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::Verification, "{err}");
             assert!(err.to_string().contains(field), "{err}");
         }

@@ -82,6 +82,12 @@ pub struct SourceOptions {
     pub state_dir: PathBuf,
     /// dpkg's administrative directory (default [`DEFAULT_ADMIN_DIR`]).
     pub admin_dir: PathBuf,
+    /// This machine's id for staged rollouts (32 hex digits, see
+    /// [`crate::phasing`]); `None`: the first line of `/etc/machine-id`, read at
+    /// every check (in a container or a test root, give it here). Without a
+    /// valid one the machine takes phased versions only once complete (100%),
+    /// with a warning.
+    pub machine_id: Option<String>,
 }
 
 impl SourceOptions {
@@ -99,6 +105,7 @@ impl SourceOptions {
             trust,
             state_dir: state_dir.into(),
             admin_dir: PathBuf::from(DEFAULT_ADMIN_DIR),
+            machine_id: None,
         }
     }
 }
@@ -120,8 +127,14 @@ pub struct Status {
     /// The version dpkg has installed, if any.
     pub installed: Option<Version>,
     /// The candidate: the highest version in the suite for this architecture
-    /// or `all` (or the pinned version), if the suite has the package.
+    /// or `all` (or the pinned version), if the suite has the package; during
+    /// a staged rollout this machine is not in yet, the newest version it is
+    /// in (see `deferred` and [`crate::phasing`]).
     pub candidate: Option<Package>,
+    /// The highest version of the suite, when a staged rollout keeps it from
+    /// this machine for now (the candidate is then the newest version this
+    /// machine is included in, or what is installed; see [`crate::phasing`]).
+    pub deferred: Option<crate::phasing::Deferred>,
     /// Whether the suite changed since the previous check (`false`: the
     /// conditional GET was answered `304 Not Modified`).
     pub repository_changed: bool,
@@ -308,6 +321,9 @@ impl Source {
         check_plain_name("suite", &options.suite)?;
         check_plain_name("component", &options.component)?;
         check_plain_name("architecture", &architecture)?;
+        if let Some(id) = &options.machine_id {
+            crate::phasing::MachineId::parse(id)?;
+        }
         Ok(Source {
             storage,
             options,

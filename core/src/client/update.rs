@@ -63,6 +63,9 @@ pub enum Outcome {
         installed: Option<Version>,
         /// The suite's candidate.
         candidate: Option<Version>,
+        /// The suite's highest version, kept from this machine for now by a
+        /// staged rollout (see [`crate::phasing`]).
+        deferred: Option<crate::phasing::Deferred>,
     },
     /// The candidate was installed (and passed the health check).
     Updated {
@@ -286,8 +289,12 @@ impl fmt::Display for Outcome {
                 package,
                 installed,
                 candidate,
+                deferred,
             } => {
                 write!(f, "{package}: up to date ({})", or_none(installed))?;
+                if let Some(deferred) = deferred {
+                    return write!(f, ", {deferred}");
+                }
                 match candidate {
                     Some(c) if Some(c) != installed.as_ref() => {
                         write!(f, ", candidate {c} not taken")
@@ -618,6 +625,7 @@ impl Updater {
                 package,
                 installed: Some(to.clone()),
                 candidate: Some(to),
+                deferred: None,
             };
         }
         let this = self.clone();
@@ -788,6 +796,7 @@ impl Updater {
                     package,
                     installed: status.installed,
                     candidate: None,
+                    deferred: status.deferred,
                 },
             });
         };
@@ -801,6 +810,7 @@ impl Updater {
                     package,
                     installed: status.installed,
                     candidate: Some(candidate.version().clone()),
+                    deferred: status.deferred,
                 }
             } else {
                 Outcome::HeldByAdmin {
@@ -856,6 +866,7 @@ impl Updater {
                             package,
                             installed: status.installed,
                             candidate: Some(candidate.version().clone()),
+                            deferred: status.deferred,
                         })
                     }
                     _ if holding || !wanted => {
@@ -876,6 +887,7 @@ impl Updater {
                 package,
                 installed: status.installed,
                 candidate: Some(candidate.version().clone()),
+                deferred: status.deferred,
             })
         }
     }
@@ -1065,11 +1077,13 @@ mod tests {
                 package: package.clone(),
                 installed: v("1.1"),
                 candidate: v("1.1"),
+                deferred: None,
             },
             Outcome::UpToDate {
                 package: package.clone(),
                 installed: v("1.1"),
                 candidate: v("1.0"),
+                deferred: None,
             },
             Outcome::Updated {
                 package: package.clone(),

@@ -141,6 +141,23 @@ impl Package {
         Ok(())
     }
 
+    /// Sets or (`None`) removes the staged rollout field
+    /// `Phased-Update-Percentage`; 100 removes it too (see [`crate::phasing`]).
+    pub fn set_phased_update_percentage(&mut self, percentage: Option<u8>) -> Result<()> {
+        match percentage {
+            Some(p) if p < 100 => self
+                .control
+                .set_unchecked(crate::phasing::FIELD, &p.to_string()),
+            Some(p) if p > 100 => {
+                return Err(crate::phasing::percentage(p.into()).unwrap_err());
+            }
+            _ => {
+                self.control.remove(crate::phasing::FIELD);
+            }
+        }
+        Ok(())
+    }
+
     /// The size of the `.deb` in bytes.
     pub fn size(&self) -> u64 {
         self.size

@@ -57,6 +57,11 @@ impl Packages {
         self.packages.iter()
     }
 
+    /// Iterates mutably over the packages in index order.
+    pub fn iter_mut(&mut self) -> std::slice::IterMut<'_, Package> {
+        self.packages.iter_mut()
+    }
+
     /// Appends a package.
     pub fn push(&mut self, package: Package) {
         self.packages.push(package);

@@ -15,8 +15,17 @@ use serde_json::{Value, json};
 
 use crate::client::{Event, Outcome};
 use crate::index::Package;
-use crate::repo::PublishReport;
+use crate::repo::{PromoteReport, PublishReport};
 use crate::version::Version;
+
+/// A staged rollout's share, as a field says it.
+fn rollout(percentage: u8) -> String {
+    if percentage >= 100 {
+        "the whole fleet".to_owned()
+    } else {
+        format!("{percentage}% of the fleet")
+    }
+}
 
 /// Slack's limit on a header block's text.
 const HEADER_LIMIT: usize = 150;
@@ -162,11 +171,13 @@ impl Message {
     /// The message for a [`crate::repo::Repository::publish`] into `suite`:
     /// added (`:white_check_mark: myapp 1.2.4 published to staging`),
     /// replaced (`:arrows_counterclockwise:`), or everything already there
-    /// (`:information_source: ... already in staging`). `None` for an empty
-    /// report (nothing was asked for).
+    /// (`:information_source: ... already in staging`); `percentage`, a staged
+    /// rollout, adds a "Rollout" field. `None` for an empty report (nothing was
+    /// asked for).
     pub fn published(
         suite: &str,
         report: &PublishReport,
+        percentage: Option<u8>,
         host: &str,
         duration: Duration,
     ) -> Option<Message> {
@@ -183,6 +194,12 @@ impl Message {
                 changed,
                 format!("replaced in {suite}"),
             )
+        } else if !report.rephased.is_empty() {
+            (
+                ":bar_chart:",
+                report.rephased.iter().collect(),
+                format!("rollout changed in {suite}"),
+            )
         } else if !report.unchanged.is_empty() {
             (
                 ":information_source:",
@@ -197,7 +214,11 @@ impl Message {
             .field("Package", names(&packages))
             .field("Version", versions(&packages))
             .field("Suite", suite)
-            .field("Architecture", architectures(&packages))
+            .field("Architecture", architectures(&packages));
+        if let Some(percentage) = percentage {
+            message = message.field("Rollout", rollout(percentage));
+        }
+        message = message
             .field("Host", host)
             .field("Duration", format_duration(duration));
         if !report.replaced.is_empty() && !report.added.is_empty() {
@@ -209,38 +230,101 @@ impl Message {
         Some(message)
     }
 
-    /// The message for a [`crate::repo::Repository::promote`] of `name`
-    /// `version` from suite `from` to `to`; `added` is what it returned
-    /// (empty: it was there already).
+    /// The message for a [`crate::repo::Repository::promote_with`] of `name`
+    /// `version` from suite `from` to `to` with `percentage`: a promotion
+    /// (`:arrow_up:`), a rollback when higher versions were demoted (`:rewind:`,
+    /// naming them), a changed rollout, or nothing to do.
     #[allow(clippy::too_many_arguments)]
     pub fn promoted(
         name: &str,
         version: &Version,
         from: &str,
         to: &str,
-        added: &[Package],
+        report: &PromoteReport,
+        percentage: Option<u8>,
         host: &str,
         duration: Duration,
     ) -> Message {
-        let (emoji, headline) = if added.is_empty() {
+        let (emoji, headline) = if !report.demoted.is_empty() {
             (
-                ":information_source:",
-                format!("{name} {version} already in {to} (unchanged)"),
+                ":rewind:",
+                format!("{name} rolled back to {version} in {to}"),
             )
-        } else {
+        } else if !report.added.is_empty() {
             (
                 ":arrow_up:",
                 format!("{name} {version} promoted {from} → {to}"),
             )
+        } else if !report.rephased.is_empty() {
+            (
+                ":bar_chart:",
+                format!("{name} {version} rollout changed in {to}"),
+            )
+        } else {
+            (
+                ":information_source:",
+                format!("{name} {version} already in {to} (unchanged)"),
+            )
         };
-        Message::new(emoji, headline)
+        let entries: Vec<&Package> = report.added.iter().chain(&report.rephased).collect();
+        let mut message = Message::new(emoji, headline)
             .field("Event", "promoted")
             .field("Package", name)
             .field("Version", version.to_string())
             .field("Suite", format!("{from} → {to}"))
+            .field("Architecture", architectures(&entries));
+        if let Some(percentage) = percentage {
+            message = message.field("Rollout", rollout(percentage));
+        }
+        if !report.demoted.is_empty() {
+            let demoted: Vec<&Package> = report.demoted.iter().collect();
+            message = message.field("Demoted", versions(&demoted));
+        }
+        message
+            .field("Host", host)
+            .field("Duration", format_duration(duration))
+    }
+
+    /// The message for a [`crate::repo::Repository::phase`] of `name`
+    /// `version` in `suite` to `percentage`; `changed` is what it returned
+    /// (empty: the rollout was at that percentage already).
+    pub fn phased(
+        suite: &str,
+        name: &str,
+        version: &Version,
+        percentage: u8,
+        changed: &[Package],
+        host: &str,
+        duration: Duration,
+    ) -> Message {
+        let (emoji, headline) = if changed.is_empty() {
+            (
+                ":information_source:",
+                format!(
+                    "{name} {version} in {suite} already at {}",
+                    rollout(percentage)
+                ),
+            )
+        } else if percentage >= 100 {
+            (
+                ":white_check_mark:",
+                format!("{name} {version} rollout in {suite} complete"),
+            )
+        } else {
+            (
+                ":bar_chart:",
+                format!("{name} {version} rollout in {suite}: {percentage}%"),
+            )
+        };
+        Message::new(emoji, headline)
+            .field("Event", "phased")
+            .field("Package", name)
+            .field("Version", version.to_string())
+            .field("Suite", suite)
+            .field("Rollout", rollout(percentage))
             .field(
                 "Architecture",
-                architectures(&added.iter().collect::<Vec<_>>()),
+                architectures(&changed.iter().collect::<Vec<_>>()),
             )
             .field("Host", host)
             .field("Duration", format_duration(duration))

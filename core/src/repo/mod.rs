@@ -8,6 +8,24 @@
 //! retrying; nothing a reader of the previous snapshot needs is ever deleted
 //! (that is [`Repository::gc`]'s job, after a grace period).
 //!
+//! # Staged rollout and rollback
+//!
+//! [`Repository::publish_with`] and [`Repository::promote_with`] can mark the
+//! version for a percentage of the fleet (apt's `Phased-Update-Percentage`
+//! field, see [`crate::phasing`]); [`Repository::phase`] changes it later, 100
+//! removing the field (the rollout is complete). A promote without a
+//! percentage copies the version for everyone (a rollout percentage of the
+//! source suite does not carry over); a version already in the target keeps
+//! its own unless a percentage is given.
+//!
+//! Promoting a version lower than the target suite's newest version of that
+//! package is a **rollback**: the newer versions of the package leave the
+//! target suite's indexes (every component and architecture; their pool files
+//! stay, the source suite is untouched) and [`PromoteReport::demoted`] lists
+//! them. Servers whose updater follows the repository
+//! (`Policy::FollowRepository`) then go back to it; upgrade-only servers keep
+//! what they have.
+//!
 //! # Adopting a suite another tool published (aptly)
 //!
 //! A user moving from aptly keeps their bucket: debpull publishes into, removes
@@ -135,8 +153,8 @@ pub struct RepositoryOptions {
     /// (publish many packages in one call). Turn it off only when no reader uses
     /// `If-Modified-Since` (debpull's own client compares ETags).
     pub wait_for_new_second: bool,
-    /// Where publish, promote, remove and prune post a Slack message after
-    /// success (see [`crate::notify`]; a failed post never fails them).
+    /// Where publish, promote, phase, remove and prune post a Slack message
+    /// after success (see [`crate::notify`]; a failed post never fails them).
     /// `None` (the default): nothing is posted.
     #[cfg(feature = "notify")]
     pub notifier: Option<crate::notify::Notifier>,
@@ -180,6 +198,43 @@ pub struct PublishReport {
     pub unchanged: Vec<Package>,
     /// Packages that replaced another with the same name, version and architecture.
     pub replaced: Vec<Package>,
+    /// Attempts the commit took (0: nothing to commit).
+    pub attempts: u32,
+    /// Packages that were there already, identical, whose rollout percentage
+    /// [`PublishOptions::percentage`] changed.
+    pub rephased: Vec<Package>,
+}
+
+/// How [`Repository::publish_with`] publishes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PublishOptions {
+    /// What to do with a package already in the suite.
+    pub replace: Replace,
+    /// A staged rollout: the percentage of the fleet (0 to 100; 100: everyone)
+    /// that takes the packages; `None`: everyone (and identical packages
+    /// already there keep their percentage).
+    pub percentage: Option<u8>,
+}
+
+/// How [`Repository::promote_with`] promotes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PromoteOptions {
+    /// A staged rollout in the target suite: the percentage of the fleet (0
+    /// to 100) that takes the version; `None`: everyone for a version new in
+    /// the target, unchanged for one already there.
+    pub percentage: Option<u8>,
+}
+
+/// What [`Repository::promote_with`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PromoteReport {
+    /// Entries added to the target suite.
+    pub added: Vec<Package>,
+    /// Entries of higher versions of the package removed from the target suite
+    /// (a rollback).
+    pub demoted: Vec<Package>,
+    /// Entries already in the target suite whose rollout percentage changed.
+    pub rephased: Vec<Package>,
     /// Attempts the commit took (0: nothing to commit).
     pub attempts: u32,
 }
@@ -241,7 +296,7 @@ impl Repository {
     /// if needed. Identical packages already there are left alone; a different
     /// package with the same name, version and architecture is a
     /// [`ErrorKind::Conflict`] unless `replace` says otherwise.
-    async fn publish_unnotified(
+    pub async fn publish(
         &self,
         suite: &str,
         component: &str,
@@ -249,15 +304,54 @@ impl Repository {
         replace: Replace,
         progress: &(dyn Fn(Progress) + Send + Sync),
     ) -> Result<PublishReport> {
+        let options = PublishOptions {
+            replace,
+            percentage: None,
+        };
+        self.publish_with(suite, component, debs, &options, progress)
+            .await
+    }
+
+    /// [`Repository::publish`] with options: `options.percentage` publishes
+    /// the packages for that share of the fleet (a staged rollout, see the
+    /// module documentation), in the same commit. A percentage above 100 is
+    /// [`ErrorKind::InvalidInput`].
+    async fn publish_with_unnotified(
+        &self,
+        suite: &str,
+        component: &str,
+        debs: &[PathBuf],
+        options: &PublishOptions,
+        progress: &(dyn Fn(Progress) + Send + Sync),
+    ) -> Result<PublishReport> {
+        let replace = options.replace;
+        let percentage = options.percentage;
         check_name("suite", suite)?;
         check_name("component", component)?;
-        let packages = pool::inspect(debs, self.options.algorithms, progress).await?;
+        if let Some(p) = percentage {
+            crate::phasing::percentage(p.into())?;
+        }
+        let mut packages = pool::inspect(debs, self.options.algorithms, progress).await?;
+        if percentage.is_some() {
+            for package in &mut packages {
+                package.set_phased_update_percentage(percentage)?;
+            }
+        }
         let current = Snapshot::load(&*self.storage, &self.trust, suite).await?;
         let mut report = PublishReport::default();
+        let mut rephase = Vec::new();
         // Every package is checked before any is uploaded: a refused batch leaves nothing behind.
         let mut uploads = Vec::new();
         for (package, path) in packages.into_iter().zip(debs) {
             match find_same(&current, component, &package) {
+                Some(present)
+                    if present.sha256_hex() == package.sha256_hex()
+                        && percentage.is_some()
+                        && crate::phasing::percentage_of(present)
+                            != crate::phasing::percentage_of(&package) =>
+                {
+                    rephase.push(package.clone());
+                }
                 Some(present) if present.sha256_hex() == package.sha256_hex() => {
                     report.unchanged.push(present.clone())
                 }
@@ -285,14 +379,25 @@ impl Repository {
             }
             to_add.push(placed);
         }
-        if to_add.is_empty() {
+        if to_add.is_empty() && rephase.is_empty() {
             self.repair_plain_files(current).await?;
             return Ok(report);
         }
         let default_architectures = &self.options.default_architectures;
+        let mut rephased = Vec::new();
         report.attempts = self
             .change(suite, Some(current), reused, progress, |snapshot| {
-                let mut changed = false;
+                rephased.clear();
+                for package in &rephase {
+                    rephased.extend(set_phase(
+                        snapshot,
+                        Some(component),
+                        package.name(),
+                        package.version(),
+                        percentage,
+                    ));
+                }
+                let mut changed = !rephased.is_empty();
                 for package in &to_add {
                     match find_same(snapshot, component, package) {
                         Some(present) if present.sha256_hex() == package.sha256_hex() => continue,
@@ -311,6 +416,7 @@ impl Repository {
             .into_iter()
             .filter(|p| !report.replaced.iter().any(|r| same_identity(r, p)))
             .collect();
+        report.rephased = rephased;
         Ok(report)
     }
 
@@ -356,15 +462,41 @@ impl Repository {
     /// `from` to suite `to`, sharing the pool files: nothing is uploaded but the
     /// indexes. Already there identically: nothing changes. Returns the entries
     /// added to `to` (empty when they were all there already).
-    async fn promote_unnotified(
+    ///
+    /// A `version` lower than the newest of `name` in `to` is a rollback: the
+    /// newer versions leave `to` (see the module documentation and
+    /// [`Repository::promote_with`], which also says which).
+    pub async fn promote(
         &self,
         name: &str,
         version: &Version,
         from: &str,
         to: &str,
     ) -> Result<Vec<Package>> {
+        let report = self
+            .promote_with(name, version, from, to, &PromoteOptions::default())
+            .await?;
+        Ok(report.added)
+    }
+
+    /// [`Repository::promote`] with options (a staged rollout percentage), and
+    /// everything it did: entries added, entries of higher versions demoted
+    /// (a rollback), entries whose percentage changed. A percentage above 100
+    /// is [`ErrorKind::InvalidInput`].
+    async fn promote_with_unnotified(
+        &self,
+        name: &str,
+        version: &Version,
+        from: &str,
+        to: &str,
+        options: &PromoteOptions,
+    ) -> Result<PromoteReport> {
         check_name("suite", from)?;
         check_name("suite", to)?;
+        let percentage = options.percentage;
+        if let Some(p) = percentage {
+            crate::phasing::percentage(p.into())?;
+        }
         let source = Snapshot::load(&*self.storage, &self.trust, from).await?;
         if !source.exists() {
             return Err(Error::new(
@@ -382,7 +514,10 @@ impl Repository {
                     .iter()
                     .any(|(c, q)| *c == id.component && same_identity(q, p))
                 {
-                    entries.push((id.component.clone(), p.clone()));
+                    let mut p = p.clone();
+                    // The source suite's rollout does not carry over.
+                    p.set_phased_update_percentage(percentage)?;
+                    entries.push((id.component.clone(), p));
                 }
             }
         }
@@ -393,22 +528,76 @@ impl Repository {
             ));
         }
         let default_architectures = &self.options.default_architectures;
-        let mut added = Vec::new();
-        self.change(to, None, Vec::new(), &|_| {}, |snapshot| {
-            added.clear();
-            for (component, package) in &entries {
-                match find_same(snapshot, component, package) {
-                    Some(present) if present.sha256_hex() == package.sha256_hex() => continue,
-                    Some(present) => return Err(conflict(to, present, package)),
-                    None => {}
+        let (mut added, mut demoted, mut rephased) = (Vec::new(), Vec::new(), Vec::new());
+        let attempts = self
+            .change(to, None, Vec::new(), &|_| {}, |snapshot| {
+                added.clear();
+                rephased.clear();
+                for (component, package) in &entries {
+                    match find_same(snapshot, component, package) {
+                        Some(present) if present.sha256_hex() == package.sha256_hex() => {
+                            if percentage.is_some() {
+                                rephased.extend(set_phase(
+                                    snapshot,
+                                    Some(component),
+                                    name,
+                                    version,
+                                    percentage,
+                                ));
+                            }
+                            continue;
+                        }
+                        Some(present) => return Err(conflict(to, present, package)),
+                        None => {}
+                    }
+                    add_package(snapshot, component, package.clone(), default_architectures);
+                    added.push(package.clone());
                 }
-                add_package(snapshot, component, package.clone(), default_architectures);
-                added.push(package.clone());
+                demoted = demote_above(snapshot, name, version);
+                Ok(!added.is_empty() || !demoted.is_empty() || !rephased.is_empty())
+            })
+            .await?;
+        let report = PromoteReport {
+            added,
+            demoted,
+            rephased,
+            attempts,
+        };
+        Ok(report)
+    }
+
+    /// Changes the staged rollout of package `name` at `version` in `suite`
+    /// (every component and architecture): `percentage` of the fleet takes it,
+    /// 100 completing the rollout (the field is removed). Returns the entries
+    /// changed (empty: they were at that percentage already). The version
+    /// absent is [`ErrorKind::NotFound`], a percentage above 100
+    /// [`ErrorKind::InvalidInput`].
+    async fn phase_unnotified(
+        &self,
+        suite: &str,
+        name: &str,
+        version: &Version,
+        percentage: u8,
+    ) -> Result<Vec<Package>> {
+        check_name("suite", suite)?;
+        crate::phasing::percentage(percentage.into())?;
+        let mut changed = Vec::new();
+        self.change(suite, None, Vec::new(), &|_| {}, |snapshot| {
+            let present = snapshot
+                .packages()
+                .into_iter()
+                .any(|p| p.name() == name && p.version() == version);
+            if !present {
+                return Err(Error::new(
+                    ErrorKind::NotFound,
+                    format!("{name} {version} is not in suite {suite}"),
+                ));
             }
-            Ok(!added.is_empty())
+            changed = set_phase(snapshot, None, name, version, Some(percentage));
+            Ok(!changed.is_empty())
         })
         .await?;
-        Ok(added)
+        Ok(changed)
     }
 
     /// Keeps the newest `keep` versions of every package and architecture in
@@ -695,6 +884,65 @@ fn identity(p: &Package) -> (String, String, String) {
         p.version().as_str().to_owned(),
         p.architecture().to_owned(),
     )
+}
+
+/// Sets the rollout `percentage` of the entries of `name` `version` in
+/// `snapshot` (of `component`, or all); returns those changed, each once.
+fn set_phase(
+    snapshot: &mut Snapshot,
+    component: Option<&str>,
+    name: &str,
+    version: &Version,
+    percentage: Option<u8>,
+) -> Vec<Package> {
+    let wanted = percentage.filter(|p| *p < 100);
+    let mut changed = Vec::new();
+    let mut seen = BTreeSet::new();
+    for id in snapshot.index_ids() {
+        if component.is_some_and(|c| c != id.component) {
+            continue;
+        }
+        snapshot.edit(&id, |packages| {
+            let mut edited = false;
+            for p in packages.iter_mut() {
+                if p.name() == name
+                    && p.version() == version
+                    && crate::phasing::percentage_of(p) != wanted
+                {
+                    // `wanted` is at most 99: no error.
+                    if p.set_phased_update_percentage(wanted).is_ok() {
+                        edited = true;
+                        if seen.insert(identity(p)) {
+                            changed.push(p.clone());
+                        }
+                    }
+                }
+            }
+            edited
+        });
+    }
+    changed
+}
+
+/// Removes the entries of `name` with a version higher than `version` from
+/// every index of `snapshot` (a rollback); returns them, each once.
+fn demote_above(snapshot: &mut Snapshot, name: &str, version: &Version) -> Vec<Package> {
+    let mut demoted = Vec::new();
+    let mut seen = BTreeSet::new();
+    for id in snapshot.index_ids() {
+        snapshot.edit(&id, |packages| {
+            let before = packages.len();
+            packages.retain(|p| {
+                let newer = p.name() == name && p.version() > version;
+                if newer && seen.insert(identity(p)) {
+                    demoted.push(p.clone());
+                }
+                !newer
+            });
+            packages.len() != before
+        });
+    }
+    demoted
 }
 
 /// The entry of `snapshot` with `package`'s name, version and architecture in `component`.

@@ -89,6 +89,22 @@ impl TrustedKeys {
         Ok(TrustedKeys { certs })
     }
 
+    /// The keys as one binary keyring (the certificates' packets, in order):
+    /// what `gpgv --keyring` reads, which armored keys are not.
+    pub fn to_keyring(&self) -> Result<Vec<u8>> {
+        use pgp::ser::Serialize;
+        let mut out = Vec::new();
+        for cert in &self.certs {
+            cert.key.to_writer(&mut out).map_err(|e| {
+                Error::new(
+                    ErrorKind::InvalidInput,
+                    format!("key {}: cannot write it: {}", cert.fingerprint, reason(&e)),
+                )
+            })?;
+        }
+        Ok(out)
+    }
+
     /// The fingerprints (upper-case hexadecimal) of the primary keys, in order.
     pub fn fingerprints(&self) -> Vec<String> {
         self.certs.iter().map(|c| c.fingerprint.clone()).collect()

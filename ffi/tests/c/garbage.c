@@ -1469,6 +1469,337 @@ static void notifications(void) {
   debpull_notifier_free(NULL);
 }
 
+/* ---- first-boot user-data (debpull_user_data_*) ------------------------ */
+
+/* Fresh options for each garbage call (a setter's garbage may be accepted
+ * and refused only by debpull_user_data_generate). */
+static DebpullUserDataOptions *ud_options(void) {
+  DebpullUserDataOptions *o = NULL;
+  OK(debpull_user_data_options_new("file:///srv/repo", PACKAGE, fx.public_key, fx.public_len,
+                                   &o, err_out));
+  return o;
+}
+static DebpullStatus ud_new(const char *repository, const char *package, const uint8_t *key,
+                            size_t len) {
+  DebpullUserDataOptions *o = SENTINEL;
+  DebpullStatus st = debpull_user_data_options_new(repository, package, key, len, &o, err_out);
+  UNTOUCHED_OR_FREE(st, o, debpull_user_data_options_free);
+  return st;
+}
+static DebpullStatus s_ud_repository(const void *s, size_t n) {
+  (void)n;
+  return ud_new(S(s), PACKAGE, fx.public_key, fx.public_len);
+}
+static DebpullStatus s_ud_package(const void *s, size_t n) {
+  (void)n;
+  return ud_new("file:///srv/repo", S(s), fx.public_key, fx.public_len);
+}
+#define UD_SETTER(fn_name, setter)                             \
+  static DebpullStatus fn_name(const void *s, size_t n) {     \
+    (void)n;                                                  \
+    DebpullUserDataOptions *o = ud_options();                 \
+    DebpullStatus st = setter(o, S(s), err_out);              \
+    debpull_user_data_options_free(o);                        \
+    return st;                                                \
+  }
+UD_SETTER(s_ud_suite, debpull_user_data_options_set_suite)
+UD_SETTER(s_ud_component, debpull_user_data_options_set_component)
+UD_SETTER(s_ud_region, debpull_user_data_options_set_region)
+UD_SETTER(s_ud_endpoint, debpull_user_data_options_set_endpoint)
+UD_SETTER(s_ud_tool_package, debpull_user_data_options_set_tool_package)
+UD_SETTER(s_ud_installer, debpull_user_data_options_set_installer)
+UD_SETTER(s_ud_policy, debpull_user_data_options_set_policy)
+UD_SETTER(s_ud_schedule, debpull_user_data_options_set_schedule)
+
+/* Setters store what they get; debpull_user_data_generate checks it. */
+static const struct string_param USER_DATA_STRING_PARAMS[] = {
+    {"debpull_user_data_options_new", "repository", s_ud_repository, REFUSE, NULL, REFUSE, NULL,
+     DEBPULL_STATUS_OK},
+    {"debpull_user_data_options_new", "package", s_ud_package, REFUSE, NULL, REFUSE, NULL,
+     DEBPULL_STATUS_OK},
+    {"debpull_user_data_options_set_suite", "suite", s_ud_suite, REFUSE, NULL, DEBPULL_STATUS_OK,
+     NULL, DEBPULL_STATUS_OK},
+    {"debpull_user_data_options_set_component", "component", s_ud_component, REFUSE, NULL,
+     DEBPULL_STATUS_OK, NULL, DEBPULL_STATUS_OK},
+    {"debpull_user_data_options_set_region", "region", s_ud_region, REFUSE, NULL,
+     DEBPULL_STATUS_OK, NULL, DEBPULL_STATUS_OK},
+    {"debpull_user_data_options_set_endpoint", "endpoint", s_ud_endpoint, REFUSE, NULL,
+     DEBPULL_STATUS_OK, NULL, DEBPULL_STATUS_OK},
+    {"debpull_user_data_options_set_tool_package", "tool_package", s_ud_tool_package, REFUSE,
+     NULL, DEBPULL_STATUS_OK, NULL, DEBPULL_STATUS_OK},
+    {"debpull_user_data_options_set_installer", "installer", s_ud_installer, REFUSE, NULL,
+     INVALID, "installer \"\" is not known", INVALID},
+    {"debpull_user_data_options_set_policy", "policy", s_ud_policy, REFUSE, NULL, INVALID,
+     "policy \"\" is not known", INVALID},
+    {"debpull_user_data_options_set_schedule", "schedule", s_ud_schedule, REFUSE, NULL, INVALID,
+     "schedule \"\" is not known", INVALID},
+};
+
+static DebpullStatus b_ud_key(const void *data, size_t len) {
+  return ud_new("file:///srv/repo", PACKAGE, B(data), len);
+}
+/* Stored as given: a key that is not one is refused by generate (below). */
+static const struct buffer_param USER_DATA_BUFFER_PARAMS[] = {
+    {"debpull_user_data_options_new", "trusted_key", b_ud_key, DEBPULL_STATUS_OK,
+     DEBPULL_STATUS_OK, NULL, DEBPULL_STATUS_OK},
+};
+
+static DebpullStatus a_ud_installer_command(const void *items, size_t count) {
+  DebpullUserDataOptions *o = ud_options();
+  DebpullStatus st = debpull_user_data_options_set_installer_command(o, A(items), count, err_out);
+  debpull_user_data_options_free(o);
+  return st;
+}
+static const struct array_param USER_DATA_ARRAY_PARAMS[] = {
+    {"debpull_user_data_options_set_installer_command", "argv", a_ud_installer_command,
+     "argv is empty", DEBPULL_STATUS_OK, NULL},
+};
+
+static DebpullStatus n_ud_tries(const void *arg, size_t n) {
+  (void)arg;
+  DebpullUserDataOptions *o = ud_options();
+  DebpullStatus st = debpull_user_data_options_set_retries(o, (uint32_t)n, 5, err_out);
+  debpull_user_data_options_free(o);
+  return st;
+}
+static DebpullStatus n_ud_delay(const void *arg, size_t n) {
+  (void)arg;
+  DebpullUserDataOptions *o = ud_options();
+  DebpullStatus st = debpull_user_data_options_set_retries(o, 3, (uint32_t)n, err_out);
+  debpull_user_data_options_free(o);
+  return st;
+}
+static const struct number_param USER_DATA_NUMBER_PARAMS[] = {
+    {"debpull_user_data_options_set_retries", "tries", n_ud_tries, INVALID, "retries", INVALID,
+     "retries"},
+    {"debpull_user_data_options_set_retries", "delay_seconds", n_ud_delay, DEBPULL_STATUS_OK,
+     NULL, INVALID, "retries"},
+};
+
+static void user_data(void) {
+  for (size_t i = 0; i < sizeof USER_DATA_STRING_PARAMS / sizeof USER_DATA_STRING_PARAMS[0]; i++)
+    string_garbage(&USER_DATA_STRING_PARAMS[i]);
+  for (size_t i = 0; i < sizeof USER_DATA_BUFFER_PARAMS / sizeof USER_DATA_BUFFER_PARAMS[0]; i++)
+    buffer_garbage(&USER_DATA_BUFFER_PARAMS[i]);
+  for (size_t i = 0; i < sizeof USER_DATA_ARRAY_PARAMS / sizeof USER_DATA_ARRAY_PARAMS[0]; i++)
+    array_garbage(&USER_DATA_ARRAY_PARAMS[i]);
+  for (size_t i = 0; i < sizeof USER_DATA_NUMBER_PARAMS / sizeof USER_DATA_NUMBER_PARAMS[0]; i++)
+    number_garbage(&USER_DATA_NUMBER_PARAMS[i]);
+
+  DebpullUserDataOptions *o = SENTINEL;
+  EXPECT(INVALID, "out (an output) is NULL",
+         debpull_user_data_options_new("file:///srv/repo", PACKAGE, fx.public_key, fx.public_len,
+                                       NULL, err_out));
+  CHECK(UNTOUCHED(o));
+  const char *argv[] = {"/bin/true"};
+  EXPECT(INVALID, "options is NULL", debpull_user_data_options_set_suite(NULL, SUITE, err_out));
+  EXPECT(INVALID, "options is NULL",
+         debpull_user_data_options_set_component(NULL, "main", err_out));
+  EXPECT(INVALID, "options is NULL", debpull_user_data_options_set_region(NULL, "r", err_out));
+  EXPECT(INVALID, "options is NULL",
+         debpull_user_data_options_set_endpoint(NULL, "http://127.0.0.1:1", err_out));
+  EXPECT(INVALID, "options is NULL",
+         debpull_user_data_options_set_tool_package(NULL, "tool", err_out));
+  EXPECT(INVALID, "options is NULL",
+         debpull_user_data_options_set_installer(NULL, "dpkg", err_out));
+  EXPECT(INVALID, "options is NULL",
+         debpull_user_data_options_set_policy(NULL, "upgrade-only", err_out));
+  EXPECT(INVALID, "options is NULL",
+         debpull_user_data_options_set_schedule(NULL, "cron", err_out));
+  EXPECT(INVALID, "options is NULL",
+         debpull_user_data_options_set_health_check(NULL, argv, 1, err_out));
+  EXPECT(INVALID, "options is NULL",
+         debpull_user_data_options_set_installer_command(NULL, argv, 1, err_out));
+  EXPECT(INVALID, "options is NULL", debpull_user_data_options_set_retries(NULL, 3, 5, err_out));
+
+  /* The health check: huge counts, NULLs, bad UTF-8; 0 removes it. */
+  o = ud_options();
+  const char *two[] = {"a", "b"};
+  EXPECT(LIMIT, "argv: ", debpull_user_data_options_set_health_check(o, two, SIZE_MAX, err_out));
+  EXPECT(INVALID, "argv is NULL with a count of 2",
+         debpull_user_data_options_set_health_check(o, NULL, 2, err_out));
+  const char *with_null[] = {"a", NULL};
+  EXPECT(INVALID, "argv[1] is NULL",
+         debpull_user_data_options_set_health_check(o, with_null, 2, err_out));
+  const char *bad[] = {"a", BAD_UTF8[0]};
+  EXPECT(INVALID, "argv[1] is not valid UTF-8",
+         debpull_user_data_options_set_health_check(o, bad, 2, err_out));
+  OK(debpull_user_data_options_set_health_check(o, NULL, 0, err_out));
+
+  /* generate: NULLs, then garbage stored by the setters is refused, typed. */
+  DebpullUserData *u = SENTINEL;
+  EXPECT(INVALID, "options is NULL", debpull_user_data_generate(NULL, &u, err_out));
+  EXPECT(INVALID, "out (an output) is NULL", debpull_user_data_generate(o, NULL, err_out));
+  CHECK(UNTOUCHED(u));
+  OK(debpull_user_data_options_set_suite(o, long_string, err_out));
+  EXPECT(INVALID, "suite", debpull_user_data_generate(o, &u, err_out));
+  OK(debpull_user_data_options_set_suite(o, "", err_out));
+  EXPECT(INVALID, "suite", debpull_user_data_generate(o, &u, err_out));
+  OK(debpull_user_data_options_set_suite(o, SUITE, err_out));
+  OK(debpull_user_data_options_set_health_check(o, two, 2, err_out));
+  const char *blank[] = {""};
+  OK(debpull_user_data_options_set_installer_command(o, blank, 1, err_out));
+  EXPECT(INVALID, "installer command", debpull_user_data_generate(o, &u, err_out));
+  OK(debpull_user_data_options_set_installer(o, "dpkg", err_out));
+  OK(debpull_user_data_options_set_region(o, "eu-west-1", err_out));
+  EXPECT(INVALID, "only to s3://", debpull_user_data_generate(o, &u, err_out));
+  CHECK(UNTOUCHED(u));
+  debpull_user_data_options_free(o);
+  o = NULL;
+  OK(debpull_user_data_options_new("file:///srv/repo", PACKAGE, fx.wrong_key, fx.wrong_len / 2,
+                                   &o, err_out));
+  EXPECT(DEBPULL_STATUS_PARSE, "trusted key", debpull_user_data_generate(o, &u, err_out));
+  CHECK(UNTOUCHED(u));
+  debpull_user_data_options_free(o);
+  o = ud_options();
+  OK(debpull_user_data_generate(o, &u, err_out));
+  CHECK(debpull_user_data_len(u) == strlen(debpull_user_data_text(u)));
+  debpull_user_data_free(u);
+  debpull_user_data_options_free(o);
+
+  CHECK(debpull_user_data_text(NULL) == NULL);
+  CHECK(debpull_user_data_len(NULL) == 0);
+  debpull_user_data_free(NULL);
+  debpull_user_data_free(NULL);
+  debpull_user_data_options_free(NULL);
+  debpull_user_data_options_free(NULL);
+}
+
+/* ---- staged rollout (issue 8) ----------------------------------------- */
+
+static DebpullStatus phase_string(const char *suite, const char *name, const char *version) {
+  DebpullPackageList *list = SENTINEL;
+  DebpullStatus st = debpull_repository_phase(fx.repo, suite, name, version, 50, &list, err_out);
+  UNTOUCHED_OR_FREE(st, list, debpull_package_list_free);
+  return st;
+}
+
+static DebpullStatus promote_phased_string(const char *name, const char *version,
+                                           const char *from, const char *to) {
+  DebpullPromoteReport *report = SENTINEL;
+  DebpullStatus st =
+      debpull_repository_promote_phased(fx.repo, name, version, from, to, 50, &report, err_out);
+  UNTOUCHED_OR_FREE(st, report, debpull_promote_report_free);
+  return st;
+}
+
+static void phased(void) {
+  const char *debs[] = {fx.deb};
+  DebpullPublishReport *report = SENTINEL;
+  EXPECT(INVALID, "repository is NULL",
+         debpull_repository_publish_phased(NULL, SUITE, "main", debs, 1, false, 50, NULL, NULL,
+                                           &report, err_out));
+  EXPECT(INVALID, "suite is NULL",
+         debpull_repository_publish_phased(fx.repo, NULL, "main", debs, 1, false, 50, NULL, NULL,
+                                           &report, err_out));
+  EXPECT(INVALID, "component is empty",
+         debpull_repository_publish_phased(fx.repo, SUITE, "", debs, 1, false, 50, NULL, NULL,
+                                           &report, err_out));
+  EXPECT(INVALID, "debs is NULL",
+         debpull_repository_publish_phased(fx.repo, SUITE, "main", NULL, 1, false, 50, NULL,
+                                           NULL, &report, err_out));
+  EXPECT(INVALID, "out (an output) is NULL",
+         debpull_repository_publish_phased(fx.repo, SUITE, "main", debs, 1, false, 50, NULL,
+                                           NULL, NULL, err_out));
+  EXPECT(INVALID, "4294967295",
+         debpull_repository_publish_phased(fx.repo, SUITE, "main", debs, 1, false, UINT32_MAX,
+                                           NULL, NULL, &report, err_out));
+  EXPECT(INVALID, "101",
+         debpull_repository_publish_phased(fx.repo, SUITE, "main", debs, 1, false, 101, NULL,
+                                           NULL, &report, err_out));
+  CHECK(UNTOUCHED(report));
+  /* 0 and 100 are valid: the identical package is re-phased, then completed. */
+  report = NULL;
+  OK(debpull_repository_publish_phased(fx.repo, SUITE, "main", debs, 1, false, 0, NULL, NULL,
+                                       &report, err_out));
+  CHECK(debpull_package_list_len(debpull_publish_report_rephased(report)) == 1);
+  debpull_publish_report_free(report);
+  report = NULL;
+  OK(debpull_repository_publish_phased(fx.repo, SUITE, "main", debs, 1, false, 100, NULL, NULL,
+                                       &report, err_out));
+  CHECK(debpull_package_list_len(debpull_publish_report_rephased(report)) == 1);
+  debpull_publish_report_free(report);
+  CHECK(debpull_publish_report_rephased(NULL) == NULL);
+
+  DebpullPromoteReport *promoted = SENTINEL;
+  EXPECT(INVALID, "repository is NULL",
+         debpull_repository_promote_phased(NULL, PACKAGE, "1.0", SUITE, "production", 50,
+                                           &promoted, err_out));
+  EXPECT(INVALID, "out (an output) is NULL",
+         debpull_repository_promote_phased(fx.repo, PACKAGE, "1.0", SUITE, "production", 50,
+                                           NULL, err_out));
+  EXPECT(INVALID, "4294967294",
+         debpull_repository_promote_phased(fx.repo, PACKAGE, "1.0", SUITE, "production",
+                                           UINT32_MAX - 1, &promoted, err_out));
+  EXPECT(BAD_VERSION, "",
+         debpull_repository_promote_phased(fx.repo, PACKAGE, "a:b", SUITE, "production", 50,
+                                           &promoted, err_out));
+  EXPECT(DEBPULL_STATUS_NOT_FOUND, "",
+         debpull_repository_promote_phased(fx.repo, PACKAGE, "1.0", "no-such-suite",
+                                           "production", DEBPULL_PERCENTAGE_KEEP, &promoted,
+                                           err_out));
+  CHECK(UNTOUCHED(promoted));
+  CHECK(debpull_promote_report_added(NULL) == NULL);
+  CHECK(debpull_promote_report_demoted(NULL) == NULL);
+  CHECK(debpull_promote_report_rephased(NULL) == NULL);
+  CHECK(debpull_promote_report_attempts(NULL) == 0);
+  debpull_promote_report_free(NULL);
+  debpull_promote_report_free(NULL);
+
+  DebpullPackageList *list = SENTINEL;
+  EXPECT(INVALID, "repository is NULL",
+         debpull_repository_phase(NULL, SUITE, PACKAGE, "1.0", 50, &list, err_out));
+  EXPECT(INVALID, "out (an output) is NULL",
+         debpull_repository_phase(fx.repo, SUITE, PACKAGE, "1.0", 50, NULL, err_out));
+  EXPECT(INVALID, "4294967295",
+         debpull_repository_phase(fx.repo, SUITE, PACKAGE, "1.0", UINT32_MAX, &list, err_out));
+  EXPECT(DEBPULL_STATUS_NOT_FOUND, "",
+         debpull_repository_phase(fx.repo, "no-such-suite", PACKAGE, "1.0", 0, &list, err_out));
+  CHECK(UNTOUCHED(list));
+
+  /* Every string parameter: NULL, "", invalid UTF-8 and 1 MiB. */
+  const char *names[] = {"suite is NULL", "name is NULL", "version is NULL"};
+  EXPECT(INVALID, names[0], phase_string(NULL, PACKAGE, "1.0"));
+  EXPECT(INVALID, names[1], phase_string(SUITE, NULL, "1.0"));
+  EXPECT(INVALID, names[2], phase_string(SUITE, PACKAGE, NULL));
+  EXPECT(INVALID, "suite is empty", phase_string("", PACKAGE, "1.0"));
+  EXPECT(INVALID, "name is empty", phase_string(SUITE, "", "1.0"));
+  EXPECT(INVALID, "version is empty", phase_string(SUITE, PACKAGE, ""));
+  EXPECT(ANY, NULL, phase_string(long_string, PACKAGE, "1.0"));
+  EXPECT(ANY, NULL, phase_string(SUITE, long_string, "1.0"));
+  EXPECT(ANY, NULL, phase_string(SUITE, PACKAGE, long_string));
+  EXPECT(INVALID, "name is NULL", promote_phased_string(NULL, "1.0", SUITE, "production"));
+  EXPECT(INVALID, "version is NULL", promote_phased_string(PACKAGE, NULL, SUITE, "production"));
+  EXPECT(INVALID, "from is empty", promote_phased_string(PACKAGE, "1.0", "", "production"));
+  EXPECT(INVALID, "to is empty", promote_phased_string(PACKAGE, "1.0", SUITE, ""));
+  EXPECT(ANY, NULL, promote_phased_string(PACKAGE, "1.0", SUITE, long_string));
+  for (size_t i = 0; i < BAD_UTF8_COUNT; i++) {
+    EXPECT(INVALID, "suite is not valid UTF-8", phase_string(BAD_UTF8[i], PACKAGE, "1.0"));
+    EXPECT(INVALID, "version is not valid UTF-8", phase_string(SUITE, PACKAGE, BAD_UTF8[i]));
+    EXPECT(INVALID, "to is not valid UTF-8",
+           promote_phased_string(PACKAGE, "1.0", SUITE, BAD_UTF8[i]));
+    EXPECT(INVALID, "id is not valid UTF-8",
+           debpull_source_options_set_machine_id(fx.so, BAD_UTF8[i], err_out));
+  }
+
+  EXPECT(INVALID, "options is NULL",
+         debpull_source_options_set_machine_id(NULL, "3d1219c7c4c5404aaa1f6d2a48adfda4",
+                                               err_out));
+  EXPECT(INVALID, "id is NULL", debpull_source_options_set_machine_id(fx.so, NULL, err_out));
+  EXPECT(INVALID, "32 hexadecimal digits",
+         debpull_source_options_set_machine_id(fx.so, "", err_out));
+  EXPECT(INVALID, "32 hexadecimal digits",
+         debpull_source_options_set_machine_id(fx.so, long_string, err_out));
+  OK(debpull_source_options_set_machine_id(fx.so, "3d1219c7c4c5404aaa1f6d2a48adfda4", err_out));
+
+  CHECK(debpull_check_deferred_version(NULL) == NULL);
+  CHECK(debpull_check_deferred_percentage(NULL) == 100);
+  CHECK(debpull_check_deferred_version(fx.check) == NULL);
+  CHECK(debpull_check_deferred_percentage(fx.check) == 100);
+  CHECK(debpull_outcome_deferred_version(NULL) == NULL);
+  CHECK(debpull_outcome_deferred_percentage(NULL) == 100);
+}
+
 int main(void) {
   fixture_new();
   for (size_t i = 0; i < sizeof STRING_PARAMS / sizeof STRING_PARAMS[0]; i++)
@@ -1490,6 +1821,8 @@ int main(void) {
   updater_options();
   updaters();
   notifications();
+  user_data();
+  phased();
   fixture_free();
   return check_summary("garbage");
 }

@@ -25,7 +25,10 @@ module Debpull
   #
   # - `deploy:build[version]`   builds a .deb from {#build_dir} with {#control} ({Debpull.build_deb})
   # - `deploy:publish[debs]`    publishes .debs (paths or globs; default: what deploy:build made) into {#suite}
-  # - `deploy:promote[version]` copies {#package} `version` from {#from} to {#to}
+  # - `deploy:promote[version,percentage]` copies {#package} `version` from {#from} to {#to}
+  #   (for `percentage` of the fleet, a staged rollout; a version lower than {#to}'s newest is a rollback)
+  # - `deploy:phase[version,percentage]` changes the rollout of `version` in {#to} (100: complete)
+  # - `deploy:rollback[version]` promotes an older `version` again: the newer ones leave {#to}
   # - `deploy:list`             the packages of {#suite}
   # - `deploy:verify`           checks {#suite}'s signature and every checksum
   # - `deploy:prune[keep]`      keeps the newest `keep` versions (default {#keep}) of each package in {#suite}
@@ -37,6 +40,7 @@ module Debpull
   # With {#slack_webhook} (`DEBPULL_SLACK_WEBHOOK`), publish, promote, prune
   # and update post what they did to Slack ({Notifier}); a failed post is a
   # warning on stderr, never a failed task.
+  # - `deploy:user_data`        prints the EC2 user-data of a new server ({Debpull.user_data})
   #
   # Every setting left unset (nil) in the block is read, when a task runs,
   # from an environment variable: `DEBPULL_` and the setting's name in capitals
@@ -54,7 +58,8 @@ module Debpull
     ENVIRONMENT = %i[
       repository suite component package signing_key passphrase trusted_keys state_dir
       build_dir output_dir control version from to keep installer policy health_check
-      origin label region endpoint debs slack_webhook
+    origin label region endpoint debs slack_webhook
+    percentage machine_id
     ].to_h { |name| [name, "DEBPULL_#{name.upcase}"] }.freeze
 
     # @return [Symbol, String] the namespace of the tasks
@@ -112,6 +117,11 @@ module Debpull
     # @!attribute slack_webhook
     #   @return [String, nil] a Slack incoming-webhook URL: publish, promote, prune and update post there,
     #     deploy:sns posts there
+    # @!attribute percentage
+    #   @return [Integer, String, nil] a staged rollout: the share of the fleet (0 to 100) deploy:publish
+    #     publishes for, and deploy:promote promotes for when its argument is not given (nil: everyone)
+    # @!attribute machine_id
+    #   @return [String, nil] this machine's id for staged rollouts (check, update; default /etc/machine-id)
     attr_accessor(*ENVIRONMENT.keys)
 
     # @return [Hash] more keyword arguments for {Repository.new}, {Source.new} and {Updater.new}
@@ -164,8 +174,14 @@ module Debpull
         desc "Publish .debs (paths or globs; default: what #{name}:build made) into the suite"
         task(:publish, [:debs]) { |_, args| publish([args[:debs], *args.extras].compact) }
 
-        desc "Promote a version of the package from one suite to the next"
-        task(:promote, [:version]) { |_, args| promote(args[:version]) }
+        desc "Promote a version of the package from one suite to the next (optionally for a percentage of the fleet)"
+        task(:promote, %i[version percentage]) { |_, args| promote(args[:version], args[:percentage]) }
+
+        desc "Change the staged rollout of a version in the target suite (100: everyone)"
+        task(:phase, %i[version percentage]) { |_, args| phase(args[:version], args[:percentage]) }
+
+        desc "Roll the target suite back to an older version (promote it again: the newer ones leave)"
+        task(:rollback, [:version]) { |_, args| rollback(args[:version]) }
 
         desc "List the packages of the suite"
         task(:list) { list }
@@ -184,6 +200,8 @@ module Debpull
 
         desc "Print the Slack message for an SNS notification (file or -), or post it to the webhook"
         task(:sns, [:file]) { |_, args| sns(args[:file]) }
+        desc "Print the EC2 user-data that sets up a new server (the package from the promotion suite)"
+        task(:user_data) { user_data }
       end
     end
 
@@ -292,7 +310,7 @@ module Debpull
       uri = string(:repository, task)
       Debpull::Source.new(uri, suite: string(:suite, task), component: string(:component, task),
                                trusted_keys: trusted_keys_text(task), state_dir: string(:state_dir, task),
-                               **s3_options, **source_options)
+                               **s3_options, **machine_id_option, **source_options)
     end
 
     def out = output || $stdout
@@ -348,7 +366,8 @@ module Debpull
       component = string(:component, :publish)
       progress = Progress.new(out)
       begin
-        report = repo.publish(suite, debs, component: component) { |event| progress.event(event) }
+        percentage = percentage_of(setting(:percentage), :publish)
+        report = repo.publish(suite, debs, component: component, percentage: percentage) { |event| progress.event(event) }
       ensure
         progress.finish
       end
@@ -356,16 +375,82 @@ module Debpull
       report
     end
 
-    def promote(version_arg)
+    def promote(version_arg, percentage_arg = nil)
       version = version_arg || setting(:version)
       raise ConfigurationError, "#{name}:promote needs a version: #{name}:promote[1.2.3] or #{ENVIRONMENT[:version]}" if version.nil?
 
       package = package_name(:promote)
       from = string(:from, :promote)
       to = string(:to, :promote)
-      result = open_repository(:promote).promote(package, version.to_s, from: from, to: to)
-      say "promoted #{package} #{version} from #{from} to #{to}"
-      result
+      percentage = percentage_of(percentage_arg || setting(:percentage), :promote)
+      report = open_repository(:promote).promote_report(package, version.to_s, from: from, to: to,
+                                                                               percentage: percentage)
+      say "promoted #{package} #{version} from #{from} to #{to}" \
+          "#{percentage.nil? || percentage == 100 ? "" : " for #{percentage}% of the fleet"}"
+      say_demoted(package, to, report)
+      report.added
+    end
+
+    # -- staged rollout ----------------------------------------------------------
+
+    # A percentage from a task argument or a setting: nil, or 0 to 100.
+    def percentage_of(value, task)
+      return nil if value.nil? || value.to_s.empty?
+      return value if value.is_a?(Integer) && value.between?(0, 100)
+
+      p = Integer(value.to_s, 10)
+      raise ArgumentError unless p.between?(0, 100)
+
+      p
+    rescue ArgumentError
+      raise ConfigurationError, "#{name}:#{task}: percentage must be an integer from 0 to 100, not #{value.inspect}"
+    end
+
+    def machine_id_option
+      id = setting(:machine_id)
+      id.nil? ? {} : { machine_id: id.to_s }
+    end
+
+    def say_demoted(package, suite, report)
+      return if report.demoted.empty?
+
+      versions = report.demoted.map { |p| p.version.to_s }.uniq
+      say "rolled back #{suite}: #{package} #{versions.join(", ")} left the suite " \
+          "(servers with the follow-repository policy go back)"
+    end
+
+    def phase(version_arg, percentage_arg)
+      version = version_arg || setting(:version)
+      raise ConfigurationError, "#{name}:phase needs a version: #{name}:phase[1.2.3,50]" if version.nil?
+
+      percentage = percentage_of(percentage_arg || setting(:percentage), :phase)
+      raise ConfigurationError, "#{name}:phase needs a percentage: #{name}:phase[#{version},50] (100: everyone)" if percentage.nil?
+
+      package = package_name(:phase)
+      to = string(:to, :phase)
+      changed = open_repository(:phase).phase(to, package, version.to_s, percentage)
+      say "#{package} #{version} in #{to}: " \
+          "#{percentage == 100 ? "rollout complete (everyone)" : "#{percentage}% of the fleet"}" \
+          "#{changed.empty? ? " (unchanged)" : ""}"
+      changed
+    end
+
+    def rollback(version_arg)
+      version = version_arg || setting(:version)
+      raise ConfigurationError, "#{name}:rollback needs the version to go back to: #{name}:rollback[1.2.2]" if version.nil?
+
+      package = package_name(:rollback)
+      to = string(:to, :rollback)
+      repo = open_repository(:rollback)
+      newest = repo.packages(to).select { |p| p.name == package }.map(&:version).max
+      unless newest && newest > Debpull::Version.new(version.to_s)
+        raise ConfigurationError, "#{name}:rollback[#{version}]: #{to}'s newest #{package} is " \
+                                  "#{newest || "none"}: nothing newer to roll back (use #{name}:promote)"
+      end
+
+      report = repo.promote_report(package, version.to_s, from: string(:from, :rollback), to: to)
+      say_demoted(package, to, report)
+      report
     end
 
     def list
@@ -461,6 +546,19 @@ module Debpull
       slack
     rescue Errno::ENOENT, Errno::EACCES, Errno::EISDIR => e
       raise ConfigurationError, "#{name}:sns: #{e.message}"
+    end
+
+    # deploy:user_data: the first-boot script ({Debpull.user_data}) of a server
+    # keeping {#package} current from {#to} (the suite servers install from,
+    # default `production`), trusting {#trusted_keys}, with the updater's
+    # installer, policy and health check; printed to {#output}.
+    def user_data
+      options = { repository: string(:repository, :user_data), package: package_name(:user_data),
+                  trusted_key: trusted_keys_text(:user_data), suite: optional(:to).to_s,
+                  component: optional(:component).to_s, installer: optional(:installer).to_sym,
+                  policy: optional(:policy).to_sym, health_check: health_check_command }
+      out.print(Debpull.user_data(**options, **s3_options))
+      out.flush
     end
 
     # Publish events on a terminal: one line rewritten in place; elsewhere one line each.

@@ -50,7 +50,10 @@ module Debpull
     #     version and architecture (`replace: true`)
     # @!attribute attempts
     #   @return [Integer] attempts the commit took (0: nothing to commit)
-    PublishReport = Struct.new(:added, :unchanged, :replaced, :attempts) do
+    # @!attribute rephased
+    #   @return [Array<Package>] packages that were there already, identical,
+    #     whose rollout percentage `percentage:` changed
+    PublishReport = Struct.new(:added, :unchanged, :replaced, :attempts, :rephased) do
       # @return [String] `3 added, 0 already there, 0 replaced, 1 attempt`
       def to_s
         "#{added.size} added, #{unchanged.size} already there, #{replaced.size} replaced, " \
@@ -135,18 +138,22 @@ module Debpull
     # @param debs [Array<String, Pathname>] at least one
     # @param component [String]
     # @param replace [Boolean]
+    # @param percentage [Integer, nil] a staged rollout: the share of the fleet
+    #   (0 to 100; 100 or nil: everyone) that takes the packages (apt's
+    #   `Phased-Update-Percentage`), in the same commit
     # @yieldparam event [Event]
     # @return [PublishReport]
     # @raise [Conflict] another package with the same name, version and architecture
     # @raise [IOError] a missing file; [ParseError] a file that is not a `.deb` (both name it)
     # @raise [StorageError] the storage failed
-    def publish(suite, debs, component: "main", replace: false, &block)
+    def publish(suite, debs, component: "main", replace: false, percentage: nil, &block)
       raise TypeError, "debs: expected an Array of paths, got #{debs.class}" unless debs.is_a?(Array)
       raise ArgumentError, "debs: no file given" if debs.empty?
       Repository.check_boolean(replace, "replace")
+      Repository.check_percentage(percentage, allow_nil: true)
 
       on_event = block && ->(kind, name, bytes, attempts) { block.call(Event.new(kind, name, bytes, attempts)) }
-      PublishReport.new(*_publish(suite, debs, component, replace, on_event))
+      PublishReport.new(*_publish(suite, debs, component, replace, on_event, percentage))
     end
 
     # Copies package `name` at `version` (every architecture of it) from
@@ -156,11 +163,64 @@ module Debpull
     # @param version [String, Version]
     # @param from [String]
     # @param to [String]
+    # @param percentage [Integer, nil] a staged rollout in `to` (0 to 100); nil:
+    #   a version new in `to` is for everyone, one already there keeps its own
     # @return [Array<Package>] the entries added to `to` (empty when all were there)
     # @raise [NotFound] no such suite or package
     # @raise [InvalidVersion] version is not one dpkg accepts
-    def promote(name, version, from:, to:)
-      _promote(name, Repository.version_text(version, "version"), from, to)
+    # @raise [InvalidInput] a percentage above 100
+    #
+    # A version lower than the newest of `name` in `to` is a rollback: the
+    # newer versions leave `to` ({#promote_report} lists them).
+    def promote(name, version, from:, to:, percentage: nil)
+      promote_report(name, version, from: from, to: to, percentage: percentage).added
+    end
+
+    # What {#promote_report} did.
+    # @!attribute added
+    #   @return [Array<Package>] entries added to the target suite
+    # @!attribute demoted
+    #   @return [Array<Package>] entries of higher versions removed from the
+    #     target suite (a rollback: their pool files stay, the source suite is untouched)
+    # @!attribute rephased
+    #   @return [Array<Package>] entries already there whose rollout percentage changed
+    # @!attribute attempts
+    #   @return [Integer] attempts the commit took (0: nothing to commit)
+    PromoteReport = Struct.new(:added, :demoted, :rephased, :attempts) do
+      # @return [String] `1 added, 1 demoted (2.0), 0 re-phased`
+      def to_s
+        demoted_versions = demoted.map { |p| p.version.to_s }.uniq
+        "#{added.size} added, #{demoted.size} demoted" \
+          "#{demoted_versions.empty? ? "" : " (#{demoted_versions.join(", ")})"}, #{rephased.size} re-phased"
+      end
+    end
+
+    # {#promote}, reporting everything it did: what it added, what a rollback
+    # demoted, what changed percentage.
+    #
+    # @param (see #promote)
+    # @return [PromoteReport]
+    # @raise (see #promote)
+    def promote_report(name, version, from:, to:, percentage: nil)
+      Repository.check_percentage(percentage, allow_nil: true)
+      PromoteReport.new(*_promote(name, Repository.version_text(version, "version"), from, to, percentage))
+    end
+
+    # Changes the staged rollout of package `name` at `version` in `suite`
+    # (every component and architecture): `percentage` of the fleet takes it;
+    # 100 completes the rollout (the field is removed).
+    #
+    # @param suite [String]
+    # @param name [String]
+    # @param version [String, Version]
+    # @param percentage [Integer] 0 to 100
+    # @return [Array<Package>] the entries changed (empty: already at that percentage)
+    # @raise [NotFound] the version is not in the suite
+    # @raise [InvalidInput] a percentage above 100 or below 0
+    # @raise [TypeError] a percentage that is not an Integer
+    def phase(suite, name, version, percentage)
+      Repository.check_percentage(percentage, allow_nil: false)
+      _phase(suite, name, Repository.version_text(version, "version"), percentage)
     end
 
     # Removes package `name` from `suite`: the one `version`, or every version.
@@ -234,6 +294,16 @@ module Debpull
       return if value <= MAX_SECONDS
 
       raise InvalidInput, "#{name}: #{value} seconds is more than the #{MAX_SECONDS} (10 years) accepted"
+    end
+
+    # @api private
+    def self.check_percentage(value, allow_nil:)
+      return if value.nil? && allow_nil
+      raise TypeError, "percentage: expected an Integer (0 to 100), got #{value.class}" unless value.is_a?(Integer)
+      # Checked here too: the native layer would raise RangeError past 2**63.
+      return if value.between?(0, 100)
+
+      raise InvalidInput, "phased-update percentage #{value} is not between 0 and 100"
     end
 
     # @api private

@@ -28,6 +28,17 @@ module Debpull
   #   @return [String] dpkg's administrative directory
   class Source
     # What {Source#check} found for one package.
+    # A version a staged rollout keeps from this machine for now
+    # ({Status#deferred}, {Updater::Outcome#deferred}).
+    # @!attribute version
+    #   @return [Debpull::Version]
+    # @!attribute percentage
+    #   @return [Integer] its rollout percentage (0 to 99)
+    Deferred = Struct.new(:version, :percentage) do
+      # @return [String] `2.0 deferred (phased 25%, this machine not yet included)`
+      def to_s = "#{version} deferred (phased #{percentage}%, this machine not yet included)"
+    end
+
     class Status
       # @return [String] the package asked about
       attr_reader :package
@@ -40,6 +51,10 @@ module Debpull
       attr_reader :candidate
       # @return [Array<String>] warnings of this check (signatures not checked...)
       attr_reader :warnings
+      # @return [Deferred, nil] the suite's highest version when a staged
+      #   rollout keeps it from this machine for now (the candidate is then the
+      #   newest version this machine is in, or what it has)
+      attr_reader :deferred
 
       # @api private
       def initialize(fields)
@@ -49,6 +64,7 @@ module Debpull
         @update_available = fields[:update_available]
         @repository_changed = fields[:repository_changed]
         @warnings = fields[:warnings].freeze
+        @deferred = fields[:deferred] && Deferred.new(Version.new(fields[:deferred][0]), fields[:deferred][1])
         freeze
       end
 
@@ -64,7 +80,8 @@ module Debpull
       def to_s
         candidate = @candidate ? @candidate.version.to_s : "none"
         "#{@package}: installed #{@installed || "none"}, candidate #{candidate}" \
-          "#{update_available? ? " (update available)" : ""}"
+          "#{update_available? ? " (update available)" : ""}" \
+          "#{@deferred ? ", #{@deferred}" : ""}"
       end
 
       # @return [String]
@@ -87,13 +104,15 @@ module Debpull
       # @param endpoint [String, nil] an S3-compatible endpoint (s3:// only; path-style)
       # @param insecure_unsigned [Boolean] true: no signature is checked. Anyone who can
       #   write to the repository can then install anything: only for a trusted local disk.
+      # @param machine_id [String, nil] this machine's id for staged rollouts (32 hex
+      #   digits, as /etc/machine-id); nil: /etc/machine-id's, read at every check
       # @return [Source]
       # @raise [TypeError] an argument of the wrong type
       # @raise [InvalidInput] a missing key, a suite or component that is not a plain name...
       # @raise [ParseError] trusted_keys that are not OpenPGP public keys
       # @raise [Unsupported] a URI scheme debpull does not read
       def new(uri, suite:, state_dir:, trusted_keys: nil, component: "main", architecture: nil,
-              admin_dir: nil, region: nil, endpoint: nil, insecure_unsigned: false)
+              admin_dir: nil, region: nil, endpoint: nil, insecure_unsigned: false, machine_id: nil)
         unless [true, false].include?(insecure_unsigned)
           raise TypeError, "insecure_unsigned must be true or false, not #{insecure_unsigned.inspect}"
         end
@@ -102,7 +121,7 @@ module Debpull
                                "or insecure_unsigned: true for a repository on a trusted local disk"
         end
         _open(uri, suite, component, trusted_keys, state_dir, architecture, admin_dir,
-              region, endpoint, insecure_unsigned)
+              region, endpoint, insecure_unsigned, machine_id)
       end
       private :_open
     end

@@ -44,6 +44,9 @@ module Debpull
       # @return [Debpull::Error, nil] why a `:failed` run failed, or why a
       #   `:rolled_back` run's candidate was refused (not raised)
       attr_reader :error
+      # @return [Source::Deferred, nil] an `:up_to_date` run's version kept
+      #   from this machine for now by a staged rollout
+      attr_reader :deferred
 
       # @api private
       def initialize(fields)
@@ -54,6 +57,8 @@ module Debpull
           instance_variable_set(:"@#{name}", fields[name] && Version.new(fields[name]))
         end
         @error = fields[:error] && fields[:error][0].new(fields[:error][1])
+        @deferred = fields[:deferred] &&
+                    Source::Deferred.new(Version.new(fields[:deferred][0]), fields[:deferred][1])
         freeze
       end
 

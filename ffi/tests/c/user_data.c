@@ -1,0 +1,100 @@
+/* First-boot user-data: options, the script, and refusals naming the
+ * setting. DEBPULL_TEST_PUBLIC_KEY is a file with the repository's public key
+ * (armored). */
+#include "check.h"
+#include "fixture.h"
+
+static DebpullUserDataOptions *options(const uint8_t *key, size_t len) {
+  DebpullUserDataOptions *o = NULL;
+  CHECK_OK(debpull_user_data_options_new("s3://releases/apt", "app", key, len, &o, &err));
+  CHECK(o != NULL);
+  return o;
+}
+
+static void a_complete_script(const uint8_t *key, size_t len) {
+  DebpullUserDataOptions *o = options(key, len);
+  CHECK_OK(debpull_user_data_options_set_suite(o, "staging", &err));
+  CHECK_OK(debpull_user_data_options_set_component(o, "main", &err));
+  CHECK_OK(debpull_user_data_options_set_region(o, "eu-west-1", &err));
+  CHECK_OK(debpull_user_data_options_set_endpoint(o, "http://127.0.0.1:9000", &err));
+  CHECK_OK(debpull_user_data_options_set_tool_package(o, "debpull-update", &err));
+  CHECK_OK(debpull_user_data_options_set_installer(o, "apt", &err));
+  CHECK_OK(debpull_user_data_options_set_policy(o, "follow-repository", &err));
+  CHECK_OK(debpull_user_data_options_set_schedule(o, "systemd", &err));
+  const char *check[] = {"systemctl", "is-active", "app"};
+  CHECK_OK(debpull_user_data_options_set_health_check(o, check, 3, &err));
+  CHECK_OK(debpull_user_data_options_set_retries(o, 3, 10, &err));
+
+  DebpullUserData *script = NULL;
+  CHECK_OK(debpull_user_data_generate(o, &script, &err));
+  const char *text = debpull_user_data_text(script);
+  CHECK(text != NULL && strncmp(text, "#!/bin/sh\n", 10) == 0);
+  CHECK(debpull_user_data_len(script) == strlen(text));
+  CHECK(strstr(text, "\nSUITE='staging'\n") != NULL);
+  CHECK(strstr(text, "\nSCHEDULE='systemd'\n") != NULL);
+  CHECK(strstr(text, "\nBASE_URL='http://127.0.0.1:9000/releases/apt'\n") != NULL);
+  CHECK(strstr(text, "\nhealth-check = systemctl is-active app\n") != NULL);
+  CHECK(strstr(text, "\npolicy = follow-repository\n") != NULL);
+  CHECK(strstr(text, "\ninstaller = apt\n") != NULL);
+  CHECK(strstr(text, "\nRETRIES='3'\nRETRY_DELAY='10'\n") != NULL);
+  debpull_user_data_free(script);
+
+  /* A command installer. */
+  const char *installer[] = {"/usr/local/sbin/install-app", "--quiet"};
+  CHECK_OK(debpull_user_data_options_set_installer_command(o, installer, 2, &err));
+  CHECK_OK(debpull_user_data_generate(o, &script, &err));
+  CHECK(strstr(debpull_user_data_text(script),
+               "\ninstaller-command = /usr/local/sbin/install-app --quiet\n") != NULL);
+  debpull_user_data_free(script);
+  debpull_user_data_options_free(o);
+}
+
+static void refusals(const uint8_t *key, size_t len) {
+  DebpullUserDataOptions *o = options(key, len);
+  DebpullUserData *script = NULL;
+  /* No region for s3://. */
+  CHECK_ERROR(DEBPULL_STATUS_INVALID_INPUT, "needs a region",
+              debpull_user_data_generate(o, &script, &err));
+  CHECK(script == NULL);
+  CHECK_OK(debpull_user_data_options_set_region(o, "us-east-1", &err));
+  CHECK_OK(debpull_user_data_options_set_suite(o, "prod'; reboot; '", &err));
+  CHECK_ERROR(DEBPULL_STATUS_INVALID_INPUT, "suite",
+              debpull_user_data_generate(o, &script, &err));
+  CHECK_OK(debpull_user_data_options_set_suite(o, "production", &err));
+  const char *check[] = {"curl", "http://x/ $(reboot)"};
+  CHECK_OK(debpull_user_data_options_set_health_check(o, check, 2, &err));
+  CHECK_ERROR(DEBPULL_STATUS_INVALID_INPUT, "health check",
+              debpull_user_data_generate(o, &script, &err));
+  CHECK_OK(debpull_user_data_options_set_health_check(o, NULL, 0, &err));
+  CHECK_ERROR(DEBPULL_STATUS_INVALID_INPUT, "schedule \"hourly\"",
+              debpull_user_data_options_set_schedule(o, "hourly", &err));
+  CHECK_ERROR(DEBPULL_STATUS_INVALID_INPUT, "policy \"sideways\"",
+              debpull_user_data_options_set_policy(o, "sideways", &err));
+  CHECK_ERROR(DEBPULL_STATUS_INVALID_INPUT, "installer \"yum\"",
+              debpull_user_data_options_set_installer(o, "yum", &err));
+  CHECK_ERROR(DEBPULL_STATUS_INVALID_INPUT, "retries",
+              debpull_user_data_options_set_retries(o, 0, 5, &err));
+  CHECK_OK(debpull_user_data_generate(o, &script, &err));
+  CHECK(script != NULL);
+  debpull_user_data_free(script);
+  debpull_user_data_options_free(o);
+
+  /* Not a key: a parse error naming the trusted key. */
+  const uint8_t junk[] = "not a key";
+  o = NULL;
+  CHECK_OK(debpull_user_data_options_new("file:///srv/repo", "app", junk, sizeof junk - 1, &o,
+                                         &err));
+  script = NULL;
+  CHECK_ERROR(DEBPULL_STATUS_PARSE, "trusted key", debpull_user_data_generate(o, &script, &err));
+  CHECK(script == NULL);
+  debpull_user_data_options_free(o);
+}
+
+int main(void) {
+  size_t len = 0;
+  uint8_t *key = (uint8_t *)read_file(env("DEBPULL_TEST_PUBLIC_KEY"), &len);
+  a_complete_script(key, len);
+  refusals(key, len);
+  free(key);
+  return check_summary("user_data");
+}

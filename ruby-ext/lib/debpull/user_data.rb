@@ -1,0 +1,84 @@
+# frozen_string_literal: true
+
+module Debpull
+  # How the every-minute job of a new server is installed, for {Debpull.user_data}.
+  USER_DATA_SCHEDULES = %i[cron systemd auto].freeze
+
+  class << self
+    # The EC2 user-data (a POSIX sh script cloud-init runs as root at first
+    # boot) that turns a stock Debian 12 / Ubuntu 22.04+ image into a server
+    # of the fleet: installs what is missing of curl, ca-certificates and gpgv,
+    # reaches the repository with the instance role (IMDSv2) for `s3://`,
+    # installs the `debpull-update` tool from the repository (verified with
+    # gpgv against `trusted_key`), writes /etc/debpull/update.conf, installs
+    # `package` from `suite`, and installs the every-minute job. Every value is
+    # checked and embedded single-quoted.
+    #
+    # @example A launch template's user data
+    #   Debpull.user_data(repository: "s3://releases/apt", region: "eu-west-1",
+    #                     package: "app", trusted_key: File.read("release.asc"))
+    #
+    # @param repository [String] `s3://bucket/prefix`, `https://...` or `file:///...`
+    # @param package [String] the package the server keeps current
+    # @param trusted_key [String, Pathname] the repository's public key (armored
+    #   or binary), or a Pathname of a file with it
+    # @param suite [String]
+    # @param component [String]
+    # @param region [String, nil] the S3 region (required for `s3://`)
+    # @param endpoint [String, nil] an S3-compatible endpoint (path style)
+    # @param installer [Symbol, Array<String>] `:dpkg`, `:apt` or a command
+    # @param policy [Symbol] `:upgrade` or `:follow`
+    # @param health_check [Array<String>, nil] run after each install; no
+    #   argument may hold blanks
+    # @param schedule [Symbol] `:cron`, `:systemd` or `:auto` (systemd when it runs)
+    # @param tool_package [String] the package with `debpull-update`
+    # @param retries [Integer] tries of each download and the first run (1..100)
+    # @param retry_delay [Integer] seconds before the first retry (0..600)
+    # @return [String] the script
+    # @raise [TypeError] an argument of the wrong type
+    # @raise [ArgumentError] an unknown installer, policy or schedule
+    # @raise [InvalidInput] a value the script cannot carry (naming the setting)
+    # @raise [ParseError] a trusted key that is not one
+    # @raise [Unsupported] a repository scheme other than s3, https, http, file
+    def user_data(repository:, package:, trusted_key:, suite: "production", component: "main",
+                  region: nil, endpoint: nil, installer: :dpkg, policy: :upgrade, health_check: nil,
+                  schedule: :auto, tool_package: "debpull-update", retries: 5, retry_delay: 5)
+      { repository: repository, package: package, suite: suite, component: component,
+        tool_package: tool_package }.each { |name, value| user_data_string(value, name) }
+      { region: region, endpoint: endpoint }.each { |name, value| user_data_string(value, name) unless value.nil? }
+      key = trusted_key.respond_to?(:to_path) ? File.binread(trusted_key.to_path) : trusted_key
+      user_data_string(key, :trusted_key, "a String or a Pathname")
+      kind, command = Updater.send(:installer_of, installer)
+      settings = {
+        "suite" => suite, "component" => component, "region" => region, "endpoint" => endpoint,
+        "installer" => kind, "installer_command" => command,
+        "policy" => Updater.send(:policy_of, policy),
+        "health_check" => Updater.send(:argv, health_check, "health_check"),
+        "schedule" => user_data_schedule(schedule), "tool_package" => tool_package,
+        "retries" => user_data_integer(retries, :retries), "retry_delay" => user_data_integer(retry_delay, :retry_delay)
+      }
+      _user_data(repository, package, key, settings)
+    end
+
+    private
+
+    def user_data_string(value, name, what = "a String")
+      raise TypeError, "#{name} must be #{what}, not #{value.class}" unless value.is_a?(String)
+    end
+
+    def user_data_schedule(schedule)
+      raise TypeError, "schedule must be a Symbol (:cron, :systemd or :auto), not #{schedule.class}" unless schedule.is_a?(Symbol)
+      raise ArgumentError, "schedule #{schedule.inspect} is not known: :cron, :systemd or :auto" unless USER_DATA_SCHEDULES.include?(schedule)
+
+      schedule.to_s
+    end
+
+    def user_data_integer(value, name)
+      raise TypeError, "#{name} must be an Integer, not #{value.class}" unless value.is_a?(Integer)
+      raise ArgumentError, "#{name} #{value} is out of range" unless value.between?(0, 1_000_000)
+
+      value
+    end
+  end
+  private_class_method :_user_data
+end

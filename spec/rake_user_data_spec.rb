@@ -1,0 +1,74 @@
+# frozen_string_literal: true
+
+require_relative "spec_helper"
+require_relative "support/keys"
+require "debpull/rake_task"
+require "stringio"
+
+RSpec.describe "rake deploy:user_data" do
+  around do |example|
+    saved = ENV.to_h.select { |k, _| k.start_with?("DEBPULL_") }
+    saved.each_key { |k| ENV.delete(k) }
+    previous = Rake.application
+    Rake.application = Rake::Application.new
+    example.run
+  ensure
+    Rake.application = previous
+    ENV.delete_if { |k, _| k.start_with?("DEBPULL_") }
+    ENV.update(saved)
+  end
+
+  let(:out) { StringIO.new }
+
+  def tasks
+    Debpull::RakeTask.new(:deploy) do |t|
+      t.output = out
+      yield t if block_given?
+    end
+  end
+
+  def run(task)
+    Rake.application[task].reenable
+    Rake.application[task].invoke
+  end
+
+  it "prints the user-data of the task's settings: the promotion suite, the updater's options" do
+    tasks do |t|
+      t.repository = "s3://releases/app"
+      t.region = "eu-west-1"
+      t.suite = "staging"
+      t.package = "app"
+      t.trusted_keys = Keys.public
+      t.health_check = "systemctl is-active app"
+    end
+    run("deploy:user_data")
+    expected = Debpull.user_data(repository: "s3://releases/app", region: "eu-west-1", package: "app",
+                                 trusted_key: Keys.public, suite: "production", installer: :apt,
+                                 health_check: %w[systemctl is-active app])
+    expect(out.string).to eq(expected)
+    expect(out.string).to include("\nsuite = production\n", "\ninstaller = apt\n")
+  end
+
+  it "takes settings from the environment and names what is missing" do
+    tasks
+    ENV["DEBPULL_REPOSITORY"] = "file:///srv/repo"
+    ENV["DEBPULL_PACKAGE"] = "app"
+    expect { run("deploy:user_data") }
+      .to raise_error(Debpull::RakeTask::ConfigurationError, /trusted keys.*DEBPULL_TRUSTED_KEYS/)
+    ENV["DEBPULL_TRUSTED_KEYS"] = Keys.public
+    ENV["DEBPULL_TO"] = "canary"
+    run("deploy:user_data")
+    expect(out.string).to start_with("#!/bin/sh\n").and include("\nsuite = canary\n")
+  end
+
+  it "fails with the core error for a value the script cannot carry" do
+    tasks do |t|
+      t.repository = "file:///srv/repo"
+      t.package = "app"
+      t.trusted_keys = Keys.public
+      t.to = "prod;reboot"
+    end
+    expect { run("deploy:user_data") }.to raise_error(Debpull::InvalidInput, /suite/)
+    expect(Rake.application["deploy:user_data"].comment).to be_nil.or match(/user-data/)
+  end
+end
