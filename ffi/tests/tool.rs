@@ -35,15 +35,13 @@ const APP: &str = "app";
 
 /// The tool built with the sanitizers (once per test binary).
 fn sanitized_tool() -> &'static Path {
-    static TOOL: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    let (_, path) = TOOL.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let exe = dir.path().join("debpull-update");
+    static TOOL: OnceLock<PathBuf> = OnceLock::new();
+    TOOL.get_or_init(|| {
+        let exe = c_build::process_dir("tool-asan").join("debpull-update");
         let source = c_build::repo_root().join("ffi/tools/debpull-update.c");
         Installed::get().compile(&[source], Link::Shared, &exe);
-        (dir, exe)
-    });
-    path
+        exe
+    })
 }
 
 /// The tool `scripts/install-c` built and installed.

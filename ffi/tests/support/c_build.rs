@@ -29,9 +29,11 @@ pub const SANITIZE: &[&str] = &[
     "-fno-sanitize-recover=all",
 ];
 
-/// The temporary prefix debpull is installed into.
+/// The prefix debpull is installed into: a directory of this test process
+/// under cargo's target tmp directory (a static is never dropped, so a
+/// temporary directory would stay behind: ~400 MB per test binary run).
 pub struct Installed {
-    prefix: tempfile::TempDir,
+    prefix: PathBuf,
 }
 
 impl Installed {
@@ -39,10 +41,7 @@ impl Installed {
     pub fn get() -> &'static Installed {
         static INSTALLED: OnceLock<Installed> = OnceLock::new();
         INSTALLED.get_or_init(|| {
-            let prefix = tempfile::Builder::new()
-                .prefix("debpull-prefix")
-                .tempdir()
-                .expect("temporary directory");
+            let prefix = process_dir("c-prefix");
             let profile_dir = profile_dir();
             let profile = profile_dir.file_name().unwrap().to_str().unwrap();
             let output = Command::new(repo_root().join("scripts/install-c"))
@@ -53,7 +52,7 @@ impl Installed {
                     profile,
                     "--prefix",
                 ])
-                .arg(prefix.path())
+                .arg(&prefix)
                 .env("CARGO_TARGET_DIR", profile_dir.parent().unwrap())
                 .output()
                 .expect("running scripts/install-c");
@@ -64,7 +63,7 @@ impl Installed {
 
     /// The installation prefix.
     pub fn prefix(&self) -> &Path {
-        self.prefix.path()
+        &self.prefix
     }
 
     /// `lib/` of the prefix.
@@ -183,4 +182,25 @@ fn profile_dir() -> PathBuf {
         .and_then(Path::parent)
         .expect("the test binary lives in target/<profile>/deps")
         .to_owned()
+}
+
+/// An empty directory `<name>-<pid>` for this process under cargo's target tmp
+/// directory, for what lives as long as the test binary. The directories of
+/// earlier processes that are gone are removed first.
+pub fn process_dir(name: &str) -> PathBuf {
+    let base = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let stale_prefix = format!("{name}-");
+    for entry in std::fs::read_dir(base).into_iter().flatten().flatten() {
+        let file = entry.file_name();
+        let pid = file.to_str().and_then(|f| f.strip_prefix(&stale_prefix));
+        if let Some(pid) = pid.and_then(|p| p.parse::<u32>().ok())
+            && !Path::new("/proc").join(pid.to_string()).exists()
+        {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+    let dir = base.join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("the test process's directory");
+    dir
 }
