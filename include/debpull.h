@@ -1620,6 +1620,21 @@ enum DebpullStatus debpull_user_data_options_set_retries(struct DebpullUserDataO
                                                          struct DebpullError **error);
 
 /**
+ * Sets the Slack incoming-webhook URL the server's tool posts to
+ * (`slack-webhook` in its configuration, which the script writes mode 0600),
+ * the seconds per post attempt (1 to 3600; the tool's default is 10) and the
+ * retries of a failed post (0 to 10; default 3). Borrows `url` (copied);
+ * checked by `debpull_user_data_generate`. The URL is a secret the user-data
+ * carries in clear: readable through the instance metadata service and
+ * `ec2:DescribeInstanceAttribute`.
+ */
+enum DebpullStatus debpull_user_data_options_set_slack_webhook(struct DebpullUserDataOptions *options,
+                                                               const char *url,
+                                                               uint32_t timeout_seconds,
+                                                               uint32_t retries,
+                                                               struct DebpullError **error);
+
+/**
  * Frees options (NULL is fine).
  */
 void debpull_user_data_options_free(struct DebpullUserDataOptions *options);

@@ -49,6 +49,17 @@ RSpec.describe "rake deploy:user_data" do
     expect(out.string).to include("\nsuite = production\n", "\ninstaller = apt\n")
   end
 
+  it "carries the task's slack_webhook into the server's configuration" do
+    tasks do |t|
+      t.repository = "file:///srv/repo"
+      t.package = "app"
+      t.trusted_keys = Keys.public
+      t.slack_webhook = "https://hooks.slack.com/services/T0/B0/secret"
+    end
+    run("deploy:user_data")
+    expect(out.string).to include("\nslack-webhook = https://hooks.slack.com/services/T0/B0/secret\n")
+  end
+
   it "takes settings from the environment and names what is missing" do
     tasks
     ENV["DEBPULL_REPOSITORY"] = "file:///srv/repo"

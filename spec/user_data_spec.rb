@@ -59,7 +59,14 @@ RSpec.describe "Debpull.user_data" do
     expect { user_data(trusted_key: "not a key") }.to raise_error(Debpull::ParseError, /trusted key/)
     expect { user_data(repository: "ftp://host/x", region: nil) }.to raise_error(Debpull::Unsupported)
     expect { user_data(region: nil) }.to raise_error(Debpull::InvalidInput, /region/)
-    expect { user_data(retries: 0) }.to raise_error(Debpull::InvalidInput, /retries/)
+    expect { user_data(retries: 0) }.to raise_error(ArgumentError, /retries 0 is out of range: 1 to 100/)
+    expect { user_data(retries: 101) }.to raise_error(ArgumentError, /retries/)
+    expect { user_data(retry_delay: 601) }.to raise_error(ArgumentError, /retry_delay 601 .*0 to 600/)
+    expect { user_data(notify_timeout: 0) }.to raise_error(ArgumentError, /notify_timeout/)
+    expect { user_data(notify_retries: 11) }.to raise_error(ArgumentError, /notify_retries/)
+    expect { user_data(slack_webhook: :hook) }.to raise_error(TypeError, /slack_webhook/)
+    expect { user_data(slack_webhook: "ftp://hooks.slack.com/SECRET") }
+      .to raise_error(Debpull::InvalidInput, /slack webhook/) { |e| expect(e.message).not_to include("SECRET") }
     expect { user_data(schedule: :weekly) }.to raise_error(ArgumentError, /schedule :weekly/)
     expect { user_data(schedule: "cron") }.to raise_error(TypeError, /schedule/)
     expect { user_data(policy: :sideways) }.to raise_error(ArgumentError, /policy/)
@@ -68,6 +75,21 @@ RSpec.describe "Debpull.user_data" do
     expect { user_data(trusted_key: 42) }.to raise_error(TypeError, /trusted_key/)
     expect { user_data(health_check: "systemctl is-active app") }.to raise_error(TypeError, /health_check/)
     expect { user_data(retries: "5") }.to raise_error(TypeError, /retries/)
+  end
+
+  it "carries a Slack webhook into the configuration, written 0600" do
+    script = user_data(slack_webhook: "https://hooks.slack.com/services/T0/B0/secret", notify_timeout: 20,
+                       notify_retries: 0)
+    expect(setting(script, "CONFIG_TEXT"))
+      .to end_with("\nslack-webhook = https://hooks.slack.com/services/T0/B0/secret\n" \
+                   "notify-timeout = 20\nnotify-retries = 0\n")
+    expect(script).to include('chmod 0600 "$CONFIG_FILE.new"')
+    expect(setting(user_data, "CONFIG_TEXT")).not_to include("slack-webhook")
+  end
+
+  it "uses the shared argument checks, not Updater's private methods" do
+    expect(Debpull::Updater.private_methods).not_to include(:installer_of, :policy_of, :argv)
+    expect { Debpull::Updater.send(:installer_of, :dpkg) }.to raise_error(NoMethodError)
   end
 
   def sh_syntax_ok?(script)

@@ -146,7 +146,7 @@ fn the_script_carries_the_settings_exactly() {
     assert_eq!(settings_value(&script, "SUITE"), "staging");
     assert_eq!(
         settings_value(&script, "CRON_FILE"),
-        "/etc/cron.d/debpull-my-app-web"
+        "/etc/cron.d/debpull-my-app_web"
     );
     let config = settings_value(&script, "CONFIG_TEXT");
     for line in [
@@ -165,6 +165,7 @@ fn the_script_carries_the_settings_exactly() {
         );
     }
     assert!(!config.contains("endpoint"));
+    assert!(!config.contains("slack-webhook"), "{config}");
     let cron = settings_value(&script, "CRON_TEXT");
     assert!(cron.contains(
         "\n* * * * * root /usr/bin/debpull-update --config /etc/debpull/update.conf >> /var/log/debpull-update.log 2>&1\n"
@@ -290,8 +291,19 @@ fn other_bad_settings_get_typed_errors() {
     assert!(err.to_string().contains("retry delay"), "{err}");
     let err = script(&|u| u.installer = Installer::Command(vec![])).unwrap_err();
     assert!(err.to_string().contains("installer command"), "{err}");
-    let err = script(&|u| u.slack_webhook = Some("https://hooks.slack.com/x".into())).unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Unsupported);
+    let err = script(&|u| u.slack_webhook = Some("ftp://hooks.slack.com/services/SECRET".into()))
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("slack webhook"), "{err}");
+    assert!(!err.to_string().contains("SECRET"), "{err}");
+    let err =
+        script(&|u| u.slack_webhook = Some("https://hooks.slack.com/x\nrepository = evil".into()))
+            .unwrap_err();
+    assert!(err.to_string().contains("slack webhook"), "{err}");
+    let err = script(&|u| u.notify_timeout_secs = 0).unwrap_err();
+    assert!(err.to_string().contains("notify timeout"), "{err}");
+    let err = script(&|u| u.notify_retries = 11).unwrap_err();
+    assert!(err.to_string().contains("notify retries"), "{err}");
     let err = UserData {
         region: Some("eu-west-1".into()),
         ..UserData::new("file:///srv/repo", "app", key.as_bytes())
@@ -322,4 +334,79 @@ fn the_systemd_units_are_the_readmes() {
         readme.contains(TIMER_UNIT),
         "README's timer unit differs from:\n{TIMER_UNIT}"
     );
+}
+
+/// A bucket with dots is addressed path style (the wildcard certificate of
+/// `*.s3.<region>.amazonaws.com` does not cover `a.b.s3...`); others
+/// virtual-hosted.
+#[test]
+fn a_bucket_with_dots_is_addressed_path_style() {
+    let key = key();
+    let base_url = |uri: &str| {
+        let mut settings = UserData::new(uri, "app", key.as_bytes());
+        settings.region = Some("eu-west-1".into());
+        settings_value(&settings.script().unwrap(), "BASE_URL")
+    };
+    assert_eq!(
+        base_url("s3://releases.example.org/apt"),
+        "https://s3.eu-west-1.amazonaws.com/releases.example.org/apt"
+    );
+    assert_eq!(
+        base_url("s3://releases-example/apt"),
+        "https://releases-example.s3.eu-west-1.amazonaws.com/apt"
+    );
+}
+
+/// Cron reads only files named with letters, digits, `_` and `-`; two
+/// packages never share one.
+#[test]
+fn cron_files_are_distinct_and_valid_names() {
+    use debpull::provision::cron_file;
+    let names = ["a.b", "a-b", "a+b", "ab", "lib.x+y-z"];
+    let files: Vec<String> = names.iter().map(|n| cron_file(n)).collect();
+    for file in &files {
+        let name = file.strip_prefix("/etc/cron.d/").unwrap();
+        assert!(
+            name.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'),
+            "{name}"
+        );
+    }
+    let mut unique = files.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), files.len(), "{files:?}");
+    let key = key();
+    let mut settings = UserData::new("file:///srv/repo", "a.b", key.as_bytes());
+    settings.schedule = Schedule::Cron;
+    let script = settings.script().unwrap();
+    assert_eq!(
+        settings_value(&script, "CRON_FILE"),
+        "/etc/cron.d/debpull-a_b"
+    );
+    assert_eq!(
+        settings_value(&script, "LOGROTATE_FILE"),
+        "/etc/logrotate.d/debpull-update"
+    );
+    assert!(settings_value(&script, "LOGROTATE_TEXT").starts_with("/var/log/debpull-update.log {"));
+}
+
+/// The Slack webhook (a secret) and its settings go into the tool's
+/// configuration, which the script writes mode 0600.
+#[test]
+fn the_slack_webhook_goes_into_the_configuration() {
+    let key = key();
+    let mut settings = UserData::new("file:///srv/repo", "app", key.as_bytes());
+    settings.slack_webhook = Some("https://hooks.slack.com/services/T0/B0/secret".into());
+    settings.notify_timeout_secs = 20;
+    settings.notify_retries = 0;
+    let script = settings.script().unwrap();
+    let config = settings_value(&script, "CONFIG_TEXT");
+    assert!(
+        config.ends_with(
+            "\nslack-webhook = https://hooks.slack.com/services/T0/B0/secret\nnotify-timeout = 20\nnotify-retries = 0\n"
+        ),
+        "{config}"
+    );
+    assert!(script.contains("chmod 0600 \"$CONFIG_FILE.new\""));
 }

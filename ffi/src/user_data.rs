@@ -293,6 +293,39 @@ pub extern "C" fn debpull_user_data_options_set_retries(
     })
 }
 
+/// Sets the Slack incoming-webhook URL the server's tool posts to
+/// (`slack-webhook` in its configuration, which the script writes mode 0600),
+/// the seconds per post attempt (1 to 3600; the tool's default is 10) and the
+/// retries of a failed post (0 to 10; default 3). Borrows `url` (copied);
+/// checked by `debpull_user_data_generate`. The URL is a secret the user-data
+/// carries in clear: readable through the instance metadata service and
+/// `ec2:DescribeInstanceAttribute`.
+#[unsafe(no_mangle)]
+pub extern "C" fn debpull_user_data_options_set_slack_webhook(
+    options: *mut DebpullUserDataOptions,
+    url: *const c_char,
+    timeout_seconds: u32,
+    retries: u32,
+    error: *mut *mut DebpullError,
+) -> DebpullStatus {
+    with_options(options, error, |o| {
+        // SAFETY: the caller passes a NUL-terminated string or NULL.
+        let url = unsafe { args::non_empty_str(url, "url") }?;
+        if !(1..=3600).contains(&timeout_seconds) || retries > 10 {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!(
+                    "slack webhook: timeout {timeout_seconds} s, {retries} retries; 1 to 3600 s, 0 to 10 retries"
+                ),
+            ));
+        }
+        o.slack_webhook = Some(url.to_owned());
+        o.notify_timeout_secs = timeout_seconds;
+        o.notify_retries = retries;
+        Ok(())
+    })
+}
+
 /// Frees options (NULL is fine).
 #[unsafe(no_mangle)]
 pub extern "C" fn debpull_user_data_options_free(options: *mut DebpullUserDataOptions) {

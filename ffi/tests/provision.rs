@@ -77,8 +77,80 @@ fn tool_deb() -> &'static Path {
         assert!(!list.contains("./usr/local"), "{list}");
         assert!(list.contains("./usr/bin/debpull-update"), "{list}");
         assert!(list.contains("./usr/lib/debpull/libdebpull.so."), "{list}");
+        assert_depends_cover_needed(&deb);
         deb
     })
+}
+
+/// Every library the packaged ELF files need (NEEDED) is the package's own
+/// or comes from a package its Depends names (as this machine's dpkg says).
+fn assert_depends_cover_needed(deb: &Path) {
+    let field = Command::new("dpkg-deb")
+        .arg("-f")
+        .arg(deb)
+        .arg("Depends")
+        .output()
+        .unwrap();
+    let depends = String::from_utf8(field.stdout).unwrap();
+    let names: Vec<&str> = depends
+        .split(',')
+        .map(|d| d.split_whitespace().next().unwrap_or(""))
+        .collect();
+    assert!(depends.contains("libc6 (>= "), "{depends}");
+    let dir = tempfile::tempdir().unwrap();
+    c_build::assert_success(
+        "dpkg-deb -x",
+        &Command::new("dpkg-deb")
+            .arg("-x")
+            .arg(deb)
+            .arg(dir.path())
+            .output()
+            .unwrap(),
+    );
+    let elves = [
+        dir.path().join("usr/bin/debpull-update"),
+        std::fs::read_dir(dir.path().join("usr/lib/debpull"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| !p.is_symlink())
+            .unwrap(),
+    ];
+    let mut checked = 0;
+    for elf in elves {
+        let dump = Command::new("objdump")
+            .arg("-p")
+            .arg(&elf)
+            .output()
+            .unwrap();
+        let dump = String::from_utf8(dump.stdout).unwrap();
+        for needed in dump
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("NEEDED"))
+            .map(str::trim)
+        {
+            if needed.starts_with("libdebpull.so.") {
+                assert!(dir.path().join("usr/lib/debpull").join(needed).exists());
+                continue;
+            }
+            let found = Command::new("dpkg")
+                .args(["-S", &format!("*/{needed}")])
+                .output()
+                .unwrap();
+            let found = String::from_utf8(found.stdout).unwrap();
+            let owners: Vec<&str> = found
+                .lines()
+                .filter_map(|l| l.split_once(": ").map(|(p, _)| p))
+                .flat_map(|p| p.split(", "))
+                .map(|p| p.split(':').next().unwrap())
+                .collect();
+            assert!(
+                owners.iter().any(|o| names.contains(o)),
+                "{needed} (from {owners:?}) is in no package of Depends: {depends}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 4, "{checked} libraries checked");
 }
 
 /// A copy-on-write root over this machine's `/`.
@@ -121,6 +193,12 @@ impl Overlay {
             mount --bind /proc "$d/merged/proc"
             mount --rbind /dev "$d/merged/dev"
             mount --rbind /sys "$d/merged/sys"
+            # Nothing of this machine's /usr/local or of the build tree: the
+            # installed tool must do with what its package has.
+            mount -t tmpfs -o ro tmpfs "$d/merged/usr/local"
+            # (the target directory first: it may be inside the repository)
+            mount -t tmpfs -o ro tmpfs "$d/merged$3"
+            mount -t tmpfs -o ro tmpfs "$d/merged$2"
             exec chroot "$d/merged" /bin/sh -c "$1"
         "#;
         let mut command = Command::new("unshare");
@@ -136,7 +214,9 @@ impl Overlay {
                 "sh",
             ])
             .arg(self.dir.path())
-            .arg(script);
+            .arg(script)
+            .arg(c_build::repo_root())
+            .arg(target_dir());
         for (name, _) in std::env::vars_os() {
             if name.to_string_lossy().starts_with("AWS_") {
                 command.env_remove(name);
@@ -173,18 +253,50 @@ impl Overlay {
     }
 }
 
-/// What must stay as it was on the host.
+/// The target directory this test binary is in (target/<profile>/deps/x).
+fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.ancestors().nth(3).unwrap().to_owned()
+}
+
+/// What must stay as it was on the host: the dpkg database's status and
+/// every entry under /etc (path, type, size, mtime; symlinks not followed).
 struct HostState {
     status: Vec<u8>,
     etc: Vec<String>,
 }
 
+/// `path`'s entries, recursively: one line each with type, size and mtime.
+fn listing(path: &Path, out: &mut Vec<String>) {
+    let Ok(entries) = std::fs::read_dir(path) else {
+        out.push(format!("{} unreadable", path.display()));
+        return;
+    };
+    for entry in entries {
+        let entry = entry.unwrap();
+        let meta = entry.path().symlink_metadata().unwrap();
+        let mtime = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        out.push(format!(
+            "{} {:?} {} {mtime}",
+            entry.path().display(),
+            meta.file_type(),
+            meta.len()
+        ));
+        if meta.is_dir() {
+            listing(&entry.path(), out);
+        }
+    }
+}
+
 impl HostState {
     fn now() -> HostState {
-        let mut etc: Vec<String> = std::fs::read_dir("/etc")
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
+        let mut etc = Vec::new();
+        listing(Path::new("/etc"), &mut etc);
         etc.sort();
         HostState {
             status: std::fs::read("/var/lib/dpkg/status").unwrap(),
@@ -195,7 +307,11 @@ impl HostState {
     fn assert_unchanged(&self) {
         let now = HostState::now();
         assert!(now.status == self.status, "the host's dpkg status changed");
-        assert_eq!(now.etc, self.etc, "the host's /etc changed");
+        if now.etc != self.etc {
+            let gone: Vec<_> = self.etc.iter().filter(|l| !now.etc.contains(l)).collect();
+            let new: Vec<_> = now.etc.iter().filter(|l| !self.etc.contains(l)).collect();
+            panic!("the host's /etc changed: before {gone:?}, now {new:?}");
+        }
         assert!(!Path::new("/etc/debpull").exists());
         assert!(!Path::new("/etc/cron.d/debpull-app").exists());
         assert!(!Path::new("/var/log/debpull-bootstrap.log").exists());
@@ -288,6 +404,9 @@ fn user_data_installs_the_app_from_a_local_repository_with_cron() {
     settings.schedule = Schedule::Cron;
     settings.retries = 2;
     settings.retry_delay_secs = 0;
+    // A webhook nobody listens on: the tool's posts fail, its runs do not.
+    settings.slack_webhook = Some("http://127.0.0.1:9/hooks/secret".into());
+    settings.notify_retries = 0;
     let root = Overlay::new();
 
     let out = root.run(&script_command(dir.path(), &settings), &[]);
@@ -323,6 +442,21 @@ fn user_data_installs_the_app_from_a_local_repository_with_cron() {
             "\nsuite = production\npackage = app\ntrusted-key = /etc/debpull/trusted.gpg\n"
         ),
         "{config}"
+    );
+    assert!(
+        config.contains("\nslack-webhook = http://127.0.0.1:9/hooks/secret\n"),
+        "{config}"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(root.upper("/etc/debpull/update.conf"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    let logrotate = std::fs::read_to_string(root.upper("/etc/logrotate.d/debpull-update")).unwrap();
+    assert!(
+        logrotate.starts_with("/var/log/debpull-update.log {"),
+        "{logrotate}"
     );
     let key = std::fs::read(root.upper("/etc/debpull/trusted.gpg")).unwrap();
     assert!(key[0] & 0x80 != 0, "a binary keyring");

@@ -913,6 +913,62 @@ fn user_data_prints_the_first_boot_script_of_the_configuration() {
     assert_eq!(code, 64, "{stderr}");
 }
 
+/// `--user-data` carries the Slack webhook and its settings (into the
+/// configuration the script writes 0600); `machine-id` (one machine's) is
+/// refused, naming its line.
+#[test]
+fn user_data_carries_the_slack_webhook_and_not_the_machine_id() {
+    let server = Server::s3();
+    let path = server.dir.path().join("server.conf");
+    let text = format!(
+        "repository = {}\nsuite = production\npackage = {APP}\ntrusted-key = {}\n{}\
+         slack-webhook = https://hooks.slack.com/services/T0/B0/secret\nnotify-timeout = 20\n\
+         notify-retries = 0\n",
+        server.repository,
+        server.key_file.display(),
+        server.extra
+    );
+    std::fs::write(&path, &text).unwrap();
+    let tool = sanitized_tool();
+    let (code, stdout, stderr) = run(tool, &["--config", path.to_str().unwrap(), "--user-data"]);
+    assert_eq!(code, 0, "{stderr}");
+    let mut expected = debpull::provision::UserData::new(
+        server.repository.as_str(),
+        APP,
+        std::fs::read(&server.key_file).unwrap(),
+    );
+    expected.region = Some(moto::REGION.into());
+    expected.endpoint = Some(moto::Moto::shared().endpoint());
+    expected.slack_webhook = Some("https://hooks.slack.com/services/T0/B0/secret".into());
+    expected.notify_timeout_secs = 20;
+    expected.notify_retries = 0;
+    assert_eq!(stdout, expected.script().unwrap());
+    assert!(
+        stdout.contains("\nslack-webhook = https://hooks.slack.com/services/T0/B0/secret\n"),
+        "{stdout}"
+    );
+
+    let machine = format!("{text}machine-id = {}\n", "0".repeat(32));
+    std::fs::write(&path, &machine).unwrap();
+    let (code, _, stderr) = run(tool, &["--config", path.to_str().unwrap(), "--user-data"]);
+    assert_eq!(code, 78, "{stderr}");
+    assert!(
+        stderr.contains("machine-id: --user-data does not carry this key"),
+        "{stderr}"
+    );
+    let orphan = text.replace(
+        "slack-webhook = https://hooks.slack.com/services/T0/B0/secret\n",
+        "",
+    );
+    std::fs::write(&path, orphan).unwrap();
+    let (code, _, stderr) = run(tool, &["--config", path.to_str().unwrap(), "--user-data"]);
+    assert_eq!(code, 78, "{stderr}");
+    assert!(
+        stderr.contains("notify-timeout: needs slack-webhook"),
+        "{stderr}"
+    );
+}
+
 // Staged rollout (issue 8): the `machine-id` key and the deferred log line.
 
 /// A machine id (32 hex digits) inside (`true`) or outside a 25% rollout of

@@ -662,6 +662,38 @@ static int finish(int result) {
   return result;
 }
 
+/* slack-webhook, notify-timeout, notify-retries for --user-data (checked as
+ * notify_options checks them; the script writes the configuration 0600). */
+static int user_data_notify(const struct config *config, DebpullUserDataOptions *options) {
+  if (config->slack_webhook == NULL) {
+    const char *orphan = config->notify_timeout ? "notify-timeout"
+                         : config->notify_retries ? "notify-retries"
+                                                  : NULL;
+    return orphan ? config_error(config, line_of(config, orphan), "%s: needs slack-webhook", orphan)
+                  : 0;
+  }
+  uint64_t timeout = 10, retries = 3;
+  if (config->notify_timeout != NULL
+      && (!parse_seconds(config->notify_timeout, &timeout) || timeout < 1 || timeout > 3600)) {
+    return config_error(config, line_of(config, "notify-timeout"),
+                        "notify-timeout: must be 1 to 3600 seconds, not \"%s\"",
+                        config->notify_timeout);
+  }
+  if (config->notify_retries != NULL
+      && (!parse_seconds(config->notify_retries, &retries) || retries > 10)) {
+    return config_error(config, line_of(config, "notify-retries"),
+                        "notify-retries: must be a number from 0 to 10, not \"%s\"",
+                        config->notify_retries);
+  }
+  DebpullError *error = NULL;
+  if (debpull_user_data_options_set_slack_webhook(options, config->slack_webhook,
+                                                  (uint32_t)timeout, (uint32_t)retries, &error)
+      != DEBPULL_STATUS_OK) {
+    return refused(config, "slack-webhook", error);
+  }
+  return 0;
+}
+
 /* The settings of --user-data from the configuration. */
 static int user_data_settings(const struct config *config, DebpullUserDataOptions *options) {
   DebpullError *error = NULL;
@@ -682,7 +714,7 @@ static int user_data_settings(const struct config *config, DebpullUserDataOption
   }
   SET_ARGV(debpull_user_data_options_set_health_check, options, config->health_check,
            "health-check");
-  return 0;
+  return user_data_notify(config, options);
 }
 
 /* --user-data: the first-boot script that installs this very configuration
@@ -691,7 +723,7 @@ static int user_data_settings(const struct config *config, DebpullUserDataOption
 static int user_data(const struct config *config) {
   static const char *not_carried[] = {"architecture", "state-dir", "pin", "health-timeout",
                                       "install-timeout", "jitter", "lock-wait", "root",
-                                      "admin-dir", "apt-config"};
+                                      "admin-dir", "apt-config", "machine-id"};
   for (size_t i = 0; i < sizeof not_carried / sizeof not_carried[0]; i++) {
     size_t line = line_of(config, not_carried[i]);
     if (line > 0) {

@@ -65,8 +65,10 @@ retry() {
   done
 }
 
-# 1. Prerequisites: only what is missing.
+# 1. Prerequisites: only what is missing (and package lists for apt).
 step prerequisites
+DEBIAN_FRONTEND=noninteractive
+export DEBIAN_FRONTEND
 missing=
 command -v curl >/dev/null 2>&1 || missing="$missing curl"
 [ -s /etc/ssl/certs/ca-certificates.crt ] || missing="$missing ca-certificates"
@@ -74,14 +76,24 @@ command -v gpgv >/dev/null 2>&1 || missing="$missing gpgv"
 if [ "$SCHEDULE" = cron ] && ! command -v cron >/dev/null 2>&1; then
   missing="$missing cron"
 fi
+if [ -n "$missing" ] || [ "$INSTALLER" = apt ]; then
+  # The installer apt needs package lists for the app's dependencies (an
+  # image may come without any).
+  retry apt-get -q -o DPkg::Lock::Timeout=300 update || fail "apt-get update failed"
+fi
 if [ -n "$missing" ]; then
   log "installing:$missing"
-  DEBIAN_FRONTEND=noninteractive
-  export DEBIAN_FRONTEND
-  retry apt-get -q update || fail "apt-get update failed"
   # shellcheck disable=SC2086 # one word per package
   retry apt-get -q install -y --no-install-recommends -o DPkg::Lock::Timeout=300 $missing ||
     fail "apt-get install$missing failed"
+fi
+if [ "$TRANSPORT" = s3 ]; then
+  # curl before 7.86 signs only host and x-amz-date with --aws-sigv4: S3
+  # refuses the unsigned x-amz-security-token (403).
+  curl_version=$(curl --version | sed -n '1s/^curl \([0-9][0-9.]*\).*/\1/p')
+  if [ -z "$curl_version" ] || ! dpkg --compare-versions "$curl_version" ge 7.86; then
+    fail "curl ${curl_version:-of unknown version} is too old for s3:// repositories: 7.86 or later signs the session token (Debian 12, Ubuntu 24.04)"
+  fi
 fi
 
 # 2. The instance role's credentials (IMDSv2), for s3:// repositories.
@@ -125,15 +137,20 @@ if [ "$TRANSPORT" = s3 ]; then
 fi
 
 # Downloads the repository's "$1" (a key under the repository's root) to "$2".
-# Credentials go to curl on its standard input, not its command line.
+# Credentials go to curl on its standard input, not its command line. A failed
+# S3 download fetches the role's credentials again for the next attempt (they
+# may have expired or been rotated).
 fetch() {
   key=$(printf '%s' "$1" | sed 's/%/%25/g; s/+/%2B/g; s/:/%3A/g')
   case "$TRANSPORT" in
   s3)
-    printf 'user = "%s:%s"\nheader = "x-amz-security-token: %s"\n' \
+    if ! printf 'user = "%s:%s"\nheader = "x-amz-security-token: %s"\n' \
       "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" "$AWS_SESSION_TOKEN" |
       curl -fsS --max-time 600 --aws-sigv4 "aws:amz:$S3_REGION:s3" \
-        -H "x-amz-content-sha256: $EMPTY_SHA256" -K - -o "$2" "$BASE_URL/$key"
+        -H "x-amz-content-sha256: $EMPTY_SHA256" -K - -o "$2" "$BASE_URL/$key"; then
+      instance_credentials || true
+      return 1
+    fi
     ;;
   *)
     curl -fsS --max-time 600 -o "$2" "$BASE_URL/$key"
@@ -244,11 +261,11 @@ if [ -n "$installed" ] && dpkg --compare-versions "$installed" ge "$1"; then
 else
   retry fetch "$tool_file" "$WORK/tool.deb" || fail "cannot download $tool_file"
   check_file "$WORK/tool.deb" "$3" "$4" || fail "$tool_file does not match the index"
-  case "$INSTALLER" in
-  apt) DEBIAN_FRONTEND=noninteractive apt-get -q install -y --no-install-recommends \
-    -o DPkg::Lock::Timeout=300 "$WORK/tool.deb" || fail "apt-get install $tool_file failed" ;;
-  *) dpkg -i "$WORK/tool.deb" || fail "dpkg -i $tool_file failed" ;;
-  esac
+  # apt-get for every installer: it waits for the dpkg lock (unattended-upgrades
+  # runs at first boot) where dpkg -i fails at once; the tool's dependencies
+  # are on every stock image, no package lists needed.
+  retry apt-get -q install -y --no-install-recommends -o DPkg::Lock::Timeout=300 \
+    "$WORK/tool.deb" || fail "apt-get install $tool_file failed"
   log "installed $TOOL_PACKAGE $1"
 fi
 command -v "$TOOL" >/dev/null 2>&1 || fail "$TOOL_PACKAGE did not install $TOOL"
@@ -259,8 +276,11 @@ install -d -m 0755 /etc/debpull
 printf '%s\n' "$TRUSTED_KEY_BASE64" | base64 -d >"$KEY_FILE.new"
 chmod 0644 "$KEY_FILE.new"
 mv "$KEY_FILE.new" "$KEY_FILE"
+# 0600: it may hold the Slack webhook URL, a secret (umask 077 for no window).
+umask 077
 printf '%s' "$CONFIG_TEXT" >"$CONFIG_FILE.new"
-chmod 0644 "$CONFIG_FILE.new"
+umask 022
+chmod 0600 "$CONFIG_FILE.new"
 mv "$CONFIG_FILE.new" "$CONFIG_FILE"
 
 step install-app
@@ -300,6 +320,12 @@ if [ "$SCHEDULE" = systemd ]; then
   fi
   SCHEDULED="systemd timer debpull-update.timer"
 else
+  # The job appends to its log: rotated weekly (logrotate.d is read where
+  # logrotate is installed; the file is harmless elsewhere).
+  install -d -m 0755 "${LOGROTATE_FILE%/*}"
+  printf '%s' "$LOGROTATE_TEXT" >"$LOGROTATE_FILE.new"
+  chmod 0644 "$LOGROTATE_FILE.new"
+  mv "$LOGROTATE_FILE.new" "$LOGROTATE_FILE"
   printf '%s' "$CRON_TEXT" >"$CRON_FILE.new"
   chmod 0644 "$CRON_FILE.new"
   mv "$CRON_FILE.new" "$CRON_FILE"

@@ -1,28 +1,42 @@
 //! First-boot provisioning: the EC2 user-data script that turns a stock
-//! Debian 12 / Ubuntu 22.04+ image into a server of the fleet.
+//! Debian 12 / Ubuntu 22.04+ image into a server of the fleet (for an
+//! `s3://` repository: Debian 12 / Ubuntu 24.04+, whose curl is 7.86 or
+//! later, see step 1).
 //!
 //! cloud-init runs the script (POSIX `sh`, as root) at first boot. In order,
 //! each a named step that a failure reports (exit status non-zero, on the
 //! console and in `/var/log/debpull-bootstrap.log`):
 //!
 //! 1. `prerequisites`: installs what is missing of `curl`, `ca-certificates`,
-//!    `gpgv` (and `cron` for [`Schedule::Cron`]) with `apt-get`, retried.
+//!    `gpgv` (and `cron` for [`Schedule::Cron`]) with `apt-get`, retried;
+//!    with [`Installer::Apt`] runs `apt-get update` (retried) even when nothing
+//!    is missing (the app's dependencies need package lists). For `s3://`,
+//!    curl must be 7.86 or later: older `--aws-sigv4` signs only `host` and
+//!    `x-amz-date`, and S3 refuses the unsigned session-token header (403);
+//!    the step fails naming the version (Ubuntu 22.04 has 7.81).
 //! 2. `instance-role` (`s3://` only): the instance role's temporary
 //!    credentials from the metadata service, IMDSv2 (a token first), at
-//!    `$AWS_EC2_METADATA_SERVICE_ENDPOINT` or `http://169.254.169.254`.
+//!    `$AWS_EC2_METADATA_SERVICE_ENDPOINT` or `http://169.254.169.254`;
+//!    fetched again whenever a download fails (they may have expired).
 //! 3. `release`, `packages-index`, `tool`: the repository's
 //!    `dists/<suite>/InRelease` verified with `gpgv` against the trusted key
 //!    (embedded in the script), the Packages index it lists (by hash, size and
 //!    SHA256 checked), the highest version of the tool package
 //!    ([`UserData::tool_package`], `debpull-update`, see `scripts/package-tool`)
-//!    downloaded, checked and installed. S3 requests are signed by `curl
-//!    --aws-sigv4` (curl 7.75 or later), the credentials given on curl's
-//!    standard input, not its command line.
+//!    downloaded, checked and installed with `apt-get` waiting up to 5
+//!    minutes for the dpkg lock (unattended-upgrades runs at first boot),
+//!    retried. S3 requests are signed by `curl --aws-sigv4` (curl 7.86 or
+//!    later), the credentials given on curl's standard input, not its command
+//!    line; a bucket whose name has dots is addressed path style
+//!    (`https://s3.<region>.amazonaws.com/<bucket>`: the wildcard certificate
+//!    of virtual-hosted names covers no dots).
 //! 4. `configure`, `install-app`, `schedule`: [`CONFIG_FILE`] and
 //!    [`KEY_FILE`] for the tool, one run of the tool (the first install of the
 //!    package, retried while it fails with status 1), then the every-minute job:
-//!    a cron file `/etc/cron.d/debpull-<package>` or the systemd units
-//!    [`SERVICE_UNIT`] and [`TIMER_UNIT`].
+//!    a cron file `/etc/cron.d/debpull-<package>` ([`cron_file`]; its log
+//!    `/var/log/debpull-update.log` rotated by [`LOGROTATE_FILE`]) or the
+//!    systemd units [`SERVICE_UNIT`] and [`TIMER_UNIT`]. [`CONFIG_FILE`] is
+//!    mode 0600: it may hold the Slack webhook URL, a secret.
 //!
 //! Every value that goes into the script is checked first ([`UserData::script`]
 //! names the setting at fault) and embedded single-quoted; none is ever
@@ -44,6 +58,38 @@ pub const CONFIG_FILE: &str = "/etc/debpull/update.conf";
 pub const KEY_FILE: &str = "/etc/debpull/trusted.gpg";
 /// The log of the script.
 pub const LOG_FILE: &str = "/var/log/debpull-bootstrap.log";
+/// The log of the every-minute cron job.
+pub const UPDATE_LOG_FILE: &str = "/var/log/debpull-update.log";
+/// The logrotate file the script writes with a cron job (for [`UPDATE_LOG_FILE`]).
+pub const LOGROTATE_FILE: &str = "/etc/logrotate.d/debpull-update";
+/// What [`LOGROTATE_FILE`] says: weekly, 4 kept, compressed; truncated in
+/// place (the job appends, `>>`).
+pub const LOGROTATE_TEXT: &str = "\
+/var/log/debpull-update.log {
+\tweekly
+\trotate 4
+\tcompress
+\tdelaycompress
+\tmissingok
+\tnotifempty
+\tcopytruncate
+}
+";
+
+/// The cron file of `package`: `/etc/cron.d/debpull-<name>` where `.` becomes
+/// `_` and `+` becomes `P` (cron reads only names of letters, digits, `_`, `-`;
+/// package names have no `_` nor upper case, so two packages never share one).
+pub fn cron_file(package: &str) -> String {
+    let name: String = package
+        .chars()
+        .map(|c| match c {
+            '.' => '_',
+            '+' => 'P',
+            c => c,
+        })
+        .collect();
+    format!("/etc/cron.d/debpull-{name}")
+}
 
 /// `/etc/systemd/system/debpull-update.service`: one run of the tool.
 pub const SERVICE_UNIT: &str = "\
@@ -141,10 +187,16 @@ pub struct UserData {
     pub schedule: Schedule,
     /// The package that has the tool, default `debpull-update`.
     pub tool_package: String,
-    /// A Slack incoming-webhook URL for the server's notifications. Not
-    /// supported yet (notifications are another part of issue 8): setting it
-    /// makes [`UserData::script`] fail with [`ErrorKind::Unsupported`].
+    /// A Slack incoming-webhook URL the tool posts its updates, failures and
+    /// rollbacks to (`slack-webhook` in [`CONFIG_FILE`]). A secret that the
+    /// user-data carries in clear: anyone who may read the instance's user
+    /// data (IMDS on the instance, `ec2:DescribeInstanceAttribute`) can read it.
     pub slack_webhook: Option<String>,
+    /// Seconds per post attempt (`notify-timeout`), 1 to 3600; default 10.
+    /// Only with [`UserData::slack_webhook`].
+    pub notify_timeout_secs: u32,
+    /// Retries of a failed post (`notify-retries`), 0 to 10; default 3.
+    pub notify_retries: u32,
     /// How many times a download (and the first run of the tool) is tried,
     /// 1 to 100; default 5.
     pub retries: u32,
@@ -174,6 +226,8 @@ impl UserData {
             schedule: Schedule::Auto,
             tool_package: "debpull-update".into(),
             slack_webhook: None,
+            notify_timeout_secs: 10,
+            notify_retries: 3,
             retries: 5,
             retry_delay_secs: 5,
         }
@@ -200,11 +254,20 @@ impl UserData {
                 self.retry_delay_secs
             )));
         }
-        if self.slack_webhook.is_some() {
-            return Err(Error::new(
-                ErrorKind::Unsupported,
-                "slack webhook: notifications from servers are not supported by this build yet",
-            ));
+        if !(1..=3600).contains(&self.notify_timeout_secs) {
+            return Err(invalid(format!(
+                "notify timeout {}s is out of range: 1 to 3600 seconds",
+                self.notify_timeout_secs
+            )));
+        }
+        if self.notify_retries > 10 {
+            return Err(invalid(format!(
+                "notify retries {} is out of range: 0 to 10",
+                self.notify_retries
+            )));
+        }
+        if let Some(url) = &self.slack_webhook {
+            check_webhook(url)?;
         }
         let keys =
             TrustedKeys::from_bytes(&self.trusted_key).map_err(|e| e.context("trusted key"))?;
@@ -247,14 +310,18 @@ impl UserData {
         if let Some(endpoint) = &location.endpoint {
             let _ = writeln!(config, "endpoint = {endpoint}");
         }
-        let cron_file = format!(
-            "/etc/cron.d/debpull-{}",
-            self.package.replace(['.', '+'], "-")
-        );
+        if let Some(url) = &self.slack_webhook {
+            let _ = writeln!(
+                config,
+                "slack-webhook = {url}\nnotify-timeout = {}\nnotify-retries = {}",
+                self.notify_timeout_secs, self.notify_retries
+            );
+        }
+        let cron_file = cron_file(&self.package);
         let cron = format!(
             "# debpull: keeps {} current (written by debpull's first-boot user-data)\n\
              PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n\
-             * * * * * root {TOOL_PATH} --config {CONFIG_FILE} >> /var/log/debpull-update.log 2>&1\n",
+             * * * * * root {TOOL_PATH} --config {CONFIG_FILE} >> {UPDATE_LOG_FILE} 2>&1\n",
             self.package
         );
 
@@ -275,7 +342,7 @@ impl UserData {
             self.schedule.name(),
             keys.fingerprints().join(", "),
         );
-        let vars: [(&str, &str); 16] = [
+        let vars: [(&str, &str); 17] = [
             ("REPOSITORY", &location.config_uri),
             ("TRANSPORT", location.transport),
             ("BASE_URL", &location.base_url),
@@ -290,6 +357,7 @@ impl UserData {
             ("CONFIG_FILE", CONFIG_FILE),
             ("KEY_FILE", KEY_FILE),
             ("CRON_FILE", &cron_file),
+            ("LOGROTATE_FILE", LOGROTATE_FILE),
             ("RETRIES", &self.retries.to_string()),
             ("RETRY_DELAY", &self.retry_delay_secs.to_string()),
         ];
@@ -302,6 +370,7 @@ impl UserData {
             ("CRON_TEXT", cron.as_str()),
             ("SERVICE_TEXT", SERVICE_UNIT),
             ("TIMER_TEXT", TIMER_UNIT),
+            ("LOGROTATE_TEXT", LOGROTATE_TEXT),
         ] {
             let _ = writeln!(out, "{name}={}", sh_quote(value));
         }
@@ -369,6 +438,11 @@ impl Location {
                 }
                 let root = match &endpoint {
                     Some(endpoint) => format!("{}/{bucket}", endpoint.trim_end_matches('/')),
+                    // The certificate of *.s3.<region>.amazonaws.com covers no
+                    // bucket name with dots: path style for those.
+                    None if bucket.contains('.') => {
+                        format!("https://s3.{region}.amazonaws.com/{bucket}")
+                    }
                     None => format!("https://{bucket}.s3.{region}.amazonaws.com"),
                 };
                 let suffix = if prefix.is_empty() {
@@ -415,6 +489,20 @@ impl Location {
             )),
         }
     }
+}
+
+/// A webhook URL as the tool takes it (`http`/`https`, a host, no
+/// credentials), on one configuration line: no blanks or control characters.
+/// The message never shows the URL's (secret) path.
+fn check_webhook(url: &str) -> Result<()> {
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(invalid(
+            "slack webhook: the URL has blanks or control characters",
+        ));
+    }
+    crate::notify::Webhook::new(crate::notify::WebhookOptions::new(url))
+        .map(drop)
+        .map_err(|e| e.context("slack webhook"))
 }
 
 fn invalid(message: impl Into<String>) -> Error {

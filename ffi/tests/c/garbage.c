@@ -1510,6 +1510,13 @@ UD_SETTER(s_ud_tool_package, debpull_user_data_options_set_tool_package)
 UD_SETTER(s_ud_installer, debpull_user_data_options_set_installer)
 UD_SETTER(s_ud_policy, debpull_user_data_options_set_policy)
 UD_SETTER(s_ud_schedule, debpull_user_data_options_set_schedule)
+static DebpullStatus s_ud_slack_webhook(const void *s, size_t n) {
+  (void)n;
+  DebpullUserDataOptions *o = ud_options();
+  DebpullStatus st = debpull_user_data_options_set_slack_webhook(o, S(s), 10, 3, err_out);
+  debpull_user_data_options_free(o);
+  return st;
+}
 
 /* Setters store what they get; debpull_user_data_generate checks it. */
 static const struct string_param USER_DATA_STRING_PARAMS[] = {
@@ -1533,6 +1540,8 @@ static const struct string_param USER_DATA_STRING_PARAMS[] = {
      "policy \"\" is not known", INVALID},
     {"debpull_user_data_options_set_schedule", "schedule", s_ud_schedule, REFUSE, NULL, INVALID,
      "schedule \"\" is not known", INVALID},
+    {"debpull_user_data_options_set_slack_webhook", "url", s_ud_slack_webhook, REFUSE, NULL,
+     REFUSE, NULL, DEBPULL_STATUS_OK},
 };
 
 static DebpullStatus b_ud_key(const void *data, size_t len) {
@@ -1569,7 +1578,27 @@ static DebpullStatus n_ud_delay(const void *arg, size_t n) {
   debpull_user_data_options_free(o);
   return st;
 }
+static DebpullStatus n_ud_notify_timeout(const void *arg, size_t n) {
+  (void)arg;
+  DebpullUserDataOptions *o = ud_options();
+  DebpullStatus st = debpull_user_data_options_set_slack_webhook(
+      o, "https://hooks.slack.com/services/T/B/x", (uint32_t)n, 3, err_out);
+  debpull_user_data_options_free(o);
+  return st;
+}
+static DebpullStatus n_ud_notify_retries(const void *arg, size_t n) {
+  (void)arg;
+  DebpullUserDataOptions *o = ud_options();
+  DebpullStatus st = debpull_user_data_options_set_slack_webhook(
+      o, "https://hooks.slack.com/services/T/B/x", 10, (uint32_t)n, err_out);
+  debpull_user_data_options_free(o);
+  return st;
+}
 static const struct number_param USER_DATA_NUMBER_PARAMS[] = {
+    {"debpull_user_data_options_set_slack_webhook", "timeout_seconds", n_ud_notify_timeout, INVALID,
+     "slack webhook", INVALID, "slack webhook"},
+    {"debpull_user_data_options_set_slack_webhook", "retries", n_ud_notify_retries,
+     DEBPULL_STATUS_OK, NULL, INVALID, "slack webhook"},
     {"debpull_user_data_options_set_retries", "tries", n_ud_tries, INVALID, "retries", INVALID,
      "retries"},
     {"debpull_user_data_options_set_retries", "delay_seconds", n_ud_delay, DEBPULL_STATUS_OK,

@@ -39,6 +39,30 @@ static void a_complete_script(const uint8_t *key, size_t len) {
   CHECK(strstr(text, "\nRETRIES='3'\nRETRY_DELAY='10'\n") != NULL);
   debpull_user_data_free(script);
 
+  /* A Slack webhook: into the configuration (written 0600). */
+  CHECK_OK(debpull_user_data_options_set_slack_webhook(o, "https://hooks.slack.com/services/T/B/s",
+                                                       20, 0, &err));
+  CHECK_OK(debpull_user_data_generate(o, &script, &err));
+  CHECK(strstr(debpull_user_data_text(script),
+               "\nslack-webhook = https://hooks.slack.com/services/T/B/s\nnotify-timeout = 20\n"
+               "notify-retries = 0\n") != NULL);
+  CHECK(strstr(debpull_user_data_text(script), "chmod 0600 \"$CONFIG_FILE.new\"") != NULL);
+  debpull_user_data_free(script);
+  CHECK_ERROR(DEBPULL_STATUS_INVALID_INPUT, "slack webhook",
+              debpull_user_data_options_set_slack_webhook(o, "https://hooks.slack.com/x", 0, 3,
+                                                          &err));
+  CHECK_OK(debpull_user_data_options_set_slack_webhook(o, "ftp://hooks.slack.com/SECRET", 10, 3,
+                                                       &err));
+  {
+    DebpullError *secret_err = NULL;
+    CHECK(debpull_user_data_generate(o, &script, &secret_err) == DEBPULL_STATUS_INVALID_INPUT);
+    const char *m = secret_err ? debpull_error_message(secret_err) : "";
+    CHECK(strstr(m, "slack webhook") != NULL && strstr(m, "SECRET") == NULL);
+    debpull_error_free(secret_err);
+  }
+  CHECK_OK(debpull_user_data_options_set_slack_webhook(o, "https://hooks.slack.com/services/T/B/s",
+                                                       10, 3, &err));
+
   /* A command installer. */
   const char *installer[] = {"/usr/local/sbin/install-app", "--quiet"};
   CHECK_OK(debpull_user_data_options_set_installer_command(o, installer, 2, &err));

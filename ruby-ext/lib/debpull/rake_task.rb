@@ -551,12 +551,15 @@ module Debpull
     # deploy:user_data: the first-boot script ({Debpull.user_data}) of a server
     # keeping {#package} current from {#to} (the suite servers install from,
     # default `production`), trusting {#trusted_keys}, with the updater's
-    # installer, policy and health check; printed to {#output}.
+    # installer, policy and health check, and {#slack_webhook} (into the
+    # server's configuration); printed to {#output}.
     def user_data
       options = { repository: string(:repository, :user_data), package: package_name(:user_data),
                   trusted_key: trusted_keys_text(:user_data), suite: optional(:to).to_s,
                   component: optional(:component).to_s, installer: optional(:installer).to_sym,
                   policy: optional(:policy).to_sym, health_check: health_check_command }
+      webhook = setting(:slack_webhook)
+      options[:slack_webhook] = webhook.to_s unless webhook.nil?
       out.print(Debpull.user_data(**options, **s3_options))
       out.flush
     end

@@ -1,5 +1,7 @@
 # frozen_string_literal: true
 
+require_relative "checks"
+
 module Debpull
   # Keeps one package of the machine at a {Source}'s candidate: each
   # {#update} checks the source and, if the policy says so, downloads,
@@ -149,10 +151,11 @@ module Debpull
 
         Notifier.check(notifier)
 
-        kind, command = installer_of(installer)
-        updater = _new(source, package, kind, command, policy_of(policy), argv(health_check, "health_check"),
-             seconds(health_timeout, "health_timeout"), seconds(install_timeout, "install_timeout"),
-             lock_of(lock), seconds(jitter, "jitter"), pin.is_a?(Version) ? pin.to_s : pin, root, apt_config,
+        kind, command = Checks.installer_of(installer)
+        updater = _new(source, package, kind, command, Checks.policy_of(policy),
+             Checks.argv(health_check, "health_check"),
+             Checks.seconds(health_timeout, "health_timeout"), Checks.seconds(install_timeout, "install_timeout"),
+             lock_of(lock), Checks.seconds(jitter, "jitter"), pin.is_a?(Version) ? pin.to_s : pin, root, apt_config,
              notifier)
         updater.instance_variable_set(:@source, source)
         updater
@@ -161,53 +164,12 @@ module Debpull
 
       private
 
-      def installer_of(installer)
-        case installer
-        when Array then ["command", argv(installer, "installer")]
-        when Symbol
-          return [installer.to_s, nil] if INSTALLERS.include?(installer)
-
-          raise ArgumentError, "installer #{installer.inspect} is not known: :dpkg, :apt " \
-                               "or a command (an Array of Strings)"
-        else
-          raise TypeError, "installer must be :dpkg, :apt or an Array of Strings, not #{installer.class}"
-        end
-      end
-
-      def policy_of(policy)
-        raise TypeError, "policy must be a Symbol (:upgrade or :follow), not #{policy.class}" unless policy.is_a?(Symbol)
-
-        POLICIES.fetch(policy) do
-          raise ArgumentError, "policy #{policy.inspect} is not known: :upgrade or :follow"
-        end
-      end
-
       def lock_of(lock)
         return nil if lock == :skip
-        return seconds(lock, "lock") if lock.is_a?(Numeric)
+        return Checks.seconds(lock, "lock") if lock.is_a?(Numeric)
         raise ArgumentError, "lock #{lock.inspect} is not known: :skip or seconds to wait" if lock.is_a?(Symbol)
 
         raise TypeError, "lock must be :skip or seconds (Numeric), not #{lock.class}"
-      end
-
-      def argv(command, name)
-        return nil if command.nil?
-        raise TypeError, "#{name} must be an Array of Strings, not #{command.class}" unless command.is_a?(Array)
-
-        command.each_with_index do |arg, i|
-          raise TypeError, "#{name}[#{i}] must be a String, not #{arg.class}" unless arg.is_a?(String)
-        end
-        command
-      end
-
-      def seconds(value, name)
-        # A Complex is Numeric but not a real number (it has no negative?).
-        unless value.is_a?(Numeric) && value.real?
-          raise TypeError, "#{name} must be seconds (a real Numeric), not #{value.class}"
-        end
-        raise ArgumentError, "#{name} must not be negative (#{value})" if value.negative?
-
-        value.to_f
       end
     end
 
