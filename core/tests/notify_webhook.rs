@@ -295,6 +295,84 @@ async fn a_webhook_that_never_answers_times_out_each_attempt() {
 }
 
 #[tokio::test]
+async fn a_silent_webhook_gives_up_at_the_deadline() {
+    let server = WebhookServer::start(vec![], Answer::Silence);
+    let mut o = options(&server.url(), 3);
+    o.timeout = Duration::from_secs(30);
+    o.deadline = Duration::from_millis(500);
+    let webhook = Webhook::new(o).unwrap();
+    let clock = Instant::now();
+    let err = webhook.post(&Message::new("", "hello")).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Storage);
+    assert!(err.to_string().contains("deadline of 500ms"), "{err}");
+    assert!(err.to_string().contains("(1 attempt)"), "{err}");
+    // Not 4 × 30 s: the deadline, with room for a loaded machine.
+    assert!(
+        clock.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        clock.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_publisher_with_a_silent_webhook_returns_within_the_deadline() {
+    let server = WebhookServer::start(vec![], Answer::Silence);
+    let d = Deploy::new();
+    let mut o = options(&server.url(), 3);
+    o.timeout = Duration::from_secs(30);
+    o.deadline = Duration::from_millis(500);
+    let n = Notifier::new(o).unwrap();
+    n.set_warnings(false);
+    let clock = Instant::now();
+    let report = d
+        .repo(Some(n.clone()))
+        .publish(
+            "staging",
+            "main",
+            &[d.deb("1.0")],
+            Default::default(),
+            &|_| {},
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.added.len(), 1);
+    assert!(
+        clock.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        clock.elapsed()
+    );
+    assert_eq!(n.report().failed, 1);
+    assert!(n.report().last_error.unwrap().contains("deadline"));
+}
+
+#[tokio::test]
+async fn a_429_without_retry_after_backs_off_instead_of_retrying_at_once() {
+    for answer in [
+        Answer::status(429, "rate_limited"),
+        Answer::Status(
+            429,
+            vec![("Retry-After".into(), "whenever".into())],
+            "rate_limited".into(),
+        ),
+    ] {
+        let server = WebhookServer::start(vec![answer], Answer::ok());
+        let mut o = options(&server.url(), 3);
+        // The backoff (at least 5 s) would end past the deadline: it gives
+        // up after one attempt instead of asking again at once.
+        o.initial_backoff = Duration::from_secs(10);
+        o.deadline = Duration::from_secs(2);
+        let err = Webhook::new(o)
+            .unwrap()
+            .post(&Message::new("", "hello"))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("HTTP 429"), "{err}");
+        assert!(err.to_string().contains("past the deadline"), "{err}");
+        assert_eq!(server.received().len(), 1);
+    }
+}
+
+#[tokio::test]
 async fn an_unreachable_webhook_is_a_storage_error() {
     let webhook = Webhook::new(options(&dead_url(), 1)).unwrap();
     let err = webhook.post(&Message::new("", "hello")).await.unwrap_err();
@@ -448,8 +526,8 @@ async fn posts_over_https_to_a_webhook_whose_ca_it_trusts_and_not_otherwise() {
     let url = format!("{}/services/T000/B000/s3cr3t", front.url());
     assert!(url.starts_with("https://"), "{url}");
 
-    // The platform's roots do not include the test CA: refused, not retried forever.
-    let untrusted = Webhook::new(options(&url, 0)).unwrap();
+    // The platform's roots do not include the test CA: refused, not retried.
+    let untrusted = Webhook::new(options(&url, 3)).unwrap();
     let err = untrusted
         .post(&Message::new("", "hello"))
         .await
@@ -459,6 +537,7 @@ async fn posts_over_https_to_a_webhook_whose_ca_it_trusts_and_not_otherwise() {
         err.to_string().to_lowercase().contains("certificate"),
         "{err}"
     );
+    assert!(err.to_string().contains("(1 attempt)"), "{err}");
     assert!(server.received().is_empty());
 
     let mut trusting = options(&url, 0);

@@ -21,9 +21,10 @@
 //! failure is printed as one line on stderr (`debpull: notification not
 //! sent: ...`, unless [`Notifier::set_warnings`] turned that off) and kept
 //! in [`Notifier::report`] for the caller to inspect. The post happens
-//! before the operation returns, so it adds up to `(retries + 1) ×
-//! timeout` plus the backoffs when the webhook does not answer (default
-//! about 45 s); lower them for a tight deploy.
+//! before the operation returns, so it adds at most
+//! [`WebhookOptions::deadline`] (default 15 s: every attempt, backoff and
+//! `Retry-After` wait included) when the webhook does not answer; lower it
+//! for a tight deploy.
 //!
 //! A run of the updater cancelled before its end (dropped) posts nothing for
 //! the cancellation; a run cancelled after its installer started posts its
@@ -35,7 +36,7 @@ mod webhook;
 
 pub use slack::{Message, escape, format_duration};
 pub use sns::{MAX_SNS_SIZE, sns_to_slack};
-pub use webhook::{Webhook, WebhookOptions};
+pub use webhook::{MAX_WEBHOOK_RETRIES, MAX_WEBHOOK_WAIT, Webhook, WebhookOptions};
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
