@@ -21,7 +21,9 @@ use std::time::{Duration, Instant};
 
 use debpull::ErrorKind;
 use debpull::Version;
-use debpull::client::{Outcome, Source, SourceOptions, SourceTrust, Updater, UpdaterOptions};
+use debpull::client::{
+    Installer, Outcome, Source, SourceOptions, SourceTrust, Updater, UpdaterOptions,
+};
 use debpull::notify::{Message, Notifier, Webhook, WebhookOptions};
 use debpull::repo::{Repository, RepositoryOptions};
 use debpull::sign::{KeyKind, SigningKey, TrustedKeys};
@@ -494,6 +496,105 @@ async fn the_updater_posts_updates_and_rollbacks_and_nothing_when_up_to_date() {
     // The health check's output, escaped for Slack.
     assert!(reason.contains("&lt;closed&gt;"), "{reason}");
     assert_eq!(n.report().sent, 2);
+}
+
+async fn wait_until(what: &str, done: impl Fn() -> bool) {
+    let clock = Instant::now();
+    while !done() {
+        assert!(clock.elapsed() < Duration::from_secs(60), "{what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_cancelled_during_its_install_posts_its_real_outcome() {
+    let server = WebhookServer::ok();
+    let d = Deploy::new();
+    d.repo(None)
+        .publish(
+            "production",
+            "main",
+            &[d.deb("1.0")],
+            Default::default(),
+            &|_| {},
+        )
+        .await
+        .unwrap();
+    let system = DpkgRoot::new(&d.dir.path().join("system"));
+    let n = notifier(&server.url(), 0);
+    let base = d.updater(&system, Some(n.clone()));
+    let go = d.dir.path().join("go");
+    let started = d.dir.path().join("started");
+    let mut options = base.options().clone();
+    options.installer = Installer::Command(vec![
+        "sh".into(),
+        "-c".into(),
+        format!(
+            "touch '{started}'; while [ ! -e '{go}' ]; do sleep 0.05; done; \
+             exec dpkg --root=\"$DEBPULL_ROOT\" --admindir=\"$DEBPULL_ADMIN_DIR\" -i \"$1\"",
+            started = started.display(),
+            go = go.display()
+        ),
+        "sh".into(),
+    ]);
+    let updater = Updater::new(base.source().clone(), options);
+    let cancelled = tokio::time::timeout(Duration::from_secs(60), async {
+        tokio::select! {
+            outcome = updater.update() => Some(outcome),
+            () = wait_until("the installer starts", || started.exists()) => None,
+        }
+    })
+    .await
+    .unwrap();
+    assert!(cancelled.is_none(), "{cancelled:?}");
+    std::fs::write(&go, "").unwrap();
+    wait_until("the real outcome is posted", || !server.received().is_empty()).await;
+    assert_eq!(system.installed("app").as_deref(), Some("1.0"));
+    let bodies = server.json();
+    // The cancellation itself posted nothing: one message, the install's.
+    assert_eq!(bodies.len(), 1, "{bodies:?}");
+    let text = bodies[0]["text"].as_str().unwrap();
+    assert!(text.starts_with(":white_check_mark: app 1.0 installed on "), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lasting_failure_posts_once_and_its_end_once() {
+    let server = WebhookServer::ok();
+    let d = Deploy::new();
+    let system = DpkgRoot::new(&d.dir.path().join("system"));
+    let n = notifier(&server.url(), 0);
+    let updater = d.updater(&system, Some(n.clone()));
+    // Nothing published yet: every run fails the same way.
+    for _ in 0..3 {
+        let outcome = updater.update().await;
+        assert!(matches!(outcome, Outcome::Failed { .. }), "{outcome}");
+    }
+    assert_eq!(server.received().len(), 1);
+    assert!(
+        server.json()[0]["text"].as_str().unwrap().starts_with(":x: "),
+        "{:?}",
+        server.json()
+    );
+    d.repo(None)
+        .publish(
+            "production",
+            "main",
+            &[d.deb("1.0")],
+            Default::default(),
+            &|_| {},
+        )
+        .await
+        .unwrap();
+    assert!(matches!(updater.update().await, Outcome::Updated { .. }));
+    assert!(matches!(updater.update().await, Outcome::UpToDate { .. }));
+    let texts: Vec<String> = server
+        .json()
+        .iter()
+        .map(|b| b["text"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(texts.len(), 3, "{texts:?}");
+    assert!(texts[1].starts_with(":large_green_circle: app recovered on "), "{texts:?}");
+    assert!(texts[2].starts_with(":white_check_mark: app 1.0 installed on "), "{texts:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

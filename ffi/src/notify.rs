@@ -34,7 +34,8 @@ pub struct DebpullMessage {
 /// A new notifier posting to `webhook_url` (`https://hooks.slack.com/...`
 /// or `http://`), each attempt given `timeout_seconds` (1 to 3600; 0 is
 /// refused), retried up to `retries` times (0 to 10) on network failures,
-/// timeouts, 5xx and 429 (after its Retry-After, up to 30 s), written to
+/// timeouts, 5xx and 429 (after its Retry-After, up to 30 s), the whole post
+/// taking at most 15 s (or `timeout_seconds` when longer), written to
 /// `*out` (owned by the caller: `debpull_notifier_free`). Borrows
 /// `webhook_url`; a URL that is not http(s) with a host is
 /// `DEBPULL_STATUS_INVALID_INPUT` (messages never show its secret path).
@@ -51,19 +52,9 @@ pub extern "C" fn debpull_notifier_new(
         let url = unsafe { args::non_empty_str(webhook_url, "webhook_url") }?;
         args::out(out, "out")?;
         let mut options = WebhookOptions::new(url);
-        if timeout_seconds == 0 || timeout_seconds > 3600 {
-            return Err(Error::new(
-                ErrorKind::InvalidInput,
-                format!("timeout_seconds {timeout_seconds}: from 1 to 3600"),
-            ));
-        }
-        if retries > 10 {
-            return Err(Error::new(
-                ErrorKind::InvalidInput,
-                format!("retries {retries}: at most 10"),
-            ));
-        }
+        // The limits are checked by Notifier::new (naming the option).
         options.timeout = std::time::Duration::from_secs(timeout_seconds);
+        options.deadline = options.deadline.max(options.timeout);
         options.retries = retries;
         let notifier = DebpullNotifier {
             notifier: Notifier::new(options)?,

@@ -26,16 +26,9 @@ impl RbNotifier {
         warnings: bool,
     ) -> Result<RbNotifier, Error> {
         let mut options = WebhookOptions::new(url);
+        // The limits (an hour, 10 retries) are checked by Notifier::new.
         options.timeout = seconds(ruby, timeout, "timeout", true)?;
-        if options.timeout > Duration::from_secs(3600) {
-            return Err(invalid(
-                ruby,
-                format!("timeout: {timeout} seconds is more than an hour"),
-            ));
-        }
-        if retries > 10 {
-            return Err(invalid(ruby, format!("retries: {retries} is more than 10")));
-        }
+        options.deadline = options.deadline.max(options.timeout);
         options.retries = retries;
         let notifier = Notifier::new(options).into_ruby(ruby)?;
         notifier.set_warnings(warnings);

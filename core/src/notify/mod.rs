@@ -14,7 +14,18 @@
 //!   [`UpdaterOptions::notifier`](crate::client::UpdaterOptions::notifier),
 //!   every update run that updated, failed or rolled back. Runs that found
 //!   the package up to date, were skipped or held back post nothing: every
-//!   server checks every minute.
+//!   server checks every minute. A lasting failure (the repository down, an
+//!   expired Release) is posted once, again after 1 h, 4 h, then daily, and
+//!   its end once ("recovered"; see `client/notify.rs`).
+//!
+//! What posts: publish (`:white_check_mark:` added, `:arrows_counterclockwise:`
+//! replaced, `:bar_chart:` rollout changed, `:information_source:`
+//! unchanged), promote (`:arrow_up:`; `:leftwards_arrow_with_hook:` a
+//! repository rollback, higher versions demoted), phase (`:bar_chart:`,
+//! `:white_check_mark:` complete), remove (`:wastebasket:`), prune
+//! (`:broom:`); the updater: updated or downgraded (`:white_check_mark:`),
+//! failed (`:x:`), a host's failed install rolled back (`:rewind:`),
+//! recovered (`:large_green_circle:`).
 //!
 //! **A failed post never fails the deploy.** The operation has happened when
 //! the post is tried: its result is returned whatever the post does. The
