@@ -99,7 +99,8 @@ pub extern "C" fn debpull_notifier_post(
             )
         };
         let notifier = notifier.notifier.clone();
-        let json = message.message.to_json();
+        // The JSON rendered when the message was made, not rendered again.
+        let json = message.json.as_bytes().to_vec();
         run::block_on(async move { notifier.post_json(json).await.map(|_| ()) })
     })
 }
