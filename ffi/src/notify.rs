@@ -6,7 +6,7 @@
 
 use std::ffi::{CString, c_char};
 
-use debpull::notify::{Message, Notifier, WebhookOptions, sns_to_slack};
+use debpull::notify::{Notifier, WebhookOptions, sns_to_slack};
 use debpull::{Error, ErrorKind};
 
 use crate::args;
@@ -26,7 +26,7 @@ pub struct DebpullNotifier {
 /// A Slack message (incoming-webhook JSON). Immutable: safe to share between
 /// threads. Made by `debpull_sns_to_slack`, freed with `debpull_message_free`.
 pub struct DebpullMessage {
-    message: Message,
+    /// The JSON, rendered once.
     json: CString,
     headline: CString,
 }
@@ -155,7 +155,6 @@ pub extern "C" fn debpull_sns_to_slack(
         let handle = DebpullMessage {
             json: args::text(&message.to_json()),
             headline: args::text(&message.headline()),
-            message,
         };
         // SAFETY: checked not NULL above.
         unsafe { args::write(out, args::into_handle(handle)) };
