@@ -548,13 +548,19 @@ async fn a_run_cancelled_during_its_install_posts_its_real_outcome() {
     .unwrap();
     assert!(cancelled.is_none(), "{cancelled:?}");
     std::fs::write(&go, "").unwrap();
-    wait_until("the real outcome is posted", || !server.received().is_empty()).await;
+    wait_until("the real outcome is posted", || {
+        !server.received().is_empty()
+    })
+    .await;
     assert_eq!(system.installed("app").as_deref(), Some("1.0"));
     let bodies = server.json();
     // The cancellation itself posted nothing: one message, the install's.
     assert_eq!(bodies.len(), 1, "{bodies:?}");
     let text = bodies[0]["text"].as_str().unwrap();
-    assert!(text.starts_with(":white_check_mark: app 1.0 installed on "), "{text}");
+    assert!(
+        text.starts_with(":white_check_mark: app 1.0 installed on "),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -571,7 +577,10 @@ async fn a_lasting_failure_posts_once_and_its_end_once() {
     }
     assert_eq!(server.received().len(), 1);
     assert!(
-        server.json()[0]["text"].as_str().unwrap().starts_with(":x: "),
+        server.json()[0]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with(":x: "),
         "{:?}",
         server.json()
     );
@@ -593,8 +602,14 @@ async fn a_lasting_failure_posts_once_and_its_end_once() {
         .map(|b| b["text"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(texts.len(), 3, "{texts:?}");
-    assert!(texts[1].starts_with(":large_green_circle: app recovered on "), "{texts:?}");
-    assert!(texts[2].starts_with(":white_check_mark: app 1.0 installed on "), "{texts:?}");
+    assert!(
+        texts[1].starts_with(":large_green_circle: app recovered on "),
+        "{texts:?}"
+    );
+    assert!(
+        texts[2].starts_with(":white_check_mark: app 1.0 installed on "),
+        "{texts:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

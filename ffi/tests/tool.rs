@@ -880,7 +880,12 @@ fn bad_notification_settings_exit_78_naming_the_line() {
         next,
     );
     assert_eq!(message, "unknown key \"https://***\" (see --help)");
-    let message = config_error(&server, "h.conf", &with("slack-webhook http://h/s3cr3t"), next);
+    let message = config_error(
+        &server,
+        "h.conf",
+        &with("slack-webhook http://h/s3cr3t"),
+        next,
+    );
     assert_eq!(message, "expected 'key = value', found \"slack-webhook\"");
 }
 

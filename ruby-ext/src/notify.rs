@@ -2,12 +2,10 @@
 //! to) and `Debpull::Notify.sns_to_slack`. Native methods take positional
 //! arguments; `lib/debpull/notify.rb` is the keyword API over them.
 
-use std::time::Duration;
-
 use debpull::notify::{Notifier, WebhookOptions, sns_to_slack};
 use magnus::{Error, Module, Object, RModule, Ruby, function, method};
 
-use crate::args::{invalid, seconds};
+use crate::args::seconds;
 use crate::error::IntoRuby;
 use crate::gvl::without_gvl;
 

@@ -152,7 +152,10 @@ impl LastFailure {
         let Some(dir) = path.parent() else { return };
         let _ = std::fs::create_dir_all(dir);
         let tmp = path.with_extension("tmp");
-        let text = format!("{} {} {} {}\n", self.key, self.since, self.posted, self.count);
+        let text = format!(
+            "{} {} {} {}\n",
+            self.key, self.since, self.posted, self.count
+        );
         if std::fs::write(&tmp, text).is_ok() {
             let _ = std::fs::rename(&tmp, path);
         }
@@ -195,7 +198,9 @@ fn messages_for(
             let key = format!("{:?}-{hash}", error.kind());
             let last = LastFailure::read(state).filter(|l| l.key == key);
             let next = match last {
-                Some(l) if now.saturating_sub(l.posted) < quiet_after(l.count) => return Vec::new(),
+                Some(l) if now.saturating_sub(l.posted) < quiet_after(l.count) => {
+                    return Vec::new();
+                }
                 Some(l) => LastFailure {
                     posted: now,
                     count: l.count.saturating_add(1),
@@ -296,7 +301,10 @@ mod tests {
         assert_eq!(headlines(&state, &outage, 0).len(), 1);
         // Every minute for an hour: nothing.
         for minute in 1..60 {
-            assert!(headlines(&state, &outage, minute * 60).is_empty(), "{minute}");
+            assert!(
+                headlines(&state, &outage, minute * 60).is_empty(),
+                "{minute}"
+            );
         }
         // A different failure is news.
         let expired = failed(ErrorKind::Verification, "Valid-Until passed");
@@ -313,7 +321,14 @@ mod tests {
         // Cancelled and skipped runs change nothing and post nothing.
         assert!(headlines(&state, &failed(ErrorKind::Cancelled, "x"), t).is_empty());
         assert!(
-            headlines(&state, &event(Outcome::Skipped { package: "app".into() }), t).is_empty()
+            headlines(
+                &state,
+                &event(Outcome::Skipped {
+                    package: "app".into()
+                }),
+                t
+            )
+            .is_empty()
         );
         assert!(state.exists());
         // The next good run: "recovered", once.

@@ -731,7 +731,10 @@ mod tests {
     fn phase_says_changed_complete_or_already_there() {
         let changed = [pkg("app", "1.2", "amd64")];
         let m = Message::phased("production", "app", &v("1.2"), 30, &changed, "ci", SEC);
-        assert_eq!(m.headline(), ":bar_chart: app 1.2 rollout in production: 30%");
+        assert_eq!(
+            m.headline(),
+            ":bar_chart: app 1.2 rollout in production: 30%"
+        );
         assert_eq!(m.field_value("Rollout"), Some("30% of the fleet"));
         assert_eq!(m.field_value("Architecture"), Some("amd64"));
         let m = Message::phased("production", "app", &v("1.2"), 100, &changed, "ci", SEC);
@@ -754,7 +757,10 @@ mod tests {
             ..PublishReport::default()
         };
         let m = Message::published("staging", &added, Some(25), "ci", SEC).unwrap();
-        assert_eq!(m.headline(), ":white_check_mark: app 1.2 published to staging");
+        assert_eq!(
+            m.headline(),
+            ":white_check_mark: app 1.2 published to staging"
+        );
         assert_eq!(m.field_value("Rollout"), Some("25% of the fleet"));
         let m = Message::published("staging", &added, None, "ci", SEC).unwrap();
         assert_eq!(m.field_value("Rollout"), None);
@@ -768,7 +774,9 @@ mod tests {
             ":bar_chart: app 1.2 rollout changed in staging"
         );
         assert_eq!(m.field_value("Rollout"), Some("50% of the fleet"));
-        assert!(Message::published("staging", &PublishReport::default(), None, "ci", SEC).is_none());
+        assert!(
+            Message::published("staging", &PublishReport::default(), None, "ci", SEC).is_none()
+        );
     }
 
     fn event(outcome: Outcome) -> Event {
