@@ -79,6 +79,33 @@ RSpec.describe "Debpull::RakeTask notifications" do
     expect(webhook.received.map { |b| b["text"] }).to match([/\A:white_check_mark: app 2\.0 installed on /])
   end
 
+  it "posts with DEBPULL_NOTIFY_TIMEOUT and DEBPULL_NOTIFY_RETRIES" do
+    failing = Webhook.new([[500, {}, "down"], [500, {}, "down"]])
+    ENV["DEBPULL_SLACK_WEBHOOK"] = failing.url
+    ENV["DEBPULL_NOTIFY_RETRIES"] = "1"
+    ENV["DEBPULL_NOTIFY_TIMEOUT"] = "5"
+    tasks
+    # One retry, not the default three: two attempts, both refused.
+    expect { run("deploy:publish", Debs.build(@dir, version: "1.0")) }
+      .to output(/HTTP 500: down \(2 attempts\)/).to_stderr_from_any_process
+    expect(failing.received.size).to eq(2)
+  ensure
+    failing&.stop
+  end
+
+  it "refuses a notify_timeout or notify_retries that is no number, or out of range" do
+    ENV["DEBPULL_SLACK_WEBHOOK"] = webhook.url
+    ENV["DEBPULL_NOTIFY_TIMEOUT"] = "soon"
+    tasks
+    expect { run("deploy:publish", Debs.build(@dir, version: "1.0")) }
+      .to raise_error(Debpull::RakeTask::ConfigurationError, /notify_timeout .*DEBPULL_NOTIFY_TIMEOUT.* "soon"/)
+    Rake.application = Rake::Application.new
+    ENV.delete("DEBPULL_NOTIFY_TIMEOUT")
+    tasks { |t| t.notify_retries = 11 }
+    expect { run("deploy:publish", Debs.build(@dir, version: "1.0")) }
+      .to raise_error(Debpull::InvalidInput, /retries/)
+  end
+
   it "never fails a task for a dead webhook" do
     ENV["DEBPULL_SLACK_WEBHOOK"] = Webhook.dead_url
     tasks

@@ -21,7 +21,9 @@ use std::time::{Duration, Instant};
 
 use debpull::ErrorKind;
 use debpull::Version;
-use debpull::client::{Outcome, Source, SourceOptions, SourceTrust, Updater, UpdaterOptions};
+use debpull::client::{
+    Installer, Outcome, Source, SourceOptions, SourceTrust, Updater, UpdaterOptions,
+};
 use debpull::notify::{Message, Notifier, Webhook, WebhookOptions};
 use debpull::repo::{Repository, RepositoryOptions};
 use debpull::sign::{KeyKind, SigningKey, TrustedKeys};
@@ -295,6 +297,84 @@ async fn a_webhook_that_never_answers_times_out_each_attempt() {
 }
 
 #[tokio::test]
+async fn a_silent_webhook_gives_up_at_the_deadline() {
+    let server = WebhookServer::start(vec![], Answer::Silence);
+    let mut o = options(&server.url(), 3);
+    o.timeout = Duration::from_secs(30);
+    o.deadline = Duration::from_millis(500);
+    let webhook = Webhook::new(o).unwrap();
+    let clock = Instant::now();
+    let err = webhook.post(&Message::new("", "hello")).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Storage);
+    assert!(err.to_string().contains("deadline of 500ms"), "{err}");
+    assert!(err.to_string().contains("(1 attempt)"), "{err}");
+    // Not 4 × 30 s: the deadline, with room for a loaded machine.
+    assert!(
+        clock.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        clock.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_publisher_with_a_silent_webhook_returns_within_the_deadline() {
+    let server = WebhookServer::start(vec![], Answer::Silence);
+    let d = Deploy::new();
+    let mut o = options(&server.url(), 3);
+    o.timeout = Duration::from_secs(30);
+    o.deadline = Duration::from_millis(500);
+    let n = Notifier::new(o).unwrap();
+    n.set_warnings(false);
+    let clock = Instant::now();
+    let report = d
+        .repo(Some(n.clone()))
+        .publish(
+            "staging",
+            "main",
+            &[d.deb("1.0")],
+            Default::default(),
+            &|_| {},
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.added.len(), 1);
+    assert!(
+        clock.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        clock.elapsed()
+    );
+    assert_eq!(n.report().failed, 1);
+    assert!(n.report().last_error.unwrap().contains("deadline"));
+}
+
+#[tokio::test]
+async fn a_429_without_retry_after_backs_off_instead_of_retrying_at_once() {
+    for answer in [
+        Answer::status(429, "rate_limited"),
+        Answer::Status(
+            429,
+            vec![("Retry-After".into(), "whenever".into())],
+            "rate_limited".into(),
+        ),
+    ] {
+        let server = WebhookServer::start(vec![answer], Answer::ok());
+        let mut o = options(&server.url(), 3);
+        // The backoff (at least 5 s) would end past the deadline: it gives
+        // up after one attempt instead of asking again at once.
+        o.initial_backoff = Duration::from_secs(10);
+        o.deadline = Duration::from_secs(2);
+        let err = Webhook::new(o)
+            .unwrap()
+            .post(&Message::new("", "hello"))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("HTTP 429"), "{err}");
+        assert!(err.to_string().contains("past the deadline"), "{err}");
+        assert_eq!(server.received().len(), 1);
+    }
+}
+
+#[tokio::test]
 async fn an_unreachable_webhook_is_a_storage_error() {
     let webhook = Webhook::new(options(&dead_url(), 1)).unwrap();
     let err = webhook.post(&Message::new("", "hello")).await.unwrap_err();
@@ -418,6 +498,120 @@ async fn the_updater_posts_updates_and_rollbacks_and_nothing_when_up_to_date() {
     assert_eq!(n.report().sent, 2);
 }
 
+async fn wait_until(what: &str, done: impl Fn() -> bool) {
+    let clock = Instant::now();
+    while !done() {
+        assert!(clock.elapsed() < Duration::from_secs(60), "{what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_cancelled_during_its_install_posts_its_real_outcome() {
+    let server = WebhookServer::ok();
+    let d = Deploy::new();
+    d.repo(None)
+        .publish(
+            "production",
+            "main",
+            &[d.deb("1.0")],
+            Default::default(),
+            &|_| {},
+        )
+        .await
+        .unwrap();
+    let system = DpkgRoot::new(&d.dir.path().join("system"));
+    let n = notifier(&server.url(), 0);
+    let base = d.updater(&system, Some(n.clone()));
+    let go = d.dir.path().join("go");
+    let started = d.dir.path().join("started");
+    let mut options = base.options().clone();
+    options.installer = Installer::Command(vec![
+        "sh".into(),
+        "-c".into(),
+        format!(
+            "touch '{started}'; while [ ! -e '{go}' ]; do sleep 0.05; done; \
+             exec dpkg --root=\"$DEBPULL_ROOT\" --admindir=\"$DEBPULL_ADMIN_DIR\" -i \"$1\"",
+            started = started.display(),
+            go = go.display()
+        ),
+        "sh".into(),
+    ]);
+    let updater = Updater::new(base.source().clone(), options);
+    let cancelled = tokio::time::timeout(Duration::from_secs(60), async {
+        tokio::select! {
+            outcome = updater.update() => Some(outcome),
+            () = wait_until("the installer starts", || started.exists()) => None,
+        }
+    })
+    .await
+    .unwrap();
+    assert!(cancelled.is_none(), "{cancelled:?}");
+    std::fs::write(&go, "").unwrap();
+    wait_until("the real outcome is posted", || {
+        !server.received().is_empty()
+    })
+    .await;
+    assert_eq!(system.installed("app").as_deref(), Some("1.0"));
+    let bodies = server.json();
+    // The cancellation itself posted nothing: one message, the install's.
+    assert_eq!(bodies.len(), 1, "{bodies:?}");
+    let text = bodies[0]["text"].as_str().unwrap();
+    assert!(
+        text.starts_with(":white_check_mark: app 1.0 installed on "),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lasting_failure_posts_once_and_its_end_once() {
+    let server = WebhookServer::ok();
+    let d = Deploy::new();
+    let system = DpkgRoot::new(&d.dir.path().join("system"));
+    let n = notifier(&server.url(), 0);
+    let updater = d.updater(&system, Some(n.clone()));
+    // Nothing published yet: every run fails the same way.
+    for _ in 0..3 {
+        let outcome = updater.update().await;
+        assert!(matches!(outcome, Outcome::Failed { .. }), "{outcome}");
+    }
+    assert_eq!(server.received().len(), 1);
+    assert!(
+        server.json()[0]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with(":x: "),
+        "{:?}",
+        server.json()
+    );
+    d.repo(None)
+        .publish(
+            "production",
+            "main",
+            &[d.deb("1.0")],
+            Default::default(),
+            &|_| {},
+        )
+        .await
+        .unwrap();
+    assert!(matches!(updater.update().await, Outcome::Updated { .. }));
+    assert!(matches!(updater.update().await, Outcome::UpToDate { .. }));
+    let texts: Vec<String> = server
+        .json()
+        .iter()
+        .map(|b| b["text"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(texts.len(), 3, "{texts:?}");
+    assert!(
+        texts[1].starts_with(":large_green_circle: app recovered on "),
+        "{texts:?}"
+    );
+    assert!(
+        texts[2].starts_with(":white_check_mark: app 1.0 installed on "),
+        "{texts:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_webhook_never_changes_the_updaters_outcome() {
     let d = Deploy::new();
@@ -448,8 +642,8 @@ async fn posts_over_https_to_a_webhook_whose_ca_it_trusts_and_not_otherwise() {
     let url = format!("{}/services/T000/B000/s3cr3t", front.url());
     assert!(url.starts_with("https://"), "{url}");
 
-    // The platform's roots do not include the test CA: refused, not retried forever.
-    let untrusted = Webhook::new(options(&url, 0)).unwrap();
+    // The platform's roots do not include the test CA: refused, not retried.
+    let untrusted = Webhook::new(options(&url, 3)).unwrap();
     let err = untrusted
         .post(&Message::new("", "hello"))
         .await
@@ -459,6 +653,7 @@ async fn posts_over_https_to_a_webhook_whose_ca_it_trusts_and_not_otherwise() {
         err.to_string().to_lowercase().contains("certificate"),
         "{err}"
     );
+    assert!(err.to_string().contains("(1 attempt)"), "{err}");
     assert!(server.received().is_empty());
 
     let mut trusting = options(&url, 0);

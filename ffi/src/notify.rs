@@ -6,7 +6,7 @@
 
 use std::ffi::{CString, c_char};
 
-use debpull::notify::{Message, Notifier, WebhookOptions, sns_to_slack};
+use debpull::notify::{Notifier, WebhookOptions, sns_to_slack};
 use debpull::{Error, ErrorKind};
 
 use crate::args;
@@ -26,7 +26,7 @@ pub struct DebpullNotifier {
 /// A Slack message (incoming-webhook JSON). Immutable: safe to share between
 /// threads. Made by `debpull_sns_to_slack`, freed with `debpull_message_free`.
 pub struct DebpullMessage {
-    message: Message,
+    /// The JSON, rendered once.
     json: CString,
     headline: CString,
 }
@@ -34,7 +34,8 @@ pub struct DebpullMessage {
 /// A new notifier posting to `webhook_url` (`https://hooks.slack.com/...`
 /// or `http://`), each attempt given `timeout_seconds` (1 to 3600; 0 is
 /// refused), retried up to `retries` times (0 to 10) on network failures,
-/// timeouts, 5xx and 429 (after its Retry-After, up to 30 s), written to
+/// timeouts, 5xx and 429 (after its Retry-After, up to 30 s), the whole post
+/// taking at most 15 s (or `timeout_seconds` when longer), written to
 /// `*out` (owned by the caller: `debpull_notifier_free`). Borrows
 /// `webhook_url`; a URL that is not http(s) with a host is
 /// `DEBPULL_STATUS_INVALID_INPUT` (messages never show its secret path).
@@ -51,19 +52,9 @@ pub extern "C" fn debpull_notifier_new(
         let url = unsafe { args::non_empty_str(webhook_url, "webhook_url") }?;
         args::out(out, "out")?;
         let mut options = WebhookOptions::new(url);
-        if timeout_seconds == 0 || timeout_seconds > 3600 {
-            return Err(Error::new(
-                ErrorKind::InvalidInput,
-                format!("timeout_seconds {timeout_seconds}: from 1 to 3600"),
-            ));
-        }
-        if retries > 10 {
-            return Err(Error::new(
-                ErrorKind::InvalidInput,
-                format!("retries {retries}: at most 10"),
-            ));
-        }
+        // The limits are checked by Notifier::new (naming the option).
         options.timeout = std::time::Duration::from_secs(timeout_seconds);
+        options.deadline = options.deadline.max(options.timeout);
         options.retries = retries;
         let notifier = DebpullNotifier {
             notifier: Notifier::new(options)?,
@@ -108,7 +99,8 @@ pub extern "C" fn debpull_notifier_post(
             )
         };
         let notifier = notifier.notifier.clone();
-        let json = message.message.to_json();
+        // The JSON rendered when the message was made, not rendered again.
+        let json = message.json.as_bytes().to_vec();
         run::block_on(async move { notifier.post_json(json).await.map(|_| ()) })
     })
 }
@@ -163,7 +155,6 @@ pub extern "C" fn debpull_sns_to_slack(
         let handle = DebpullMessage {
             json: args::text(&message.to_json()),
             headline: args::text(&message.headline()),
-            message,
         };
         // SAFETY: checked not NULL above.
         unsafe { args::write(out, args::into_handle(handle)) };

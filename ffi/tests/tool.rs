@@ -852,8 +852,39 @@ fn bad_notification_settings_exit_78_naming_the_line() {
             &with("notify-timeout = 0\nslack-webhook = http://127.0.0.1:1/x"),
             next
         ),
-        "notify-timeout: timeout_seconds 0: from 1 to 3600"
+        "notify-timeout: must be a number of seconds from 1 to 3600, not \"0\""
     );
+    assert_eq!(
+        config_error(
+            &server,
+            "e.conf",
+            &with("slack-webhook = http://127.0.0.1:1/x\nnotify-timeout = 3601"),
+            next + 1
+        ),
+        "notify-timeout: must be a number of seconds from 1 to 3600, not \"3601\""
+    );
+    // A line that lost its key (or its '=') never shows the webhook's path.
+    let message = config_error(
+        &server,
+        "f.conf",
+        &with("https://hooks.slack.com/services/T0/B0/s3cr3t"),
+        next,
+    );
+    assert_eq!(message, "expected 'key = value', found \"https://***\"");
+    let message = config_error(
+        &server,
+        "g.conf",
+        &with("https://hooks.slack.com/services/T0/B0/s3cr3t?x=1"),
+        next,
+    );
+    assert_eq!(message, "unknown key \"https://***\" (see --help)");
+    let message = config_error(
+        &server,
+        "h.conf",
+        &with("slack-webhook http://h/s3cr3t"),
+        next,
+    );
+    assert_eq!(message, "expected 'key = value', found \"slack-webhook\"");
 }
 
 /// `--user-data`: the first-boot script for this configuration (the same as

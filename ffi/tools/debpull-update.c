@@ -234,6 +234,22 @@ static int refused(const struct config *config, const char *key, DebpullError *e
   return result;
 }
 
+/* What a config error may show of a line's text: its first word (at most
+ * 64 bytes), nothing after "://" (a URL's path may be a secret). Cuts `text`
+ * in place; the result lives until the next call. */
+static const char *shown(char *text) {
+  static char buffer[80];
+  text[strcspn(text, " \t")] = '\0';
+  const char *scheme = strstr(text, "://");
+  if (scheme != NULL) {
+    snprintf(buffer, sizeof buffer, "%.*s***", (int)(scheme + 3 - text > 64 ? 64 : scheme + 3 - text),
+             text);
+  } else {
+    snprintf(buffer, sizeof buffer, "%.64s", text);
+  }
+  return buffer;
+}
+
 static char *trim(char *s) {
   while (*s == ' ' || *s == '\t') {
     s++;
@@ -276,7 +292,9 @@ static int config_read(struct config *config) {
     }
     char *equals = strchr(text, '=');
     if (equals == NULL) {
-      status = config_error(config, line, "expected 'key = value', found \"%s\"", text);
+      /* Only the first word, and nothing after "://": the line may be a
+       * secret (a webhook URL) that lost its key. */
+      status = config_error(config, line, "expected 'key = value', found \"%s\"", shown(text));
       break;
     }
     *equals = '\0';
@@ -287,7 +305,7 @@ static int config_read(struct config *config) {
       k++;
     }
     if (k == KEY_COUNT) {
-      status = config_error(config, line, "unknown key \"%s\" (see --help)", name);
+      status = config_error(config, line, "unknown key \"%s\" (see --help)", shown(name));
     } else if (*slot(config, &keys[k]) != NULL) {
       status = config_error(config, line, "\"%s\" is set twice (first on line %zu)", name,
                             config->lines[k]);
@@ -454,9 +472,10 @@ static int notify_options(const struct config *config, DebpullUpdaterOptions *op
                   : 0;
   }
   uint64_t timeout = 10, retries = 3;
-  if (config->notify_timeout != NULL && !parse_seconds(config->notify_timeout, &timeout)) {
+  if (config->notify_timeout != NULL
+      && (!parse_seconds(config->notify_timeout, &timeout) || timeout < 1 || timeout > 3600)) {
     return config_error(config, line_of(config, "notify-timeout"),
-                        "notify-timeout: must be a number of seconds, not \"%s\"",
+                        "notify-timeout: must be a number of seconds from 1 to 3600, not \"%s\"",
                         config->notify_timeout);
   }
   if (config->notify_retries != NULL
@@ -469,11 +488,9 @@ static int notify_options(const struct config *config, DebpullUpdaterOptions *op
   DebpullStatus status =
       debpull_notifier_new(config->slack_webhook, timeout, (uint32_t)retries, &notifier, &error);
   if (status != DEBPULL_STATUS_OK) {
-    /* The message names the problem, never the webhook's secret path. */
-    const char *key = strstr(error ? debpull_error_message(error) : "", "timeout")
-                          ? "notify-timeout"
-                          : "slack-webhook";
-    return refused(config, key, error);
+    /* The timeout and retries were checked above: what is left is the URL.
+     * The message names the problem, never the webhook's secret path. */
+    return refused(config, "slack-webhook", error);
   }
   status = debpull_updater_options_set_notifier(options, notifier, &error);
   debpull_notifier_free(notifier);

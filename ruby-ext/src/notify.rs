@@ -2,12 +2,10 @@
 //! to) and `Debpull::Notify.sns_to_slack`. Native methods take positional
 //! arguments; `lib/debpull/notify.rb` is the keyword API over them.
 
-use std::time::Duration;
-
 use debpull::notify::{Notifier, WebhookOptions, sns_to_slack};
 use magnus::{Error, Module, Object, RModule, Ruby, function, method};
 
-use crate::args::{invalid, seconds};
+use crate::args::seconds;
 use crate::error::IntoRuby;
 use crate::gvl::without_gvl;
 
@@ -26,16 +24,9 @@ impl RbNotifier {
         warnings: bool,
     ) -> Result<RbNotifier, Error> {
         let mut options = WebhookOptions::new(url);
+        // The limits (an hour, 10 retries) are checked by Notifier::new.
         options.timeout = seconds(ruby, timeout, "timeout", true)?;
-        if options.timeout > Duration::from_secs(3600) {
-            return Err(invalid(
-                ruby,
-                format!("timeout: {timeout} seconds is more than an hour"),
-            ));
-        }
-        if retries > 10 {
-            return Err(invalid(ruby, format!("retries: {retries} is more than 10")));
-        }
+        options.deadline = options.deadline.max(options.timeout);
         options.retries = retries;
         let notifier = Notifier::new(options).into_ruby(ruby)?;
         notifier.set_warnings(warnings);

@@ -14,16 +14,28 @@
 //!   [`UpdaterOptions::notifier`](crate::client::UpdaterOptions::notifier),
 //!   every update run that updated, failed or rolled back. Runs that found
 //!   the package up to date, were skipped or held back post nothing: every
-//!   server checks every minute.
+//!   server checks every minute. A lasting failure (the repository down, an
+//!   expired Release) is posted once, again after 1 h, 4 h, then daily, and
+//!   its end once ("recovered"; see `client/notify.rs`).
+//!
+//! What posts: publish (`:white_check_mark:` added, `:arrows_counterclockwise:`
+//! replaced, `:bar_chart:` rollout changed, `:information_source:`
+//! unchanged), promote (`:arrow_up:`; `:leftwards_arrow_with_hook:` a
+//! repository rollback, higher versions demoted), phase (`:bar_chart:`,
+//! `:white_check_mark:` complete), remove (`:wastebasket:`), prune
+//! (`:broom:`); the updater: updated or downgraded (`:white_check_mark:`),
+//! failed (`:x:`), a host's failed install rolled back (`:rewind:`),
+//! recovered (`:large_green_circle:`).
 //!
 //! **A failed post never fails the deploy.** The operation has happened when
 //! the post is tried: its result is returned whatever the post does. The
 //! failure is printed as one line on stderr (`debpull: notification not
 //! sent: ...`, unless [`Notifier::set_warnings`] turned that off) and kept
 //! in [`Notifier::report`] for the caller to inspect. The post happens
-//! before the operation returns, so it adds up to `(retries + 1) ×
-//! timeout` plus the backoffs when the webhook does not answer (default
-//! about 45 s); lower them for a tight deploy.
+//! before the operation returns, so it adds at most
+//! [`WebhookOptions::deadline`] (default 15 s: every attempt, backoff and
+//! `Retry-After` wait included) when the webhook does not answer; lower it
+//! for a tight deploy.
 //!
 //! A run of the updater cancelled before its end (dropped) posts nothing for
 //! the cancellation; a run cancelled after its installer started posts its
@@ -35,7 +47,7 @@ mod webhook;
 
 pub use slack::{Message, escape, format_duration};
 pub use sns::{MAX_SNS_SIZE, sns_to_slack};
-pub use webhook::{Webhook, WebhookOptions};
+pub use webhook::{MAX_WEBHOOK_RETRIES, MAX_WEBHOOK_WAIT, Webhook, WebhookOptions};
 
 use std::fmt;
 use std::sync::{Arc, Mutex};

@@ -124,10 +124,10 @@ impl Message {
     /// The message as incoming-webhook JSON (a [`Value`]).
     pub fn to_value(&self) -> Value {
         let headline = self.headline();
-        let mut text = escape(&headline);
+        let mut text = headline.clone();
         if let Some(reason) = &self.reason {
             text.push_str(": ");
-            text.push_str(&escape(first_line(reason)));
+            text.push_str(first_line(reason));
         }
         let mut blocks = vec![json!({
             "type": "header",
@@ -140,7 +140,7 @@ impl Message {
                 .map(|(label, value)| {
                     let label = escape(label);
                     let room = FIELD_LIMIT.saturating_sub(label.len() + 4);
-                    json!({"type": "mrkdwn", "text": format!("*{label}*\n{}", cut(&escape(value), room))})
+                    json!({"type": "mrkdwn", "text": format!("*{label}*\n{}", escape_cut(value, room))})
                 })
                 .collect();
             blocks.push(json!({"type": "section", "fields": fields}));
@@ -148,7 +148,7 @@ impl Message {
         if let Some(reason) = &self.reason {
             // A code block: error messages keep their line breaks and are
             // not read as mrkdwn (but must still be escaped).
-            let body = cut(&escape(reason).replace("```", "'''"), SECTION_LIMIT - 20);
+            let body = escape_cut(&reason.replace("```", "'''"), SECTION_LIMIT - 20);
             blocks.push(json!({
                 "type": "section",
                 "text": {"type": "mrkdwn", "text": format!("*Reason*\n```{body}```")},
@@ -157,10 +157,10 @@ impl Message {
         if let Some(context) = &self.context {
             blocks.push(json!({
                 "type": "context",
-                "elements": [{"type": "mrkdwn", "text": cut(&escape(context), SECTION_LIMIT)}],
+                "elements": [{"type": "mrkdwn", "text": escape_cut(context, SECTION_LIMIT)}],
             }));
         }
-        json!({"text": cut(&text, SECTION_LIMIT), "blocks": blocks})
+        json!({"text": escape_cut(&text, SECTION_LIMIT), "blocks": blocks})
     }
 
     /// The message as incoming-webhook JSON text.
@@ -232,8 +232,9 @@ impl Message {
 
     /// The message for a [`crate::repo::Repository::promote_with`] of `name`
     /// `version` from suite `from` to `to` with `percentage`: a promotion
-    /// (`:arrow_up:`), a rollback when higher versions were demoted (`:rewind:`,
-    /// naming them), a changed rollout, or nothing to do.
+    /// (`:arrow_up:`), a rollback when higher versions were demoted
+    /// (`:leftwards_arrow_with_hook:`, naming them; `from` is `to` for a
+    /// rollback in place), a changed rollout, or nothing to do.
     #[allow(clippy::too_many_arguments)]
     pub fn promoted(
         name: &str,
@@ -247,7 +248,7 @@ impl Message {
     ) -> Message {
         let (emoji, headline) = if !report.demoted.is_empty() {
             (
-                ":rewind:",
+                ":leftwards_arrow_with_hook:",
                 format!("{name} rolled back to {version} in {to}"),
             )
         } else if !report.added.is_empty() {
@@ -271,7 +272,14 @@ impl Message {
             .field("Event", "promoted")
             .field("Package", name)
             .field("Version", version.to_string())
-            .field("Suite", format!("{from} → {to}"))
+            .field(
+                "Suite",
+                if from == to {
+                    to.to_owned()
+                } else {
+                    format!("{from} → {to}")
+                },
+            )
             .field("Architecture", architectures(&entries));
         if let Some(percentage) = percentage {
             message = message.field("Rollout", rollout(percentage));
@@ -481,7 +489,11 @@ impl Message {
             .field("Package", package)
             .field("Suite", &event.suite)
             .field("Host", host)
-            .field("Duration", format_duration(event.duration));
+            // The run's own time: the random delay before it is not its work.
+            .field(
+                "Duration",
+                format_duration(event.duration.saturating_sub(event.jitter)),
+            );
         if !event.warnings.is_empty() {
             message = message.context(event.warnings.join("; "));
         }
@@ -517,6 +529,33 @@ pub fn format_duration(d: Duration) -> String {
     } else {
         format!("{} h {} min", secs / 3600, secs % 3600 / 60)
     }
+}
+
+/// `text` escaped ([`escape`]) and cut to at most `limit` bytes, `…` marking a
+/// cut: the cut is made on the text, never inside a character or an entity
+/// (`&amp;` is kept whole or left out).
+fn escape_cut(text: &str, limit: usize) -> String {
+    let escaped = escape(text);
+    if escaped.len() <= limit {
+        return escaped;
+    }
+    let room = limit.saturating_sub('…'.len_utf8());
+    let mut out = String::with_capacity(room + 3);
+    let mut buf = [0; 4];
+    for c in text.chars() {
+        let piece = match c {
+            '&' => "&amp;",
+            '<' => "&lt;",
+            '>' => "&gt;",
+            c => c.encode_utf8(&mut buf),
+        };
+        if out.len() + piece.len() > room {
+            break;
+        }
+        out.push_str(piece);
+    }
+    out.push('…');
+    out
 }
 
 /// `text` cut to at most `limit` bytes at a character boundary, `…` marking a cut.
@@ -621,6 +660,189 @@ mod tests {
         }
         assert_eq!(m.fields().len(), 10);
         assert!(m.field_value("Empty").is_none());
+    }
+
+    fn pkg(name: &str, version: &str, arch: &str) -> Package {
+        let text = format!(
+            "Package: {name}\nVersion: {version}\nArchitecture: {arch}\n\
+             Filename: pool/{name}_{version}_{arch}.deb\nSize: 1\nSHA256: {}\n",
+            "0".repeat(64)
+        );
+        crate::index::Packages::parse(&text).unwrap().packages()[0].clone()
+    }
+
+    fn v(text: &str) -> Version {
+        text.parse().unwrap()
+    }
+
+    const SEC: Duration = Duration::from_secs(1);
+
+    #[test]
+    fn a_rollback_in_place_reads_well_and_names_what_it_demoted() {
+        let report = PromoteReport {
+            added: Vec::new(),
+            demoted: vec![pkg("app", "1.3", "amd64"), pkg("app", "1.3", "arm64")],
+            rephased: Vec::new(),
+            attempts: 1,
+        };
+        let m = Message::promoted(
+            "app",
+            &v("1.2"),
+            "production",
+            "production",
+            &report,
+            None,
+            "ci",
+            SEC,
+        );
+        assert_eq!(
+            m.headline(),
+            ":leftwards_arrow_with_hook: app rolled back to 1.2 in production"
+        );
+        assert_eq!(m.field_value("Suite"), Some("production"));
+        assert_eq!(m.field_value("Demoted"), Some("1.3"));
+        // Not the emoji of a host's failed install rolled back.
+        assert!(!m.headline().contains(":rewind:"));
+        let promoted = PromoteReport {
+            added: vec![pkg("app", "1.2", "amd64")],
+            demoted: Vec::new(),
+            rephased: Vec::new(),
+            attempts: 1,
+        };
+        let m = Message::promoted(
+            "app",
+            &v("1.2"),
+            "staging",
+            "production",
+            &promoted,
+            Some(10),
+            "ci",
+            SEC,
+        );
+        assert_eq!(
+            m.headline(),
+            ":arrow_up: app 1.2 promoted staging → production"
+        );
+        assert_eq!(m.field_value("Suite"), Some("staging → production"));
+        assert_eq!(m.field_value("Rollout"), Some("10% of the fleet"));
+    }
+
+    #[test]
+    fn phase_says_changed_complete_or_already_there() {
+        let changed = [pkg("app", "1.2", "amd64")];
+        let m = Message::phased("production", "app", &v("1.2"), 30, &changed, "ci", SEC);
+        assert_eq!(
+            m.headline(),
+            ":bar_chart: app 1.2 rollout in production: 30%"
+        );
+        assert_eq!(m.field_value("Rollout"), Some("30% of the fleet"));
+        assert_eq!(m.field_value("Architecture"), Some("amd64"));
+        let m = Message::phased("production", "app", &v("1.2"), 100, &changed, "ci", SEC);
+        assert_eq!(
+            m.headline(),
+            ":white_check_mark: app 1.2 rollout in production complete"
+        );
+        assert_eq!(m.field_value("Rollout"), Some("the whole fleet"));
+        let m = Message::phased("production", "app", &v("1.2"), 30, &[], "ci", SEC);
+        assert_eq!(
+            m.headline(),
+            ":information_source: app 1.2 in production already at 30% of the fleet"
+        );
+    }
+
+    #[test]
+    fn publish_says_its_rollout_and_a_rollout_change() {
+        let added = PublishReport {
+            added: vec![pkg("app", "1.2", "amd64")],
+            ..PublishReport::default()
+        };
+        let m = Message::published("staging", &added, Some(25), "ci", SEC).unwrap();
+        assert_eq!(
+            m.headline(),
+            ":white_check_mark: app 1.2 published to staging"
+        );
+        assert_eq!(m.field_value("Rollout"), Some("25% of the fleet"));
+        let m = Message::published("staging", &added, None, "ci", SEC).unwrap();
+        assert_eq!(m.field_value("Rollout"), None);
+        let rephased = PublishReport {
+            rephased: vec![pkg("app", "1.2", "amd64")],
+            ..PublishReport::default()
+        };
+        let m = Message::published("staging", &rephased, Some(50), "ci", SEC).unwrap();
+        assert_eq!(
+            m.headline(),
+            ":bar_chart: app 1.2 rollout changed in staging"
+        );
+        assert_eq!(m.field_value("Rollout"), Some("50% of the fleet"));
+        assert!(
+            Message::published("staging", &PublishReport::default(), None, "ci", SEC).is_none()
+        );
+    }
+
+    fn event(outcome: Outcome) -> Event {
+        Event {
+            outcome,
+            package: "app".into(),
+            suite: "production".into(),
+            hostname: "web-1".into(),
+            started: std::time::UNIX_EPOCH,
+            duration: Duration::from_secs(50),
+            jitter: Duration::from_secs(45),
+            warnings: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn updater_events_say_a_failure_a_downgrade_and_the_runs_own_time() {
+        let failed = Message::from_event(&event(Outcome::Failed {
+            package: "app".into(),
+            installed: Some(v("1.1")),
+            attempted: Some(v("1.2")),
+            error: crate::Error::new(crate::ErrorKind::Storage, "S3 <down>"),
+        }))
+        .unwrap();
+        assert_eq!(failed.headline(), ":x: app 1.2 failed to install on web-1");
+        assert_eq!(failed.field_value("Version"), Some("1.2"));
+        assert_eq!(failed.field_value("Installed"), Some("1.1"));
+        assert!(failed.reason_text().unwrap().contains("S3 <down>"));
+        // 50 s, of which 45 s of jitter: the run took 5 s.
+        assert_eq!(failed.field_value("Duration"), Some("5.0 s"));
+        let no_attempt = Message::from_event(&event(Outcome::Failed {
+            package: "app".into(),
+            installed: None,
+            attempted: None,
+            error: crate::Error::new(crate::ErrorKind::Storage, "down"),
+        }))
+        .unwrap();
+        assert_eq!(no_attempt.headline(), ":x: app update failed on web-1");
+        assert_eq!(no_attempt.field_value("Installed"), Some("none"));
+        let down = Message::from_event(&event(Outcome::Updated {
+            package: "app".into(),
+            from: Some(v("1.3")),
+            to: v("1.2"),
+        }));
+        let down = down.unwrap();
+        assert_eq!(
+            down.headline(),
+            ":white_check_mark: app downgraded to 1.2 on web-1"
+        );
+        assert_eq!(down.field_value("Version"), Some("1.3 → 1.2"));
+    }
+
+    #[test]
+    fn a_cut_never_splits_an_entity() {
+        // A field of 2000 '&': escaped, 10000 bytes; cut, whole entities.
+        let m = Message::new("", "h").field("F", "&".repeat(FIELD_LIMIT));
+        let v = m.to_value();
+        let text = v["blocks"][1]["fields"][0]["text"].as_str().unwrap();
+        let body = text.strip_prefix("*F*\n").unwrap();
+        assert!(text.len() <= FIELD_LIMIT, "{}", text.len());
+        let kept = body.strip_suffix('…').unwrap();
+        assert!(!kept.is_empty());
+        assert_eq!(kept.replace("&amp;", ""), "", "{kept}");
+        assert_eq!(escape_cut("a<b", 100), "a&lt;b");
+        assert_eq!(escape_cut("a<b", 6), "a&lt;b");
+        assert_eq!(escape_cut("a<b", 5), "a…");
     }
 
     #[test]

@@ -2,14 +2,24 @@
 //! same JSON) over HTTP(S): hyper 1, HTTP/1.1, rustls with the platform's
 //! root certificates; plain `http://` too (tests, a local relay).
 //!
-//! - **Timeout** per attempt ([`WebhookOptions::timeout`], default 10 s):
-//!   connecting, sending and reading the answer.
-//! - **Retries** ([`WebhookOptions::retries`], default 3, so 4 attempts at
-//!   most): connection failures, timeouts and `5xx` after a jittered
-//!   exponential backoff; `429 Too Many Requests` after its `Retry-After`
-//!   seconds when that is at most [`WebhookOptions::max_retry_after`]
-//!   (default 30 s; a longer wait gives up at once). Other answers (`400
-//!   invalid_payload`, `403`, `404 no_service`...) are final.
+//! - **Timeout** per attempt ([`WebhookOptions::timeout`], default 10 s, at
+//!   most an hour): connecting, sending and reading the answer.
+//! - **Retries** ([`WebhookOptions::retries`], default 3, at most 10):
+//!   connection failures, timeouts and `5xx` after a jittered exponential
+//!   backoff; `429 Too Many Requests` after its `Retry-After` (seconds or an
+//!   HTTP date) when that is at most [`WebhookOptions::max_retry_after`]
+//!   (default 30 s; a longer wait gives up at once), after the backoff when
+//!   it has none. Other answers (`400 invalid_payload`, `403`, `404
+//!   no_service`...) and certificate errors are final.
+//! - **Deadline** ([`WebhookOptions::deadline`], default 15 s, at most an
+//!   hour): the whole post, attempts, backoffs and `Retry-After` waits
+//!   included, never takes longer; a wait that would end past it gives up.
+//! - **Duplicates**: an attempt that timed out after its request was sent
+//!   may have been posted; its retry then posts the message a second time.
+//!   Slack's incoming webhooks have no idempotency key to prevent it.
+//! - **TLS**: the client (and the platform's root certificates) is built on
+//!   the first post, not by [`Webhook::new`]: a run that posts nothing never
+//!   reads the CA bundle.
 //! - **Errors** are [`ErrorKind::Storage`] (the network failed, or the
 //!   webhook refused), naming the webhook without its secret path, the
 //!   status and the start of the answer, and the attempts made.
@@ -53,7 +63,15 @@ pub struct WebhookOptions {
     /// PEM certificates (one or more per entry) of CAs trusted besides the
     /// platform's roots, for a relay with a private CA (default none).
     pub ca_certificates: Vec<Vec<u8>>,
+    /// The longest a whole post may take, retries and waits included
+    /// (default 15 s, at most an hour).
+    pub deadline: Duration,
 }
+
+/// The longest [`WebhookOptions::timeout`] and [`WebhookOptions::deadline`].
+pub const MAX_WEBHOOK_WAIT: Duration = Duration::from_secs(3600);
+/// The most [`WebhookOptions::retries`].
+pub const MAX_WEBHOOK_RETRIES: u32 = 10;
 
 impl WebhookOptions {
     /// Options for `url` with the defaults.
@@ -65,6 +83,7 @@ impl WebhookOptions {
             initial_backoff: Duration::from_millis(500),
             max_retry_after: Duration::from_secs(30),
             ca_certificates: Vec::new(),
+            deadline: Duration::from_secs(15),
         }
     }
 }
@@ -78,6 +97,7 @@ impl fmt::Debug for WebhookOptions {
             .field("initial_backoff", &self.initial_backoff)
             .field("max_retry_after", &self.max_retry_after)
             .field("ca_certificates", &self.ca_certificates.len())
+            .field("deadline", &self.deadline)
             .finish()
     }
 }
@@ -92,8 +112,13 @@ struct Inner {
     uri: Uri,
     shown: String,
     options: WebhookOptions,
-    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    /// The extra CAs, parsed by [`Webhook::new`].
+    extra_roots: Vec<CertificateDer<'static>>,
+    /// Built on the first post.
+    client: OnceLock<std::result::Result<HttpClient, String>>,
 }
+
+type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 
 impl fmt::Display for Webhook {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -111,8 +136,11 @@ impl fmt::Debug for Webhook {
 
 impl Webhook {
     /// A webhook for `options`: the URL is checked (`http` or `https`, a host,
-    /// no credentials), nothing is sent yet. A bad URL or a zero timeout is
-    /// [`ErrorKind::InvalidInput`].
+    /// no credentials), and the limits: `timeout` and `deadline` more than
+    /// zero and at most [`MAX_WEBHOOK_WAIT`], `retries` at most
+    /// [`MAX_WEBHOOK_RETRIES`], `ca_certificates` PEM certificates. Nothing is
+    /// sent yet (nor the TLS client built). A bad option is
+    /// [`ErrorKind::InvalidInput`] naming it.
     pub fn new(options: WebhookOptions) -> Result<Webhook> {
         let shown = redact(&options.url);
         let invalid = |why: &str| {
@@ -136,33 +164,63 @@ impl Webhook {
         if authority.host().is_empty() {
             return Err(invalid("has no host"));
         }
-        if options.timeout.is_zero() {
+        for (name, value) in [("timeout", options.timeout), ("deadline", options.deadline)] {
+            if value.is_zero() || value > MAX_WEBHOOK_WAIT {
+                return Err(Error::new(
+                    ErrorKind::InvalidInput,
+                    format!("webhook {name} {value:?}: must be more than zero and at most an hour"),
+                ));
+            }
+        }
+        if options.retries > MAX_WEBHOOK_RETRIES {
             return Err(Error::new(
                 ErrorKind::InvalidInput,
-                "webhook timeout must be more than zero",
+                format!(
+                    "webhook retries {}: at most {MAX_WEBHOOK_RETRIES}",
+                    options.retries
+                ),
             ));
         }
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_connect_timeout(Some(options.timeout));
-        http.set_nodelay(true);
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls_config(&options.ca_certificates).map_err(|why| invalid(&why))?)
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_timer(TokioTimer::new())
-            .pool_idle_timeout(Duration::from_secs(30))
-            .build(connector);
+        let extra_roots = parse_cas(&options.ca_certificates).map_err(|why| invalid(&why))?;
         Ok(Webhook {
             inner: Arc::new(Inner {
                 uri,
                 shown,
                 options,
-                client,
+                extra_roots,
+                client: OnceLock::new(),
             }),
         })
+    }
+
+    /// The HTTP client, built on the first call.
+    fn client(&self) -> std::result::Result<&HttpClient, String> {
+        let inner = &self.inner;
+        inner
+            .client
+            .get_or_init(|| {
+                let mut http = HttpConnector::new();
+                http.enforce_http(false);
+                http.set_connect_timeout(Some(inner.options.timeout));
+                http.set_nodelay(true);
+                let connector = hyper_rustls::HttpsConnectorBuilder::new()
+                    .with_tls_config(tls_config(&inner.extra_roots)?)
+                    .https_or_http()
+                    .enable_http1()
+                    .wrap_connector(http);
+                Ok(Client::builder(TokioExecutor::new())
+                    .pool_timer(TokioTimer::new())
+                    .pool_idle_timeout(Duration::from_secs(30))
+                    .build(connector))
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// Whether the TLS client has been built (by a post).
+    #[doc(hidden)]
+    pub fn client_built(&self) -> bool {
+        self.inner.client.get().is_some()
     }
 
     /// The options it was made with.
@@ -176,18 +234,27 @@ impl Webhook {
     }
 
     /// Posts a JSON body (Slack's incoming-webhook payload); returns the
-    /// attempts it took. Any `2xx` answer is success.
+    /// attempts it took. Any `2xx` answer is success. Takes at most the
+    /// options' `deadline`.
     pub async fn post_json(&self, body: impl Into<Bytes>) -> Result<u32> {
         let body = body.into();
         let options = &self.inner.options;
+        let end = tokio::time::Instant::now() + options.deadline;
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let wait = match tokio::time::timeout(options.timeout, self.attempt(body.clone())).await
-            {
+            let left = end.saturating_duration_since(tokio::time::Instant::now());
+            let limit = options.timeout.min(left);
+            let wait = match tokio::time::timeout(limit, self.attempt(body.clone())).await {
                 Ok(Ok(())) => return Ok(attempt),
                 Ok(Err(Failure::Final(why))) => return Err(self.error(&why, attempt)),
                 Ok(Err(Failure::Retry(why, wait))) => (why, wait),
+                Err(_) if limit < options.timeout => {
+                    return Err(self.error(
+                        &format!("no answer within the deadline of {:?}", options.deadline),
+                        attempt,
+                    ));
+                }
                 Err(_) => (format!("no answer within {:?}", options.timeout), None),
             };
             let (why, retry_after) = wait;
@@ -208,6 +275,15 @@ impl Webhook {
                 Some(after) => after,
                 None => crate::storage::backoff(options.initial_backoff, attempt - 1),
             };
+            if tokio::time::Instant::now() + delay >= end {
+                return Err(self.error(
+                    &format!(
+                        "{why}; the next attempt would start past the deadline of {:?}",
+                        options.deadline
+                    ),
+                    attempt,
+                ));
+            }
             tokio::time::sleep(delay).await;
         }
     }
@@ -235,18 +311,23 @@ impl Webhook {
             .body(Full::new(body))
             .map_err(|e| Failure::Final(e.to_string()))?;
         let response = self
-            .inner
-            .client
+            .client()
+            .map_err(Failure::Final)?
             .request(request)
             .await
-            .map_err(|e| Failure::Retry(chain(&e), None))?;
+            .map_err(|e| {
+                if is_certificate_error(&e) {
+                    Failure::Final(chain(&e))
+                } else {
+                    Failure::Retry(chain(&e), None)
+                }
+            })?;
         let status = response.status();
         let retry_after = response
             .headers()
             .get(header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+            .and_then(|v| retry_after(v, std::time::SystemTime::now()));
         // The answer is read (Slack says why it refused, e.g. `invalid_payload`),
         // up to a limit.
         let answer = Limited::new(response.into_body(), ANSWER_LIMIT)
@@ -259,10 +340,8 @@ impl Webhook {
         }
         let why = format!("HTTP {}{}", status.as_u16(), shown_answer(&answer));
         if status == StatusCode::TOO_MANY_REQUESTS {
-            Err(Failure::Retry(
-                why,
-                Some(retry_after.unwrap_or(Duration::ZERO)),
-            ))
+            // Without a (readable) Retry-After: the normal backoff.
+            Err(Failure::Retry(why, retry_after))
         } else if status.is_server_error() {
             Err(Failure::Retry(why, None))
         } else {
@@ -276,6 +355,42 @@ impl Webhook {
 enum Failure {
     Final(String),
     Retry(String, Option<Duration>),
+}
+
+/// A `Retry-After` value: delay seconds, or an HTTP date (a date past is no
+/// wait). `None` when it is neither.
+fn retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = crate::storage::http::parse_http_date(value)?;
+    Some(when.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// Whether a request failed on the server's certificate (unknown issuer,
+/// expired, wrong name...): no retry mends that.
+fn is_certificate_error(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = next {
+        // io::Error's source() skips the error it wraps: look inside.
+        let inner = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .map(|i| i as &(dyn std::error::Error + 'static));
+        for candidate in [Some(e), inner].into_iter().flatten() {
+            if let Some(
+                rustls::Error::InvalidCertificate(_)
+                | rustls::Error::NoCertificatesPresented
+                | rustls::Error::UnsupportedNameType,
+            ) = candidate.downcast_ref::<rustls::Error>()
+            {
+                return true;
+            }
+        }
+        next = inner.or_else(|| e.source());
+    }
+    false
 }
 
 /// `: <answer>` for the first line of a printable answer, else nothing.
@@ -326,19 +441,17 @@ fn chain(err: &dyn std::error::Error) -> String {
     text
 }
 
-/// The platform's root certificates (loaded once per process) and the extra CAs.
-fn tls_config(extra: &[Vec<u8>]) -> std::result::Result<rustls::ClientConfig, String> {
-    static NATIVE: OnceLock<Vec<CertificateDer<'static>>> = OnceLock::new();
-    let mut roots = rustls::RootCertStore::empty();
-    let native = NATIVE.get_or_init(|| rustls_native_certs::load_native_certs().certs);
-    roots.add_parsable_certificates(native.iter().cloned());
+/// The certificates of the extra CAs (PEM, one or more per entry), each checked.
+fn parse_cas(extra: &[Vec<u8>]) -> std::result::Result<Vec<CertificateDer<'static>>, String> {
+    let mut certs = Vec::new();
     for (i, pem) in extra.iter().enumerate() {
         let mut found = 0;
         for cert in CertificateDer::pem_slice_iter(pem) {
             let cert = cert.map_err(|e| format!("CA certificate {}: {e}", i + 1))?;
-            roots
-                .add(cert)
+            rustls::RootCertStore::empty()
+                .add(cert.clone())
                 .map_err(|e| format!("CA certificate {}: {e}", i + 1))?;
+            certs.push(cert);
             found += 1;
         }
         if found == 0 {
@@ -347,6 +460,20 @@ fn tls_config(extra: &[Vec<u8>]) -> std::result::Result<rustls::ClientConfig, St
                 i + 1
             ));
         }
+    }
+    Ok(certs)
+}
+
+/// The platform's root certificates (loaded once per process) and the extra CAs.
+fn tls_config(
+    extra: &[CertificateDer<'static>],
+) -> std::result::Result<rustls::ClientConfig, String> {
+    static NATIVE: OnceLock<Vec<CertificateDer<'static>>> = OnceLock::new();
+    let mut roots = rustls::RootCertStore::empty();
+    let native = NATIVE.get_or_init(|| rustls_native_certs::load_native_certs().certs);
+    roots.add_parsable_certificates(native.iter().cloned());
+    for cert in extra {
+        roots.add(cert.clone()).map_err(|e| e.to_string())?;
     }
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     rustls::ClientConfig::builder_with_provider(provider)
@@ -398,6 +525,49 @@ mod tests {
                 .contains("CA certificate 1: no PEM certificate"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn limits_are_checked_naming_the_option() {
+        let base = || WebhookOptions::new("http://127.0.0.1:1/x");
+        let mut long = base();
+        long.timeout = Duration::from_secs(3601);
+        let mut no_deadline = base();
+        no_deadline.deadline = Duration::ZERO;
+        let mut retries = base();
+        retries.retries = 11;
+        for (options, name) in [
+            (long, "timeout"),
+            (no_deadline, "deadline"),
+            (retries, "retries"),
+        ] {
+            let err = Webhook::new(options).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+            assert!(err.to_string().contains(name), "{err}");
+        }
+        let mut max = base();
+        max.timeout = MAX_WEBHOOK_WAIT;
+        max.deadline = MAX_WEBHOOK_WAIT;
+        max.retries = MAX_WEBHOOK_RETRIES;
+        let webhook = Webhook::new(max).unwrap();
+        assert!(!webhook.client_built(), "built before any post");
+    }
+
+    #[test]
+    fn retry_after_is_seconds_or_an_http_date() {
+        let now = std::time::UNIX_EPOCH + Duration::from_secs(784_111_777);
+        assert_eq!(retry_after(" 7 ", now), Some(Duration::from_secs(7)));
+        // Sun, 06 Nov 1994 08:49:37 GMT is 784111777.
+        assert_eq!(
+            retry_after("Sun, 06 Nov 1994 08:50:07 GMT", now),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            retry_after("Sun, 06 Nov 1994 08:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(retry_after("soon", now), None);
+        assert_eq!(retry_after("-1", now), None);
     }
 
     #[test]

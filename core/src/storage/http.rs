@@ -1315,7 +1315,7 @@ fn format_http_date(time: SystemTime) -> String {
 
 /// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) of a year from 1970
 /// to 9999; other forms and years are None (never a panic, whatever the input).
-fn parse_http_date(text: &str) -> Option<SystemTime> {
+pub(crate) fn parse_http_date(text: &str) -> Option<SystemTime> {
     let mut words = text.split_whitespace();
     words.next()?.strip_suffix(',')?;
     let day: u32 = words.next()?.parse().ok()?;

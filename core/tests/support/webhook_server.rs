@@ -4,7 +4,7 @@
 
 #![allow(dead_code)]
 
-use std::io::{BufReader, Write as _};
+use std::io::{BufReader, Read as _, Write as _};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -156,11 +156,21 @@ fn serve(stream: TcpStream, shared: &Shared) {
                 }
             }
             Answer::Silence => {
+                // Wait until the client hangs up (a read sees the end, or
+                // an error) or the server stops; a read timing out is the
+                // client still waiting.
+                let _ = writer.set_read_timeout(Some(Duration::from_millis(20)));
+                let mut byte = [0u8; 1];
                 while !shared.stop.load(Ordering::SeqCst) {
-                    std::thread::sleep(Duration::from_millis(20));
-                    // The client hung up: a read sees the end.
-                    if writer.peer_addr().is_err() {
-                        break;
+                    match reader.get_mut().read(&mut byte) {
+                        Ok(0) => break,
+                        Ok(_) => {}
+                        Err(e)
+                            if matches!(
+                                e.kind(),
+                                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                            ) => {}
+                        Err(_) => break,
                     }
                 }
                 let _ = writer.shutdown(Shutdown::Both);

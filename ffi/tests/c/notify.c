@@ -78,9 +78,9 @@ static void bad_notifiers(void) {
   DebpullNotifier *n = NULL;
   CHECK_ERROR(DEBPULL_STATUS_INVALID_INPUT, "http:// or https://",
               debpull_notifier_new("ftp://example.org/x", 10, 3, &n, &err));
-  CHECK_ERROR(DEBPULL_STATUS_INVALID_INPUT, "timeout_seconds 0",
+  CHECK_ERROR(DEBPULL_STATUS_INVALID_INPUT, "webhook timeout 0ns",
               debpull_notifier_new(env("DEBPULL_TEST_WEBHOOK"), 0, 3, &n, &err));
-  CHECK_ERROR(DEBPULL_STATUS_INVALID_INPUT, "retries 11",
+  CHECK_ERROR(DEBPULL_STATUS_INVALID_INPUT, "webhook retries 11",
               debpull_notifier_new(env("DEBPULL_TEST_WEBHOOK"), 10, 11, &n, &err));
   CHECK(n == NULL);
   CHECK(debpull_notifier_sent(NULL) == 0 && debpull_notifier_failed(NULL) == 0);

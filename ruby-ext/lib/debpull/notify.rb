@@ -18,7 +18,8 @@ module Debpull
       #   or `http://`); messages and errors never show its secret path
       # @param timeout [Numeric] seconds per attempt (more than 0, at most 3600)
       # @param retries [Integer] retries (0 to 10) of network failures, timeouts,
-      #   5xx and 429 (after its Retry-After, up to 30 s)
+      #   5xx and 429 (after its Retry-After, up to 30 s); the whole post takes at
+      #   most 15 s (or `timeout` when longer)
       # @param warnings [Boolean] print a failed post on stderr
       # @return [Notifier]
       # @raise [InvalidInput] a URL that is not http(s) with a host, a bad timeout or retries

@@ -36,11 +36,12 @@ module Debpull
   # - `deploy:update`           installs {#package}'s update ({Updater#update})
   # - `deploy:sns[file]`        prints the Slack JSON for an Amazon SNS notification (a file, `-` for
   #                             stdin; {Notify.sns_to_slack}), or posts it when {#slack_webhook} is set
-  #
-  # With {#slack_webhook} (`DEBPULL_SLACK_WEBHOOK`), publish, promote, prune
-  # and update post what they did to Slack ({Notifier}); a failed post is a
-  # warning on stderr, never a failed task.
   # - `deploy:user_data`        prints the EC2 user-data of a new server ({Debpull.user_data})
+  #
+  # With {#slack_webhook} (`DEBPULL_SLACK_WEBHOOK`), publish, promote, phase,
+  # rollback, prune and update post what they did to Slack ({Notifier}; each
+  # post attempt {#notify_timeout} seconds, {#notify_retries} retries); a
+  # failed post is a warning on stderr, never a failed task.
   #
   # Every setting left unset (nil) in the block is read, when a task runs,
   # from an environment variable: `DEBPULL_` and the setting's name in capitals
@@ -58,8 +59,9 @@ module Debpull
     ENVIRONMENT = %i[
       repository suite component package signing_key passphrase trusted_keys state_dir
       build_dir output_dir control version from to keep installer policy health_check
-    origin label region endpoint debs slack_webhook
-    percentage machine_id
+      origin label region endpoint debs slack_webhook
+      percentage machine_id
+      notify_timeout notify_retries
     ].to_h { |name| [name, "DEBPULL_#{name.upcase}"] }.freeze
 
     # @return [Symbol, String] the namespace of the tasks
@@ -122,6 +124,10 @@ module Debpull
     #     publishes for, and deploy:promote promotes for when its argument is not given (nil: everyone)
     # @!attribute machine_id
     #   @return [String, nil] this machine's id for staged rollouts (check, update; default /etc/machine-id)
+    # @!attribute notify_timeout
+    #   @return [Numeric, String, nil] seconds per post attempt to {#slack_webhook} (default 10, at most 3600)
+    # @!attribute notify_retries
+    #   @return [Integer, String, nil] retries of a failed post to {#slack_webhook} (default 3, at most 10)
     attr_accessor(*ENVIRONMENT.keys)
 
     # @return [Hash] more keyword arguments for {Repository.new}, {Source.new} and {Updater.new}
@@ -524,7 +530,26 @@ module Debpull
       url = setting(:slack_webhook)
       return nil if url.nil?
 
-      @notifier ||= Debpull::Notifier.new(webhook: url.to_s)
+      @notifier ||= Debpull::Notifier.new(webhook: url.to_s, **notify_limits)
+    end
+
+    # timeout: and retries: of the Notifier, from notify_timeout and notify_retries
+    # (the Notifier checks their range).
+    def notify_limits
+      limits = {}
+      timeout = setting(:notify_timeout)
+      limits[:timeout] = number_setting(:notify_timeout, timeout) { Float(timeout.to_s) } unless timeout.nil?
+      retries = setting(:notify_retries)
+      limits[:retries] = number_setting(:notify_retries, retries) { Integer(retries.to_s, 10) } unless retries.nil?
+      limits
+    end
+
+    def number_setting(key, value)
+      return value if value.is_a?(Numeric)
+
+      yield
+    rescue ArgumentError
+      raise ConfigurationError, "#{name}: #{key} (t.#{key} or #{ENVIRONMENT.fetch(key)}) must be a number, not #{value.inspect}"
     end
 
     def notify_options
