@@ -521,7 +521,8 @@ void debpull_error_free(struct DebpullError *error);
  * A new notifier posting to `webhook_url` (`https://hooks.slack.com/...`
  * or `http://`), each attempt given `timeout_seconds` (1 to 3600; 0 is
  * refused), retried up to `retries` times (0 to 10) on network failures,
- * timeouts, 5xx and 429 (after its Retry-After, up to 30 s), written to
+ * timeouts, 5xx and 429 (after its Retry-After, up to 30 s), the whole post
+ * taking at most 15 s (or `timeout_seconds` when longer), written to
  * `*out` (owned by the caller: `debpull_notifier_free`). Borrows
  * `webhook_url`; a URL that is not http(s) with a host is
  * `DEBPULL_STATUS_INVALID_INPUT` (messages never show its secret path).
