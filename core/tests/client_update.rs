@@ -569,11 +569,8 @@ async fn the_apt_installer_upgrades_and_downgrades() {
     let updater = f.updater(options);
     assert_eq!(short(&run(&updater).await), "updated - -> 1.1");
     assert_eq!(f.installed().as_deref(), Some("1.1"));
-    // Promoting the previous version is a rollback: 1.1 leaves the suite.
-    f.repo
-        .promote(APP, &v("1.0"), "staging", SUITE)
-        .await
-        .unwrap();
+    // A rollback to the previous version: 1.1 leaves the suite.
+    f.repo.rollback(SUITE, APP, &v("1.0")).await.unwrap();
     assert_eq!(short(&run(&updater).await), "updated 1.1 -> 1.0");
     assert_eq!(f.installed().as_deref(), Some("1.0"));
 }
