@@ -569,8 +569,16 @@ async fn the_apt_installer_upgrades_and_downgrades() {
     let updater = f.updater(options);
     assert_eq!(short(&run(&updater).await), "updated - -> 1.1");
     assert_eq!(f.installed().as_deref(), Some("1.1"));
-    // A rollback to the previous version: 1.1 leaves the suite.
-    f.repo.rollback(SUITE, APP, &v("1.0")).await.unwrap();
+    // A rollback to the previous version (from staging: production never had
+    // it): 1.1 leaves the suite.
+    let rollback = debpull::repo::PromoteOptions {
+        rollback: true,
+        ..Default::default()
+    };
+    f.repo
+        .promote_with(APP, &v("1.0"), "staging", SUITE, &rollback)
+        .await
+        .unwrap();
     assert_eq!(short(&run(&updater).await), "updated 1.1 -> 1.0");
     assert_eq!(f.installed().as_deref(), Some("1.0"));
 }
