@@ -43,13 +43,6 @@
 #include <stdint.h>
 
 /**
- * The `percentage` of `debpull_repository_promote_phased` that leaves a
- * version already in the target suite at its own percentage (and copies a
- * new one for everyone), as `debpull_repository_promote` does.
- */
-#define DEBPULL_PERCENTAGE_KEEP UINT32_MAX
-
-/**
  * What a fallible function returns: `DEBPULL_STATUS_OK` (0) on success, else
  * the kind of failure (the same kinds as the Rust `debpull::ErrorKind`).
  */
@@ -234,8 +227,9 @@ typedef struct DebpullPackage DebpullPackage;
 typedef struct DebpullPackageList DebpullPackageList;
 
 /**
- * What `debpull_repository_promote_phased` did. Immutable: safe to share
- * between threads. Owned by the caller, `debpull_promote_report_free`.
+ * What `debpull_repository_promote_phased` or `debpull_repository_rollback`
+ * did. Immutable: safe to share between threads. Owned by the caller,
+ * `debpull_promote_report_free`.
  */
 typedef struct DebpullPromoteReport DebpullPromoteReport;
 
@@ -680,10 +674,12 @@ const struct DebpullPackage *debpull_package_list_get(const struct DebpullPackag
 void debpull_package_list_free(struct DebpullPackageList *list);
 
 /**
- * `debpull_repository_publish` for a staged rollout: the packages are
- * published for `percentage` (0 to 100; 100: everyone) of the fleet, in the
- * same commit (a package already there identically gets that percentage:
- * `debpull_publish_report_rephased`). A percentage above 100 is
+ * `debpull_repository_publish` for a staged rollout: with `percentage` not
+ * NULL, the packages are published for `*percentage` (0 to 100; 100:
+ * everyone) of the fleet, in the same commit (a package already there
+ * identically gets that percentage: `debpull_publish_report_rephased`).
+ * NULL: everyone, and identical packages already there keep theirs (the
+ * plain publish). Borrows `percentage`. A percentage above 100 is
  * `DEBPULL_STATUS_INVALID_INPUT`. Everything else as
  * `debpull_repository_publish`.
  */
@@ -693,7 +689,7 @@ enum DebpullStatus debpull_repository_publish_phased(const struct DebpullReposit
                                                      const char *const *debs,
                                                      size_t count,
                                                      bool replace,
-                                                     uint32_t percentage,
+                                                     const uint8_t *percentage,
                                                      DebpullProgressCallback progress,
                                                      void *user_data,
                                                      struct DebpullPublishReport **out,
@@ -708,24 +704,41 @@ const struct DebpullPackageList *debpull_publish_report_rephased(const struct De
 
 /**
  * Promotes package `name` at `version` from suite `from` to suite `to` as
- * `debpull_repository_promote` does, for `percentage` (0 to 100) of the
- * fleet in `to`, or with `DEBPULL_PERCENTAGE_KEEP` as the plain promote;
- * writes what it did to `*out`, owned by the caller
- * (`debpull_promote_report_free`). A `version` lower than the newest of
- * `name` in `to` is a rollback: the newer versions leave `to` (their pool
- * files stay, `from` is untouched) and `debpull_promote_report_demoted`
- * lists them. Borrows every string. A missing suite or package is
- * `DEBPULL_STATUS_NOT_FOUND`, another percentage above 100
- * `DEBPULL_STATUS_INVALID_INPUT`.
+ * `debpull_repository_promote` does, for `*percentage` (0 to 100) of the
+ * fleet in `to`; with `percentage` NULL as the plain promote (a version new
+ * in `to` is for everyone, one already there keeps its percentage). Writes
+ * what it did to `*out`, owned by the caller (`debpull_promote_report_free`).
+ * A `version` lower than the newest of `name` in `to` is refused
+ * (`DEBPULL_STATUS_CONFLICT`, naming the newer versions): roll back with
+ * `debpull_repository_rollback`. Borrows every string and `percentage`. A
+ * missing suite or package is `DEBPULL_STATUS_NOT_FOUND`, a percentage
+ * above 100 `DEBPULL_STATUS_INVALID_INPUT`.
  */
 enum DebpullStatus debpull_repository_promote_phased(const struct DebpullRepository *repository,
                                                      const char *name,
                                                      const char *version,
                                                      const char *from,
                                                      const char *to,
-                                                     uint32_t percentage,
+                                                     const uint8_t *percentage,
                                                      struct DebpullPromoteReport **out,
                                                      struct DebpullError **error);
+
+/**
+ * Rolls package `name` in `suite` back to `version`, which must still be in
+ * `suite` (else `DEBPULL_STATUS_NOT_FOUND`; the staging suite is not
+ * needed): its newer versions leave `suite` where `version` is (each
+ * component and architecture listing it; their pool files stay) and
+ * `version` is for everyone. Writes what it did to `*out`, owned by the
+ * caller (`debpull_promote_report_free`): `debpull_promote_report_demoted`
+ * lists the entries that left (empty: nothing newer was there). Notified
+ * like a promote. Borrows every string.
+ */
+enum DebpullStatus debpull_repository_rollback(const struct DebpullRepository *repository,
+                                               const char *suite,
+                                               const char *name,
+                                               const char *version,
+                                               struct DebpullPromoteReport **out,
+                                               struct DebpullError **error);
 
 /**
  * The entries added to the target suite, borrowed from `report` (never free
@@ -734,8 +747,8 @@ enum DebpullStatus debpull_repository_promote_phased(const struct DebpullReposit
 const struct DebpullPackageList *debpull_promote_report_added(const struct DebpullPromoteReport *report);
 
 /**
- * The entries of higher versions removed from the target suite (a
- * rollback), borrowed from `report`. NULL for NULL.
+ * The entries of higher versions removed from the target suite (by
+ * `debpull_repository_rollback`), borrowed from `report`. NULL for NULL.
  */
 const struct DebpullPackageList *debpull_promote_report_demoted(const struct DebpullPromoteReport *report);
 
@@ -878,7 +891,10 @@ void debpull_publish_report_free(struct DebpullPublishReport *report);
  * `from` to suite `to`, sharing the pool files, and writes the entries added
  * to `to` to `*out` (empty when they were all there already), owned by the
  * caller (`debpull_package_list_free`). Borrows every string. A missing
- * suite or package is `DEBPULL_STATUS_NOT_FOUND`.
+ * suite or package is `DEBPULL_STATUS_NOT_FOUND`. A `version` lower than
+ * the newest of `name` in `to` is refused (`DEBPULL_STATUS_CONFLICT`): roll
+ * back with `debpull_repository_rollback`. For the rollout percentage and
+ * everything the promote did, `debpull_repository_promote_phased`.
  */
 enum DebpullStatus debpull_repository_promote(const struct DebpullRepository *repository,
                                               const char *name,

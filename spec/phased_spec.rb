@@ -75,7 +75,16 @@ RSpec.describe "Staged rollout", :tmpdir do
     expect(out_updater.update.to_s).to eq("app: updated 1.0 -> 2.0")
     expect(out_updater.update.deferred).to be_nil
 
-    rollback = repo.promote_report("app", "1.0", from: "staging", to: "production")
+    # A late promote of the older build is refused; a rollback says so, and
+    # takes 1.0 from production itself (staging's may be pruned).
+    expect { repo.promote_report("app", "1.0", from: "staging", to: "production") }
+      .to raise_error(Debpull::Conflict, /newer versions of app than 1.0 \(2.0\).*roll back/)
+    expect { repo.promote("app", "1.0", from: "staging", to: "production") }.to raise_error(Debpull::Conflict)
+    expect { repo.rollback("production", "app", "0.9") }.to raise_error(Debpull::NotFound, /0.9/)
+    expect { repo.rollback("production", "app", "a:b") }.to raise_error(Debpull::InvalidVersion)
+    repo.remove("staging", "app", version: "1.0")
+    rollback = repo.rollback("production", "app", "1.0")
+    expect(rollback).to be_a(Debpull::Repository::PromoteReport)
     expect(rollback.demoted.map { |p| p.version.to_s }).to eq(["2.0"])
     expect(rollback.to_s).to eq("0 added, 1 demoted (2.0), 0 re-phased")
     expect(repo.packages("production").map { |p| p.version.to_s }).to eq(["1.0"])
@@ -83,6 +92,8 @@ RSpec.describe "Staged rollout", :tmpdir do
     expect(system("out").installed("app")).to eq("1.0")
     expect(updater(inside, "in").update.to_s).to eq("app: up to date (2.0), candidate 1.0 not taken")
     expect(system("in").installed("app")).to eq("2.0")
+
+    expect(repo.rollback("production", "app", "1.0").attempts).to eq(0)
 
     # Promote with a percentage: the version goes to production at 10%.
     again = repo.promote_report("app", "2.0", from: "staging", to: "production", percentage: 10)

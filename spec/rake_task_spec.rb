@@ -373,8 +373,15 @@ RSpec.describe Debpull::RakeTask do
     # Staged rollout (issue 8): promote for a percentage, phase, complete, roll back.
     it "promotes for a percentage, raises it, completes it and rolls back, a machine following" do
       configured
+      # The percentage setting is for deploy:publish alone.
+      ENV["DEBPULL_PERCENTAGE"] = "10"
       run("deploy:publish", *%w[1.0 2.0].map { |v| Debs.build(@dir, version: v) })
+      staging = Debpull::Repository.new(repo_uri, signing_key: Keys.secret).packages("staging")
+      expect(staging.map { |p| p["Phased-Update-Percentage"] }).to eq(%w[10 10])
       run("deploy:promote", "1.0")
+      expect(out.string).to include("promoted app 1.0 from staging to production\n")
+      production = Debpull::Repository.new(repo_uri, signing_key: Keys.secret).packages("production")
+      expect(production.map { |p| p["Phased-Update-Percentage"] }).to eq([nil])
       reenable_all
       system_root = DpkgRoot.new(File.join(@dir, "system"))
       client = described_class.new(:client) do |c|
@@ -417,6 +424,11 @@ RSpec.describe Debpull::RakeTask do
       run("client:update")
       expect(system_root.installed("app")).to eq("2.0")
 
+      # A late promote of 1.0 is refused: rolling back is deploy:rollback's.
+      reenable_all
+      expect { run("deploy:promote", "1.0") }.to raise_error(Debpull::Conflict, /newer versions of app.*2\.0/)
+      # It rolls back from production itself: staging's 1.0 may be gone.
+      Debpull::Repository.new(repo_uri, signing_key: Keys.secret).remove("staging", "app", version: "1.0")
       reenable_all
       run("deploy:rollback", "1.0")
       expect(out.string).to include("rolled back production: app 2.0 left the suite")
@@ -434,6 +446,7 @@ RSpec.describe Debpull::RakeTask do
       expect { run("deploy:promote", "2.0", "ten") }
         .to raise_error(Debpull::RakeTask::ConfigurationError, /percentage.*"ten"/)
       reenable_all
+      # Even with the publish setting there (DEBPULL_PERCENTAGE=10 above).
       expect { run("deploy:phase", "2.0") }.to raise_error(Debpull::RakeTask::ConfigurationError, /needs a percentage/)
     end
 

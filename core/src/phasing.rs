@@ -33,8 +33,12 @@
 //!   `APT::Get::Always-Include-Phased-Updates` / `Never-Include-Phased-Updates`
 //!   (and the `Update-Manager::` spellings); debpull has no security pockets and
 //!   no such switches: a pin (`UpdaterOptions::pin`) overrides phasing.
-//! * An invalid field value (not a number, or above 100) is ignored by both
-//!   (the version is for everyone); apt warns.
+//! * The field is read as apt 2.6 reads it (`pkgTagSection::FindULL`:
+//!   C's `strtoull` in base 10): leading blanks and a sign are skipped, the
+//!   leading digits are the value and anything after them is ignored (`25x`
+//!   is 25, `0x10` is 0, `-0` is 0). A value without leading digits, of 100
+//!   characters or more, or above 100 (`-5` is, as an unsigned number) is
+//!   ignored by both: the version is for everyone (apt warns above 100).
 
 use std::path::Path;
 
@@ -134,13 +138,41 @@ pub fn percentage_of(package: &Package) -> Option<u8> {
     parse_field(package.get(FIELD)?)
 }
 
-/// A field value as apt reads it: a number up to 99 is a percentage; 100 or
-/// anything apt ignores means everyone.
+/// A field value as apt 2.6 reads it (`FindULL`: trailing blanks stripped,
+/// at most 99 characters, then `strtoull(value, &end, 10)`, the default when
+/// no digit was read): a number up to 99 is a percentage; 100 or anything apt
+/// ignores means everyone.
 fn parse_field(value: &str) -> Option<u8> {
-    match value.trim().parse::<u8>() {
-        Ok(p) if p < 100 => Some(p),
-        _ => None,
+    // C's isspace in the C locale.
+    let blank = |c: char| matches!(c, ' ' | '\t' | '\n' | '\x0b' | '\x0c' | '\r');
+    let value = value.trim_start_matches(blank).trim_end_matches(blank);
+    if value.len() >= 100 {
+        return None;
     }
+    let (negative, rest) = match value.as_bytes().first() {
+        Some(b'-') => (true, &value[1..]),
+        Some(b'+') => (false, &value[1..]),
+        _ => (false, value),
+    };
+    let digits = rest.bytes().take_while(u8::is_ascii_digit);
+    let mut number: Option<u64> = None;
+    for d in digits {
+        // strtoull saturates at ULLONG_MAX on overflow (and ignores the sign then).
+        number = Some(match number {
+            Some(u64::MAX) => u64::MAX,
+            n => n
+                .unwrap_or(0)
+                .checked_mul(10)
+                .and_then(|n| n.checked_add(u64::from(d - b'0')))
+                .unwrap_or(u64::MAX),
+        });
+    }
+    let number = match number? {
+        u64::MAX => u64::MAX,
+        n if negative => n.wrapping_neg(),
+        n => n,
+    };
+    u8::try_from(number).ok().filter(|p| *p < 100)
 }
 
 /// Whether `machine` takes `package` now (see the module documentation).
@@ -260,10 +292,10 @@ impl MinstdRand {
 }
 
 /// libstdc++'s `uniform_int_distribution<unsigned>(0, 100)` over minstd_rand:
-/// the engine's range (2³¹ − 3) is not 2³² − 1, so it scales down by
+/// the engine's range (2³¹ − 3 = M − 2) is not 2³² − 1, so it scales down by
 /// rejection: draw until below 101·⌊range/101⌋, divide.
 fn uniform_0_to_100(engine: &mut MinstdRand) -> u32 {
-    const RANGE: u64 = MinstdRand::M - 3; // max − min of the engine
+    const RANGE: u64 = MinstdRand::M - 2; // max − min of the engine: (M − 1) − 1
     const BUCKETS: u64 = 101;
     const SCALING: u64 = RANGE / BUCKETS;
     const PAST: u64 = BUCKETS * SCALING;
@@ -311,17 +343,40 @@ mod tests {
         assert_eq!(parse_field("100"), None);
         assert_eq!(parse_field("250"), None);
         assert_eq!(parse_field("x"), None);
+        assert_eq!(parse_field(""), None);
+        // strtoull: leading digits count, the rest is ignored.
+        assert_eq!(parse_field("25x"), Some(25));
+        assert_eq!(parse_field("0x10"), Some(0));
+        assert_eq!(parse_field("25 %"), Some(25));
+        assert_eq!(parse_field("  7  "), Some(7));
+        assert_eq!(parse_field("+25"), Some(25));
+        assert_eq!(parse_field("007"), Some(7));
+        // A sign makes -N a huge unsigned number (ignored); -0 is 0.
+        assert_eq!(parse_field("-5"), None);
+        assert_eq!(parse_field("-0"), Some(0));
+        assert_eq!(parse_field("- 5"), None);
+        assert_eq!(parse_field("99999999999999999999999"), None);
+        // 100 characters or more: apt's buffer refuses it.
+        assert_eq!(parse_field(&format!("5{}", " x".repeat(50))), None);
+        assert_eq!(parse_field(&format!("5{}", "x".repeat(98))), Some(5));
     }
 
     #[test]
-    fn numbers_are_in_range_and_monotone_in_the_percentage() {
-        for i in 0..500 {
-            let id = format!("{i:032x}");
-            let n = phase_number("app", "1.0", &id);
-            assert!(n <= 100);
-            // Included at p iff n <= p: once in, in at every higher p.
-            let ins: Vec<bool> = (0..=100).map(|p| n <= p).collect();
-            assert!(ins.windows(2).all(|w| !w[0] || w[1]));
+    fn numbers_are_spread_over_0_to_100() {
+        // 10100 machines: about 100 per number. A wrong scaling or seed
+        // (numbers above 100, missing or crowded ones) fails this.
+        let mut counts = [0u32; 101];
+        for i in 0..10_100 {
+            let n = phase_number("app", "1.0", &format!("{i:032x}"));
+            counts[usize::try_from(n).unwrap()] += 1;
         }
+        let (min, max) = (counts.iter().min(), counts.iter().max());
+        assert!(*min.unwrap() >= 55 && *max.unwrap() <= 150, "{counts:?}");
+        // The seed: another version or source gives other numbers.
+        let id = format!("{:032x}", 42);
+        let numbers: Vec<u32> = (0..20)
+            .map(|v| phase_number("app", &format!("1.{v}"), &id))
+            .collect();
+        assert!(numbers.iter().any(|n| *n != numbers[0]), "{numbers:?}");
     }
 }

@@ -299,11 +299,31 @@ async fn a_staged_rollout_reaches_the_included_machines_then_all_then_rolls_back
         update(&f.updater(m, Policy::UpgradeOnly, None)).await;
         assert_eq!(m.system.installed(APP).as_deref(), Some("3.0"));
     }
-    let report = f
+    // A late promote of the older build is refused, naming the newer one and
+    // how to roll back; production is untouched.
+    let err = f
         .repo
         .promote_with(APP, &v("2.0"), "staging", SUITE, &PromoteOptions::default())
         .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
+    let message = err.to_string();
+    assert!(
+        message.contains("3.0") && message.contains("roll back"),
+        "{message}"
+    );
+    assert!(f.repo.list(SUITE).await.unwrap().len() == 3);
+    let err = f.repo.promote(APP, &v("2.0"), "staging", SUITE).await;
+    assert_eq!(err.unwrap_err().kind(), ErrorKind::Conflict);
+    // A rollback to a version no longer in production is NotFound.
+    let err = f.repo.rollback(SUITE, APP, &v("1.5")).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    // The rollback takes 2.0 from production itself: staging's may be gone.
+    f.repo
+        .remove("staging", APP, Some(&v("2.0")))
+        .await
         .unwrap();
+    let report = f.repo.rollback(SUITE, APP, &v("2.0")).await.unwrap();
     assert!(report.added.is_empty(), "2.0 was there: {report:?}");
     let demoted: Vec<String> = report
         .demoted
@@ -338,12 +358,8 @@ async fn a_staged_rollout_reaches_the_included_machines_then_all_then_rolls_back
         "app: up to date (3.0), candidate 2.0 not taken"
     );
     assert_eq!(keep.system.installed(APP).as_deref(), Some("3.0"));
-    // Promoting it again: nothing left to do.
-    let again = f
-        .repo
-        .promote_with(APP, &v("2.0"), "staging", SUITE, &PromoteOptions::default())
-        .await
-        .unwrap();
+    // Rolling back again: nothing left to do.
+    let again = f.repo.rollback(SUITE, APP, &v("2.0")).await.unwrap();
     assert_eq!(again.attempts, 0, "{again:?}");
 }
 
@@ -355,7 +371,12 @@ async fn new_machines_pins_and_promotion_during_a_rollout() {
     let entry = f.entry(SUITE, "2.0").await;
     let (_, outs) = split_ids(&entry, 0, 2);
     let first = f.machine("first", &outs[0]);
-    let outcome = update(&f.updater(&first, Policy::UpgradeOnly, None)).await;
+    let updater = f.updater(&first, Policy::UpgradeOnly, None);
+    let status = updater.source().check(APP, None).await.unwrap();
+    // It takes 2.0: 2.0 is not deferred.
+    assert_eq!(status.candidate.unwrap().version().as_str(), "2.0");
+    assert!(status.deferred.is_none(), "{:?}", status.deferred);
+    let outcome = update(&updater).await;
     assert_eq!(short(&outcome), "updated - -> 2.0");
 
     // With an older version for everyone, a new machine outside the rollout
@@ -383,11 +404,14 @@ async fn new_machines_pins_and_promotion_during_a_rollout() {
             SUITE,
             &PromoteOptions {
                 percentage: Some(40),
+                ..PromoteOptions::default()
             },
         )
         .await
         .unwrap();
     assert_eq!(report.added.len(), 1);
+    // The entry reported is the one listed (fields in the same order).
+    assert_eq!(report.added[0], f.entry(SUITE, "3.0").await);
     assert_eq!(
         phasing::percentage_of(&f.entry(SUITE, "3.0").await),
         Some(40)
@@ -406,6 +430,7 @@ async fn new_machines_pins_and_promotion_during_a_rollout() {
             SUITE,
             &PromoteOptions {
                 percentage: Some(100),
+                ..PromoteOptions::default()
             },
         )
         .await
@@ -423,6 +448,7 @@ async fn new_machines_pins_and_promotion_during_a_rollout() {
         .await
         .unwrap();
     assert_eq!((report.added.len(), report.rephased.len()), (0, 1));
+    assert_eq!(report.rephased[0], f.entry(SUITE, "3.0").await);
     assert_eq!(
         phasing::percentage_of(&f.entry(SUITE, "3.0").await),
         Some(5)
@@ -455,6 +481,7 @@ async fn invalid_percentages_and_machine_ids_are_typed_errors() {
             "other",
             &PromoteOptions {
                 percentage: Some(200),
+                ..PromoteOptions::default()
             },
         )
         .await
@@ -491,10 +518,20 @@ async fn invalid_percentages_and_machine_ids_are_typed_errors() {
     assert!(phasing::includes(&f.entry(SUITE, "1.0").await, None));
 }
 
-/// What the real apt-get does for machine `machine_id` with `app` 1.0
-/// installed (`apt-get -s upgrade`, the path where apt 2.6 phases): whether
-/// it would upgrade to 2.0.
-fn apt_upgrades(apt: &PrivateApt, machine_id: &str, extra: &[&str]) -> bool {
+/// The second package of the oracle: no Source field (apt seeds with the
+/// binary's own name and version), `1.0` installed, `1.5` phased.
+const TOOL: &str = "tool";
+
+/// Whether the real apt-get, for machine `machine_id` with `app` and `tool`
+/// 1.0 installed (`apt-get -s upgrade`, the path where apt 2.6 phases, unless
+/// `extra` says `install`), takes `package` to `version`.
+fn apt_takes(
+    apt: &PrivateApt,
+    machine_id: &str,
+    extra: &[&str],
+    package: &str,
+    version: &str,
+) -> bool {
     let mut args = vec!["-s", "-o", "Dir::Bin::ischroot=/bin/false", "-o"];
     let option = format!("APT::Machine-ID={machine_id}");
     args.push(&option);
@@ -509,10 +546,29 @@ fn apt_upgrades(apt: &PrivateApt, machine_id: &str, extra: &[&str]) -> bool {
         "{text}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let upgraded = text.contains("Inst app [1.0] (2.0 ");
-    let kept = text.contains("kept back:") || !text.contains("Inst app");
-    assert!(upgraded != kept, "unclear apt output:\n{text}");
+    let upgraded = text.contains(&format!("Inst {package} [1.0] ({version} "));
+    // The package named under "kept back:" or "deferred due to phasing:".
+    let mut held = false;
+    let mut in_list = false;
+    for line in text.lines() {
+        if line.ends_with(':') && (line.contains("kept back") || line.contains("deferred")) {
+            in_list = true;
+        } else if in_list && line.starts_with("  ") {
+            held |= line.split_whitespace().any(|w| w == package);
+        } else {
+            in_list = false;
+        }
+    }
+    assert!(
+        upgraded != held,
+        "unclear apt output for {package}:\n{text}"
+    );
     upgraded
+}
+
+/// [`apt_takes`] for `app` 2.0.
+fn apt_upgrades(apt: &PrivateApt, machine_id: &str, extra: &[&str]) -> bool {
+    apt_takes(apt, machine_id, extra, APP, "2.0")
 }
 
 /// apt-get with the private configuration, without SOURCE_DATE_EPOCH (with it
@@ -537,13 +593,17 @@ fn private_apt(f: &Fixture, name: &str) -> PrivateApt {
             f.dir.path().join("repo").display()
         ),
     );
-    // app 1.0 installed, as dpkg's status file says it.
-    std::fs::write(
-        apt.dir.join("status"),
-        "Package: app\nStatus: install ok installed\nVersion: 1.0\nArchitecture: amd64\n\
-         Maintainer: debpull tests <tests@example.org>\nDescription: test\n\n",
-    )
-    .unwrap();
+    // app and tool 1.0 installed, as dpkg's status file says it.
+    let status: String = [APP, TOOL]
+        .iter()
+        .map(|name| {
+            format!(
+                "Package: {name}\nStatus: install ok installed\nVersion: 1.0\nArchitecture: amd64\n\
+                 Maintainer: debpull tests <tests@example.org>\nDescription: test\n\n"
+            )
+        })
+        .collect();
+    std::fs::write(apt.dir.join("status"), status).unwrap();
     apt.update()
         .unwrap_or_else(|out| panic!("apt-get update of the phased suite failed:\n{out}"));
     apt
@@ -553,33 +613,91 @@ fn private_apt(f: &Fixture, name: &str) -> PrivateApt {
 async fn apt_get_decides_as_debpull_for_every_machine() {
     const MACHINES: u64 = 200;
     let f = fixture();
+    let tool = |version: &str| {
+        build_deb_with(f.dir.path(), TOOL, version, "amd64", "", &Extras::default())
+    };
     f.publish(SUITE, "1.0", None).await;
     f.publish(SUITE, "2.0", Some(0)).await;
-    let ids: Vec<String> = (0..MACHINES).map(id).collect();
+    f.repo
+        .publish_with(
+            SUITE,
+            "main",
+            &[tool("1.0")],
+            &PublishOptions::default(),
+            &|_| {},
+        )
+        .await
+        .unwrap();
+    let options = PublishOptions {
+        percentage: Some(0),
+        ..PublishOptions::default()
+    };
+    f.repo
+        .publish_with(SUITE, "main", &[tool("1.5")], &options, &|_| {})
+        .await
+        .unwrap();
+    // Machines whose number is 0 for app 2.0 (seeded with its source,
+    // appsrc 2.0-1) or for tool 1.5 (no Source: tool 1.5): apt takes those
+    // even at 0%.
+    let zero = |source: &str, version: &str| -> Vec<String> {
+        (1000..)
+            .map(id)
+            .filter(|m| phasing::phase_number(source, version, m) == 0)
+            .take(2)
+            .collect()
+    };
+    let (app_zero, tool_zero) = (zero("appsrc", "2.0-1"), zero(TOOL, "1.5"));
+    assert!(app_zero.iter().all(|m| !tool_zero.contains(m)));
+    let ids: Vec<String> = (0..MACHINES)
+        .map(id)
+        .chain(app_zero.iter().cloned())
+        .chain(tool_zero.iter().cloned())
+        .collect();
     let started = std::time::Instant::now();
     let mut runs = 0;
+    // Per percentage: the machines taking (app, tool), by apt and by debpull.
+    type Taken = std::collections::BTreeSet<(String, &'static str)>;
+    let mut by_apt: Vec<(u8, Taken)> = Vec::new();
+    let mut by_us: Vec<(u8, Taken)> = Vec::new();
     for percentage in [0u8, 25, 75] {
         f.repo
             .phase(SUITE, APP, &v("2.0"), percentage)
             .await
             .unwrap();
+        f.repo
+            .phase(SUITE, TOOL, &v("1.5"), percentage)
+            .await
+            .unwrap();
         let entry = f.entry(SUITE, "2.0").await;
         assert_eq!(entry.get("Source"), Some(SOURCE_FIELD));
+        let tool_entry = f
+            .repo
+            .list(SUITE)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|p| p.name() == TOOL && p.version().as_str() == "1.5")
+            .unwrap();
+        assert_eq!(tool_entry.get("Source"), None);
         let apt = private_apt(&f, &format!("apt-{percentage}"));
         // apt reads the field: `apt-cache policy` says "phased N%".
         let policy = Command::new("apt-cache")
-            .args(["policy", APP])
+            .args(["policy", APP, TOOL])
             .env("APT_CONFIG", apt.dir.join("apt.conf"))
             .output()
             .unwrap();
         let policy = String::from_utf8_lossy(&policy.stdout).into_owned();
-        assert!(
-            policy.contains(&format!("(phased {percentage}%)")),
+        assert_eq!(
+            policy.matches(&format!("(phased {percentage}%)")).count(),
+            2,
             "{policy}"
         );
         let apt = Arc::new(apt);
         // Two apt-gets at a time.
-        let halves: Vec<Vec<String>> = ids.chunks(ids.len() / 2).map(<[String]>::to_vec).collect();
+        let halves: Vec<Vec<String>> = ids
+            .chunks(ids.len().div_ceil(2))
+            .map(<[String]>::to_vec)
+            .collect();
         let threads: Vec<_> = halves
             .into_iter()
             .map(|half| {
@@ -587,31 +705,57 @@ async fn apt_get_decides_as_debpull_for_every_machine() {
                 std::thread::spawn(move || {
                     half.into_iter()
                         .map(|id| {
-                            let upgrades = apt_upgrades(&apt, &id, &[]);
-                            (id, upgrades)
+                            let app = apt_takes(&apt, &id, &[], APP, "2.0");
+                            let tool = apt_takes(&apt, &id, &[], TOOL, "1.5");
+                            (id, app, tool)
                         })
                         .collect::<Vec<_>>()
                 })
             })
             .collect();
-        let mut taken = 0;
+        let (mut apt_set, mut our_set) = (Taken::new(), Taken::new());
         for thread in threads {
-            for (id, apt_says) in thread.join().unwrap() {
+            for (id, apt_app, apt_tool) in thread.join().unwrap() {
                 runs += 1;
-                assert_eq!(
-                    included(&entry, &id),
-                    apt_says,
-                    "machine {id} at {percentage}%: apt {} it",
-                    if apt_says { "takes" } else { "does not take" }
-                );
-                taken += usize::from(apt_says);
+                for (name, e, apt_says) in [(APP, &entry, apt_app), (TOOL, &tool_entry, apt_tool)] {
+                    let ours = included(e, &id);
+                    assert_eq!(
+                        ours,
+                        apt_says,
+                        "machine {id}, {name} at {percentage}%: apt {} it",
+                        if apt_says { "takes" } else { "does not take" }
+                    );
+                    if apt_says {
+                        apt_set.insert((id.clone(), name));
+                    }
+                    if ours {
+                        our_set.insert((id.clone(), name));
+                    }
+                }
             }
         }
-        // Both answers occur (ids are spread; 0% still takes ~1 in 101).
-        eprintln!("{percentage}%: apt and debpull take 2.0 on {taken} of {MACHINES} machines");
-        assert!(taken < ids.len(), "{percentage}%: every machine took it");
-        if percentage > 0 {
-            assert!(taken > 0, "{percentage}%: no machine took it");
+        let taken = |name: &str| apt_set.iter().filter(|(_, n)| *n == name).count();
+        eprintln!(
+            "{percentage}%: apt and debpull take app 2.0 on {} and tool 1.5 on {} of {} machines",
+            taken(APP),
+            taken(TOOL),
+            ids.len()
+        );
+        for name in [APP, TOOL] {
+            assert!(
+                taken(name) < ids.len(),
+                "{percentage}%: every machine took {name}"
+            );
+            assert!(taken(name) > 0, "{percentage}%: no machine took {name}");
+        }
+        if percentage == 0 {
+            // A number of 0 is in at 0%, for apt too.
+            for m in &app_zero {
+                assert!(apt_set.contains(&(m.clone(), APP)), "{m}: app at 0%");
+            }
+            for m in &tool_zero {
+                assert!(apt_set.contains(&(m.clone(), TOOL)), "{m}: tool at 0%");
+            }
         }
 
         if percentage == 25 {
@@ -631,9 +775,110 @@ async fn apt_get_decides_as_debpull_for_every_machine() {
                 &["-o", "APT::Get::Never-Include-Phased-Updates=true"]
             ));
         }
+        by_apt.push((percentage, apt_set));
+        by_us.push((percentage, our_set));
+    }
+    // Raising the percentage only adds machines, for apt and for debpull:
+    // what is taken at a lower percentage is a strict subset of a higher one.
+    for sets in [&by_apt, &by_us] {
+        for pair in sets.windows(2) {
+            let ((low, a), (high, b)) = (&pair[0], &pair[1]);
+            assert!(a.is_subset(b), "taken at {low}% but not at {high}%");
+            assert!(
+                a.len() < b.len(),
+                "{low}% and {high}% take the same machines"
+            );
+        }
     }
     eprintln!(
-        "{runs} apt-get runs compared in {:.1} s",
+        "{runs} machines compared ({} apt-get runs) in {:.1} s",
+        runs * 2,
         started.elapsed().as_secs_f64()
     );
+}
+
+/// The versions of `name` in the Packages index of `arch` in production.
+fn index_versions(f: &Fixture, arch: &str, name: &str) -> Vec<String> {
+    let path = f
+        .dir
+        .path()
+        .join(format!("repo/dists/{SUITE}/main/binary-{arch}/Packages"));
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut versions: Vec<String> = text
+        .split("\n\n")
+        .filter(|stanza| stanza.lines().any(|l| l == format!("Package: {name}")))
+        .filter_map(|stanza| {
+            stanza
+                .lines()
+                .find_map(|l| l.strip_prefix("Version: ").map(str::to_owned))
+        })
+        .collect();
+    versions.sort();
+    versions
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rollback_demotes_only_where_the_old_version_is() {
+    let f = fixture();
+    let deb = |name: &str, version: &str, arch: &str| {
+        build_deb_with(f.dir.path(), name, version, arch, "", &Extras::default())
+    };
+    let publish = |debs: Vec<PathBuf>| {
+        let repo = f.repo.clone();
+        async move {
+            repo.publish_with(SUITE, "main", &debs, &PublishOptions::default(), &|_| {})
+                .await
+                .unwrap();
+        }
+    };
+    // app 1.0 was built for amd64 only; 2.0 for amd64 and arm64.
+    publish(vec![deb(APP, "1.0", "amd64")]).await;
+    publish(vec![deb(APP, "2.0", "amd64"), deb(APP, "2.0", "arm64")]).await;
+    let report = f.repo.rollback(SUITE, APP, &v("1.0")).await.unwrap();
+    let demoted: Vec<(String, String)> = report
+        .demoted
+        .iter()
+        .map(|p| (p.version().to_string(), p.architecture().to_owned()))
+        .collect();
+    assert_eq!(demoted, [("2.0".to_owned(), "amd64".to_owned())]);
+    assert_eq!(index_versions(&f, "amd64", APP), ["1.0"]);
+    // arm64 has no 1.0: it keeps 2.0 rather than losing the package.
+    assert_eq!(index_versions(&f, "arm64", APP), ["2.0"]);
+
+    // lib 1.0 is `Architecture: all`: it is in both indexes, so 2.0 leaves both.
+    publish(vec![deb("lib", "1.0", "all")]).await;
+    publish(vec![deb("lib", "2.0", "amd64"), deb("lib", "2.0", "arm64")]).await;
+    let report = f.repo.rollback(SUITE, "lib", &v("1.0")).await.unwrap();
+    assert_eq!(report.demoted.len(), 2, "{report:?}");
+    assert_eq!(index_versions(&f, "amd64", "lib"), ["1.0"]);
+    assert_eq!(index_versions(&f, "arm64", "lib"), ["1.0"]);
+
+    // A promote of an amd64-only 1.0 where only arm64 has a newer version is
+    // not a rollback: allowed, nothing demoted.
+    let staging_deb = deb("tool", "1.0", "amd64");
+    f.repo
+        .publish_with(
+            "staging",
+            "main",
+            &[staging_deb],
+            &PublishOptions::default(),
+            &|_| {},
+        )
+        .await
+        .unwrap();
+    publish(vec![deb("tool", "2.0", "arm64")]).await;
+    let report = f
+        .repo
+        .promote_with(
+            "tool",
+            &v("1.0"),
+            "staging",
+            SUITE,
+            &PromoteOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!((report.added.len(), report.demoted.len()), (1, 0));
+    assert_eq!(index_versions(&f, "amd64", "tool"), ["1.0"]);
+    assert_eq!(index_versions(&f, "arm64", "tool"), ["2.0"]);
 }

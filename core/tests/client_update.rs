@@ -569,9 +569,14 @@ async fn the_apt_installer_upgrades_and_downgrades() {
     let updater = f.updater(options);
     assert_eq!(short(&run(&updater).await), "updated - -> 1.1");
     assert_eq!(f.installed().as_deref(), Some("1.1"));
-    // Promoting the previous version is a rollback: 1.1 leaves the suite.
+    // A rollback to the previous version (from staging: production never had
+    // it): 1.1 leaves the suite.
+    let rollback = debpull::repo::PromoteOptions {
+        rollback: true,
+        ..Default::default()
+    };
     f.repo
-        .promote(APP, &v("1.0"), "staging", SUITE)
+        .promote_with(APP, &v("1.0"), "staging", SUITE, &rollback)
         .await
         .unwrap();
     assert_eq!(short(&run(&updater).await), "updated 1.1 -> 1.0");

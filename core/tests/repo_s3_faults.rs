@@ -896,9 +896,8 @@ impl Step {
                     .collect();
                 let target = next.entry(to.to_string()).or_default();
                 target.extend(copied);
-                // Promoting an older version is a rollback: the newer ones leave.
-                let promoted = Version::parse(version).unwrap();
-                target.retain(|(n, v, _)| !(n == name && Version::parse(v).unwrap() > promoted));
+                // (The scenario promotes no older version: that is refused
+                // without a rollback.)
             }
             Step::Remove(suite, name, version) => {
                 next.get_mut(*suite)

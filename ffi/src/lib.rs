@@ -56,7 +56,7 @@ pub use deb::DebpullDebBuilder;
 pub use error::{DebpullError, DebpullStatus};
 pub use notify::{DebpullMessage, DebpullNotifier};
 pub use package::{DebpullPackage, DebpullPackageList};
-pub use phasing::{DEBPULL_PERCENTAGE_KEEP, DebpullPromoteReport};
+pub use phasing::DebpullPromoteReport;
 pub use repository::{
     DebpullGcReport, DebpullProgress, DebpullProgressCallback, DebpullProgressKind,
     DebpullPublishReport, DebpullRepository, DebpullVerifyReport,

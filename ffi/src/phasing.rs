@@ -1,8 +1,8 @@
 //! Staged rollout (`Phased-Update-Percentage`, see `debpull::phasing`):
 //! publish and promote for a percentage of the fleet, change it later
-//! (`debpull_repository_phase`), the report of a promote (rollback: versions
-//! demoted), the machine id of a source, and what a check or an update run
-//! deferred.
+//! (`debpull_repository_phase`), roll back (`debpull_repository_rollback`),
+//! the report of a promote or a rollback (versions demoted), the machine id
+//! of a source, and what a check or an update run deferred.
 
 use std::ffi::{c_char, c_void};
 
@@ -19,20 +19,27 @@ use crate::repository::{
 use crate::source::{DebpullCheck, DebpullSourceOptions, with_options};
 use crate::updater::DebpullOutcome;
 
-/// The `percentage` of `debpull_repository_promote_phased` that leaves a
-/// version already in the target suite at its own percentage (and copies a
-/// new one for everyone), as `debpull_repository_promote` does.
-pub const DEBPULL_PERCENTAGE_KEEP: u32 = u32::MAX;
-
 /// A percentage from C: 0 to 100.
 fn percentage(value: u32) -> debpull::Result<u8> {
     debpull::phasing::percentage(i64::from(value))
 }
 
-/// `debpull_repository_publish` for a staged rollout: the packages are
-/// published for `percentage` (0 to 100; 100: everyone) of the fleet, in the
-/// same commit (a package already there identically gets that percentage:
-/// `debpull_publish_report_rephased`). A percentage above 100 is
+/// An optional percentage from C: NULL for none, else 0 to 100.
+fn optional_percentage(value: *const u8) -> debpull::Result<Option<u8>> {
+    if value.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: not NULL: the caller passes a pointer to one readable byte.
+    let value = unsafe { *value };
+    Ok(Some(percentage(value.into())?))
+}
+
+/// `debpull_repository_publish` for a staged rollout: with `percentage` not
+/// NULL, the packages are published for `*percentage` (0 to 100; 100:
+/// everyone) of the fleet, in the same commit (a package already there
+/// identically gets that percentage: `debpull_publish_report_rephased`).
+/// NULL: everyone, and identical packages already there keep theirs (the
+/// plain publish). Borrows `percentage`. A percentage above 100 is
 /// `DEBPULL_STATUS_INVALID_INPUT`. Everything else as
 /// `debpull_repository_publish`.
 #[unsafe(no_mangle)]
@@ -44,24 +51,16 @@ pub extern "C" fn debpull_repository_publish_phased(
     debs: *const *const c_char,
     count: usize,
     replace: bool,
-    percentage: u32,
+    percentage: *const u8,
     progress: DebpullProgressCallback,
     user_data: *mut c_void,
     out: *mut *mut DebpullPublishReport,
     error: *mut *mut DebpullError,
 ) -> DebpullStatus {
     call(error, || {
-        let percentage = self::percentage(percentage)?;
+        let percentage = optional_percentage(percentage)?;
         publish_raw(
-            repository,
-            suite,
-            component,
-            debs,
-            count,
-            replace,
-            Some(percentage),
-            progress,
-            user_data,
+            repository, suite, component, debs, count, replace, percentage, progress, user_data,
             out,
         )
     })
@@ -77,8 +76,9 @@ pub extern "C" fn debpull_publish_report_rephased(
     report_list(report, |r| &r.rephased)
 }
 
-/// What `debpull_repository_promote_phased` did. Immutable: safe to share
-/// between threads. Owned by the caller, `debpull_promote_report_free`.
+/// What `debpull_repository_promote_phased` or `debpull_repository_rollback`
+/// did. Immutable: safe to share between threads. Owned by the caller,
+/// `debpull_promote_report_free`.
 pub struct DebpullPromoteReport {
     added: DebpullPackageList,
     demoted: DebpullPackageList,
@@ -86,16 +86,27 @@ pub struct DebpullPromoteReport {
     attempts: u32,
 }
 
+impl DebpullPromoteReport {
+    fn new(report: debpull::repo::PromoteReport) -> debpull::Result<DebpullPromoteReport> {
+        Ok(DebpullPromoteReport {
+            added: DebpullPackageList::new(report.added)?,
+            demoted: DebpullPackageList::new(report.demoted)?,
+            rephased: DebpullPackageList::new(report.rephased)?,
+            attempts: report.attempts,
+        })
+    }
+}
+
 /// Promotes package `name` at `version` from suite `from` to suite `to` as
-/// `debpull_repository_promote` does, for `percentage` (0 to 100) of the
-/// fleet in `to`, or with `DEBPULL_PERCENTAGE_KEEP` as the plain promote;
-/// writes what it did to `*out`, owned by the caller
-/// (`debpull_promote_report_free`). A `version` lower than the newest of
-/// `name` in `to` is a rollback: the newer versions leave `to` (their pool
-/// files stay, `from` is untouched) and `debpull_promote_report_demoted`
-/// lists them. Borrows every string. A missing suite or package is
-/// `DEBPULL_STATUS_NOT_FOUND`, another percentage above 100
-/// `DEBPULL_STATUS_INVALID_INPUT`.
+/// `debpull_repository_promote` does, for `*percentage` (0 to 100) of the
+/// fleet in `to`; with `percentage` NULL as the plain promote (a version new
+/// in `to` is for everyone, one already there keeps its percentage). Writes
+/// what it did to `*out`, owned by the caller (`debpull_promote_report_free`).
+/// A `version` lower than the newest of `name` in `to` is refused
+/// (`DEBPULL_STATUS_CONFLICT`, naming the newer versions): roll back with
+/// `debpull_repository_rollback`. Borrows every string and `percentage`. A
+/// missing suite or package is `DEBPULL_STATUS_NOT_FOUND`, a percentage
+/// above 100 `DEBPULL_STATUS_INVALID_INPUT`.
 #[unsafe(no_mangle)]
 #[allow(clippy::too_many_arguments)] // The C signature: inputs, output, error.
 pub extern "C" fn debpull_repository_promote_phased(
@@ -104,7 +115,7 @@ pub extern "C" fn debpull_repository_promote_phased(
     version: *const c_char,
     from: *const c_char,
     to: *const c_char,
-    percentage: u32,
+    percentage: *const u8,
     out: *mut *mut DebpullPromoteReport,
     error: *mut *mut DebpullError,
 ) -> DebpullStatus {
@@ -120,23 +131,55 @@ pub extern "C" fn debpull_repository_promote_phased(
             )
         };
         args::out(out, "out")?;
-        let percentage = match percentage {
-            DEBPULL_PERCENTAGE_KEEP => None,
-            p => Some(self::percentage(p)?),
-        };
+        let percentage = optional_percentage(percentage)?;
         let version = Version::parse(version)?;
-        let options = PromoteOptions { percentage };
+        let options = PromoteOptions {
+            percentage,
+            ..PromoteOptions::default()
+        };
         let report = crate::run::block_on(
             repository
                 .repository
                 .promote_with(name, &version, from, to, &options),
         )?;
-        let report = DebpullPromoteReport {
-            added: DebpullPackageList::new(report.added)?,
-            demoted: DebpullPackageList::new(report.demoted)?,
-            rephased: DebpullPackageList::new(report.rephased)?,
-            attempts: report.attempts,
+        let report = DebpullPromoteReport::new(report)?;
+        // SAFETY: checked not NULL above.
+        unsafe { args::write(out, args::into_handle(report)) };
+        Ok(())
+    })
+}
+
+/// Rolls package `name` in `suite` back to `version`, which must still be in
+/// `suite` (else `DEBPULL_STATUS_NOT_FOUND`; the staging suite is not
+/// needed): its newer versions leave `suite` where `version` is (each
+/// component and architecture listing it; their pool files stay) and
+/// `version` is for everyone. Writes what it did to `*out`, owned by the
+/// caller (`debpull_promote_report_free`): `debpull_promote_report_demoted`
+/// lists the entries that left (empty: nothing newer was there). Notified
+/// like a promote. Borrows every string.
+#[unsafe(no_mangle)]
+pub extern "C" fn debpull_repository_rollback(
+    repository: *const DebpullRepository,
+    suite: *const c_char,
+    name: *const c_char,
+    version: *const c_char,
+    out: *mut *mut DebpullPromoteReport,
+    error: *mut *mut DebpullError,
+) -> DebpullStatus {
+    call(error, || {
+        // SAFETY: NULL or a live repository; NULL or NUL-terminated strings.
+        let (repository, suite, name, version) = unsafe {
+            (
+                args::borrow(repository, "repository")?,
+                args::non_empty_str(suite, "suite")?,
+                args::non_empty_str(name, "name")?,
+                args::non_empty_str(version, "version")?,
+            )
         };
+        args::out(out, "out")?;
+        let version = Version::parse(version)?;
+        let report = crate::run::block_on(repository.repository.rollback(suite, name, &version))?;
+        let report = DebpullPromoteReport::new(report)?;
         // SAFETY: checked not NULL above.
         unsafe { args::write(out, args::into_handle(report)) };
         Ok(())
@@ -159,8 +202,8 @@ pub extern "C" fn debpull_promote_report_added(
     promote_list(report, |r| &r.added)
 }
 
-/// The entries of higher versions removed from the target suite (a
-/// rollback), borrowed from `report`. NULL for NULL.
+/// The entries of higher versions removed from the target suite (by
+/// `debpull_repository_rollback`), borrowed from `report`. NULL for NULL.
 #[unsafe(no_mangle)]
 pub extern "C" fn debpull_promote_report_demoted(
     report: *const DebpullPromoteReport,

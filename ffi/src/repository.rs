@@ -294,7 +294,10 @@ pub(crate) fn list_operation(
 /// `from` to suite `to`, sharing the pool files, and writes the entries added
 /// to `to` to `*out` (empty when they were all there already), owned by the
 /// caller (`debpull_package_list_free`). Borrows every string. A missing
-/// suite or package is `DEBPULL_STATUS_NOT_FOUND`.
+/// suite or package is `DEBPULL_STATUS_NOT_FOUND`. A `version` lower than
+/// the newest of `name` in `to` is refused (`DEBPULL_STATUS_CONFLICT`): roll
+/// back with `debpull_repository_rollback`. For the rollout percentage and
+/// everything the promote did, `debpull_repository_promote_phased`.
 #[unsafe(no_mangle)]
 pub extern "C" fn debpull_repository_promote(
     repository: *const DebpullRepository,

@@ -233,8 +233,31 @@ impl RbRepository {
         let report = without_gvl(ruby, async {
             let options = PromoteOptions {
                 percentage: percentage.map(debpull::phasing::percentage).transpose()?,
+                ..PromoteOptions::default()
             };
             repo.promote_with(&name, &Version::parse(&version)?, &from, &to, &options)
+                .await
+        })?;
+        Ok((
+            to_array(ruby, report.added)?,
+            to_array(ruby, report.demoted)?,
+            to_array(ruby, report.rephased)?,
+            report.attempts,
+        ))
+    }
+
+    /// `_rollback(suite, name, version)`: `[added, demoted, rephased,
+    /// attempts]` of the rollback of `name` in `suite` to `version`.
+    fn rollback(
+        ruby: &Ruby,
+        rb_self: &Self,
+        suite: String,
+        name: String,
+        version: String,
+    ) -> Result<(RArray, RArray, RArray, u32), Error> {
+        let repo = rb_self.repo(ruby)?;
+        let report = without_gvl(ruby, async {
+            repo.rollback(&suite, &name, &Version::parse(&version)?)
                 .await
         })?;
         Ok((
@@ -350,6 +373,7 @@ pub(crate) fn define(ruby: &Ruby, module: &RModule) -> Result<(), Error> {
     class.define_private_method("_publish", method!(RbRepository::publish, 6))?;
     class.define_private_method("_promote", method!(RbRepository::promote, 5))?;
     class.define_private_method("_phase", method!(RbRepository::phase, 4))?;
+    class.define_private_method("_rollback", method!(RbRepository::rollback, 3))?;
     class.define_private_method("_remove", method!(RbRepository::remove, 3))?;
     class.define_private_method("_prune", method!(RbRepository::prune, 2))?;
     class.define_private_method("_packages", method!(RbRepository::packages, 1))?;

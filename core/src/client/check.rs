@@ -776,7 +776,8 @@ fn choose(stanzas: &str, selection: &Selection<'_>) -> Result<Chosen> {
         .position(|(v, p)| v < highest && phase(p, v).is_none_or(|(_, included)| included));
     match (selection.installed, next) {
         (None, Some(i)) => take(i, deferred),
-        (None, None) => take(0, deferred),
+        // A first install takes the phased version: nothing is deferred.
+        (None, None) => take(0, None),
         (Some(installed), Some(i)) if all[i].0 >= *installed => take(i, deferred),
         (Some(installed), _) => match all.iter().position(|(v, _)| v == installed) {
             Some(i) => take(i, deferred),

@@ -134,6 +134,8 @@ pub struct Status {
     /// The highest version of the suite, when a staged rollout keeps it from
     /// this machine for now (the candidate is then the newest version this
     /// machine is included in, or what is installed; see [`crate::phasing`]).
+    /// `None` when the candidate is that version (a first install with no
+    /// other version to take takes it).
     pub deferred: Option<crate::phasing::Deferred>,
     /// Whether the suite changed since the previous check (`false`: the
     /// conditional GET was answered `304 Not Modified`).

@@ -145,9 +145,14 @@ impl Package {
     /// `Phased-Update-Percentage`; 100 removes it too (see [`crate::phasing`]).
     pub fn set_phased_update_percentage(&mut self, percentage: Option<u8>) -> Result<()> {
         match percentage {
-            Some(p) if p < 100 => self
-                .control
-                .set_unchecked(crate::phasing::FIELD, &p.to_string()),
+            Some(p) if p < 100 => {
+                // As a Packages index reads back (the raw value keeps the
+                // blank after the colon), where `from_control` puts it: the
+                // entry equals the one read back.
+                self.control
+                    .set_unchecked(crate::phasing::FIELD, &format!(" {p}"));
+                self.control.sort_by_order(PACKAGES_ORDER);
+            }
             Some(p) if p > 100 => {
                 return Err(crate::phasing::percentage(p.into()).unwrap_err());
             }

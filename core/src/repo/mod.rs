@@ -19,12 +19,19 @@
 //! its own unless a percentage is given.
 //!
 //! Promoting a version lower than the target suite's newest version of that
-//! package is a **rollback**: the newer versions of the package leave the
-//! target suite's indexes (every component and architecture; their pool files
-//! stay, the source suite is untouched) and [`PromoteReport::demoted`] lists
-//! them. Servers whose updater follows the repository
-//! (`Policy::FollowRepository`) then go back to it; upgrade-only servers keep
-//! what they have.
+//! package is refused ([`ErrorKind::Conflict`], naming the newer versions): a
+//! late CI job promoting an older build must not take the newer one out of
+//! production. A **rollback** says so: [`Repository::rollback`] (the version
+//! taken from the target suite itself), or [`PromoteOptions::rollback`]. The
+//! newer versions of the package then leave the target suite's indexes where
+//! the rolled-back-to version is (each component and architecture that lists
+//! it, directly or as `Architecture: all`; elsewhere they stay, so that an
+//! architecture the old version was not built for keeps the package; their
+//! pool files stay, the source suite is untouched) and
+//! [`PromoteReport::demoted`] lists them; the rolled-back-to version is for
+//! everyone unless a percentage is given. Servers whose updater follows the
+//! repository (`Policy::FollowRepository`) then go back to it; upgrade-only
+//! servers keep what they have.
 //!
 //! # Adopting a suite another tool published (aptly)
 //!
@@ -221,8 +228,13 @@ pub struct PublishOptions {
 pub struct PromoteOptions {
     /// A staged rollout in the target suite: the percentage of the fleet (0
     /// to 100) that takes the version; `None`: everyone for a version new in
-    /// the target, unchanged for one already there.
+    /// the target, unchanged for one already there (but everyone for the
+    /// version of a rollback).
     pub percentage: Option<u8>,
+    /// Allow a rollback: the version may be lower than the target's newest of
+    /// the package, whose newer versions then leave the target. Without it,
+    /// such a promote is an [`ErrorKind::Conflict`] error.
+    pub rollback: bool,
 }
 
 /// What [`Repository::promote_with`] did.
@@ -312,10 +324,7 @@ impl Repository {
             .await
     }
 
-    /// [`Repository::publish`] with options: `options.percentage` publishes
-    /// the packages for that share of the fleet (a staged rollout, see the
-    /// module documentation), in the same commit. A percentage above 100 is
-    /// [`ErrorKind::InvalidInput`].
+    /// [`Repository::publish_with`] without the notification.
     async fn publish_with_unnotified(
         &self,
         suite: &str,
@@ -420,8 +429,7 @@ impl Repository {
         Ok(report)
     }
 
-    /// Removes package `name` from `suite`: the one `version`, or every version.
-    /// Returns the entries removed; nothing matching is [`ErrorKind::NotFound`].
+    /// [`Repository::remove`] without the notification.
     async fn remove_unnotified(
         &self,
         suite: &str,
@@ -463,9 +471,8 @@ impl Repository {
     /// indexes. Already there identically: nothing changes. Returns the entries
     /// added to `to` (empty when they were all there already).
     ///
-    /// A `version` lower than the newest of `name` in `to` is a rollback: the
-    /// newer versions leave `to` (see the module documentation and
-    /// [`Repository::promote_with`], which also says which).
+    /// A `version` lower than the newest of `name` in `to` is refused
+    /// ([`ErrorKind::Conflict`]): roll back with [`Repository::rollback`].
     pub async fn promote(
         &self,
         name: &str,
@@ -479,10 +486,7 @@ impl Repository {
         Ok(report.added)
     }
 
-    /// [`Repository::promote`] with options (a staged rollout percentage), and
-    /// everything it did: entries added, entries of higher versions demoted
-    /// (a rollback), entries whose percentage changed. A percentage above 100
-    /// is [`ErrorKind::InvalidInput`].
+    /// [`Repository::promote_with`] without the notification.
     async fn promote_with_unnotified(
         &self,
         name: &str,
@@ -493,10 +497,11 @@ impl Repository {
     ) -> Result<PromoteReport> {
         check_name("suite", from)?;
         check_name("suite", to)?;
-        let percentage = options.percentage;
-        if let Some(p) = percentage {
+        if let Some(p) = options.percentage {
             crate::phasing::percentage(p.into())?;
         }
+        // The version rolled back to is for everyone unless told otherwise.
+        let percentage = options.percentage.or(options.rollback.then_some(100));
         let source = Snapshot::load(&*self.storage, &self.trust, from).await?;
         if !source.exists() {
             return Err(Error::new(
@@ -554,6 +559,9 @@ impl Repository {
                     added.push(package.clone());
                 }
                 demoted = demote_above(snapshot, name, version);
+                if !demoted.is_empty() && !options.rollback {
+                    return Err(older_than_target(to, name, version, &demoted));
+                }
                 Ok(!added.is_empty() || !demoted.is_empty() || !rephased.is_empty())
             })
             .await?;
@@ -566,12 +574,27 @@ impl Repository {
         Ok(report)
     }
 
-    /// Changes the staged rollout of package `name` at `version` in `suite`
-    /// (every component and architecture): `percentage` of the fleet takes it,
-    /// 100 completing the rollout (the field is removed). Returns the entries
-    /// changed (empty: they were at that percentage already). The version
-    /// absent is [`ErrorKind::NotFound`], a percentage above 100
-    /// [`ErrorKind::InvalidInput`].
+    /// Rolls package `name` in `suite` back to `version`, which must still be
+    /// in `suite` (else [`ErrorKind::NotFound`]): its newer versions leave the
+    /// suite where `version` is (see the module documentation) and `version`
+    /// is for everyone. A promote of `suite` to itself with
+    /// [`PromoteOptions::rollback`], notified like one; the report's
+    /// `demoted` lists what left (empty: nothing newer was there).
+    pub async fn rollback(
+        &self,
+        suite: &str,
+        name: &str,
+        version: &Version,
+    ) -> Result<PromoteReport> {
+        let options = PromoteOptions {
+            rollback: true,
+            ..PromoteOptions::default()
+        };
+        self.promote_with(name, version, suite, suite, &options)
+            .await
+    }
+
+    /// [`Repository::phase`] without the notification.
     async fn phase_unnotified(
         &self,
         suite: &str,
@@ -600,8 +623,7 @@ impl Repository {
         Ok(changed)
     }
 
-    /// Keeps the newest `keep` versions of every package and architecture in
-    /// `suite`; returns the entries removed.
+    /// [`Repository::prune`] without the notification.
     async fn prune_unnotified(&self, suite: &str, keep: usize) -> Result<Vec<Package>> {
         if keep == 0 {
             return Err(Error::new(
@@ -925,11 +947,33 @@ fn set_phase(
 }
 
 /// Removes the entries of `name` with a version higher than `version` from
-/// every index of `snapshot` (a rollback); returns them, each once.
+/// the indexes of `snapshot` where `version` is (a rollback): an
+/// architecture's index that lists it, or whose component's `all` index does;
+/// an `all` index when its component lists it anywhere. Other indexes keep
+/// theirs (an architecture the version was not built for keeps the package).
+/// Returns the entries removed, each once.
 fn demote_above(snapshot: &mut Snapshot, name: &str, version: &Version) -> Vec<Package> {
+    let present: BTreeSet<(String, String)> = snapshot
+        .indexes()
+        .filter(|(_, packages)| {
+            packages
+                .iter()
+                .any(|p| p.name() == name && p.version() == version)
+        })
+        .map(|(id, _)| (id.component.clone(), id.arch.clone()))
+        .collect();
     let mut demoted = Vec::new();
     let mut seen = BTreeSet::new();
     for id in snapshot.index_ids() {
+        let here = if id.arch == "all" {
+            present.iter().any(|(c, _)| *c == id.component)
+        } else {
+            present.contains(&(id.component.clone(), id.arch.clone()))
+                || present.contains(&(id.component.clone(), "all".to_owned()))
+        };
+        if !here {
+            continue;
+        }
         snapshot.edit(&id, |packages| {
             let before = packages.len();
             packages.retain(|p| {
@@ -996,6 +1040,22 @@ fn add_package(
             snapshot.append(&id, package.clone());
         }
     }
+}
+
+/// A promote of `name` `version` into `suite`, which has the newer entries
+/// `newer`, without [`PromoteOptions::rollback`].
+fn older_than_target(suite: &str, name: &str, version: &Version, newer: &[Package]) -> Error {
+    let mut versions: Vec<&Version> = newer.iter().map(|p| p.version()).collect();
+    versions.sort_unstable();
+    versions.dedup();
+    let versions: Vec<&str> = versions.iter().map(|v| v.as_str()).collect();
+    Error::new(
+        ErrorKind::Conflict,
+        format!(
+            "suite {suite} has newer versions of {name} than {version} ({}): promoting {version} would take them out; to roll back to it, use rollback (or promote with the rollback option)",
+            versions.join(", ")
+        ),
+    )
 }
 
 fn conflict(suite: &str, present: &Package, new: &Package) -> Error {

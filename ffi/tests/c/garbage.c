@@ -1696,6 +1696,9 @@ static void user_data(void) {
 
 /* ---- staged rollout (issue 8) ----------------------------------------- */
 
+/* Percentages are optional inputs: a pointer to the value, NULL for none. */
+static const uint8_t FIFTY = 50, ZERO = 0, HUNDRED = 100, OVER = 101, MAX8 = UINT8_MAX;
+
 static DebpullStatus phase_string(const char *suite, const char *name, const char *version) {
   DebpullPackageList *list = SENTINEL;
   DebpullStatus st = debpull_repository_phase(fx.repo, suite, name, version, 50, &list, err_out);
@@ -1707,7 +1710,15 @@ static DebpullStatus promote_phased_string(const char *name, const char *version
                                            const char *from, const char *to) {
   DebpullPromoteReport *report = SENTINEL;
   DebpullStatus st =
-      debpull_repository_promote_phased(fx.repo, name, version, from, to, 50, &report, err_out);
+      debpull_repository_promote_phased(fx.repo, name, version, from, to, &FIFTY, &report,
+                                        err_out);
+  UNTOUCHED_OR_FREE(st, report, debpull_promote_report_free);
+  return st;
+}
+
+static DebpullStatus rollback_string(const char *suite, const char *name, const char *version) {
+  DebpullPromoteReport *report = SENTINEL;
+  DebpullStatus st = debpull_repository_rollback(fx.repo, suite, name, version, &report, err_out);
   UNTOUCHED_OR_FREE(st, report, debpull_promote_report_free);
   return st;
 }
@@ -1716,35 +1727,35 @@ static void phased(void) {
   const char *debs[] = {fx.deb};
   DebpullPublishReport *report = SENTINEL;
   EXPECT(INVALID, "repository is NULL",
-         debpull_repository_publish_phased(NULL, SUITE, "main", debs, 1, false, 50, NULL, NULL,
+         debpull_repository_publish_phased(NULL, SUITE, "main", debs, 1, false, &FIFTY, NULL, NULL,
                                            &report, err_out));
   EXPECT(INVALID, "suite is NULL",
-         debpull_repository_publish_phased(fx.repo, NULL, "main", debs, 1, false, 50, NULL, NULL,
+         debpull_repository_publish_phased(fx.repo, NULL, "main", debs, 1, false, &FIFTY, NULL, NULL,
                                            &report, err_out));
   EXPECT(INVALID, "component is empty",
-         debpull_repository_publish_phased(fx.repo, SUITE, "", debs, 1, false, 50, NULL, NULL,
+         debpull_repository_publish_phased(fx.repo, SUITE, "", debs, 1, false, &FIFTY, NULL, NULL,
                                            &report, err_out));
   EXPECT(INVALID, "debs is NULL",
-         debpull_repository_publish_phased(fx.repo, SUITE, "main", NULL, 1, false, 50, NULL,
+         debpull_repository_publish_phased(fx.repo, SUITE, "main", NULL, 1, false, &FIFTY, NULL,
                                            NULL, &report, err_out));
   EXPECT(INVALID, "out (an output) is NULL",
-         debpull_repository_publish_phased(fx.repo, SUITE, "main", debs, 1, false, 50, NULL,
+         debpull_repository_publish_phased(fx.repo, SUITE, "main", debs, 1, false, &FIFTY, NULL,
                                            NULL, NULL, err_out));
-  EXPECT(INVALID, "4294967295",
-         debpull_repository_publish_phased(fx.repo, SUITE, "main", debs, 1, false, UINT32_MAX,
-                                           NULL, NULL, &report, err_out));
+  EXPECT(INVALID, "255",
+         debpull_repository_publish_phased(fx.repo, SUITE, "main", debs, 1, false, &MAX8, NULL,
+                                           NULL, &report, err_out));
   EXPECT(INVALID, "101",
-         debpull_repository_publish_phased(fx.repo, SUITE, "main", debs, 1, false, 101, NULL,
+         debpull_repository_publish_phased(fx.repo, SUITE, "main", debs, 1, false, &OVER, NULL,
                                            NULL, &report, err_out));
   CHECK(UNTOUCHED(report));
   /* 0 and 100 are valid: the identical package is re-phased, then completed. */
   report = NULL;
-  OK(debpull_repository_publish_phased(fx.repo, SUITE, "main", debs, 1, false, 0, NULL, NULL,
+  OK(debpull_repository_publish_phased(fx.repo, SUITE, "main", debs, 1, false, &ZERO, NULL, NULL,
                                        &report, err_out));
   CHECK(debpull_package_list_len(debpull_publish_report_rephased(report)) == 1);
   debpull_publish_report_free(report);
   report = NULL;
-  OK(debpull_repository_publish_phased(fx.repo, SUITE, "main", debs, 1, false, 100, NULL, NULL,
+  OK(debpull_repository_publish_phased(fx.repo, SUITE, "main", debs, 1, false, &HUNDRED, NULL, NULL,
                                        &report, err_out));
   CHECK(debpull_package_list_len(debpull_publish_report_rephased(report)) == 1);
   debpull_publish_report_free(report);
@@ -1752,21 +1763,31 @@ static void phased(void) {
 
   DebpullPromoteReport *promoted = SENTINEL;
   EXPECT(INVALID, "repository is NULL",
-         debpull_repository_promote_phased(NULL, PACKAGE, "1.0", SUITE, "production", 50,
+         debpull_repository_promote_phased(NULL, PACKAGE, "1.0", SUITE, "production", &FIFTY,
                                            &promoted, err_out));
   EXPECT(INVALID, "out (an output) is NULL",
-         debpull_repository_promote_phased(fx.repo, PACKAGE, "1.0", SUITE, "production", 50,
+         debpull_repository_promote_phased(fx.repo, PACKAGE, "1.0", SUITE, "production", &FIFTY,
                                            NULL, err_out));
-  EXPECT(INVALID, "4294967294",
-         debpull_repository_promote_phased(fx.repo, PACKAGE, "1.0", SUITE, "production",
-                                           UINT32_MAX - 1, &promoted, err_out));
+  EXPECT(INVALID, "255",
+         debpull_repository_promote_phased(fx.repo, PACKAGE, "1.0", SUITE, "production", &MAX8,
+                                           &promoted, err_out));
   EXPECT(BAD_VERSION, "",
-         debpull_repository_promote_phased(fx.repo, PACKAGE, "a:b", SUITE, "production", 50,
+         debpull_repository_promote_phased(fx.repo, PACKAGE, "a:b", SUITE, "production", &FIFTY,
                                            &promoted, err_out));
   EXPECT(DEBPULL_STATUS_NOT_FOUND, "",
          debpull_repository_promote_phased(fx.repo, PACKAGE, "1.0", "no-such-suite",
-                                           "production", DEBPULL_PERCENTAGE_KEEP, &promoted,
+                                           "production", NULL, &promoted,
                                            err_out));
+  CHECK(UNTOUCHED(promoted));
+  EXPECT(INVALID, "repository is NULL",
+         debpull_repository_rollback(NULL, "production", PACKAGE, "1.0", &promoted, err_out));
+  EXPECT(INVALID, "out (an output) is NULL",
+         debpull_repository_rollback(fx.repo, "production", PACKAGE, "1.0", NULL, err_out));
+  EXPECT(BAD_VERSION, "",
+         debpull_repository_rollback(fx.repo, "production", PACKAGE, "a:b", &promoted, err_out));
+  EXPECT(DEBPULL_STATUS_NOT_FOUND, "",
+         debpull_repository_rollback(fx.repo, "no-such-suite", PACKAGE, "1.0", &promoted,
+                                     err_out));
   CHECK(UNTOUCHED(promoted));
   CHECK(debpull_promote_report_added(NULL) == NULL);
   CHECK(debpull_promote_report_demoted(NULL) == NULL);
@@ -1802,11 +1823,17 @@ static void phased(void) {
   EXPECT(INVALID, "from is empty", promote_phased_string(PACKAGE, "1.0", "", "production"));
   EXPECT(INVALID, "to is empty", promote_phased_string(PACKAGE, "1.0", SUITE, ""));
   EXPECT(ANY, NULL, promote_phased_string(PACKAGE, "1.0", SUITE, long_string));
+  EXPECT(INVALID, "suite is NULL", rollback_string(NULL, PACKAGE, "1.0"));
+  EXPECT(INVALID, "name is NULL", rollback_string(SUITE, NULL, "1.0"));
+  EXPECT(INVALID, "version is empty", rollback_string(SUITE, PACKAGE, ""));
+  EXPECT(ANY, NULL, rollback_string(long_string, PACKAGE, "1.0"));
+  EXPECT(ANY, NULL, rollback_string(SUITE, long_string, "1.0"));
   for (size_t i = 0; i < BAD_UTF8_COUNT; i++) {
     EXPECT(INVALID, "suite is not valid UTF-8", phase_string(BAD_UTF8[i], PACKAGE, "1.0"));
     EXPECT(INVALID, "version is not valid UTF-8", phase_string(SUITE, PACKAGE, BAD_UTF8[i]));
     EXPECT(INVALID, "to is not valid UTF-8",
            promote_phased_string(PACKAGE, "1.0", SUITE, BAD_UTF8[i]));
+    EXPECT(INVALID, "name is not valid UTF-8", rollback_string(SUITE, BAD_UTF8[i], "1.0"));
     EXPECT(INVALID, "id is not valid UTF-8",
            debpull_source_options_set_machine_id(fx.so, BAD_UTF8[i], err_out));
   }

@@ -1,8 +1,8 @@
 /* Staged rollout through the C API: publish app 2.0 for 25% of the fleet, a
  * machine outside it (DEBPULL_TEST_MACHINE_OUT) installs 1.0 and sees 2.0
  * deferred, one inside (DEBPULL_TEST_MACHINE_IN) gets 2.0; the rollout
- * raised to 100 reaches the first; promoting 1.0 again rolls production
- * back (2.0 demoted). The harness chose the two ids with core's
+ * raised to 100 reaches the first; promoting 1.0 again is refused, and
+ * debpull_repository_rollback rolls production back to it (2.0 demoted). The harness chose the two ids with core's
  * debpull::phasing (checked against apt-get in core's tests) and checks the
  * dpkg root afterwards. */
 #define _POSIX_C_SOURCE 200809L
@@ -58,8 +58,9 @@ static DebpullUpdater *updater(const DebpullSource *source, const char *policy) 
   return u;
 }
 
+/* Publishes `deb` for `percentage` of the fleet (NULL: everyone, the plain publish). */
 static void publish(const DebpullRepository *repo, const char *suite, const char *deb,
-                    uint32_t percentage, size_t added, size_t rephased) {
+                    const uint8_t *percentage, size_t added, size_t rephased) {
   const char *debs[] = {deb};
   DebpullPublishReport *report = NULL;
   CHECK_OK(debpull_repository_publish_phased(repo, suite, "main", debs, 1, false, percentage,
@@ -87,15 +88,17 @@ static void update(DebpullUpdater *u, const char *expected, const char *deferred
 int main(void) {
   DebpullRepository *repo = open_repository();
   const char *app1 = env("DEBPULL_TEST_APP1"), *app2 = env("DEBPULL_TEST_APP2");
-  publish(repo, "staging", app1, 100, 1, 0);
-  publish(repo, "production", app1, 100, 1, 0);
-  publish(repo, "production", app2, 25, 1, 0);
-  /* Again, identical, at 25: nothing to do. */
-  publish(repo, "production", app2, 25, 0, 0);
+  const uint8_t quarter = 25, hundred = 100, over = 101;
+  publish(repo, "staging", app1, NULL, 1, 0);
+  publish(repo, "production", app1, &hundred, 1, 0);
+  publish(repo, "production", app2, &quarter, 1, 0);
+  /* Again, identical, at 25: nothing to do; without a percentage it keeps its 25. */
+  publish(repo, "production", app2, &quarter, 0, 0);
+  publish(repo, "production", app2, NULL, 0, 0);
   const char *debs[] = {app2};
   DebpullPublishReport *report = (DebpullPublishReport *)&checks_run;
   CHECK_ERROR(DEBPULL_STATUS_INVALID_INPUT, "101",
-              debpull_repository_publish_phased(repo, "production", "main", debs, 1, false, 101,
+              debpull_repository_publish_phased(repo, "production", "main", debs, 1, false, &over,
                                                 NULL, NULL, &report, &err));
   CHECK(report == (DebpullPublishReport *)&checks_run);
 
@@ -134,15 +137,25 @@ int main(void) {
   update(u, "app: updated 1.0 -> 2.0", NULL);
   debpull_updater_free(u);
 
-  /* Roll back: promote 1.0 again; 2.0 leaves production; a follow-repository
-   * updater goes back. */
+  /* Promoting 1.0 again is refused (2.0 is newer): a late CI job cannot
+   * roll production back; debpull_repository_rollback does, from production
+   * itself: 2.0 leaves it, a follow-repository updater goes back. */
   DebpullPromoteReport *promoted = NULL;
   CHECK_ERROR(DEBPULL_STATUS_INVALID_INPUT, "101",
-              debpull_repository_promote_phased(repo, "app", "1.0", "staging", "production", 101,
+              debpull_repository_promote_phased(repo, "app", "1.0", "staging", "production",
+                                                &over, &promoted, &err));
+  CHECK_ERROR(DEBPULL_STATUS_CONFLICT, "roll back",
+              debpull_repository_promote_phased(repo, "app", "1.0", "staging", "production", NULL,
                                                 &promoted, &err));
   CHECK(promoted == NULL);
-  CHECK_OK(debpull_repository_promote_phased(repo, "app", "1.0", "staging", "production",
-                                             DEBPULL_PERCENTAGE_KEEP, &promoted, &err));
+  DebpullPackageList *added = NULL;
+  CHECK_ERROR(DEBPULL_STATUS_CONFLICT, "2.0",
+              debpull_repository_promote(repo, "app", "1.0", "staging", "production", &added,
+                                         &err));
+  CHECK(added == NULL);
+  CHECK_ERROR(DEBPULL_STATUS_NOT_FOUND, "0.5",
+              debpull_repository_rollback(repo, "production", "app", "0.5", &promoted, &err));
+  CHECK_OK(debpull_repository_rollback(repo, "production", "app", "1.0", &promoted, &err));
   CHECK(debpull_package_list_len(debpull_promote_report_added(promoted)) == 0);
   CHECK(debpull_package_list_len(debpull_promote_report_rephased(promoted)) == 0);
   const DebpullPackageList *demoted = debpull_promote_report_demoted(promoted);
@@ -150,6 +163,13 @@ int main(void) {
   CHECK_STR(debpull_package_version(debpull_package_list_get(demoted, 0)), "2.0");
   CHECK(debpull_promote_report_attempts(promoted) == 1);
   debpull_promote_report_free(promoted);
+  /* A percentage promote of a version already there re-phases it. */
+  CHECK_OK(debpull_repository_promote_phased(repo, "app", "1.0", "staging", "production",
+                                             &quarter, &promoted, &err));
+  CHECK(debpull_package_list_len(debpull_promote_report_rephased(promoted)) == 1);
+  debpull_promote_report_free(promoted);
+  CHECK_OK(debpull_repository_phase(repo, "production", "app", "1.0", 100, &changed, &err));
+  debpull_package_list_free(changed);
   u = updater(out, "follow-repository");
   update(u, "app: updated 2.0 -> 1.0", NULL);
   debpull_updater_free(u);

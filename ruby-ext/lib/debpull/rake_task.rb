@@ -26,9 +26,11 @@ module Debpull
   # - `deploy:build[version]`   builds a .deb from {#build_dir} with {#control} ({Debpull.build_deb})
   # - `deploy:publish[debs]`    publishes .debs (paths or globs; default: what deploy:build made) into {#suite}
   # - `deploy:promote[version,percentage]` copies {#package} `version` from {#from} to {#to}
-  #   (for `percentage` of the fleet, a staged rollout; a version lower than {#to}'s newest is a rollback)
-  # - `deploy:phase[version,percentage]` changes the rollout of `version` in {#to} (100: complete)
-  # - `deploy:rollback[version]` promotes an older `version` again: the newer ones leave {#to}
+  #   (for `percentage` of the fleet when given, a staged rollout; else for everyone. A version
+  #   lower than {#to}'s newest is refused: that is deploy:rollback)
+  # - `deploy:phase[version,percentage]` changes the rollout of `version` in {#to} (100: complete;
+  #   the percentage is required)
+  # - `deploy:rollback[version]` rolls {#to} back to `version`, still in {#to}: the newer ones leave it
   # - `deploy:list`             the packages of {#suite}
   # - `deploy:verify`           checks {#suite}'s signature and every checksum
   # - `deploy:prune[keep]`      keeps the newest `keep` versions (default {#keep}) of each package in {#suite}
@@ -121,7 +123,8 @@ module Debpull
     #     deploy:sns posts there
     # @!attribute percentage
     #   @return [Integer, String, nil] a staged rollout: the share of the fleet (0 to 100) deploy:publish
-    #     publishes for, and deploy:promote promotes for when its argument is not given (nil: everyone)
+    #     publishes for (nil: everyone). For deploy:publish only: deploy:promote and deploy:phase take
+    #     the percentage from their argument alone
     # @!attribute machine_id
     #   @return [String, nil] this machine's id for staged rollouts (check, update; default /etc/machine-id)
     # @!attribute notify_timeout
@@ -186,7 +189,7 @@ module Debpull
         desc "Change the staged rollout of a version in the target suite (100: everyone)"
         task(:phase, %i[version percentage]) { |_, args| phase(args[:version], args[:percentage]) }
 
-        desc "Roll the target suite back to an older version (promote it again: the newer ones leave)"
+        desc "Roll the target suite back to an older version still in it (the newer ones leave)"
         task(:rollback, [:version]) { |_, args| rollback(args[:version]) }
 
         desc "List the packages of the suite"
@@ -388,7 +391,8 @@ module Debpull
       package = package_name(:promote)
       from = string(:from, :promote)
       to = string(:to, :promote)
-      percentage = percentage_of(percentage_arg || setting(:percentage), :promote)
+      # Only the argument: the publish setting must not make this a staged rollout.
+      percentage = percentage_of(percentage_arg, :promote)
       report = open_repository(:promote).promote_report(package, version.to_s, from: from, to: to,
                                                                                percentage: percentage)
       say "promoted #{package} #{version} from #{from} to #{to}" \
@@ -429,7 +433,7 @@ module Debpull
       version = version_arg || setting(:version)
       raise ConfigurationError, "#{name}:phase needs a version: #{name}:phase[1.2.3,50]" if version.nil?
 
-      percentage = percentage_of(percentage_arg || setting(:percentage), :phase)
+      percentage = percentage_of(percentage_arg, :phase)
       raise ConfigurationError, "#{name}:phase needs a percentage: #{name}:phase[#{version},50] (100: everyone)" if percentage.nil?
 
       package = package_name(:phase)
@@ -454,7 +458,7 @@ module Debpull
                                   "#{newest || "none"}: nothing newer to roll back (use #{name}:promote)"
       end
 
-      report = repo.promote_report(package, version.to_s, from: string(:from, :rollback), to: to)
+      report = repo.rollback(to, package, version.to_s)
       say_demoted(package, to, report)
       report
     end

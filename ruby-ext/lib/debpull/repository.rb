@@ -169,9 +169,8 @@ module Debpull
     # @raise [NotFound] no such suite or package
     # @raise [InvalidVersion] version is not one dpkg accepts
     # @raise [InvalidInput] a percentage above 100
-    #
-    # A version lower than the newest of `name` in `to` is a rollback: the
-    # newer versions leave `to` ({#promote_report} lists them).
+    # @raise [Conflict] a version lower than the newest of `name` in `to`
+    #   (a late promote of an older build): roll back with {#rollback}
     def promote(name, version, from:, to:, percentage: nil)
       promote_report(name, version, from: from, to: to, percentage: percentage).added
     end
@@ -181,7 +180,7 @@ module Debpull
     #   @return [Array<Package>] entries added to the target suite
     # @!attribute demoted
     #   @return [Array<Package>] entries of higher versions removed from the
-    #     target suite (a rollback: their pool files stay, the source suite is untouched)
+    #     target suite by {#rollback} (their pool files stay)
     # @!attribute rephased
     #   @return [Array<Package>] entries already there whose rollout percentage changed
     # @!attribute attempts
@@ -195,8 +194,8 @@ module Debpull
       end
     end
 
-    # {#promote}, reporting everything it did: what it added, what a rollback
-    # demoted, what changed percentage.
+    # {#promote}, reporting everything it did: what it added, what changed
+    # percentage.
     #
     # @param (see #promote)
     # @return [PromoteReport]
@@ -204,6 +203,23 @@ module Debpull
     def promote_report(name, version, from:, to:, percentage: nil)
       Repository.check_percentage(percentage, allow_nil: true)
       PromoteReport.new(*_promote(name, Repository.version_text(version, "version"), from, to, percentage))
+    end
+
+    # Rolls package `name` in `suite` back to `version`, taken from `suite`
+    # itself (it must still be there; the staging suite is not needed): the
+    # newer versions leave `suite` where `version` is (each component and
+    # architecture listing it; their pool files stay) and `version` is for
+    # everyone. Servers whose updater follows the repository go back to it.
+    # Notified like a promote.
+    #
+    # @param suite [String]
+    # @param name [String]
+    # @param version [String, Version]
+    # @return [PromoteReport] `demoted` lists what left (empty: nothing newer was there)
+    # @raise [NotFound] the version is not in the suite
+    # @raise [InvalidVersion] version is not one dpkg accepts
+    def rollback(suite, name, version)
+      PromoteReport.new(*_rollback(suite, name, Repository.version_text(version, "version")))
     end
 
     # Changes the staged rollout of package `name` at `version` in `suite`

@@ -27,7 +27,6 @@ module Debpull
   # @!attribute [r] admin_dir
   #   @return [String] dpkg's administrative directory
   class Source
-    # What {Source#check} found for one package.
     # A version a staged rollout keeps from this machine for now
     # ({Status#deferred}, {Updater::Outcome#deferred}).
     # @!attribute version
@@ -39,6 +38,7 @@ module Debpull
       def to_s = "#{version} deferred (phased #{percentage}%, this machine not yet included)"
     end
 
+    # What {Source#check} found for one package.
     class Status
       # @return [String] the package asked about
       attr_reader :package
@@ -53,7 +53,8 @@ module Debpull
       attr_reader :warnings
       # @return [Deferred, nil] the suite's highest version when a staged
       #   rollout keeps it from this machine for now (the candidate is then the
-      #   newest version this machine is in, or what it has)
+      #   newest version this machine is in, or what it has); nil when the
+      #   candidate is that version (a first install with nothing else to take)
       attr_reader :deferred
 
       # @api private
