@@ -13,7 +13,7 @@
 use super::{EventSink, Outcome, Updater};
 
 impl Updater {
-    /// [`Updater::update`], calling `on_event` with the run's [`Event`] before
+    /// [`Updater::update`], calling `on_event` with the run's [`Event`](super::Event) before
     /// returning its outcome. A run cancelled before its installer started
     /// emits one [`ErrorKind::Cancelled`](crate::ErrorKind::Cancelled) event;
     /// one cancelled after emits that event, then (from the install task, when

@@ -65,10 +65,13 @@ impl Repository {
         Ok(removed)
     }
 
-    /// [`Repository::promote`] with options (a staged rollout percentage), and
-    /// everything it did: entries added, entries of higher versions demoted
-    /// (a rollback), entries whose percentage changed. A percentage above 100
-    /// is [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput). With a
+    /// [`Repository::promote`] with options (a staged rollout percentage, an
+    /// explicit rollback), and everything it did: entries added, entries of
+    /// higher versions demoted (only with `options.rollback`: without it, a
+    /// version lower than the newest in `to` is
+    /// [`ErrorKind::Conflict`](crate::ErrorKind::Conflict)), entries whose
+    /// percentage changed. A percentage above 100 is
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput). With a
     /// notifier, posts the promotion (or the rollback).
     pub async fn promote_with(
         &self,
