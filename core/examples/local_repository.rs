@@ -5,9 +5,10 @@
 //! promotes one to `production`, lists both suites and verifies them as a client
 //! would, saying what it does at each step. Then a server pulls: the real dpkg
 //! installs the app into a root of its own (`DIR-server/`), a second check finds
-//! nothing new, a release (a promotion to `production`) reaches the server, and
-//! so does a rollback of `production`. Running it again publishes nothing
-//! (identical packages are a no-op) and plays the release and rollback again.
+//! nothing new, a staged release (a promotion to `production` for half of the
+//! fleet, then all of it) reaches the server, and so does a rollback of
+//! `production`. Running it again publishes nothing (identical packages are a
+//! no-op) and plays the release and rollback again.
 //!
 //! Usage: `cargo run --release --example local_repository -- [DIR]` (default
 //! `./demo-repo`). The signing key is generated once into `DIR-keys/`.
@@ -18,7 +19,7 @@ use std::sync::Arc;
 
 use debpull::client::{Policy, Source, SourceOptions, SourceTrust, Updater, UpdaterOptions};
 use debpull::deb::Builder;
-use debpull::repo::{Progress, Replace, Repository, RepositoryOptions};
+use debpull::repo::{Progress, PromoteOptions, Replace, Repository, RepositoryOptions};
 use debpull::sign::{KeyKind, SigningKey, TrustedKeys};
 use debpull::{Error, Result, Version, storage};
 
@@ -27,6 +28,10 @@ const VERSIONS: [&str; 3] = ["1.0.0-1", "1.1.0-1", "1.2.0~rc1-1"];
 const PROMOTED: &str = "1.1.0-1";
 /// The release candidate released, then rolled back, on the server.
 const RELEASED: &str = "1.2.0~rc1-1";
+/// The demo server's machine id (staged rollouts: `/etc/machine-id` on a server).
+const MACHINE_ID: &str = "5d1c3e1f0b6a4c2e9f8d7a6b5c4d3e2f";
+/// The share of the fleet the release goes to first.
+const FIRST_STAGE: u8 = 50;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -156,9 +161,10 @@ async fn serve(repo: &Repository, uri: &str, trusted: TrustedKeys, server: &Path
     );
     options.architecture = Some("amd64".into());
     options.admin_dir = admin;
+    options.machine_id = Some(MACHINE_ID.into());
     let source = Source::open(uri, options)?;
     let mut options = UpdaterOptions::new(APP);
-    // A production rollback (the release removed again) reaches the server.
+    // A production rollback (the previous version promoted back) reaches the server.
     options.policy = Policy::FollowRepository;
     // The health check: the installed app runs.
     options.health_check = Some(vec![root.join("usr/bin").join(APP).display().to_string()]);
@@ -170,13 +176,36 @@ async fn serve(repo: &Repository, uri: &str, trusted: TrustedKeys, server: &Path
     );
     println!("update      {}", updater.update().await);
     println!("update      {}", updater.update().await);
+    // A staged release: half of the fleet first (whether this server is in
+    // that half is apt's rule on its machine id), then everyone.
     let released = Version::parse(RELEASED)?;
-    repo.promote(APP, &released, "staging", "production")
+    let first_stage = PromoteOptions {
+        percentage: Some(FIRST_STAGE),
+        ..PromoteOptions::default()
+    };
+    repo.promote_with(APP, &released, "staging", "production", &first_stage)
         .await?;
-    println!("promote     {APP} {RELEASED} staging -> production");
+    println!(
+        "promote     {APP} {RELEASED} staging -> production for {FIRST_STAGE}% of the fleet \
+         (this server's number: {}, in when <= {FIRST_STAGE})",
+        debpull::phasing::phase_number(APP, RELEASED, MACHINE_ID)
+    );
     println!("update      {}", updater.update().await);
-    repo.remove("production", APP, Some(&released)).await?;
-    println!("remove      {APP} {RELEASED} from production (a rollback)");
+    repo.phase("production", APP, &released, 100).await?;
+    println!("phase       {APP} {RELEASED} in production: 100% (rollout complete)");
+    println!("update      {}", updater.update().await);
+    // A production rollback: the previous version promoted back in production.
+    let previous = Version::parse(PROMOTED)?;
+    let rollback = repo.rollback("production", APP, &previous).await?;
+    let demoted: Vec<String> = rollback
+        .demoted
+        .iter()
+        .map(|p| p.version().to_string())
+        .collect();
+    println!(
+        "rollback    production to {APP} {PROMOTED} (demoted: {})",
+        demoted.join(", ")
+    );
     println!("update      {}", updater.update().await);
     Ok(())
 }

@@ -168,7 +168,10 @@ impl Webhook {
             if value.is_zero() || value > MAX_WEBHOOK_WAIT {
                 return Err(Error::new(
                     ErrorKind::InvalidInput,
-                    format!("webhook {name} {value:?}: must be more than zero and at most an hour"),
+                    format!(
+                        "webhook {name} {}: must be more than 0 s and at most an hour (3600 s)",
+                        crate::notify::format_duration(value)
+                    ),
                 ));
             }
         }

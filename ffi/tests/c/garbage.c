@@ -1406,8 +1406,8 @@ static void notifications(void) {
       {"debpull_notifier_new", "webhook_url", s_notifier_url, REFUSE, NULL, REFUSE, NULL, INVALID},
   };
   static const struct number_param numbers[] = {
-      {"debpull_notifier_new", "timeout_seconds", n_notifier_timeout, INVALID, "timeout_seconds 0",
-       INVALID, "from 1 to 3600"},
+      {"debpull_notifier_new", "timeout_seconds", n_notifier_timeout, INVALID,
+       "webhook timeout 0", INVALID, "at most an hour (3600 s)"},
       {"debpull_notifier_new", "retries", n_notifier_retries, DEBPULL_STATUS_OK, NULL, INVALID,
        "at most 10"},
   };

@@ -78,7 +78,7 @@ static void bad_notifiers(void) {
   DebpullNotifier *n = NULL;
   CHECK_ERROR(DEBPULL_STATUS_INVALID_INPUT, "http:// or https://",
               debpull_notifier_new("ftp://example.org/x", 10, 3, &n, &err));
-  CHECK_ERROR(DEBPULL_STATUS_INVALID_INPUT, "webhook timeout 0ns",
+  CHECK_ERROR(DEBPULL_STATUS_INVALID_INPUT, "webhook timeout 0 ms",
               debpull_notifier_new(env("DEBPULL_TEST_WEBHOOK"), 0, 3, &n, &err));
   CHECK_ERROR(DEBPULL_STATUS_INVALID_INPUT, "webhook retries 11",
               debpull_notifier_new(env("DEBPULL_TEST_WEBHOOK"), 10, 11, &n, &err));
