@@ -29,7 +29,7 @@ const PROMOTED: &str = "1.1.0-1";
 /// The release candidate released, then rolled back, on the server.
 const RELEASED: &str = "1.2.0~rc1-1";
 /// The demo server's machine id (staged rollouts: `/etc/machine-id` on a server).
-const MACHINE_ID: &str = "5d1c3e1f0b6a4c2e9f8d7a6b5c4d3e2f";
+const MACHINE_ID: &str = "5d1c3e1f0b6a4c2e9f8d7a6b5c4d0005";
 /// The share of the fleet the release goes to first.
 const FIRST_STAGE: u8 = 50;
 
