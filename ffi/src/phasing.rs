@@ -186,20 +186,13 @@ pub extern "C" fn debpull_repository_rollback(
     })
 }
 
-fn promote_list(
-    report: *const DebpullPromoteReport,
-    get: impl FnOnce(&DebpullPromoteReport) -> &DebpullPackageList,
-) -> *const DebpullPackageList {
-    args::read(report, std::ptr::null(), |r| get(r) as *const _)
-}
-
 /// The entries added to the target suite, borrowed from `report` (never free
 /// it). NULL for NULL.
 #[unsafe(no_mangle)]
 pub extern "C" fn debpull_promote_report_added(
     report: *const DebpullPromoteReport,
 ) -> *const DebpullPackageList {
-    promote_list(report, |r| &r.added)
+    report_list(report, |r| &r.added)
 }
 
 /// The entries of higher versions removed from the target suite (by
@@ -208,7 +201,7 @@ pub extern "C" fn debpull_promote_report_added(
 pub extern "C" fn debpull_promote_report_demoted(
     report: *const DebpullPromoteReport,
 ) -> *const DebpullPackageList {
-    promote_list(report, |r| &r.demoted)
+    report_list(report, |r| &r.demoted)
 }
 
 /// The entries already in the target suite whose rollout percentage changed,
@@ -217,7 +210,7 @@ pub extern "C" fn debpull_promote_report_demoted(
 pub extern "C" fn debpull_promote_report_rephased(
     report: *const DebpullPromoteReport,
 ) -> *const DebpullPackageList {
-    promote_list(report, |r| &r.rephased)
+    report_list(report, |r| &r.rephased)
 }
 
 /// The attempts the commit took (0: nothing to commit, and for NULL).

@@ -225,9 +225,10 @@ pub(crate) fn publish_raw(
     Ok(())
 }
 
-pub(crate) fn report_list(
-    report: *const DebpullPublishReport,
-    get: impl FnOnce(&DebpullPublishReport) -> &DebpullPackageList,
+/// A package list borrowed from a report (publish or promote): NULL for NULL.
+pub(crate) fn report_list<R>(
+    report: *const R,
+    get: impl FnOnce(&R) -> &DebpullPackageList,
 ) -> *const DebpullPackageList {
     args::read(report, std::ptr::null(), |r| get(r) as *const _)
 }

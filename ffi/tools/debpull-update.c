@@ -460,29 +460,45 @@ static int source_options(const struct config *config, DebpullSourceOptions *opt
   return 0;
 }
 
-/* The Slack notifier of slack-webhook (notify-timeout, notify-retries), given
- * to the updater's options; nothing when slack-webhook is not set. */
-static int notify_options(const struct config *config, DebpullUpdaterOptions *options) {
-  DebpullError *error = NULL;
-  if (config->slack_webhook == NULL) {
+/* slack-webhook's notify-timeout and notify-retries (defaults 10 s and 3),
+ * checked; *wanted is false without slack-webhook (then a notify key alone is
+ * an error). */
+static int notify_settings(const struct config *config, bool *wanted, uint64_t *timeout,
+                           uint64_t *retries) {
+  *wanted = config->slack_webhook != NULL;
+  *timeout = 10;
+  *retries = 3;
+  if (!*wanted) {
     const char *orphan = config->notify_timeout ? "notify-timeout"
                          : config->notify_retries ? "notify-retries"
                                                   : NULL;
     return orphan ? config_error(config, line_of(config, orphan), "%s: needs slack-webhook", orphan)
                   : 0;
   }
-  uint64_t timeout = 10, retries = 3;
   if (config->notify_timeout != NULL
-      && (!parse_seconds(config->notify_timeout, &timeout) || timeout < 1 || timeout > 3600)) {
+      && (!parse_seconds(config->notify_timeout, timeout) || *timeout < 1 || *timeout > 3600)) {
     return config_error(config, line_of(config, "notify-timeout"),
                         "notify-timeout: must be a number of seconds from 1 to 3600, not \"%s\"",
                         config->notify_timeout);
   }
   if (config->notify_retries != NULL
-      && (!parse_seconds(config->notify_retries, &retries) || retries > 10)) {
+      && (!parse_seconds(config->notify_retries, retries) || *retries > 10)) {
     return config_error(config, line_of(config, "notify-retries"),
                         "notify-retries: must be a number from 0 to 10, not \"%s\"",
                         config->notify_retries);
+  }
+  return 0;
+}
+
+/* The Slack notifier of slack-webhook (notify-timeout, notify-retries), given
+ * to the updater's options; nothing when slack-webhook is not set. */
+static int notify_options(const struct config *config, DebpullUpdaterOptions *options) {
+  DebpullError *error = NULL;
+  bool wanted;
+  uint64_t timeout, retries;
+  int bad = notify_settings(config, &wanted, &timeout, &retries);
+  if (bad != 0 || !wanted) {
+    return bad;
   }
   DebpullNotifier *notifier = NULL;
   DebpullStatus status =
@@ -679,28 +695,14 @@ static int finish(int result) {
   return result;
 }
 
-/* slack-webhook, notify-timeout, notify-retries for --user-data (checked as
- * notify_options checks them; the script writes the configuration 0600). */
+/* slack-webhook, notify-timeout, notify-retries for --user-data (the script
+ * writes the configuration 0600). */
 static int user_data_notify(const struct config *config, DebpullUserDataOptions *options) {
-  if (config->slack_webhook == NULL) {
-    const char *orphan = config->notify_timeout ? "notify-timeout"
-                         : config->notify_retries ? "notify-retries"
-                                                  : NULL;
-    return orphan ? config_error(config, line_of(config, orphan), "%s: needs slack-webhook", orphan)
-                  : 0;
-  }
-  uint64_t timeout = 10, retries = 3;
-  if (config->notify_timeout != NULL
-      && (!parse_seconds(config->notify_timeout, &timeout) || timeout < 1 || timeout > 3600)) {
-    return config_error(config, line_of(config, "notify-timeout"),
-                        "notify-timeout: must be 1 to 3600 seconds, not \"%s\"",
-                        config->notify_timeout);
-  }
-  if (config->notify_retries != NULL
-      && (!parse_seconds(config->notify_retries, &retries) || retries > 10)) {
-    return config_error(config, line_of(config, "notify-retries"),
-                        "notify-retries: must be a number from 0 to 10, not \"%s\"",
-                        config->notify_retries);
+  bool wanted;
+  uint64_t timeout, retries;
+  int bad = notify_settings(config, &wanted, &timeout, &retries);
+  if (bad != 0 || !wanted) {
+    return bad;
   }
   DebpullError *error = NULL;
   if (debpull_user_data_options_set_slack_webhook(options, config->slack_webhook,
