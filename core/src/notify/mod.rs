@@ -10,7 +10,9 @@
 //! - [`Notifier`] (here): a webhook for the publisher and the updater. Given
 //!   as [`RepositoryOptions::notifier`](crate::repo::RepositoryOptions::notifier),
 //!   every successful publish (something added or replaced, or found
-//!   unchanged), promote, remove and prune (something removed) is posted; as
+//!   unchanged), promote, rollback ([`Repository::rollback`](crate::repo::Repository::rollback)),
+//!   phase (a rollout's percentage changed), remove and prune (something
+//!   removed) is posted; as
 //!   [`UpdaterOptions::notifier`](crate::client::UpdaterOptions::notifier),
 //!   every update run that updated, failed or rolled back. Runs that found
 //!   the package up to date, were skipped or held back post nothing: every
