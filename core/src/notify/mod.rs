@@ -65,6 +65,8 @@ pub struct NotifyReport {
     pub failed: u64,
     /// The last failure's message, if any post failed.
     pub last_error: Option<String>,
+    /// The last failure's kind, if any post failed.
+    pub last_error_kind: Option<crate::ErrorKind>,
 }
 
 /// A webhook whose failures are warnings, not errors: what the publisher and
@@ -140,6 +142,7 @@ impl Notifier {
             Err(error) => {
                 report.failed += 1;
                 report.last_error = Some(error.to_string());
+                report.last_error_kind = Some(error.kind());
             }
         }
         result
