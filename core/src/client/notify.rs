@@ -145,11 +145,10 @@ fn state_path(dir: &std::path::Path, package: &str) -> std::path::PathBuf {
 fn failure_key(error: &crate::Error, attempted: Option<&crate::Version>) -> String {
     use sha2::Digest as _;
 
-    let mut text = String::new();
-    if let Some(version) = attempted {
-        text.push_str(&version.to_string());
-    }
-    text.push('\n');
+    let mut text = match attempted {
+        Some(version) => format!("{version}\n"),
+        None => "\n".to_owned(),
+    };
     let mut digits = false;
     for c in error.to_string().chars() {
         if c.is_ascii_digit() {
