@@ -555,6 +555,18 @@ uint64_t debpull_notifier_sent(const struct DebpullNotifier *notifier);
 uint64_t debpull_notifier_failed(const struct DebpullNotifier *notifier);
 
 /**
+ * The last post of the notifier (or of the options given it) that failed,
+ * as a new error owned by the caller (`debpull_error_free`): its status
+ * (`DEBPULL_STATUS_STORAGE`: the network failed or the webhook refused)
+ * and message (`debpull_error_message`, which never shows the webhook's
+ * secret path), valid until that error is freed, whatever the notifier
+ * does meanwhile. A copy, not a string lent by the notifier: another
+ * thread's failed post may replace its last error at any time. NULL when
+ * no post has failed, and for NULL.
+ */
+struct DebpullError *debpull_notifier_last_error(const struct DebpullNotifier *notifier);
+
+/**
  * Frees `notifier`. NULL is fine. Options it was given keep posting.
  */
 void debpull_notifier_free(struct DebpullNotifier *notifier);

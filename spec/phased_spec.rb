@@ -7,7 +7,8 @@ require_relative "support/publish"
 
 # Staged rollout from Ruby: publish for a percentage of the fleet, machines
 # (a machine id, a state directory and a dpkg root each) inside and outside
-# it, raising it to 100, rolling back by promoting the previous version.
+# it, raising it to 100, rolling back with Repository#rollback (promoting the
+# previous version again is refused).
 # Which machine is in is apt's rule (core's client_phased test checks it
 # against apt-get); here the spec finds one of each through the API.
 RSpec.describe "Staged rollout", :tmpdir do

@@ -164,7 +164,7 @@ async fn serve(repo: &Repository, uri: &str, trusted: TrustedKeys, server: &Path
     options.machine_id = Some(MACHINE_ID.into());
     let source = Source::open(uri, options)?;
     let mut options = UpdaterOptions::new(APP);
-    // A production rollback (the previous version promoted back) reaches the server.
+    // A production rollback (Repository::rollback; `rake deploy:rollback`) reaches the server.
     options.policy = Policy::FollowRepository;
     // The health check: the installed app runs.
     options.health_check = Some(vec![root.join("usr/bin").join(APP).display().to_string()]);
@@ -194,7 +194,8 @@ async fn serve(repo: &Repository, uri: &str, trusted: TrustedKeys, server: &Path
     repo.phase("production", APP, &released, 100).await?;
     println!("phase       {APP} {RELEASED} in production: 100% (rollout complete)");
     println!("update      {}", updater.update().await);
-    // A production rollback: the previous version promoted back in production.
+    // A production rollback: Repository::rollback to the previous version, still in
+    // production (promoting it again is refused); the newer ones are demoted.
     let previous = Version::parse(PROMOTED)?;
     let rollback = repo.rollback("production", APP, &previous).await?;
     let demoted: Vec<String> = rollback

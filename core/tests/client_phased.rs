@@ -284,7 +284,7 @@ async fn a_staged_rollout_reaches_the_included_machines_then_all_then_rolls_back
     );
 
     // A bad 3.0 goes to production for everyone, then is rolled back by
-    // promoting the previous version again.
+    // Repository::rollback (promoting the previous version again is refused).
     f.publish("staging", "2.0", None).await;
     f.publish("staging", "3.0", None).await;
     let report = f

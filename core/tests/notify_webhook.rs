@@ -22,10 +22,10 @@ use std::time::{Duration, Instant};
 use debpull::ErrorKind;
 use debpull::Version;
 use debpull::client::{
-    Installer, Outcome, Source, SourceOptions, SourceTrust, Updater, UpdaterOptions,
+    Installer, Outcome, Policy, Source, SourceOptions, SourceTrust, Updater, UpdaterOptions,
 };
 use debpull::notify::{Message, Notifier, Webhook, WebhookOptions};
-use debpull::repo::{Repository, RepositoryOptions};
+use debpull::repo::{PromoteOptions, Repository, RepositoryOptions};
 use debpull::sign::{KeyKind, SigningKey, TrustedKeys};
 use debpull::storage::{LocalStorage, Storage};
 use dpkg_root::DpkgRoot;
@@ -425,6 +425,161 @@ async fn a_dead_webhook_never_fails_the_publisher() {
     let report = n.report();
     assert_eq!((report.sent, report.failed), (0, 4));
     assert!(report.last_error.unwrap().contains("(2 attempts)"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_staged_promote_its_phases_and_a_rollback_post_what_they_did() {
+    let server = WebhookServer::ok();
+    let d = Deploy::new();
+    let repo = d.repo(Some(notifier(&server.url(), 0)));
+    let v = |s: &str| Version::parse(s).unwrap();
+    for version in ["1.0", "1.1"] {
+        repo.publish(
+            "staging",
+            "main",
+            &[d.deb(version)],
+            Default::default(),
+            &|_| {},
+        )
+        .await
+        .unwrap();
+    }
+    repo.promote("app", &v("1.0"), "staging", "production")
+        .await
+        .unwrap();
+    let staged = PromoteOptions {
+        percentage: Some(30),
+        ..PromoteOptions::default()
+    };
+    repo.promote_with("app", &v("1.1"), "staging", "production", &staged)
+        .await
+        .unwrap();
+    let body = &server.json()[3];
+    assert_eq!(
+        body["text"],
+        ":arrow_up: app 1.1 promoted staging → production"
+    );
+    assert_eq!(field(body, "Rollout"), Some("30% of the fleet"));
+
+    repo.phase("production", "app", &v("1.1"), 60)
+        .await
+        .unwrap();
+    let body = &server.json()[4];
+    assert_eq!(
+        body["text"],
+        ":bar_chart: app 1.1 rollout in production: 60%"
+    );
+    assert_eq!(field(body, "Event"), Some("phased"));
+    assert_eq!(field(body, "Rollout"), Some("60% of the fleet"));
+    repo.phase("production", "app", &v("1.1"), 100)
+        .await
+        .unwrap();
+    let body = &server.json()[5];
+    assert_eq!(
+        body["text"],
+        ":white_check_mark: app 1.1 rollout in production complete"
+    );
+    assert_eq!(field(body, "Rollout"), Some("the whole fleet"));
+
+    let report = repo.rollback("production", "app", &v("1.0")).await.unwrap();
+    assert_eq!(report.demoted.len(), 1);
+    let body = &server.json()[6];
+    assert_eq!(
+        body["text"],
+        ":leftwards_arrow_with_hook: app rolled back to 1.0 in production"
+    );
+    assert_eq!(field(body, "Demoted"), Some("1.1"));
+    assert_eq!(field(body, "Suite"), Some("production"));
+    assert_eq!(server.received().len(), 7);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deferred_server_posts_nothing_until_included_then_follows_a_rollback_down() {
+    let server = WebhookServer::ok();
+    let d = Deploy::new();
+    let repo = d.repo(None);
+    let v = |s: &str| Version::parse(s).unwrap();
+    for version in ["1.0", "1.1"] {
+        repo.publish(
+            "staging",
+            "main",
+            &[d.deb(version)],
+            Default::default(),
+            &|_| {},
+        )
+        .await
+        .unwrap();
+    }
+    repo.promote("app", &v("1.0"), "staging", "production")
+        .await
+        .unwrap();
+    let system = DpkgRoot::new(&d.dir.path().join("system"));
+    let mut source = SourceOptions::new(
+        "production",
+        SourceTrust::Keys(d.trusted.clone()),
+        d.dir.path().join("state"),
+    );
+    source.architecture = Some("amd64".into());
+    source.admin_dir = system.admin.clone();
+    source.machine_id = Some("0123456789abcdef0123456789abcdef".into());
+    let mut options = UpdaterOptions::new("app");
+    options.root = Some(system.root.clone());
+    options.policy = Policy::FollowRepository;
+    options.notifier = Some(notifier(&server.url(), 0));
+    let updater = Updater::new(Source::new(d.store.clone(), source).unwrap(), options);
+    assert!(matches!(updater.update().await, Outcome::Updated { .. }));
+    assert_eq!(server.received().len(), 1);
+
+    // 1.1 for 0% of the fleet: this server is not in it, every minute, and
+    // nothing is posted.
+    let nobody = PromoteOptions {
+        percentage: Some(0),
+        ..PromoteOptions::default()
+    };
+    repo.promote_with("app", &v("1.1"), "staging", "production", &nobody)
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        let outcome = updater.update().await;
+        match &outcome {
+            Outcome::UpToDate {
+                deferred: Some(deferred),
+                ..
+            } => assert_eq!(deferred.version, v("1.1"), "{outcome}"),
+            _ => panic!("{outcome}"),
+        }
+    }
+    assert_eq!(system.installed("app").as_deref(), Some("1.0"));
+    assert_eq!(server.received().len(), 1);
+
+    // Raised to 100: updated, posted once.
+    repo.phase("production", "app", &v("1.1"), 100)
+        .await
+        .unwrap();
+    assert!(matches!(updater.update().await, Outcome::Updated { .. }));
+    assert!(matches!(updater.update().await, Outcome::UpToDate { .. }));
+    assert_eq!(system.installed("app").as_deref(), Some("1.1"));
+    let posted = server.json();
+    assert_eq!(posted.len(), 2);
+    let host = field(&posted[1], "Host").unwrap().to_owned();
+    assert_eq!(
+        posted[1]["text"],
+        format!(":white_check_mark: app updated to 1.1 on {host}")
+    );
+    assert_eq!(field(&posted[1], "Version"), Some("1.0 → 1.1"));
+
+    // The repository rolled back: this server follows it down, and says so.
+    repo.rollback("production", "app", &v("1.0")).await.unwrap();
+    assert!(matches!(updater.update().await, Outcome::Updated { .. }));
+    assert_eq!(system.installed("app").as_deref(), Some("1.0"));
+    let posted = server.json();
+    assert_eq!(posted.len(), 3);
+    assert_eq!(
+        posted[2]["text"],
+        format!(":white_check_mark: app downgraded to 1.0 on {host}")
+    );
+    assert_eq!(field(&posted[2], "Version"), Some("1.1 → 1.0"));
+    assert_eq!(field(&posted[2], "Event"), Some("updated"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -70,7 +70,7 @@ pub struct DebpullError {
 }
 
 impl DebpullError {
-    fn new(status: DebpullStatus, message: &str) -> DebpullError {
+    pub(crate) fn new(status: DebpullStatus, message: &str) -> DebpullError {
         DebpullError {
             status,
             message: crate::args::text(message),

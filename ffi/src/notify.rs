@@ -117,6 +117,35 @@ pub extern "C" fn debpull_notifier_failed(notifier: *const DebpullNotifier) -> u
     args::read(notifier, 0, |n| n.notifier.report().failed)
 }
 
+/// The last post of the notifier (or of the options given it) that failed,
+/// as a new error owned by the caller (`debpull_error_free`): its status
+/// (`DEBPULL_STATUS_STORAGE`: the network failed or the webhook refused)
+/// and message (`debpull_error_message`, which never shows the webhook's
+/// secret path), valid until that error is freed, whatever the notifier
+/// does meanwhile. A copy, not a string lent by the notifier: another
+/// thread's failed post may replace its last error at any time. NULL when
+/// no post has failed, and for NULL.
+#[unsafe(no_mangle)]
+pub extern "C" fn debpull_notifier_last_error(
+    notifier: *const DebpullNotifier,
+) -> *mut DebpullError {
+    guard(std::ptr::null_mut(), || {
+        // SAFETY: accessors take NULL or a live handle from debpull.
+        let Some(notifier) = (unsafe { notifier.as_ref() }) else {
+            return std::ptr::null_mut();
+        };
+        let report = notifier.notifier.report();
+        match (report.last_error, report.last_error_kind) {
+            (Some(message), kind) => {
+                // Both are set together: never Internal.
+                let status = kind.map_or(DebpullStatus::Internal, DebpullStatus::from);
+                Box::into_raw(Box::new(DebpullError::new(status, &message)))
+            }
+            (None, _) => std::ptr::null_mut(),
+        }
+    })
+}
+
 /// Frees `notifier`. NULL is fine. Options it was given keep posting.
 #[unsafe(no_mangle)]
 pub extern "C" fn debpull_notifier_free(notifier: *mut DebpullNotifier) {

@@ -192,7 +192,9 @@ pub enum Policy {
     #[default]
     UpgradeOnly,
     /// Whatever the suite's candidate is, lower versions included: a suite
-    /// rolled back (the previous version promoted again) rolls servers back.
+    /// rolled back ([`Repository::rollback`](crate::repo::Repository::rollback),
+    /// `rake deploy:rollback`; promoting the previous version again is
+    /// refused) rolls servers back.
     FollowRepository,
 }
 

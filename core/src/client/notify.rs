@@ -4,8 +4,12 @@
 //! run (see [`crate::notify`]: a failed post never changes the outcome).
 //!
 //! **A lasting failure is posted once, not every minute.** The last failure
-//! posted (its error kind and a hash of its message) is kept in
-//! `<check state dir>/notify-failure-<package>`; the same failure again is
+//! posted (its error kind and a hash of the version attempted and of its
+//! message with every run of digits made one `#`, so that "ended after 10
+//! of 20 bytes" and "after 15 of 20" are the same failure) is kept in
+//! `<check state dir>/notify-failure-<package>` (a package name that is not
+//! a valid one, which the run refuses anyway, is hashed: it never becomes a
+//! path outside the state dir); the same failure again is
 //! posted only after a back-off (1 h, then 4 h, then every 24 h), a
 //! different one at once, and the next good run (anything but a failure or a
 //! skipped run) posts one "recovered" message and forgets it.
@@ -80,10 +84,10 @@ async fn notified(
     }
 
     let pending = Arc::new(Mutex::new(Pending::default()));
-    let state = updater
-        .source()
-        .check_state_dir()
-        .join(format!("notify-failure-{}", updater.options.package));
+    let state = state_path(
+        &updater.source().check_state_dir(),
+        &updater.options.package,
+    );
     let sink: EventSink = {
         let pending = Arc::clone(&pending);
         let notifier = notifier.clone();
@@ -116,6 +120,50 @@ async fn notified(
         notifier.notify(message).await;
     }
     outcome
+}
+
+/// Where the failure last posted for `package` is kept, in `dir`: the
+/// package's name when it is a valid one, else `_` and a hash of it (`_` is
+/// in no package name), so that no name (`../../x`) escapes `dir`.
+#[cfg(feature = "notify")]
+fn state_path(dir: &std::path::Path, package: &str) -> std::path::PathBuf {
+    use sha2::Digest as _;
+
+    if crate::index::package::is_package_name(package) {
+        dir.join(format!("notify-failure-{package}"))
+    } else {
+        let digest = sha2::Sha256::digest(package.as_bytes());
+        let hash: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+        dir.join(format!("notify-failure-_{hash}"))
+    }
+}
+
+/// The back-off's key of a failure: its kind, and a hash of the version
+/// attempted and of the message with every run of digits made one `#`
+/// (sizes, counts, ports and durations vary between runs of one failure).
+#[cfg(feature = "notify")]
+fn failure_key(error: &crate::Error, attempted: Option<&crate::Version>) -> String {
+    use sha2::Digest as _;
+
+    let mut text = match attempted {
+        Some(version) => format!("{version}\n"),
+        None => "\n".to_owned(),
+    };
+    let mut digits = false;
+    for c in error.to_string().chars() {
+        if c.is_ascii_digit() {
+            if !digits {
+                text.push('#');
+            }
+            digits = true;
+        } else {
+            text.push(c);
+            digits = false;
+        }
+    }
+    let digest = sha2::Sha256::digest(text.as_bytes());
+    let hash: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{:?}-{hash}", error.kind())
 }
 
 /// The failure last posted, as kept in the state file.
@@ -151,13 +199,23 @@ impl LastFailure {
     fn write(&self, path: &std::path::Path) {
         let Some(dir) = path.parent() else { return };
         let _ = std::fs::create_dir_all(dir);
-        let tmp = path.with_extension("tmp");
+        // Unique to the path (app.v2 and app.v3 must not share one) and to
+        // the writer (a cancelled run's task may write while the next run does).
+        static SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let Some(name) = path.file_name() else { return };
+        let mut tmp_name = name.to_owned();
+        tmp_name.push(format!(
+            ".{}-{}.tmp",
+            std::process::id(),
+            SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        let tmp = dir.join(tmp_name);
         let text = format!(
             "{} {} {} {}\n",
             self.key, self.since, self.posted, self.count
         );
-        if std::fs::write(&tmp, text).is_ok() {
-            let _ = std::fs::rename(&tmp, path);
+        if std::fs::write(&tmp, text).is_err() || std::fs::rename(&tmp, path).is_err() {
+            let _ = std::fs::remove_file(&tmp);
         }
     }
 }
@@ -180,8 +238,6 @@ fn messages_for(
     event: &super::Event,
     now: std::time::SystemTime,
 ) -> Vec<crate::notify::Message> {
-    use sha2::Digest as _;
-
     use crate::ErrorKind;
     use crate::notify::{Message, format_duration};
 
@@ -192,10 +248,10 @@ fn messages_for(
         // A cancellation says nothing about the fleet; a skipped run saw nothing.
         Outcome::Failed { error, .. } if error.kind() == ErrorKind::Cancelled => Vec::new(),
         Outcome::Skipped { .. } => Vec::new(),
-        Outcome::Failed { error, .. } => {
-            let digest = sha2::Sha256::digest(error.to_string().as_bytes());
-            let hash: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-            let key = format!("{:?}-{hash}", error.kind());
+        Outcome::Failed {
+            error, attempted, ..
+        } => {
+            let key = failure_key(error, attempted.as_ref());
             let last = LastFailure::read(state).filter(|l| l.key == key);
             let next = match last {
                 Some(l) if now.saturating_sub(l.posted) < quiet_after(l.count) => {
@@ -291,6 +347,121 @@ mod tests {
             .iter()
             .map(|m| m.headline())
             .collect()
+    }
+
+    /// Every file under `root`, relative to it.
+    fn files(root: &std::path::Path) -> Vec<std::path::PathBuf> {
+        let mut found = Vec::new();
+        let mut dirs = vec![root.to_path_buf()];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else {
+                    found.push(path.strip_prefix(root).unwrap().to_path_buf());
+                }
+            }
+        }
+        found.sort();
+        found
+    }
+
+    #[test]
+    fn a_package_name_that_is_no_name_writes_nothing_outside_the_state_dir() {
+        let root = tempfile::tempdir().unwrap();
+        let check = root.path().join("state").join("check");
+        // "notify-failure-../../../x" would be <root>/state/x, one more ".." <root>/x.
+        for bad in ["../../../x", "../../../../x", "..", "a/b", "App"] {
+            let state = state_path(&check, bad);
+            assert_eq!(state.parent(), Some(check.as_path()), "{bad}");
+            let outage = failed(ErrorKind::InvalidInput, "not a valid package name");
+            assert_eq!(headlines(&state, &outage, 0).len(), 1, "{bad}");
+            // The back-off holds for it too.
+            assert!(headlines(&state, &outage, 60).is_empty(), "{bad}");
+        }
+        let written = files(root.path());
+        assert_eq!(written.len(), 5, "{written:?}");
+        assert!(
+            written.iter().all(|f| f.starts_with("state/check")
+                && f.to_string_lossy().contains("notify-failure-_")),
+            "{written:?}"
+        );
+        assert_eq!(state_path(&check, "app"), check.join("notify-failure-app"));
+    }
+
+    #[test]
+    fn packages_whose_names_differ_after_a_dot_keep_their_own_state() {
+        let root = tempfile::tempdir().unwrap();
+        let v2 = root.path().join("notify-failure-app.v2");
+        let v3 = root.path().join("notify-failure-app.v3");
+        // Two writers at once (a cancelled run's task and the next run, or
+        // two packages' updaters in one process): each file gets its own text.
+        std::thread::scope(|scope| {
+            for (path, key) in [(&v2, "Storage-2"), (&v3, "Storage-3")] {
+                scope.spawn(move || {
+                    for i in 0..300 {
+                        let failure = LastFailure {
+                            key: key.to_owned(),
+                            since: i,
+                            posted: i,
+                            count: 1,
+                        };
+                        failure.write(path);
+                        assert_eq!(LastFailure::read(path).unwrap().key, key);
+                    }
+                });
+            }
+        });
+        assert_eq!(
+            files(root.path()),
+            [
+                std::path::PathBuf::from("notify-failure-app.v2"),
+                "notify-failure-app.v3".into()
+            ]
+        );
+    }
+
+    #[test]
+    fn the_same_failure_with_other_numbers_is_not_news() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("notify-failure-app");
+        let truncated = |got: u32, port: u32| {
+            failed(
+                ErrorKind::Storage,
+                &format!(
+                    "GET http://127.0.0.1:{port}/pool/app_1.1.deb: \
+                     the body ended after {got} of 52410 bytes"
+                ),
+            )
+        };
+        assert_eq!(headlines(&state, &truncated(1000, 8080), 0).len(), 1);
+        for minute in 1..60 {
+            let again = truncated(1000 + minute * 17, 8080 + minute);
+            assert!(headlines(&state, &again, u64::from(minute) * 60).is_empty());
+        }
+        // Another kind of failure with the same text is news, and so is the
+        // same failure with another version attempted.
+        assert_eq!(
+            headlines(
+                &state,
+                &failed(ErrorKind::Io, "the body ended after 1 of 2 bytes"),
+                3599
+            )
+            .len(),
+            1
+        );
+        let attempting = |version: &str| {
+            event(Outcome::Failed {
+                package: "app".into(),
+                installed: None,
+                attempted: Some(version.parse().unwrap()),
+                error: Error::new(ErrorKind::Io, "dpkg exited 1"),
+            })
+        };
+        assert_eq!(headlines(&state, &attempting("1.1"), 3599).len(), 1);
+        assert!(headlines(&state, &attempting("1.1"), 3599 + 60).is_empty());
+        assert_eq!(headlines(&state, &attempting("1.2"), 3599 + 120).len(), 1);
     }
 
     #[test]

@@ -292,15 +292,18 @@ impl fmt::Display for Outcome {
                 deferred,
             } => {
                 write!(f, "{package}: up to date ({})", or_none(installed))?;
-                if let Some(deferred) = deferred {
-                    return write!(f, ", {deferred}");
-                }
                 match candidate {
                     Some(c) if Some(c) != installed.as_ref() => {
-                        write!(f, ", candidate {c} not taken")
+                        write!(f, ", candidate {c} not taken")?;
                     }
-                    None => write!(f, ", not in the suite"),
-                    _ => Ok(()),
+                    // With a deferral, the suite has the package (only not
+                    // for this machine yet).
+                    None if deferred.is_none() => write!(f, ", not in the suite")?,
+                    _ => {}
+                }
+                match deferred {
+                    Some(deferred) => write!(f, ", {deferred}"),
+                    None => Ok(()),
                 }
             }
             Outcome::Updated { package, from, to } => {
@@ -1085,6 +1088,27 @@ mod tests {
                 candidate: v("1.0"),
                 deferred: None,
             },
+            // An upgrade-only server after a rollback (1.0 back in the
+            // suite) while 1.2 is being rolled out without it: both show.
+            Outcome::UpToDate {
+                package: package.clone(),
+                installed: v("1.1"),
+                candidate: v("1.0"),
+                deferred: Some(crate::phasing::Deferred {
+                    version: Version::parse("1.2").unwrap(),
+                    percentage: 10,
+                }),
+            },
+            // The only version is deferred: not "not in the suite".
+            Outcome::UpToDate {
+                package: package.clone(),
+                installed: None,
+                candidate: None,
+                deferred: Some(crate::phasing::Deferred {
+                    version: Version::parse("1.2").unwrap(),
+                    percentage: 10,
+                }),
+            },
             Outcome::Updated {
                 package: package.clone(),
                 from: None,
@@ -1113,6 +1137,9 @@ mod tests {
             [
                 "app: up to date (1.1)",
                 "app: up to date (1.1), candidate 1.0 not taken",
+                "app: up to date (1.1), candidate 1.0 not taken, \
+                 1.2 deferred (phased 10%, this machine not yet included)",
+                "app: up to date (none), 1.2 deferred (phased 10%, this machine not yet included)",
                 "app: updated none -> 1:2.0~rc1-3",
                 "app: 1.1 failed (health check exited 1); rolled back to 1.0",
                 "app: failed to install 1.1 (dpkg -i exited 2); installed: 1.0",

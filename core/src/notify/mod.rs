@@ -10,7 +10,9 @@
 //! - [`Notifier`] (here): a webhook for the publisher and the updater. Given
 //!   as [`RepositoryOptions::notifier`](crate::repo::RepositoryOptions::notifier),
 //!   every successful publish (something added or replaced, or found
-//!   unchanged), promote, remove and prune (something removed) is posted; as
+//!   unchanged), promote, rollback ([`Repository::rollback`](crate::repo::Repository::rollback)),
+//!   phase (a rollout's percentage changed), remove and prune (something
+//!   removed) is posted; as
 //!   [`UpdaterOptions::notifier`](crate::client::UpdaterOptions::notifier),
 //!   every update run that updated, failed or rolled back. Runs that found
 //!   the package up to date, were skipped or held back post nothing: every
@@ -63,6 +65,8 @@ pub struct NotifyReport {
     pub failed: u64,
     /// The last failure's message, if any post failed.
     pub last_error: Option<String>,
+    /// The last failure's kind, if any post failed.
+    pub last_error_kind: Option<crate::ErrorKind>,
 }
 
 /// A webhook whose failures are warnings, not errors: what the publisher and
@@ -138,6 +142,7 @@ impl Notifier {
             Err(error) => {
                 report.failed += 1;
                 report.last_error = Some(error.to_string());
+                report.last_error_kind = Some(error.kind());
             }
         }
         result

@@ -1445,6 +1445,10 @@ static void notifications(void) {
   /* Nothing listens on port 1: a storage error, counted. */
   EXPECT(DEBPULL_STATUS_STORAGE, "(1 attempt)", debpull_notifier_post(n, m, err_out));
   CHECK(debpull_notifier_failed(n) == 2 && debpull_notifier_sent(n) == 0);
+  DebpullError *last = debpull_notifier_last_error(n);
+  CHECK(last != NULL && debpull_error_status(last) == DEBPULL_STATUS_STORAGE);
+  debpull_error_free(last);
+  CHECK(debpull_notifier_last_error(NULL) == NULL);
 
   DebpullRepositoryOptions *ro = NULL;
   OK(debpull_repository_options_new(&ro, err_out));

@@ -84,6 +84,7 @@ static void bad_notifiers(void) {
               debpull_notifier_new(env("DEBPULL_TEST_WEBHOOK"), 10, 11, &n, &err));
   CHECK(n == NULL);
   CHECK(debpull_notifier_sent(NULL) == 0 && debpull_notifier_failed(NULL) == 0);
+  CHECK(debpull_notifier_last_error(NULL) == NULL);
 }
 
 static DebpullRepository *open_repository(const DebpullNotifier *notifier) {
@@ -160,6 +161,12 @@ int main(void) {
   CHECK(debpull_notifier_failed(dead) == 1);
   debpull_message_free(m);
   free(json);
+  /* ...and the notifier keeps it: a copy the caller owns. */
+  CHECK(debpull_notifier_last_error(live) == NULL);
+  DebpullError *first = debpull_notifier_last_error(dead);
+  CHECK(first != NULL && debpull_error_status(first) == DEBPULL_STATUS_STORAGE);
+  CHECK(first != NULL && strstr(debpull_error_message(first), "(1 attempt)") != NULL);
+  CHECK(first != NULL && strstr(debpull_error_message(first), "B0/dead") == NULL);
 
   /* ...a repository's and an updater's never fail them. */
   DebpullRepository *repo = open_repository(live);
@@ -175,6 +182,13 @@ int main(void) {
   update(dead, DEBPULL_OUTCOME_KIND_UPDATED);
   CHECK(debpull_notifier_failed(dead) == 4);
   CHECK(debpull_notifier_sent(live) == 4);
+  /* Later failures made a new last error; the first copy is still readable. */
+  DebpullError *last = debpull_notifier_last_error(dead);
+  CHECK(last != NULL && last != first && debpull_error_status(last) == DEBPULL_STATUS_STORAGE);
+  CHECK(first != NULL && strstr(debpull_error_message(first), "(1 attempt)") != NULL);
+  debpull_error_free(first);
+  debpull_error_free(last);
+  CHECK(debpull_notifier_last_error(live) == NULL);
 
   debpull_notifier_free(live);
   debpull_notifier_free(dead);

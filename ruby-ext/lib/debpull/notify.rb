@@ -3,7 +3,8 @@
 module Debpull
   # A Slack incoming webhook that repositories and updaters post to: give it
   # as `notifier:` to {Repository#initialize} (every successful publish,
-  # promote, remove and prune is posted) or {Updater.new} (every run that
+  # promote, rollback ({Repository#rollback}), phase, remove and prune is
+  # posted) or {Updater.new} (every run that
   # updated, failed or rolled back; up-to-date, skipped and held runs post
   # nothing). A failed post never fails the deploy: it is a one-line warning
   # on stderr (unless `warnings: false`) and is counted ({#failed},

@@ -101,7 +101,8 @@ module Debpull
     #   implies path-style addressing)
     # @param valid_for [Integer, nil] seconds each Release is valid (`Valid-Until`); nil: forever
     # @param notifier [Notifier, nil] posts every successful publish, promote,
-    #   remove and prune to Slack (a failed post never fails them)
+    #   rollback ({#rollback}), phase, remove and prune to Slack (a failed
+    #   post never fails them)
     # @raise [InvalidInput] a key that is not a secret key, a wrong or missing
     #   passphrase, an empty or multi-line origin/label, region or endpoint for
     #   another scheme, valid_for over 10 years
