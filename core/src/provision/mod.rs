@@ -202,7 +202,15 @@ pub struct UserData {
     pub retries: u32,
     /// Seconds before the first retry, growing linearly; 0 to 600, default 5.
     pub retry_delay_secs: u32,
+    /// At most this many seconds of random delay before each run of the tool
+    /// (`jitter` in [`CONFIG_FILE`]), so that the fleet does not reach the
+    /// repository in the same second; 0 to [`MAX_JITTER_SECS`], default 20.
+    pub jitter_secs: u32,
 }
+
+/// The largest [`UserData::jitter_secs`]: the job runs every minute, and a
+/// run still waiting when the next starts makes that one skip (the lock).
+pub const MAX_JITTER_SECS: u32 = 50;
 
 impl UserData {
     /// The settings for `package` from `repository`, trusting `trusted_key`;
@@ -230,6 +238,7 @@ impl UserData {
             notify_retries: 3,
             retries: 5,
             retry_delay_secs: 5,
+            jitter_secs: 20,
         }
     }
 
@@ -266,6 +275,12 @@ impl UserData {
                 self.notify_retries
             )));
         }
+        if self.jitter_secs > MAX_JITTER_SECS {
+            return Err(invalid(format!(
+                "jitter {}s is out of range: 0 to {MAX_JITTER_SECS} seconds (the job runs every minute)",
+                self.jitter_secs
+            )));
+        }
         if let Some(url) = &self.slack_webhook {
             check_webhook(url)?;
         }
@@ -288,7 +303,7 @@ impl UserData {
         let mut config = format!(
             "# {CONFIG_FILE}: written by debpull's first-boot user-data (debpull-update --help)\n\
              repository = {}\nsuite = {}\npackage = {}\ntrusted-key = {KEY_FILE}\n\
-             component = {}\ninstaller = {installer}\npolicy = {}\n",
+             component = {}\ninstaller = {installer}\npolicy = {}\njitter = {}\n",
             location.config_uri,
             self.suite,
             self.package,
@@ -297,6 +312,7 @@ impl UserData {
                 Policy::UpgradeOnly => "upgrade-only",
                 Policy::FollowRepository => "follow-repository",
             },
+            self.jitter_secs,
         );
         if let Installer::Command(argv) = &self.installer {
             let _ = writeln!(config, "installer-command = {}", argv.join(" "));
