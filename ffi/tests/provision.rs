@@ -349,7 +349,7 @@ impl Repo {
     fn publish_with(&self, deb: PathBuf, options: PublishOptions) {
         block_on(
             self.repo
-                .publish("production", "main", &[deb], options, &|_| {}),
+                .publish_with("production", "main", &[deb], &options, &|_| {}),
         )
         .unwrap()
         .unwrap();
