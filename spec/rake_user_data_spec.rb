@@ -90,6 +90,7 @@ RSpec.describe "rake deploy:user_data" do
     ENV["DEBPULL_JITTER"] = "51"
     expect { run("deploy:user_data") }.to raise_error(ArgumentError, /jitter 51 is out of range: 0 to 50/)
     ENV.delete("DEBPULL_JITTER")
+    ENV.delete("DEBPULL_NOTIFY_RETRIES")
     out.truncate(0)
     out.rewind
     run("deploy:user_data")
