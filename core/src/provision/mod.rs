@@ -21,7 +21,9 @@
 //! 3. `release`, `packages-index`, `tool`: the repository's
 //!    `dists/<suite>/InRelease` verified with `gpgv` against the trusted key
 //!    (embedded in the script), the Packages index it lists (by hash, size and
-//!    SHA256 checked), the highest version of the tool package
+//!    SHA256 checked), the highest version for everyone (one with a
+//!    `Phased-Update-Percentage` below 100 only when there is no other) of the
+//!    tool package
 //!    ([`UserData::tool_package`], `debpull-update`, see `scripts/package-tool`)
 //!    downloaded, checked and installed with `apt-get` waiting up to 5
 //!    minutes for the dpkg lock (unattended-upgrades runs at first boot),
@@ -36,7 +38,8 @@
 //!    a cron file `/etc/cron.d/debpull-<package>` ([`cron_file`]; its log
 //!    `/var/log/debpull-update.log` rotated by [`LOGROTATE_FILE`]) or the
 //!    systemd units [`SERVICE_UNIT`] and [`TIMER_UNIT`]. [`CONFIG_FILE`] is
-//!    mode 0600: it may hold the Slack webhook URL, a secret.
+//!    mode 0600: it may hold the Slack webhook URL, a secret. The tool itself
+//!    is installed here only: the job keeps the app current, not the tool.
 //!
 //! Every value that goes into the script is checked first ([`UserData::script`]
 //! names the setting at fault) and embedded single-quoted; none is ever
