@@ -1552,7 +1552,7 @@ enum DebpullStatus debpull_updater_options_set_notifier(struct DebpullUpdaterOpt
  * written to `*out` (owned by the caller: `debpull_user_data_options_free`).
  * Defaults: suite `production`, component `main`, installer `dpkg`, policy
  * `upgrade-only`, schedule `auto`, tool package `debpull-update`, 5 tries 5 s
- * apart. The values are checked by `debpull_user_data_generate`.
+ * apart, jitter 20 s. The values are checked by `debpull_user_data_generate`.
  */
 enum DebpullStatus debpull_user_data_options_new(const char *repository,
                                                  const char *package,
@@ -1647,6 +1647,16 @@ enum DebpullStatus debpull_user_data_options_set_retries(struct DebpullUserDataO
                                                          uint32_t tries,
                                                          uint32_t delay_seconds,
                                                          struct DebpullError **error);
+
+/**
+ * Sets the most seconds of random delay before each run of the server's tool
+ * (`jitter` in its configuration): 0 to 50 (the job runs every minute),
+ * default 20, so that the fleet does not reach the repository in the same
+ * second.
+ */
+enum DebpullStatus debpull_user_data_options_set_jitter(struct DebpullUserDataOptions *options,
+                                                        uint32_t seconds,
+                                                        struct DebpullError **error);
 
 /**
  * Sets the Slack incoming-webhook URL the server's tool posts to

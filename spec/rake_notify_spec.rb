@@ -60,6 +60,24 @@ RSpec.describe "Debpull::RakeTask notifications" do
     )
   end
 
+  it "posts phase and rollback to the webhook" do
+    tasks { |t| t.slack_webhook = webhook.url }
+    run("deploy:publish", Debs.build(@dir, version: "1.0"))
+    run("deploy:publish", Debs.build(@dir, version: "2.0"))
+    run("deploy:promote", "1.0")
+    run("deploy:promote", "2.0", "10")
+    before = webhook.received.size
+    run("deploy:phase", "2.0", "50")
+    run("deploy:rollback", "1.0")
+    expect(webhook.received.drop(before).map { |b| b["text"] }).to eq(
+      [":bar_chart: app 2.0 rollout in production: 50%",
+       ":leftwards_arrow_with_hook: app rolled back to 1.0 in production"]
+    )
+    # A rerun of the rollback: done already, said, a success.
+    run("deploy:rollback", "1.0")
+    expect(out.string).to end_with("already rolled back: app 1.0 is the newest in production\n")
+  end
+
   it "posts an update run from the setting in the Rakefile" do
     archive = FtpArchive.new(File.join(@dir, "archive"))
     archive.publish("production", [Debs.build(@dir, version: "2.0")])

@@ -294,6 +294,16 @@ RSpec.describe Debpull::RakeTask do
       expect(out.string.lines).to include("app 1.0 amd64\n", "app 1.1 amd64\n", "app 1.2 amd64\n")
       run("deploy:promote", "1.1")
       expect(out.string).to include("promoted app 1.1 from staging to production")
+      # Again: nothing added, nothing re-phased, and the task says so (from the report).
+      out.truncate(0)
+      out.rewind
+      run("deploy:promote", "1.1")
+      expect(out.string).to eq("app 1.1 already in production (rollout 100%)\n")
+      run("deploy:promote", "1.1", "50")
+      expect(out.string).to end_with("app 1.1 already in production: now for 50% of the fleet\n")
+      run("deploy:promote", "1.1")
+      expect(out.string).to end_with("app 1.1 already in production (rollout 50%)\n")
+      expect(out.string).not_to include("promoted")
       run("deploy:verify")
       expect(out.string).to include("staging: verified")
       run("deploy:prune", "1")
@@ -436,10 +446,14 @@ RSpec.describe Debpull::RakeTask do
       expect(system_root.installed("app")).to eq("1.0")
       expect(out.string).to include("app: updated 2.0 -> 1.0")
 
-      # Nothing newer left: rollback refuses (promote is the way up).
+      # Run again: done already, said, not a failure; a version not there is core's NotFound.
       reenable_all
-      expect { run("deploy:rollback", "1.0") }
-        .to raise_error(Debpull::RakeTask::ConfigurationError, /newest app is 1\.0: nothing newer/)
+      out.truncate(0)
+      out.rewind
+      run("deploy:rollback", "1.0")
+      expect(out.string).to eq("already rolled back: app 1.0 is the newest in production\n")
+      reenable_all
+      expect { run("deploy:rollback", "0.9") }.to raise_error(Debpull::NotFound, /0\.9/)
       expect { run("deploy:phase", "2.0", "150") }
         .to raise_error(Debpull::RakeTask::ConfigurationError, /percentage must be an integer from 0 to 100/)
       reenable_all

@@ -60,6 +60,44 @@ RSpec.describe "rake deploy:user_data" do
     expect(out.string).to include("\nslack-webhook = https://hooks.slack.com/services/T0/B0/secret\n")
   end
 
+  it "carries notify_timeout, notify_retries and jitter as whole numbers, refusing a fraction by name" do
+    tasks do |t|
+      t.repository = "file:///srv/repo"
+      t.package = "app"
+      t.trusted_keys = Keys.public
+      t.slack_webhook = "https://hooks.slack.com/services/T0/B0/secret"
+      t.notify_timeout = 20.0
+      t.jitter = 45
+    end
+    ENV["DEBPULL_NOTIFY_RETRIES"] = "0"
+    run("deploy:user_data")
+    expect(out.string).to include("\nnotify-timeout = 20\nnotify-retries = 0\n", "\njitter = 45\n")
+
+    ENV["DEBPULL_NOTIFY_TIMEOUT"] = "2.5"
+    Rake.application = Rake::Application.new
+    tasks do |t|
+      t.repository = "file:///srv/repo"
+      t.package = "app"
+      t.trusted_keys = Keys.public
+      t.slack_webhook = "https://hooks.slack.com/services/T0/B0/secret"
+    end
+    expect { run("deploy:user_data") }
+      .to raise_error(Debpull::RakeTask::ConfigurationError,
+                      /notify_timeout \(t\.notify_timeout or DEBPULL_NOTIFY_TIMEOUT\) must be a whole number, not "2\.5"/)
+    ENV.delete("DEBPULL_NOTIFY_TIMEOUT")
+    ENV["DEBPULL_JITTER"] = "soon"
+    expect { run("deploy:user_data") }.to raise_error(Debpull::RakeTask::ConfigurationError, /jitter .*"soon"/)
+    ENV["DEBPULL_JITTER"] = "51"
+    expect { run("deploy:user_data") }.to raise_error(ArgumentError, /jitter 51 is out of range: 0 to 50/)
+    ENV.delete("DEBPULL_JITTER")
+    ENV.delete("DEBPULL_NOTIFY_RETRIES")
+    out.truncate(0)
+    out.rewind
+    run("deploy:user_data")
+    # Unset: the defaults (20 s of jitter for the fleet, 10 s per post, 3 retries).
+    expect(out.string).to include("\njitter = 20\n", "\nnotify-timeout = 10\nnotify-retries = 3\n")
+  end
+
   it "takes settings from the environment and names what is missing" do
     tasks
     ENV["DEBPULL_REPOSITORY"] = "file:///srv/repo"

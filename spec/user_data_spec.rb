@@ -21,7 +21,7 @@ RSpec.describe "Debpull.user_data" do
 
   it "writes a POSIX sh script with the settings given" do
     script = user_data(suite: "staging", policy: :follow, health_check: %w[systemctl is-active app],
-                       schedule: :cron, installer: :apt, retries: 3, retry_delay: 0)
+                       schedule: :cron, installer: :apt, retries: 3, retry_delay: 0, jitter: 30)
     expect(script).to start_with("#!/bin/sh\n")
     expect(setting(script, "BASE_URL")).to eq("https://releases.s3.eu-west-1.amazonaws.com/apt")
     expect(setting(script, "SCHEDULE")).to eq("cron")
@@ -29,7 +29,8 @@ RSpec.describe "Debpull.user_data" do
     config = setting(script, "CONFIG_TEXT")
     expect(config).to include("\nsuite = staging\n", "\npackage = app\n", "\ninstaller = apt\n",
                               "\npolicy = follow-repository\n", "\nhealth-check = systemctl is-active app\n",
-                              "\nregion = eu-west-1\n")
+                              "\nregion = eu-west-1\n", "\njitter = 30\n")
+    expect(setting(user_data, "CONFIG_TEXT")).to include("\njitter = 20\n")
     expect(sh_syntax_ok?(script)).to be(true)
   end
 
@@ -75,6 +76,8 @@ RSpec.describe "Debpull.user_data" do
     expect { user_data(trusted_key: 42) }.to raise_error(TypeError, /trusted_key/)
     expect { user_data(health_check: "systemctl is-active app") }.to raise_error(TypeError, /health_check/)
     expect { user_data(retries: "5") }.to raise_error(TypeError, /retries/)
+    expect { user_data(jitter: 51) }.to raise_error(ArgumentError, /jitter 51 is out of range: 0 to 50/)
+    expect { user_data(jitter: 2.5) }.to raise_error(TypeError, /jitter/)
   end
 
   it "carries a Slack webhook into the configuration, written 0600" do

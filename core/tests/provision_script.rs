@@ -156,6 +156,7 @@ fn the_script_carries_the_settings_exactly() {
         "trusted-key = /etc/debpull/trusted.gpg",
         "installer = dpkg",
         "policy = upgrade-only",
+        "jitter = 20",
         "region = eu-west-1",
         "health-check = /usr/bin/curl -fsS http://localhost/$(id)`id`;x",
     ] {
@@ -196,6 +197,7 @@ fn the_script_carries_the_settings_exactly() {
     let mut settings = UserData::new("s3://releases", "app", key.as_bytes());
     settings.region = Some("us-east-1".into());
     settings.endpoint = Some("http://127.0.0.1:9000/".into());
+    settings.jitter_secs = 0;
     let script = settings.script().unwrap();
     assert_eq!(
         settings_value(&script, "BASE_URL"),
@@ -204,6 +206,7 @@ fn the_script_carries_the_settings_exactly() {
     assert!(
         settings_value(&script, "CONFIG_TEXT").contains("\nendpoint = http://127.0.0.1:9000/\n")
     );
+    assert!(settings_value(&script, "CONFIG_TEXT").contains("\njitter = 0\n"));
 }
 
 #[test]
@@ -304,6 +307,12 @@ fn other_bad_settings_get_typed_errors() {
     assert!(err.to_string().contains("notify timeout"), "{err}");
     let err = script(&|u| u.notify_retries = 11).unwrap_err();
     assert!(err.to_string().contains("notify retries"), "{err}");
+    let err = script(&|u| u.jitter_secs = debpull::provision::MAX_JITTER_SECS + 1).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert!(
+        err.to_string().contains("jitter 51s is out of range"),
+        "{err}"
+    );
     let err = UserData {
         region: Some("eu-west-1".into()),
         ..UserData::new("file:///srv/repo", "app", key.as_bytes())

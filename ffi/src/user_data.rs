@@ -45,7 +45,7 @@ fn with_options(
 /// written to `*out` (owned by the caller: `debpull_user_data_options_free`).
 /// Defaults: suite `production`, component `main`, installer `dpkg`, policy
 /// `upgrade-only`, schedule `auto`, tool package `debpull-update`, 5 tries 5 s
-/// apart. The values are checked by `debpull_user_data_generate`.
+/// apart, jitter 20 s. The values are checked by `debpull_user_data_generate`.
 #[unsafe(no_mangle)]
 pub extern "C" fn debpull_user_data_options_new(
     repository: *const c_char,
@@ -289,6 +289,31 @@ pub extern "C" fn debpull_user_data_options_set_retries(
         }
         o.retries = tries;
         o.retry_delay_secs = delay_seconds;
+        Ok(())
+    })
+}
+
+/// Sets the most seconds of random delay before each run of the server's tool
+/// (`jitter` in its configuration): 0 to 50 (the job runs every minute),
+/// default 20, so that the fleet does not reach the repository in the same
+/// second.
+#[unsafe(no_mangle)]
+pub extern "C" fn debpull_user_data_options_set_jitter(
+    options: *mut DebpullUserDataOptions,
+    seconds: u32,
+    error: *mut *mut DebpullError,
+) -> DebpullStatus {
+    with_options(options, error, |o| {
+        if seconds > debpull::provision::MAX_JITTER_SECS {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!(
+                    "jitter: {seconds} s; 0 to {} s (the job runs every minute)",
+                    debpull::provision::MAX_JITTER_SECS
+                ),
+            ));
+        }
+        o.jitter_secs = seconds;
         Ok(())
     })
 }

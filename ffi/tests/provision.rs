@@ -36,7 +36,7 @@ use std::sync::{Arc, OnceLock};
 
 use debpull::blocking::block_on;
 use debpull::provision::{Schedule, UserData};
-use debpull::repo::{Repository, RepositoryOptions};
+use debpull::repo::{PublishOptions, Repository, RepositoryOptions};
 use debpull::sign::{KeyKind, SigningKey};
 use debpull::storage::{LocalStorage, S3Credentials, S3Options, S3Storage, Storage};
 use imds::Imds;
@@ -343,9 +343,13 @@ impl Repo {
     }
 
     fn publish(&self, deb: PathBuf) {
+        self.publish_with(deb, Default::default());
+    }
+
+    fn publish_with(&self, deb: PathBuf, options: PublishOptions) {
         block_on(
             self.repo
-                .publish("production", "main", &[deb], Default::default(), &|_| {}),
+                .publish_with("production", "main", &[deb], &options, &|_| {}),
         )
         .unwrap()
         .unwrap();
@@ -407,11 +411,33 @@ fn user_data_installs_the_app_from_a_local_repository_with_cron() {
     // A webhook nobody listens on: the tool's posts fail, its runs do not.
     settings.slack_webhook = Some("http://127.0.0.1:9/hooks/secret".into());
     settings.notify_retries = 0;
+    settings.jitter_secs = 1;
+    // A newer tool in a staged rollout (not even a real one: no
+    // /usr/bin/debpull-update): the script keeps to the version for everyone.
+    let phased_tool = build_deb_with(
+        repo.dir.path(),
+        "debpull-update",
+        "9.0-1",
+        "amd64",
+        "",
+        &Extras::default(),
+    );
+    repo.publish_with(
+        phased_tool,
+        PublishOptions {
+            percentage: Some(50),
+            ..Default::default()
+        },
+    );
     let root = Overlay::new();
 
     let out = root.run(&script_command(dir.path(), &settings), &[]);
     let log = text(&out);
     assert!(out.status.success(), "{log}");
+    assert!(
+        log.contains("debpull-update: skipping 9.0-1, in a staged rollout (50%): taking 0.1.0-1"),
+        "{log}"
+    );
     assert!(log.contains("step install-app"), "{log}");
     assert!(log.contains("done: app installed"), "{log}");
     assert_eq!(root.installed(APP).as_deref(), Some("1.0-1"));
@@ -447,6 +473,7 @@ fn user_data_installs_the_app_from_a_local_repository_with_cron() {
         config.contains("\nslack-webhook = http://127.0.0.1:9/hooks/secret\n"),
         "{config}"
     );
+    assert!(config.contains("\njitter = 1\n"), "{config}");
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(root.upper("/etc/debpull/update.conf"))
         .unwrap()
@@ -567,6 +594,7 @@ fn user_data_reaches_s3_with_the_instance_role() {
     settings.schedule = Schedule::Cron;
     settings.retries = 2;
     settings.retry_delay_secs = 0;
+    settings.jitter_secs = 0;
     let root = Overlay::new();
     let env = [("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.endpoint())];
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();

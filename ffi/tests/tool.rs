@@ -914,6 +914,8 @@ fn user_data_prints_the_first_boot_script_of_the_configuration() {
     expected.endpoint = Some(moto::Moto::shared().endpoint());
     expected.policy = debpull::client::Policy::FollowRepository;
     expected.health_check = vec!["systemctl".into(), "is-active".into(), APP.into()];
+    // No jitter key: the tool's own default, 0, not the script's 20.
+    expected.jitter_secs = 0;
     assert_eq!(stdout, expected.script().unwrap());
 
     // A key the script does not carry, with its line.
@@ -973,6 +975,7 @@ fn user_data_carries_the_slack_webhook_and_not_the_machine_id() {
     expected.slack_webhook = Some("https://hooks.slack.com/services/T0/B0/secret".into());
     expected.notify_timeout_secs = 20;
     expected.notify_retries = 0;
+    expected.jitter_secs = 0;
     assert_eq!(stdout, expected.script().unwrap());
     assert!(
         stdout.contains("\nslack-webhook = https://hooks.slack.com/services/T0/B0/secret\n"),
@@ -996,6 +999,66 @@ fn user_data_carries_the_slack_webhook_and_not_the_machine_id() {
     assert_eq!(code, 78, "{stderr}");
     assert!(
         stderr.contains("notify-timeout: needs slack-webhook"),
+        "{stderr}"
+    );
+}
+
+/// The README's `update.conf` (its trusted key a real one): `--user-data`
+/// carries all of it, `jitter` included, and the default `state-dir`; another
+/// state directory or a jitter the every-minute job cannot take exit 78
+/// naming the line.
+#[test]
+fn user_data_carries_the_readmes_configuration() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let start = readme.find("# /etc/debpull/update.conf\n").unwrap();
+    let block = &readme[start..];
+    let block = &block[..block.find("```").unwrap()];
+    assert!(
+        block.contains("\njitter ") && block.contains("\nstate-dir "),
+        "{block}"
+    );
+    let server = Server::local();
+    let text = block.replace(
+        "/etc/debpull/repository.asc",
+        server.key_file.to_str().unwrap(),
+    );
+    let path = server.dir.path().join("readme.conf");
+    std::fs::write(&path, &text).unwrap();
+    let tool = sanitized_tool();
+    let (code, stdout, stderr) = run(tool, &["--config", path.to_str().unwrap(), "--user-data"]);
+    assert_eq!(code, 0, "{stderr}");
+    let mut expected = debpull::provision::UserData::new(
+        "s3://deploy-bucket/apt?region=eu-west-1",
+        "app",
+        std::fs::read(&server.key_file).unwrap(),
+    );
+    expected.installer = debpull::client::Installer::Apt;
+    expected.policy = debpull::client::Policy::FollowRepository;
+    expected.health_check = ["systemctl", "is-active", "--quiet", "app"]
+        .map(String::from)
+        .to_vec();
+    expected.jitter_secs = 20;
+    assert_eq!(stdout, expected.script().unwrap());
+    assert!(stdout.contains("\njitter = 20\n"), "{stdout}");
+
+    let state_line = line_of(&text, "state-dir");
+    std::fs::write(&path, with(&text, "state-dir", Some("/srv/debpull"))).unwrap();
+    let (code, stdout, stderr) = run(tool, &["--config", path.to_str().unwrap(), "--user-data"]);
+    assert_eq!((code, stdout.as_str()), (78, ""), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{} line {state_line}: state-dir: --user-data carries only the default /var/lib/debpull",
+            path.display()
+        )),
+        "{stderr}"
+    );
+    let jitter_line = line_of(&text, "jitter");
+    std::fs::write(&path, with(&text, "jitter", Some("90"))).unwrap();
+    let (code, _, stderr) = run(tool, &["--config", path.to_str().unwrap(), "--user-data"]);
+    assert_eq!(code, 78, "{stderr}");
+    assert!(
+        stderr.contains(&format!("line {jitter_line}: jitter: ")),
         "{stderr}"
     );
 }

@@ -733,6 +733,16 @@ static int user_data_settings(const struct config *config, DebpullUserDataOption
   }
   SET_ARGV(debpull_user_data_options_set_health_check, options, config->health_check,
            "health-check");
+  /* This server's jitter (the tool's default 0 when unset), not the script's default. */
+  uint64_t jitter = 0;
+  if (config->jitter != NULL && !parse_seconds(config->jitter, &jitter)) {
+    return config_error(config, line_of(config, "jitter"),
+                        "jitter: must be a number of seconds, not \"%s\"", config->jitter);
+  }
+  uint32_t jitter32 = jitter > UINT32_MAX ? UINT32_MAX : (uint32_t)jitter;
+  if (debpull_user_data_options_set_jitter(options, jitter32, &error) != DEBPULL_STATUS_OK) {
+    return refused(config, "jitter", error);
+  }
   return user_data_notify(config, options);
 }
 
@@ -740,14 +750,21 @@ static int user_data_settings(const struct config *config, DebpullUserDataOption
  * (the tool, the key, the file, the job) on a new server. Keys the script
  * does not carry are refused, naming them. */
 static int user_data(const struct config *config) {
-  static const char *not_carried[] = {"architecture", "state-dir", "pin", "health-timeout",
-                                      "install-timeout", "jitter", "lock-wait", "root",
+  static const char *not_carried[] = {"architecture", "pin", "health-timeout",
+                                      "install-timeout", "lock-wait", "root",
                                       "admin-dir", "apt-config", "machine-id"};
   for (size_t i = 0; i < sizeof not_carried / sizeof not_carried[0]; i++) {
     size_t line = line_of(config, not_carried[i]);
     if (line > 0) {
       return config_error(config, line, "%s: --user-data does not carry this key", not_carried[i]);
     }
+  }
+  /* The script's tool uses the default state directory: only that one is carried. */
+  if (config->state_dir != NULL && strcmp(config->state_dir, "/var/lib/debpull") != 0 &&
+      strcmp(config->state_dir, "/var/lib/debpull/") != 0) {
+    return config_error(config, line_of(config, "state-dir"),
+                        "state-dir: --user-data carries only the default /var/lib/debpull, not %s",
+                        config->state_dir);
   }
   size_t key_len = 0;
   uint8_t *key = read_key_file(config, &key_len);

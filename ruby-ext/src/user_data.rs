@@ -17,7 +17,8 @@ fn get<T: magnus::TryConvert>(settings: RHash, key: &str) -> Result<T, Error> {
 /// `settings` has "suite", "component", "region", "endpoint", "installer"
 /// ("dpkg", "apt" or "command"), "installer_command", "policy" ("upgrade" or
 /// "follow"), "health_check", "schedule", "tool_package", "retries",
-/// "retry_delay", "slack_webhook", "notify_timeout", "notify_retries". Pure computation: no GVL release needed.
+/// "retry_delay", "slack_webhook", "notify_timeout", "notify_retries",
+/// "jitter". Pure computation: no GVL release needed.
 fn user_data(
     ruby: &Ruby,
     repository: String,
@@ -54,6 +55,7 @@ fn user_data(
     options.slack_webhook = get(settings, "slack_webhook")?;
     options.notify_timeout_secs = get(settings, "notify_timeout")?;
     options.notify_retries = get(settings, "notify_retries")?;
+    options.jitter_secs = get(settings, "jitter")?;
     options.script().map_err(|e| to_ruby(ruby, e))
 }
 

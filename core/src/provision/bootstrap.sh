@@ -218,12 +218,13 @@ case "$index_path" in
 esac
 
 step tool
-# "version filename sha256 size" of every stanza of package "$1".
+# "version filename sha256 size phased" of every stanza of package "$1"
+# (phased: its Phased-Update-Percentage, 100 without one).
 stanzas() {
   awk -v want="$1" '
     BEGIN { RS = ""; FS = "\n" }
     {
-      name = ""; version = ""; file = ""; sha = ""; size = ""
+      name = ""; version = ""; file = ""; sha = ""; size = ""; phased = 100
       for (i = 1; i <= NF; i++) {
         line = $i
         if (line ~ /^Package:/) { sub(/^Package:[ \t]*/, "", line); name = line }
@@ -231,21 +232,45 @@ stanzas() {
         else if (line ~ /^Filename:/) { sub(/^Filename:[ \t]*/, "", line); file = line }
         else if (line ~ /^SHA256:/) { sub(/^SHA256:[ \t]*/, "", line); sha = line }
         else if (line ~ /^Size:/) { sub(/^Size:[ \t]*/, "", line); size = line }
+        else if (line ~ /^Phased-Update-Percentage:/) {
+          sub(/^Phased-Update-Percentage:[ \t]*/, "", line); phased = line
+        }
       }
-      if (name == want) { print version, file, sha, size }
+      if (name == want) { print version, file, sha, size, phased }
     }
   ' "$WORK/Packages"
 }
+# The highest version for everyone: one still in a staged rollout
+# (Phased-Update-Percentage below 100) only when there is no other.
 best=
 best_version=
-while read -r version file sha size; do
-  if [ -z "$best" ] || dpkg --compare-versions "$version" gt "$best_version"; then
-    best="$version $file $sha $size"
-    best_version=$version
+phased_best=
+phased_version=
+phased_share=
+while read -r version file sha size phased; do
+  [ -n "$version" ] || continue
+  case "$phased" in
+  '' | *[!0-9]*) phased=100 ;;
+  esac
+  if [ "$phased" -ge 100 ]; then
+    if [ -z "$best" ] || dpkg --compare-versions "$version" gt "$best_version"; then
+      best="$version $file $sha $size"
+      best_version=$version
+    fi
+  elif [ -z "$phased_best" ] || dpkg --compare-versions "$version" gt "$phased_version"; then
+    phased_best="$version $file $sha $size"
+    phased_version=$version
+    phased_share=$phased
   fi
 done <<EOF
 $(stanzas "$TOOL_PACKAGE")
 EOF
+if [ -z "$best" ] && [ -n "$phased_best" ]; then
+  log "$TOOL_PACKAGE: only $phased_version, in a staged rollout ($phased_share%): taking it"
+  best=$phased_best
+elif [ -n "$phased_best" ] && dpkg --compare-versions "$phased_version" gt "$best_version"; then
+  log "$TOOL_PACKAGE: skipping $phased_version, in a staged rollout ($phased_share%): taking $best_version"
+fi
 [ -n "$best" ] || fail "$TOOL_PACKAGE is not in dists/$SUITE/$index_dir/Packages: publish it there"
 set -f
 # shellcheck disable=SC2086 # the four fields

@@ -21,7 +21,9 @@
 //! 3. `release`, `packages-index`, `tool`: the repository's
 //!    `dists/<suite>/InRelease` verified with `gpgv` against the trusted key
 //!    (embedded in the script), the Packages index it lists (by hash, size and
-//!    SHA256 checked), the highest version of the tool package
+//!    SHA256 checked), the highest version for everyone (one with a
+//!    `Phased-Update-Percentage` below 100 only when there is no other) of the
+//!    tool package
 //!    ([`UserData::tool_package`], `debpull-update`, see `scripts/package-tool`)
 //!    downloaded, checked and installed with `apt-get` waiting up to 5
 //!    minutes for the dpkg lock (unattended-upgrades runs at first boot),
@@ -36,7 +38,8 @@
 //!    a cron file `/etc/cron.d/debpull-<package>` ([`cron_file`]; its log
 //!    `/var/log/debpull-update.log` rotated by [`LOGROTATE_FILE`]) or the
 //!    systemd units [`SERVICE_UNIT`] and [`TIMER_UNIT`]. [`CONFIG_FILE`] is
-//!    mode 0600: it may hold the Slack webhook URL, a secret.
+//!    mode 0600: it may hold the Slack webhook URL, a secret. The tool itself
+//!    is installed here only: the job keeps the app current, not the tool.
 //!
 //! Every value that goes into the script is checked first ([`UserData::script`]
 //! names the setting at fault) and embedded single-quoted; none is ever
@@ -202,7 +205,15 @@ pub struct UserData {
     pub retries: u32,
     /// Seconds before the first retry, growing linearly; 0 to 600, default 5.
     pub retry_delay_secs: u32,
+    /// At most this many seconds of random delay before each run of the tool
+    /// (`jitter` in [`CONFIG_FILE`]), so that the fleet does not reach the
+    /// repository in the same second; 0 to [`MAX_JITTER_SECS`], default 20.
+    pub jitter_secs: u32,
 }
+
+/// The largest [`UserData::jitter_secs`]: the job runs every minute, and a
+/// run still waiting when the next starts makes that one skip (the lock).
+pub const MAX_JITTER_SECS: u32 = 50;
 
 impl UserData {
     /// The settings for `package` from `repository`, trusting `trusted_key`;
@@ -230,6 +241,7 @@ impl UserData {
             notify_retries: 3,
             retries: 5,
             retry_delay_secs: 5,
+            jitter_secs: 20,
         }
     }
 
@@ -266,6 +278,12 @@ impl UserData {
                 self.notify_retries
             )));
         }
+        if self.jitter_secs > MAX_JITTER_SECS {
+            return Err(invalid(format!(
+                "jitter {}s is out of range: 0 to {MAX_JITTER_SECS} seconds (the job runs every minute)",
+                self.jitter_secs
+            )));
+        }
         if let Some(url) = &self.slack_webhook {
             check_webhook(url)?;
         }
@@ -288,7 +306,7 @@ impl UserData {
         let mut config = format!(
             "# {CONFIG_FILE}: written by debpull's first-boot user-data (debpull-update --help)\n\
              repository = {}\nsuite = {}\npackage = {}\ntrusted-key = {KEY_FILE}\n\
-             component = {}\ninstaller = {installer}\npolicy = {}\n",
+             component = {}\ninstaller = {installer}\npolicy = {}\njitter = {}\n",
             location.config_uri,
             self.suite,
             self.package,
@@ -297,6 +315,7 @@ impl UserData {
                 Policy::UpgradeOnly => "upgrade-only",
                 Policy::FollowRepository => "follow-repository",
             },
+            self.jitter_secs,
         );
         if let Installer::Command(argv) = &self.installer {
             let _ = writeln!(config, "installer-command = {}", argv.join(" "));

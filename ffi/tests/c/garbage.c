@@ -1598,7 +1598,16 @@ static DebpullStatus n_ud_notify_retries(const void *arg, size_t n) {
   debpull_user_data_options_free(o);
   return st;
 }
+static DebpullStatus n_ud_jitter(const void *arg, size_t n) {
+  (void)arg;
+  DebpullUserDataOptions *o = ud_options();
+  DebpullStatus st = debpull_user_data_options_set_jitter(o, (uint32_t)n, err_out);
+  debpull_user_data_options_free(o);
+  return st;
+}
 static const struct number_param USER_DATA_NUMBER_PARAMS[] = {
+    {"debpull_user_data_options_set_jitter", "seconds", n_ud_jitter, DEBPULL_STATUS_OK, NULL,
+     INVALID, "jitter"},
     {"debpull_user_data_options_set_slack_webhook", "timeout_seconds", n_ud_notify_timeout, INVALID,
      "slack webhook", INVALID, "slack webhook"},
     {"debpull_user_data_options_set_slack_webhook", "retries", n_ud_notify_retries,
@@ -1644,6 +1653,7 @@ static void user_data(void) {
   EXPECT(INVALID, "options is NULL",
          debpull_user_data_options_set_installer_command(NULL, argv, 1, err_out));
   EXPECT(INVALID, "options is NULL", debpull_user_data_options_set_retries(NULL, 3, 5, err_out));
+  EXPECT(INVALID, "options is NULL", debpull_user_data_options_set_jitter(NULL, 20, err_out));
 
   /* The health check: huge counts, NULLs, bad UTF-8; 0 removes it. */
   o = ud_options();

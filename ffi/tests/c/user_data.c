@@ -24,6 +24,7 @@ static void a_complete_script(const uint8_t *key, size_t len) {
   const char *check[] = {"systemctl", "is-active", "app"};
   CHECK_OK(debpull_user_data_options_set_health_check(o, check, 3, &err));
   CHECK_OK(debpull_user_data_options_set_retries(o, 3, 10, &err));
+  CHECK_OK(debpull_user_data_options_set_jitter(o, 45, &err));
 
   DebpullUserData *script = NULL;
   CHECK_OK(debpull_user_data_generate(o, &script, &err));
@@ -37,6 +38,7 @@ static void a_complete_script(const uint8_t *key, size_t len) {
   CHECK(strstr(text, "\npolicy = follow-repository\n") != NULL);
   CHECK(strstr(text, "\ninstaller = apt\n") != NULL);
   CHECK(strstr(text, "\nRETRIES='3'\nRETRY_DELAY='10'\n") != NULL);
+  CHECK(strstr(text, "\njitter = 45\n") != NULL);
   debpull_user_data_free(script);
 
   /* A Slack webhook: into the configuration (written 0600). */
@@ -98,6 +100,11 @@ static void refusals(const uint8_t *key, size_t len) {
               debpull_user_data_options_set_installer(o, "yum", &err));
   CHECK_ERROR(DEBPULL_STATUS_INVALID_INPUT, "retries",
               debpull_user_data_options_set_retries(o, 0, 5, &err));
+  CHECK_ERROR(DEBPULL_STATUS_INVALID_INPUT, "jitter: 51 s",
+              debpull_user_data_options_set_jitter(o, 51, &err));
+  CHECK_OK(debpull_user_data_generate(o, &script, &err));
+  CHECK(strstr(debpull_user_data_text(script), "\njitter = 20\n") != NULL);
+  debpull_user_data_free(script);
   CHECK_OK(debpull_user_data_generate(o, &script, &err));
   CHECK(script != NULL);
   debpull_user_data_free(script);

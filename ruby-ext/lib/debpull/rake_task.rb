@@ -64,6 +64,7 @@ module Debpull
       origin label region endpoint debs slack_webhook
       percentage machine_id
       notify_timeout notify_retries
+      jitter
     ].to_h { |name| [name, "DEBPULL_#{name.upcase}"] }.freeze
 
     # @return [Symbol, String] the namespace of the tasks
@@ -119,8 +120,8 @@ module Debpull
     # @!attribute debs
     #   @return [Array<String>, String, nil] what deploy:publish publishes without arguments (paths or globs)
     # @!attribute slack_webhook
-    #   @return [String, nil] a Slack incoming-webhook URL: publish, promote, prune and update post there,
-    #     deploy:sns posts there
+    #   @return [String, nil] a Slack incoming-webhook URL: publish, promote, phase, rollback, prune and
+    #     update post there, deploy:sns posts there; deploy:user_data writes it into the server's configuration
     # @!attribute percentage
     #   @return [Integer, String, nil] a staged rollout: the share of the fleet (0 to 100) deploy:publish
     #     publishes for (nil: everyone). For deploy:publish only: deploy:promote and deploy:phase take
@@ -128,9 +129,14 @@ module Debpull
     # @!attribute machine_id
     #   @return [String, nil] this machine's id for staged rollouts (check, update; default /etc/machine-id)
     # @!attribute notify_timeout
-    #   @return [Numeric, String, nil] seconds per post attempt to {#slack_webhook} (default 10, at most 3600)
+    #   @return [Numeric, String, nil] seconds per post attempt to {#slack_webhook} (default 10, at most 3600;
+    #     a whole number for deploy:user_data, which writes it into the server's configuration)
     # @!attribute notify_retries
-    #   @return [Integer, String, nil] retries of a failed post to {#slack_webhook} (default 3, at most 10)
+    #   @return [Integer, String, nil] retries of a failed post to {#slack_webhook} (default 3, at most 10;
+    #     deploy:user_data writes it into the server's configuration)
+    # @!attribute jitter
+    #   @return [Integer, String, nil] deploy:user_data: the most seconds of random delay before each run
+    #     of the server's tool (0 to 50, default 20), so that the fleet does not reach the repository at once
     attr_accessor(*ENVIRONMENT.keys)
 
     # @return [Hash] more keyword arguments for {Repository.new}, {Source.new} and {Updater.new}
@@ -393,12 +399,26 @@ module Debpull
       to = string(:to, :promote)
       # Only the argument: the publish setting must not make this a staged rollout.
       percentage = percentage_of(percentage_arg, :promote)
-      report = open_repository(:promote).promote_report(package, version.to_s, from: from, to: to,
-                                                                               percentage: percentage)
-      say "promoted #{package} #{version} from #{from} to #{to}" \
-          "#{percentage.nil? || percentage == 100 ? "" : " for #{percentage}% of the fleet"}"
+      repo = open_repository(:promote)
+      report = repo.promote_report(package, version.to_s, from: from, to: to, percentage: percentage)
+      say promoted_line(repo, package, version, from, to, percentage, report)
       say_demoted(package, to, report)
       report.added
+    end
+
+    # What deploy:promote did, from its report: added, re-phased, or nothing.
+    def promoted_line(repo, package, version, from, to, percentage, report)
+      share = ->(p) { p.nil? || p == 100 ? "everyone" : "#{p}% of the fleet" }
+      unless report.added.empty?
+        return "promoted #{package} #{version} from #{from} to #{to}" \
+               "#{percentage.nil? || percentage == 100 ? "" : " for #{percentage}% of the fleet"}"
+      end
+      return "#{package} #{version} already in #{to}: now for #{share.call(percentage)}" unless report.rephased.empty?
+
+      wanted = Debpull::Version.new(version.to_s)
+      entry = repo.packages(to).find { |p| p.name == package && (p.version <=> wanted).zero? }
+      rollout = entry && entry["Phased-Update-Percentage"]
+      "#{package} #{version} already in #{to} (rollout #{rollout || 100}%)"
     end
 
     # -- staged rollout ----------------------------------------------------------
@@ -451,14 +471,13 @@ module Debpull
 
       package = package_name(:rollback)
       to = string(:to, :rollback)
-      repo = open_repository(:rollback)
-      newest = repo.packages(to).select { |p| p.name == package }.map(&:version).max
-      unless newest && newest > Debpull::Version.new(version.to_s)
-        raise ConfigurationError, "#{name}:rollback[#{version}]: #{to}'s newest #{package} is " \
-                                  "#{newest || "none"}: nothing newer to roll back (use #{name}:promote)"
+      # Core refuses a version not in the suite (NotFound); one with nothing
+      # newer is done already (a rerun): said, not an error.
+      report = open_repository(:rollback).rollback(to, package, version.to_s)
+      if report.demoted.empty?
+        say(report.rephased.empty? ? "already rolled back: #{package} #{version} is the newest in #{to}" :
+                                     "#{package} #{version} in #{to}: rollout complete (everyone)")
       end
-
-      report = repo.rollback(to, package, version.to_s)
       say_demoted(package, to, report)
       report
     end
@@ -580,8 +599,9 @@ module Debpull
     # deploy:user_data: the first-boot script ({Debpull.user_data}) of a server
     # keeping {#package} current from {#to} (the suite servers install from,
     # default `production`), trusting {#trusted_keys}, with the updater's
-    # installer, policy and health check, and {#slack_webhook} (into the
-    # server's configuration); printed to {#output}.
+    # installer, policy and health check, {#jitter}, and {#slack_webhook} with
+    # {#notify_timeout} and {#notify_retries} (into the server's
+    # configuration); printed to {#output}.
     def user_data
       options = { repository: string(:repository, :user_data), package: package_name(:user_data),
                   trusted_key: trusted_keys_text(:user_data), suite: optional(:to).to_s,
@@ -589,8 +609,31 @@ module Debpull
                   policy: optional(:policy).to_sym, health_check: health_check_command }
       webhook = setting(:slack_webhook)
       options[:slack_webhook] = webhook.to_s unless webhook.nil?
+      %i[notify_timeout notify_retries jitter].each do |key|
+        n = whole_number(key, :user_data)
+        options[key] = n unless n.nil?
+      end
       out.print(Debpull.user_data(**options, **s3_options))
       out.flush
+    end
+
+    # A setting that must be a whole number (deploy:user_data writes it into a
+    # configuration of whole seconds): nil when unset; 10, 10.0 and "10" are 10.
+    def whole_number(key, task)
+      value = setting(key)
+      return nil if value.nil?
+
+      n = value
+      unless n.is_a?(Numeric)
+        text = value.to_s.strip
+        n = text.match?(/\A[+-]?\d+\z/) ? Integer(text, 10) : Float(text)
+      end
+      raise ArgumentError unless n.is_a?(Integer) || (n.is_a?(Numeric) && n.finite? && n == n.floor)
+
+      n.to_i
+    rescue ArgumentError, TypeError, FloatDomainError
+      raise ConfigurationError, "#{name}:#{task}: #{key} (t.#{key} or #{ENVIRONMENT.fetch(key)}) " \
+                                "must be a whole number, not #{value.inspect}"
     end
 
     # Publish events on a terminal: one line rewritten in place; elsewhere one line each.

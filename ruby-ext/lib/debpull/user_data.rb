@@ -44,6 +44,9 @@ module Debpull
     #   DescribeInstanceAttribute
     # @param notify_timeout [Integer] seconds per post attempt (1..3600)
     # @param notify_retries [Integer] retries of a failed post (0..10)
+    # @param jitter [Integer] at most this many seconds of random delay before
+    #   each run of the server's tool (0..50; the job runs every minute), so
+    #   that the fleet does not reach the repository in the same second
     # @return [String] the script
     # @raise [TypeError] an argument of the wrong type
     # @raise [ArgumentError] an unknown installer, policy or schedule; a
@@ -54,7 +57,7 @@ module Debpull
     def user_data(repository:, package:, trusted_key:, suite: "production", component: "main",
                   region: nil, endpoint: nil, installer: :dpkg, policy: :upgrade, health_check: nil,
                   schedule: :auto, tool_package: "debpull-update", retries: 5, retry_delay: 5,
-                  slack_webhook: nil, notify_timeout: 10, notify_retries: 3)
+                  slack_webhook: nil, notify_timeout: 10, notify_retries: 3, jitter: 20)
       { repository: repository, package: package, suite: suite, component: component,
         tool_package: tool_package }.each { |name, value| user_data_string(value, name) }
       { region: region, endpoint: endpoint, slack_webhook: slack_webhook }.each do |name, value|
@@ -73,7 +76,8 @@ module Debpull
         "retry_delay" => Checks.integer_in(retry_delay, :retry_delay, 0..600),
         "slack_webhook" => slack_webhook,
         "notify_timeout" => Checks.integer_in(notify_timeout, :notify_timeout, 1..3600),
-        "notify_retries" => Checks.integer_in(notify_retries, :notify_retries, 0..10)
+        "notify_retries" => Checks.integer_in(notify_retries, :notify_retries, 0..10),
+        "jitter" => Checks.integer_in(jitter, :jitter, 0..50)
       }
       _user_data(repository, package, key, settings)
     end
