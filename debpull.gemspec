@@ -33,7 +33,7 @@ Gem::Specification.new do |spec|
   # gem: extconf.rb builds a workspace of the members that are present.
   patterns = %w[
     README.md Cargo.toml Cargo.lock
-    core/Cargo.toml core/src/**/*.rs
+    core/Cargo.toml core/src/**/*.rs core/src/**/*.sh
     ruby-ext/Cargo.toml ruby-ext/extconf.rb ruby-ext/src/**/*.rs ruby-ext/lib/**/*.rb
   ]
   spec.files = Dir.chdir(root) { Dir.glob(patterns, File::FNM_DOTMATCH).select { |f| File.file?(f) }.sort }
