@@ -331,7 +331,7 @@ fn other_bad_settings_get_typed_errors() {
 /// a tool installed by scripts/install-c, under /usr/local): one text.
 #[test]
 fn the_systemd_units_are_the_readmes() {
-    use debpull::provision::{SERVICE_UNIT, TIMER_UNIT};
+    use debpull::provision::{SERVICE_UNIT, TIMER_UNIT, TOOL_SERVICE_UNIT, TOOL_TIMER_UNIT};
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
     let service = SERVICE_UNIT.replace("ExecStart=/usr/bin/", "ExecStart=/usr/local/bin/");
@@ -343,6 +343,12 @@ fn the_systemd_units_are_the_readmes() {
         readme.contains(TIMER_UNIT),
         "README's timer unit differs from:\n{TIMER_UNIT}"
     );
+    for unit in [TOOL_SERVICE_UNIT, TOOL_TIMER_UNIT] {
+        assert!(
+            readme.contains(unit),
+            "README's tool unit differs from:\n{unit}"
+        );
+    }
 }
 
 /// A bucket with dots is addressed path style (the wildcard certificate of
@@ -418,4 +424,83 @@ fn the_slack_webhook_goes_into_the_configuration() {
         "{config}"
     );
     assert!(script.contains("chmod 0600 \"$CONFIG_FILE.new\""));
+}
+
+/// The tool's own job: tool.conf has the app's repository, suite, component,
+/// key, region, endpoint, jitter and webhook, but the tool package, its own
+/// state directory (the run lock is per state directory), upgrade-only and
+/// `--version` as health check; a second cron line every 10 minutes. Off: no
+/// tool.conf text and no second line.
+#[test]
+fn the_tool_job_keeps_the_tool_current() {
+    let key = key();
+    let mut settings = UserData::new(
+        "s3://releases/apt?region=eu-west-1&endpoint=http://127.0.0.1:9000",
+        "app",
+        key.as_bytes(),
+    );
+    settings.suite = "staging".into();
+    settings.component = "web".into();
+    settings.tool_package = "my-tool".into();
+    settings.policy = Policy::FollowRepository;
+    settings.installer = Installer::Command(vec!["/usr/local/bin/install-app".into()]);
+    settings.health_check = vec!["systemctl".into(), "is-active".into(), "app".into()];
+    settings.jitter_secs = 7;
+    settings.slack_webhook = Some("https://hooks.slack.com/services/T0/B0/secret".into());
+    settings.schedule = Schedule::Cron;
+    let script = settings.script().unwrap();
+    assert_eq!(settings_value(&script, "UPDATE_TOOL"), "yes");
+    assert_eq!(
+        settings_value(&script, "TOOL_CONFIG_FILE"),
+        "/etc/debpull/tool.conf"
+    );
+    let config = settings_value(&script, "TOOL_CONFIG_TEXT");
+    let lines: Vec<&str> = config.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(
+        lines,
+        [
+            "repository = s3://releases/apt",
+            "suite = staging",
+            "package = my-tool",
+            "trusted-key = /etc/debpull/trusted.gpg",
+            "component = web",
+            "state-dir = /var/lib/debpull/tool",
+            "installer = dpkg",
+            "policy = upgrade-only",
+            "health-check = /usr/bin/debpull-update --version",
+            "jitter = 7",
+            "region = eu-west-1",
+            "endpoint = http://127.0.0.1:9000",
+            "slack-webhook = https://hooks.slack.com/services/T0/B0/secret",
+            "notify-timeout = 10",
+            "notify-retries = 3",
+        ],
+        "{config}"
+    );
+    // The app's configuration keeps the default state directory.
+    assert!(!settings_value(&script, "CONFIG_TEXT").contains("state-dir"));
+    let cron = settings_value(&script, "CRON_TEXT");
+    assert!(
+        cron.ends_with(
+            "\n*/10 * * * * root /usr/bin/debpull-update --config /etc/debpull/tool.conf >> /var/log/debpull-update.log 2>&1\n"
+        ),
+        "{cron}"
+    );
+    assert!(script.contains("chmod 0600 \"$TOOL_CONFIG_FILE.new\""));
+    // installer = apt is the tool's too.
+    settings.installer = Installer::Apt;
+    let script = settings.script().unwrap();
+    assert!(
+        settings_value(&script, "TOOL_CONFIG_TEXT")
+            .lines()
+            .any(|l| l == "installer = apt")
+    );
+    // Off.
+    settings.update_tool = false;
+    let script = settings.script().unwrap();
+    assert_eq!(settings_value(&script, "UPDATE_TOOL"), "no");
+    assert_eq!(settings_value(&script, "TOOL_CONFIG_TEXT"), "");
+    let cron = settings_value(&script, "CRON_TEXT");
+    assert!(!cron.contains("tool.conf"), "{cron}");
+    assert_eq!(cron.lines().filter(|l| l.contains(" root ")).count(), 1);
 }

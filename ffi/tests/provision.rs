@@ -516,8 +516,96 @@ fn user_data_installs_the_app_from_a_local_repository_with_cron() {
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("debpull-update 0.1.0-1 already installed"));
     assert_eq!(root.installed(APP).as_deref(), Some("1.1-1"));
+
+    // The tool's own job: tool.conf (0600: it holds the webhook too) and a
+    // second cron line, every 10 minutes.
+    let tool_config = std::fs::read_to_string(root.upper("/etc/debpull/tool.conf")).unwrap();
+    for line in [
+        format!("repository = file://{}", path.display()),
+        "package = debpull-update".into(),
+        "state-dir = /var/lib/debpull/tool".into(),
+        "policy = upgrade-only".into(),
+        "health-check = /usr/bin/debpull-update --version".into(),
+        "jitter = 1".into(),
+        "slack-webhook = http://127.0.0.1:9/hooks/secret".into(),
+    ] {
+        assert!(
+            tool_config.lines().any(|l| l == line),
+            "{line:?} not in\n{tool_config}"
+        );
+    }
+    let mode = std::fs::metadata(root.upper("/etc/debpull/tool.conf"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    let cron = std::fs::read_to_string(root.upper("/etc/cron.d/debpull-app")).unwrap();
+    let tool_line = cron
+        .lines()
+        .find(|l| l.starts_with("*/10 * * * * root "))
+        .unwrap_or_else(|| panic!("no tool job line in\n{cron}"));
+    // A newer tool for everyone (above the phased 9.0-1): the tool's job, as
+    // cron runs it, installs it with the tool itself; the app is untouched.
+    repo.publish(tool_version(repo.dir.path(), "9.1-1"));
+    let out = root.run(&tool_line["*/10 * * * * root ".len()..], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(root.installed("debpull-update").as_deref(), Some("9.1-1"));
+    assert_eq!(root.installed(APP).as_deref(), Some("1.1-1"));
+    let update_log = std::fs::read_to_string(root.upper("/var/log/debpull-update.log")).unwrap();
+    assert!(
+        update_log.contains("updated 0.1.0-1 -> 9.1-1"),
+        "{update_log}"
+    );
+    // Its own state directory (its own run lock); the app's job still runs.
+    assert!(root.upper("/var/lib/debpull/tool/lock").is_file());
+    let out = root.run(&cron_command(&cron), &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(root.installed(APP).as_deref(), Some("1.1-1"));
     drop(root);
     host.assert_unchanged();
+}
+
+/// The tool's .deb repackaged with `version` (dpkg-deb -R, the control's
+/// Version changed, dpkg-deb -b) into `dir`.
+fn tool_version(dir: &Path, version: &str) -> PathBuf {
+    let tree = dir.join(format!("tool-{version}"));
+    c_build::assert_success(
+        "dpkg-deb -R",
+        &Command::new("dpkg-deb")
+            .arg("-R")
+            .arg(tool_deb())
+            .arg(&tree)
+            .output()
+            .unwrap(),
+    );
+    let control_path = tree.join("DEBIAN/control");
+    let control = std::fs::read_to_string(&control_path).unwrap();
+    let control: String = control
+        .lines()
+        .map(|l| {
+            if l.starts_with("Version:") {
+                format!("Version: {version}\n")
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    assert!(
+        control.contains(&format!("\nVersion: {version}\n")),
+        "{control}"
+    );
+    std::fs::write(&control_path, control).unwrap();
+    let deb = dir.join(format!("debpull-update_{version}_amd64.deb"));
+    c_build::assert_success(
+        "dpkg-deb -b",
+        &Command::new("dpkg-deb")
+            .args(["-Zgzip", "--root-owner-group", "-b"])
+            .arg(&tree)
+            .arg(&deb)
+            .output()
+            .unwrap(),
+    );
+    deb
 }
 
 #[test]

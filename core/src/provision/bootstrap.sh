@@ -24,7 +24,7 @@ finish() {
   status=$?
   trap - EXIT
   if [ "$status" -eq 0 ]; then
-    log "done: $PACKAGE installed, updates every minute ($SCHEDULED)"
+    log "done: $PACKAGE installed, updates every minute ($SCHEDULED)$TOOL_SCHEDULED"
   else
     log "FAILED in step $STEP (exit status $status); log: $LOG"
   fi
@@ -48,6 +48,7 @@ tee -a "$LOG" <"$WORK/log.fifo" &
 TEE_PID=$!
 exec >"$WORK/log.fifo" 2>&1
 SCHEDULED=none
+TOOL_SCHEDULED=
 log "provisioning $PACKAGE from $REPOSITORY ($SUITE)"
 
 # Runs "$@" up to RETRIES times, RETRY_DELAY, 2*RETRY_DELAY... seconds apart
@@ -307,6 +308,16 @@ printf '%s' "$CONFIG_TEXT" >"$CONFIG_FILE.new"
 umask 022
 chmod 0600 "$CONFIG_FILE.new"
 mv "$CONFIG_FILE.new" "$CONFIG_FILE"
+if [ "$UPDATE_TOOL" = yes ]; then
+  # The tool's own job (the same secrets: 0600 too).
+  umask 077
+  printf '%s' "$TOOL_CONFIG_TEXT" >"$TOOL_CONFIG_FILE.new"
+  umask 022
+  chmod 0600 "$TOOL_CONFIG_FILE.new"
+  mv "$TOOL_CONFIG_FILE.new" "$TOOL_CONFIG_FILE"
+else
+  rm -f "$TOOL_CONFIG_FILE"
+fi
 
 step install-app
 attempt=1
@@ -344,6 +355,26 @@ if [ "$SCHEDULE" = systemd ]; then
       /etc/systemd/system/timers.target.wants/debpull-update.timer
   fi
   SCHEDULED="systemd timer debpull-update.timer"
+  if [ "$UPDATE_TOOL" = yes ]; then
+    printf '%s' "$TOOL_SERVICE_TEXT" >/etc/systemd/system/debpull-update-tool.service
+    printf '%s' "$TOOL_TIMER_TEXT" >/etc/systemd/system/debpull-update-tool.timer
+    if [ -d /run/systemd/system ]; then
+      systemctl daemon-reload || fail "systemctl daemon-reload failed"
+      systemctl enable --now debpull-update-tool.timer ||
+        fail "systemctl enable --now debpull-update-tool.timer failed"
+    else
+      ln -sf /etc/systemd/system/debpull-update-tool.timer \
+        /etc/systemd/system/timers.target.wants/debpull-update-tool.timer
+    fi
+    TOOL_SCHEDULED=", $TOOL_PACKAGE every 10 minutes (debpull-update-tool.timer)"
+  elif [ -e /etc/systemd/system/debpull-update-tool.timer ]; then
+    # Turned off since an earlier run.
+    if [ -d /run/systemd/system ]; then
+      systemctl disable --now debpull-update-tool.timer || true
+    fi
+    rm -f /etc/systemd/system/timers.target.wants/debpull-update-tool.timer \
+      /etc/systemd/system/debpull-update-tool.timer /etc/systemd/system/debpull-update-tool.service
+  fi
 else
   # The job appends to its log: rotated weekly (logrotate.d is read where
   # logrotate is installed; the file is harmless elsewhere).
@@ -355,4 +386,7 @@ else
   chmod 0644 "$CRON_FILE.new"
   mv "$CRON_FILE.new" "$CRON_FILE"
   SCHEDULED="cron, $CRON_FILE"
+  if [ "$UPDATE_TOOL" = yes ]; then
+    TOOL_SCHEDULED=", $TOOL_PACKAGE every 10 minutes (the same file)"
+  fi
 fi

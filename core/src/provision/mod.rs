@@ -38,8 +38,15 @@
 //!    a cron file `/etc/cron.d/debpull-<package>` ([`cron_file`]; its log
 //!    `/var/log/debpull-update.log` rotated by [`LOGROTATE_FILE`]) or the
 //!    systemd units [`SERVICE_UNIT`] and [`TIMER_UNIT`]. [`CONFIG_FILE`] is
-//!    mode 0600: it may hold the Slack webhook URL, a secret. The tool itself
-//!    is installed here only: the job keeps the app current, not the tool.
+//!    mode 0600: it may hold the Slack webhook URL, a secret. With
+//!    [`UserData::update_tool`] (the default) also [`TOOL_CONFIG_FILE`] (the
+//!    same settings for [`UserData::tool_package`], its own state directory
+//!    [`TOOL_STATE_DIR`], `upgrade-only`, the health check
+//!    `debpull-update --version`, mode 0600 too) and a second job every 10
+//!    minutes that keeps the tool itself current: a second line in the cron
+//!    file, or [`TOOL_SERVICE_UNIT`] and [`TOOL_TIMER_UNIT`]. dpkg replaces the
+//!    tool's files by renaming new ones over them: a run of the tool in
+//!    progress keeps the old files (inodes) it has open.
 //!
 //! Every value that goes into the script is checked first ([`UserData::script`]
 //! names the setting at fault) and embedded single-quoted; none is ever
@@ -59,6 +66,12 @@ pub const TOOL_PATH: &str = "/usr/bin/debpull-update";
 pub const CONFIG_FILE: &str = "/etc/debpull/update.conf";
 /// The trusted key (binary keyring) the script writes for the tool.
 pub const KEY_FILE: &str = "/etc/debpull/trusted.gpg";
+/// The configuration of the job that keeps the tool itself current
+/// ([`UserData::update_tool`]).
+pub const TOOL_CONFIG_FILE: &str = "/etc/debpull/tool.conf";
+/// The state directory of the tool's job: the run lock is per state
+/// directory, and the app's job must not skip while the tool's runs.
+pub const TOOL_STATE_DIR: &str = "/var/lib/debpull/tool";
 /// The log of the script.
 pub const LOG_FILE: &str = "/var/log/debpull-bootstrap.log";
 /// The log of the every-minute cron job.
@@ -116,6 +129,34 @@ Description=Check the debpull repository every minute
 [Timer]
 OnBootSec=15s
 OnUnitActiveSec=1min
+AccuracySec=1s
+
+[Install]
+WantedBy=timers.target
+";
+
+/// `/etc/systemd/system/debpull-update-tool.service`: one run of the tool
+/// for its own package ([`UserData::update_tool`]).
+pub const TOOL_SERVICE_UNIT: &str = "\
+[Unit]
+Description=Install the newest version of debpull-update from the debpull repository
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+Type=oneshot
+ExecStart=/usr/bin/debpull-update --config /etc/debpull/tool.conf
+";
+
+/// `/etc/systemd/system/debpull-update-tool.timer`: the tool's service every
+/// 10 minutes (a newer tool is not urgent).
+pub const TOOL_TIMER_UNIT: &str = "\
+[Unit]
+Description=Check the debpull repository for a newer debpull-update every 10 minutes
+
+[Timer]
+OnBootSec=5min
+OnUnitActiveSec=10min
 AccuracySec=1s
 
 [Install]
@@ -209,6 +250,11 @@ pub struct UserData {
     /// (`jitter` in [`CONFIG_FILE`]), so that the fleet does not reach the
     /// repository in the same second; 0 to [`MAX_JITTER_SECS`], default 20.
     pub jitter_secs: u32,
+    /// Whether a second job keeps the tool package itself current (every 10
+    /// minutes, [`TOOL_CONFIG_FILE`]); default true. Off: the tool is
+    /// installed at first boot only (and a rerun of the script removes the
+    /// tool's job).
+    pub update_tool: bool,
 }
 
 /// The largest [`UserData::jitter_secs`]: the job runs every minute, and a
@@ -242,6 +288,7 @@ impl UserData {
             retries: 5,
             retry_delay_secs: 5,
             jitter_secs: 20,
+            update_tool: true,
         }
     }
 
@@ -336,13 +383,26 @@ impl UserData {
                 self.notify_timeout_secs, self.notify_retries
             );
         }
+        let tool_config = if self.update_tool {
+            self.tool_config(&location)
+        } else {
+            String::new()
+        };
         let cron_file = cron_file(&self.package);
-        let cron = format!(
+        let mut cron = format!(
             "# debpull: keeps {} current (written by debpull's first-boot user-data)\n\
              PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n\
              * * * * * root {TOOL_PATH} --config {CONFIG_FILE} >> {UPDATE_LOG_FILE} 2>&1\n",
             self.package
         );
+        if self.update_tool {
+            let _ = write!(
+                cron,
+                "# and the tool itself, {}, every 10 minutes\n\
+                 */10 * * * * root {TOOL_PATH} --config {TOOL_CONFIG_FILE} >> {UPDATE_LOG_FILE} 2>&1\n",
+                self.tool_package
+            );
+        }
 
         let mut out = String::new();
         let _ = write!(
@@ -361,7 +421,7 @@ impl UserData {
             self.schedule.name(),
             keys.fingerprints().join(", "),
         );
-        let vars: [(&str, &str); 17] = [
+        let vars: [(&str, &str); 19] = [
             ("REPOSITORY", &location.config_uri),
             ("TRANSPORT", location.transport),
             ("BASE_URL", &location.base_url),
@@ -379,6 +439,8 @@ impl UserData {
             ("LOGROTATE_FILE", LOGROTATE_FILE),
             ("RETRIES", &self.retries.to_string()),
             ("RETRY_DELAY", &self.retry_delay_secs.to_string()),
+            ("UPDATE_TOOL", if self.update_tool { "yes" } else { "no" }),
+            ("TOOL_CONFIG_FILE", TOOL_CONFIG_FILE),
         ];
         for (name, value) in vars {
             let _ = writeln!(out, "{name}={}", sh_quote(value));
@@ -390,12 +452,51 @@ impl UserData {
             ("SERVICE_TEXT", SERVICE_UNIT),
             ("TIMER_TEXT", TIMER_UNIT),
             ("LOGROTATE_TEXT", LOGROTATE_TEXT),
+            ("TOOL_CONFIG_TEXT", tool_config.as_str()),
+            ("TOOL_SERVICE_TEXT", TOOL_SERVICE_UNIT),
+            ("TOOL_TIMER_TEXT", TOOL_TIMER_UNIT),
         ] {
             let _ = writeln!(out, "{name}={}", sh_quote(value));
         }
         out.push('\n');
         out.push_str(BODY);
         Ok(out)
+    }
+}
+
+impl UserData {
+    /// [`TOOL_CONFIG_FILE`]: the repository, suite, component, key, region,
+    /// endpoint, jitter and notification settings of [`CONFIG_FILE`] for
+    /// [`UserData::tool_package`]; `installer = apt` with [`Installer::Apt`],
+    /// else `dpkg` (the app's own installer command is not for the tool);
+    /// `upgrade-only` whatever the app's policy; [`TOOL_STATE_DIR`]; the new
+    /// tool must answer `--version` or it is rolled back.
+    fn tool_config(&self, location: &Location) -> String {
+        let installer = match self.installer {
+            Installer::Apt => "apt",
+            _ => "dpkg",
+        };
+        let mut config = format!(
+            "# {TOOL_CONFIG_FILE}: written by debpull's first-boot user-data: keeps the tool itself current\n\
+             repository = {}\nsuite = {}\npackage = {}\ntrusted-key = {KEY_FILE}\n\
+             component = {}\nstate-dir = {TOOL_STATE_DIR}\ninstaller = {installer}\n\
+             policy = upgrade-only\nhealth-check = {TOOL_PATH} --version\njitter = {}\n",
+            location.config_uri, self.suite, self.tool_package, self.component, self.jitter_secs,
+        );
+        if let Some(region) = &location.region {
+            let _ = writeln!(config, "region = {region}");
+        }
+        if let Some(endpoint) = &location.endpoint {
+            let _ = writeln!(config, "endpoint = {endpoint}");
+        }
+        if let Some(url) = &self.slack_webhook {
+            let _ = writeln!(
+                config,
+                "slack-webhook = {url}\nnotify-timeout = {}\nnotify-retries = {}",
+                self.notify_timeout_secs, self.notify_retries
+            );
+        }
+        config
     }
 }
 
