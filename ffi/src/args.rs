@@ -195,6 +195,21 @@ pub(crate) fn text(s: &str) -> CString {
     CString::new(s.replace('\0', "\u{FFFD}")).unwrap_or_default()
 }
 
+/// Runs `set` on the options handle `options` points to (NULL: an error),
+/// under [`crate::error::call`]: the shape of every `_set_*` function.
+pub(crate) fn edit<H>(
+    options: *mut H,
+    error: *mut *mut crate::error::DebpullError,
+    set: impl FnOnce(&mut H) -> Result<()>,
+) -> crate::error::DebpullStatus {
+    crate::error::call(error, || {
+        // SAFETY: NULL or live options from debpull, not shared with another
+        // thread (options handles are for one thread at a time).
+        let options = unsafe { borrow_mut(options, "options") }?;
+        set(options)
+    })
+}
+
 /// Moves `value` to the heap and hands the pointer to C (freed by the type's
 /// `_free` function with [`free`]).
 pub(crate) fn into_handle<T>(value: T) -> *mut T {

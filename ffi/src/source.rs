@@ -75,11 +75,7 @@ pub(crate) fn with_options(
     error: *mut *mut DebpullError,
     set: impl FnOnce(&mut DebpullSourceOptions) -> debpull::Result<()>,
 ) -> DebpullStatus {
-    call(error, || {
-        // SAFETY: NULL or live options from debpull, not shared with another thread.
-        let options = unsafe { args::borrow_mut(options, "options") }?;
-        set(options)
-    })
+    args::edit(options, error, set)
 }
 
 /// New source options (owned by the caller: `debpull_source_options_free`),

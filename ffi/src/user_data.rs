@@ -32,11 +32,7 @@ fn with_options(
     error: *mut *mut DebpullError,
     set: impl FnOnce(&mut UserData) -> debpull::Result<()>,
 ) -> DebpullStatus {
-    call(error, || {
-        // SAFETY: NULL or live options from debpull, not shared with another thread.
-        let options = unsafe { args::borrow_mut(options, "options") }?;
-        set(&mut options.options)
-    })
+    args::edit(options, error, |o| set(&mut o.options))
 }
 
 /// New options for a server that keeps `package` current from `repository`
